@@ -1,0 +1,149 @@
+package modeldoc
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
+
+// ObjectType is the dbt resource type of a catalog object.
+type ObjectType string
+
+const (
+	TypeModel    ObjectType = "model"
+	TypeSource   ObjectType = "source"
+	TypeSeed     ObjectType = "seed"
+	TypeSnapshot ObjectType = "snapshot"
+)
+
+// Valid reports whether t is one of the four object types we catalog.
+func (t ObjectType) Valid() bool {
+	switch t {
+	case TypeModel, TypeSource, TypeSeed, TypeSnapshot:
+		return true
+	}
+	return false
+}
+
+// Organization owns projects, tokens and provider keys. Every query that
+// reaches the store is scoped to one.
+type Organization struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Project is one imported dbt project (from its artifacts or its folder).
+// A project is identified within its organization by Name; importing a
+// project with the same name updates it in place.
+type Project struct {
+	ID            int64     `json:"id"`
+	OrgID         int64     `json:"org_id"`
+	Name          string    `json:"name"`
+	Source        string    `json:"source"` // "manifest" or "project"
+	Path          string    `json:"path"`
+	SchemaVersion string    `json:"schema_version,omitempty"`
+	DbtVersion    string    `json:"dbt_version,omitempty"`
+	AdapterType   string    `json:"adapter_type,omitempty"`
+	ImportedAt    time.Time `json:"imported_at"`
+}
+
+// Object is a model, source, seed or snapshot. UniqueID is dbt's
+// ("model.jaffle_shop.orders"); ID is ours and survives re-imports.
+type Object struct {
+	ID              int64          `json:"id"`
+	ProjectID       int64          `json:"project_id"`
+	UniqueID        string         `json:"unique_id"`
+	Type            ObjectType     `json:"type"`
+	Name            string         `json:"name"`
+	Package         string         `json:"package"`
+	Database        string         `json:"database,omitempty"`
+	Schema          string         `json:"schema,omitempty"`
+	Materialization string         `json:"materialization,omitempty"`
+	RawSQL          string         `json:"raw_sql,omitempty"`
+	CompiledSQL     string         `json:"compiled_sql,omitempty"`
+	Description     string         `json:"description,omitempty"`
+	Tags            []string       `json:"tags,omitempty"`
+	Meta            map[string]any `json:"meta,omitempty"`
+	FilePath        string         `json:"file_path,omitempty"`
+	SQLHash         string         `json:"sql_hash,omitempty"`
+	Deleted         bool           `json:"deleted,omitempty"`
+	Columns         []Column       `json:"columns,omitempty"`
+	UpdatedAt       time.Time      `json:"updated_at"`
+}
+
+// SQL returns the SQL a writer should read: compiled where the manifest
+// has it, the raw Jinja otherwise.
+func (o *Object) SQL() string {
+	if o.CompiledSQL != "" {
+		return o.CompiledSQL
+	}
+	return o.RawSQL
+}
+
+// Column is one column of an object. HumanDescription is true when
+// Description came from the project's YAML (or a person's edit) rather than
+// from a writer, which is what keeps generated text from replacing it.
+type Column struct {
+	Name             string   `json:"name"`
+	DataType         string   `json:"data_type,omitempty"`
+	Description      string   `json:"description,omitempty"`
+	HumanDescription bool     `json:"human_description,omitempty"`
+	Tests            []string `json:"tests,omitempty"`
+	Position         int      `json:"position"`
+	// Declared is true when the project's YAML declares the column; false
+	// when only catalog.json (the warehouse) knows it.
+	Declared bool `json:"declared"`
+}
+
+// Edge is a lineage edge: Downstream reads from Upstream. Importers fill
+// the unique ids; the store resolves them to object ids.
+type Edge struct {
+	Upstream   string `json:"upstream"`
+	Downstream string `json:"downstream"`
+}
+
+// Catalog is what an importer reads from a dbt project, before it reaches
+// the store. It is a plain value: importers know nothing of databases.
+type Catalog struct {
+	ProjectName   string   `json:"project_name"`
+	Source        string   `json:"source"` // "manifest" or "project"
+	Path          string   `json:"path"`
+	SchemaVersion string   `json:"schema_version,omitempty"`
+	DbtVersion    string   `json:"dbt_version,omitempty"`
+	AdapterType   string   `json:"adapter_type,omitempty"`
+	Objects       []Object `json:"objects"`
+	Edges         []Edge   `json:"edges"`
+	Warnings      []string `json:"warnings,omitempty"`
+}
+
+// HashSQL is the content hash stored with every object, so that a re-import
+// can tell changed SQL from unchanged.
+func HashSQL(raw, compiled string) string {
+	h := sha256.New()
+	h.Write([]byte(raw))
+	h.Write([]byte{0})
+	h.Write([]byte(compiled))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// ImportSummary reports what an import wrote. Its JSON keys are part of the
+// CLI's contract (`modeldoc import --json`).
+type ImportSummary struct {
+	ProjectID              int64    `json:"project_id"`
+	ProjectName            string   `json:"project_name"`
+	Source                 string   `json:"source"`
+	Models                 int      `json:"models"`
+	Sources                int      `json:"sources"`
+	Seeds                  int      `json:"seeds"`
+	Snapshots              int      `json:"snapshots"`
+	Edges                  int      `json:"edges"`
+	Columns                int      `json:"columns"`
+	ModelsWithDescription  int      `json:"models_with_description"`
+	ColumnsWithDescription int      `json:"columns_with_description"`
+	Created                int      `json:"created"`
+	Updated                int      `json:"updated"`
+	Unchanged              int      `json:"unchanged"`
+	Deleted                int      `json:"deleted"`
+	Warnings               []string `json:"warnings,omitempty"`
+}

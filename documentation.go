@@ -1,0 +1,172 @@
+package modeldoc
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Layer names one part of a model's documentation.
+type Layer string
+
+const (
+	LayerExecutiveSummary    Layer = "executive_summary"
+	LayerBusinessNarrative   Layer = "business_narrative"
+	LayerTransformationCards Layer = "transformation_cards"
+	LayerCodeExplanations    Layer = "code_explanations"
+	LayerBusinessRules       Layer = "business_rules"
+	LayerImpactAnalysis      Layer = "impact_analysis"
+	LayerColumnDescriptions  Layer = "column_descriptions"
+)
+
+// AllLayers is every layer a writer produces, in reading order. The
+// complexity score is not a layer: it is computed from the SQL, never asked.
+var AllLayers = []Layer{
+	LayerExecutiveSummary,
+	LayerBusinessNarrative,
+	LayerTransformationCards,
+	LayerCodeExplanations,
+	LayerBusinessRules,
+	LayerImpactAnalysis,
+	LayerColumnDescriptions,
+}
+
+// ParseLayer returns the layer called name, or an EINVALID error that lists
+// the layers there are.
+func ParseLayer(name string) (Layer, error) {
+	for _, l := range AllLayers {
+		if string(l) == name {
+			return l, nil
+		}
+	}
+	return "", Errorf(EINVALID, "Unknown layer %q: choose from executive_summary, business_narrative, transformation_cards, code_explanations, business_rules, impact_analysis, column_descriptions.", name)
+}
+
+// The JSON shapes of the layers. Keys are camelCase as in the original
+// system, so stored documentation stays readable by tools written for it.
+type (
+	BusinessNarrative struct {
+		WhatItDoes     string   `json:"whatItDoes"`
+		DataJourney    []string `json:"dataJourney"`
+		BusinessImpact string   `json:"businessImpact"`
+	}
+	TransformationCard struct {
+		StepNumber   int    `json:"stepNumber"`
+		Title        string `json:"title"`
+		Input        string `json:"input"`
+		Logic        string `json:"logic"`
+		Output       string `json:"output"`
+		WhyItMatters string `json:"whyItMatters"`
+	}
+	CodeExplanation struct {
+		CodeBlock       string `json:"codeBlock"`
+		PlainEnglish    string `json:"plainEnglish"`
+		BusinessContext string `json:"businessContext"`
+	}
+	BusinessRule struct {
+		Rule          string `json:"rule"`
+		CodeReference string `json:"codeReference"`
+		Impact        string `json:"impact"`
+	}
+	ImpactUse struct {
+		Team      string `json:"team"`
+		Frequency string `json:"frequency"`
+		Purpose   string `json:"purpose"`
+	}
+	ImpactAnalysis struct {
+		UsedBy            []ImpactUse `json:"usedBy"`
+		QuestionsAnswered []string    `json:"questionsAnswered"`
+		DownstreamImpact  string      `json:"downstreamImpact"`
+	}
+	// ColumnDescription documents one column. Lineage is "passthrough" when
+	// the column is an upstream column unchanged (UpstreamModel and
+	// UpstreamColumn name it) and "derived" when the SQL computes it.
+	ColumnDescription struct {
+		Name           string `json:"name"`
+		Description    string `json:"description"`
+		Lineage        string `json:"lineage"`
+		UpstreamModel  string `json:"upstreamModel,omitempty"`
+		UpstreamColumn string `json:"upstreamColumn,omitempty"`
+	}
+)
+
+// Wrappers used on the wire: structured outputs need an object at the top,
+// so list layers travel inside one key.
+type (
+	ExecutiveSummaryOut struct {
+		Summary string `json:"summary"`
+	}
+	TransformationCardsOut struct {
+		Cards []TransformationCard `json:"cards"`
+	}
+	CodeExplanationsOut struct {
+		Explanations []CodeExplanation `json:"explanations"`
+	}
+	BusinessRulesOut struct {
+		Rules []BusinessRule `json:"rules"`
+	}
+	ColumnDescriptionsOut struct {
+		Columns []ColumnDescription `json:"columns"`
+	}
+)
+
+// LayerStatus says how one layer of a version came out.
+type LayerStatus struct {
+	Status           string `json:"status"` // "ok", "failed" or "skipped"
+	Error            string `json:"error,omitempty"`
+	ErrorClass       string `json:"error_class,omitempty"`
+	PromptTokens     int64  `json:"prompt_tokens"`
+	CompletionTokens int64  `json:"completion_tokens"`
+	CachedTokens     int64  `json:"cached_tokens"`
+	Attempts         int    `json:"attempts"`
+	DurationMS       int64  `json:"duration_ms"`
+	FinishReason     string `json:"finish_reason,omitempty"`
+}
+
+// DocVersion is one generated version of an object's documentation. Layers
+// holds each successful layer's JSON exactly as validated.
+type DocVersion struct {
+	ID               int64                     `json:"id"`
+	ObjectID         int64                     `json:"object_id"`
+	Version          int                       `json:"version"`
+	Current          bool                      `json:"current"`
+	Provider         string                    `json:"provider"`
+	Model            string                    `json:"model"`
+	PromptVersion    string                    `json:"prompt_version"`
+	InputHash        string                    `json:"input_hash"`
+	Layers           map[Layer]json.RawMessage `json:"layers"`
+	LayerStatus      map[Layer]LayerStatus     `json:"layer_status"`
+	ComplexityScore  int                       `json:"complexity_score"`
+	PromptTokens     int64                     `json:"prompt_tokens"`
+	CompletionTokens int64                     `json:"completion_tokens"`
+	CachedTokens     int64                     `json:"cached_tokens"`
+	EstimatedCost    float64                   `json:"estimated_cost"`
+	Cost             float64                   `json:"cost"`
+	DurationMS       int64                     `json:"duration_ms"`
+	JobID            int64                     `json:"job_id,omitempty"`
+	CreatedAt        time.Time                 `json:"created_at"`
+}
+
+// MissingLayers lists the layers that failed, so a partial version can say
+// what it lacks.
+func (v *DocVersion) MissingLayers() []Layer {
+	var missing []Layer
+	for _, l := range AllLayers {
+		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" {
+			missing = append(missing, l)
+		}
+	}
+	return missing
+}
+
+// ExecutiveSummary returns the summary text of the version, or "".
+func (v *DocVersion) ExecutiveSummary() string {
+	raw, ok := v.Layers[LayerExecutiveSummary]
+	if !ok {
+		return ""
+	}
+	var out ExecutiveSummaryOut
+	if json.Unmarshal(raw, &out) != nil {
+		return ""
+	}
+	return out.Summary
+}

@@ -1,0 +1,127 @@
+// Package cli wires modeldoc's commands. It is the only package that knows
+// every concrete type: it opens the store, picks writers and starts servers.
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// DefaultDB is where the embedded SQLite store lives unless --db or
+// MODELDOC_DB says otherwise.
+const DefaultDB = "./.modeldoc/modeldoc.db"
+
+// App holds what every command shares: the global flags and the streams.
+type App struct {
+	DB     string // --db: a SQLite path or a postgres:// URL
+	JSON   bool   // --json: machine-readable output on stdout
+	Stdout io.Writer
+	Stderr io.Writer
+
+	closers []func() error
+}
+
+// commandFactories lists the subcommands; each command file registers its
+// own in init, so adding a command touches one file.
+var commandFactories []func(*App) *cobra.Command
+
+func register(f func(*App) *cobra.Command) { commandFactories = append(commandFactories, f) }
+
+// Main runs modeldoc with args and returns the process exit code.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	app := &App{Stdout: stdout, Stderr: stderr}
+	defer app.close()
+	root := app.rootCommand()
+	root.SetArgs(args)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	if err := root.ExecuteContext(ctx); err != nil {
+		app.printError(err)
+		return exitCode(err)
+	}
+	return 0
+}
+
+func (a *App) rootCommand() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "modeldoc",
+		Short: "Document the models of a dbt project with an LLM, in durable batch jobs",
+		Long: `modeldoc reads a dbt project (its manifest.json and catalog.json, or the raw
+project folder) and writes layered documentation for every model: an executive
+summary, a business narrative, transformation steps, code explanations,
+business rules, impact analysis, column descriptions and a complexity score.
+
+With no API key it uses its offline writer, which documents from the SQL itself.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	defaultDB := os.Getenv("MODELDOC_DB")
+	if defaultDB == "" {
+		defaultDB = DefaultDB
+	}
+	root.PersistentFlags().StringVar(&a.DB, "db", defaultDB, "store: a SQLite file path or a postgres:// URL (env MODELDOC_DB)")
+	root.PersistentFlags().BoolVar(&a.JSON, "json", false, "print machine-readable JSON on stdout")
+	for _, f := range commandFactories {
+		root.AddCommand(f(a))
+	}
+	return root
+}
+
+// onClose runs f when the command ends, in reverse order of registration.
+func (a *App) onClose(f func() error) { a.closers = append(a.closers, f) }
+
+func (a *App) close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
+	}
+	a.closers = nil
+}
+
+// printJSON writes v as indented JSON on stdout.
+func (a *App) printJSON(v any) error {
+	enc := json.NewEncoder(a.Stdout)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+// printError reports err on stderr, or as {"error":{code,message}} on
+// stdout with --json so scripts can read it.
+func (a *App) printError(err error) {
+	code, msg := modeldoc.ErrorCode(err), modeldoc.ErrorMessage(err)
+	if code == modeldoc.EINTERNAL {
+		msg = err.Error() // the CLI user is the operator: show the cause
+	}
+	if a.JSON {
+		_ = a.printJSON(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+		return
+	}
+	fmt.Fprintf(a.Stderr, "Error: %s\n", msg)
+}
+
+// Exit codes: 1 for anything unexpected, 2 for input the user can fix, 3
+// for a thing that was not found, 4 for a conflict (an invalid transition).
+func exitCode(err error) int {
+	var ce *cobraUsageError
+	if errors.As(err, &ce) {
+		return 2
+	}
+	switch modeldoc.ErrorCode(err) {
+	case modeldoc.EINVALID, modeldoc.EUNSUPPORTED, modeldoc.ETOOLARGE:
+		return 2
+	case modeldoc.ENOTFOUND:
+		return 3
+	case modeldoc.ECONFLICT:
+		return 4
+	}
+	return 1
+}
+
+type cobraUsageError struct{ error }

@@ -1,0 +1,149 @@
+// Package writer declares what every documentation writer (an LLM provider
+// or the offline writer) does: answer one layer's request with JSON, report
+// the tokens it used and the rate-limit facts the provider sent, and
+// classify every failure so the orchestrator knows whether to wait, retry,
+// give up on a layer or stop the whole job.
+package writer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// Writer writes one layer of documentation per call. Implementations must
+// not retry on their own: the orchestrator owns retries and waits.
+type Writer interface {
+	// Provider is the provider's name: "openai", "anthropic" or "offline".
+	Provider() string
+	// Write answers req. Every error it returns is an *Error.
+	Write(ctx context.Context, req Request) (Result, error)
+}
+
+// Request is one layer's call. System and User are the exact prompts an
+// LLM receives; Subject holds the facts they were built from, which is what
+// the offline writer reads instead.
+type Request struct {
+	Layer      modeldoc.Layer
+	Model      string
+	System     string
+	User       string
+	SchemaName string
+	Schema     json.RawMessage // JSON Schema the answer must satisfy
+	MaxTokens  int
+	Subject    *Subject
+}
+
+// Subject is the model being documented with its lineage.
+type Subject struct {
+	Object     modeldoc.Object // with Columns
+	Upstream   []Neighbor
+	Downstream []Neighbor
+}
+
+// Neighbor is an object next to the subject in the lineage, with its
+// current executive summary when it has one, so documentation stays
+// consistent along the lineage.
+type Neighbor struct {
+	Object  modeldoc.Object // with Columns; SQL may be empty
+	Summary string
+}
+
+// Result is a successful answer.
+type Result struct {
+	Content      string // the JSON text of the answer
+	Model        string // the model that answered, as the provider named it
+	Usage        Usage
+	FinishReason string
+	RateLimit    RateLimit
+}
+
+// Usage counts tokens as the provider reported them. CachedTokens is the
+// part of PromptTokens served from the provider's prompt cache.
+type Usage struct {
+	PromptTokens     int64 `json:"prompt_tokens"`
+	CompletionTokens int64 `json:"completion_tokens"`
+	CachedTokens     int64 `json:"cached_tokens"`
+}
+
+// Add returns u + o.
+func (u Usage) Add(o Usage) Usage {
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.CachedTokens + o.CachedTokens}
+}
+
+// RateLimit is what the provider said about its limits on this response.
+// Zero values mean the provider did not say.
+type RateLimit struct {
+	LimitRequests     int64
+	LimitTokens       int64
+	RemainingRequests int64
+	RemainingTokens   int64
+	ResetRequests     time.Duration
+	ResetTokens       time.Duration
+	RetryAfter        time.Duration
+	// Known is true when any x-ratelimit-* header was present.
+	Known bool
+}
+
+// Kind classifies a failed call. The orchestrator acts on the kind alone.
+type Kind string
+
+const (
+	// RateLimited: wait RetryAfter (or back off) and call again; not a
+	// failed attempt.
+	RateLimited Kind = "rate_limited"
+	// QuotaExhausted: the account has no credit; stop the job.
+	QuotaExhausted Kind = "quota_exhausted"
+	// AuthFailed: the key is missing, malformed or rejected; stop the job.
+	AuthFailed Kind = "auth_failed"
+	// InvalidRequest: the request cannot succeed as is (context too long,
+	// content refused, unknown model); fail the layer, do not retry.
+	InvalidRequest Kind = "invalid_request"
+	// Transient: 5xx, timeout, connection reset; retry with backoff.
+	Transient Kind = "transient"
+	// Malformed: the answer was not valid JSON for the schema, or was cut
+	// short; ask again once with the validation error.
+	Malformed Kind = "malformed_output"
+)
+
+// Fatal reports whether an error of this kind must stop the whole job:
+// every further call would fail the same way and some would cost money.
+func (k Kind) Fatal() bool { return k == QuotaExhausted || k == AuthFailed }
+
+// Error is a classified failure of one call.
+type Error struct {
+	Kind       Kind
+	Provider   string
+	Status     int           // HTTP status, 0 when there was no response
+	Message    string        // what happened, in words a user can act on; never a key
+	RetryAfter time.Duration // for RateLimited, when the provider said
+	RateLimit  RateLimit
+	Err        error // the underlying error, for logs
+}
+
+func (e *Error) Error() string {
+	if e.Status != 0 {
+		return fmt.Sprintf("%s: %s (HTTP %d): %s", e.Provider, e.Kind, e.Status, e.Message)
+	}
+	return fmt.Sprintf("%s: %s: %s", e.Provider, e.Kind, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// KindOf returns the kind of err's first *Error, or Transient for an
+// unclassified error (a bug in a writer should not stop a job for good),
+// and "" for nil.
+func KindOf(err error) Kind {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Kind
+	}
+	return Transient
+}
