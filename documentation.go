@@ -125,14 +125,17 @@ type LayerStatus struct {
 // DocVersion is one generated version of an object's documentation. Layers
 // holds each successful layer's JSON exactly as validated.
 type DocVersion struct {
-	ID               int64                     `json:"id"`
-	ObjectID         int64                     `json:"object_id"`
-	Version          int                       `json:"version"`
-	Current          bool                      `json:"current"`
-	Provider         string                    `json:"provider"`
-	Model            string                    `json:"model"`
-	PromptVersion    string                    `json:"prompt_version"`
-	InputHash        string                    `json:"input_hash"`
+	ID            int64  `json:"id"`
+	ObjectID      int64  `json:"object_id"`
+	Version       int    `json:"version"`
+	Current       bool   `json:"current"`
+	Provider      string `json:"provider"`
+	Model         string `json:"model"`
+	PromptVersion string `json:"prompt_version"`
+	InputHash     string `json:"input_hash"`
+	// SQLHash is the object's SQL hash when this version was written, so a
+	// listing can flag documentation whose SQL has changed since.
+	SQLHash          string                    `json:"sql_hash"`
 	Layers           map[Layer]json.RawMessage `json:"layers"`
 	LayerStatus      map[Layer]LayerStatus     `json:"layer_status"`
 	ComplexityScore  int                       `json:"complexity_score"`
