@@ -1,0 +1,38 @@
+// Package generate documents one object: it builds the prompts for each
+// layer, calls a writer for the layers concurrently, validates every answer
+// against its schema (asking again once with the validation error), prices
+// the calls and returns an unsaved documentation version. Storing it is the
+// caller's business, so a job can store the version in the same transaction
+// as its item's completion.
+package generate
+
+import (
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// Options choose what to write and with what.
+type Options struct {
+	Provider string
+	Model    string
+	// Layers to write; nil means all of modeldoc.AllLayers.
+	Layers []modeldoc.Layer
+	// OverwriteHuman lets generated column descriptions replace the ones a
+	// person wrote. Defaults to false: human text always wins.
+	OverwriteHuman bool
+	JobID          int64
+}
+
+// Plan is everything known about one object's documentation before any
+// call: the exact requests, the hash of their inputs and their estimate.
+type Plan struct {
+	Object                    *modeldoc.Object
+	Subject                   *writer.Subject
+	Requests                  []writer.Request
+	InputHash                 string
+	ComplexityScore           int
+	EstimatedPromptTokens     int64
+	EstimatedCompletionTokens int64
+	EstimatedCost             float64
+	Options                   Options
+}
