@@ -1,0 +1,1096 @@
+package dbt
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// projectYML is the part of dbt_project.yml we read. The pre-1.0 names
+// (source-paths, data-paths) are still found in older projects.
+type projectYML struct {
+	Name          string         `yaml:"name"`
+	ModelPaths    []string       `yaml:"model-paths"`
+	SourcePaths   []string       `yaml:"source-paths"`
+	SeedPaths     []string       `yaml:"seed-paths"`
+	DataPaths     []string       `yaml:"data-paths"`
+	SnapshotPaths []string       `yaml:"snapshot-paths"`
+	MacroPaths    []string       `yaml:"macro-paths"`
+	Models        map[string]any `yaml:"models"`
+	Seeds         map[string]any `yaml:"seeds"`
+	Snapshots     map[string]any `yaml:"snapshots"`
+}
+
+type packagesYML struct {
+	Packages []struct {
+		Local string `yaml:"local"`
+	} `yaml:"packages"`
+}
+
+// propsFile is a properties .yml file (schema.yml and friends).
+type propsFile struct {
+	Models    []propsNode   `yaml:"models"`
+	Seeds     []propsNode   `yaml:"seeds"`
+	Snapshots []propsNode   `yaml:"snapshots"`
+	Sources   []propsSource `yaml:"sources"`
+}
+
+type propsNode struct {
+	Name          string         `yaml:"name"`
+	Description   string         `yaml:"description"`
+	Columns       []propsColumn  `yaml:"columns"`
+	Config        map[string]any `yaml:"config"`
+	Meta          map[string]any `yaml:"meta"`
+	Tags          any            `yaml:"tags"`
+	LatestVersion any            `yaml:"latest_version"`
+	Versions      []struct {
+		V         any           `yaml:"v"`
+		DefinedIn string        `yaml:"defined_in"`
+		Columns   []propsColumn `yaml:"columns"`
+	} `yaml:"versions"`
+}
+
+type propsColumn struct {
+	Name        string `yaml:"name"`
+	Description string `yaml:"description"`
+	DataType    string `yaml:"data_type"`
+	Tests       []any  `yaml:"tests"`
+	DataTests   []any  `yaml:"data_tests"`
+}
+
+type propsSource struct {
+	Name        string         `yaml:"name"`
+	Database    string         `yaml:"database"`
+	Schema      string         `yaml:"schema"`
+	Description string         `yaml:"description"`
+	Meta        map[string]any `yaml:"meta"`
+	Tags        any            `yaml:"tags"`
+	Tables      []struct {
+		Name        string         `yaml:"name"`
+		Identifier  string         `yaml:"identifier"`
+		Description string         `yaml:"description"`
+		Columns     []propsColumn  `yaml:"columns"`
+		Meta        map[string]any `yaml:"meta"`
+		Tags        any            `yaml:"tags"`
+	} `yaml:"tables"`
+}
+
+// pkg is one dbt project read from disk: the root project or a local or
+// installed package.
+type pkg struct {
+	name string
+	dir  string
+	yml  projectYML
+	// Paths relative to dir, with forward slashes.
+	modelPaths, seedPaths, snapshotPaths []string
+}
+
+// rawObject is an object under construction with what is needed to finish
+// it: its calls to resolve and the file it came from.
+type rawObject struct {
+	obj     modeldoc.Object
+	pkg     *pkg
+	calls   []jinjaCall
+	relDirs []string // folders under the model path, for dbt_project.yml config
+	sqlCfg  map[string]string
+	ymlCfg  map[string]any
+	version string
+	ymlSeen bool
+}
+
+type projectLoader struct {
+	root     *pkg
+	pkgs     []*pkg
+	byDir    map[string]bool
+	docs     map[string]string // "name" and "pkg.name" -> doc block text
+	objects  []*rawObject
+	byID     map[string]*rawObject
+	refable  map[string]map[string]string              // pkg -> name -> unique id (models, seeds, snapshots)
+	versions map[string]map[string]map[string]string   // pkg -> name -> version -> unique id
+	latest   map[string]map[string]string              // pkg -> name -> latest version
+	sources  map[string]map[[2]string]string           // pkg -> (source, table) -> unique id
+	warnings []string
+}
+
+// LoadProject reads a dbt project folder without dbt: dbt_project.yml,
+// every model .sql and properties .yml, seeds (.csv files and YAML
+// entries), snapshots ({% snapshot %} blocks) and {% docs %} blocks in .md
+// files. Local packages named in packages.yml and installed packages under
+// dbt_packages/ are read too, so that refs into them resolve. Compiled SQL
+// stays empty: only dbt can render the Jinja.
+func LoadProject(dir string) (*modeldoc.Catalog, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "Cannot resolve %s: %v.", dir, err)
+	}
+	l := &projectLoader{
+		byDir:    map[string]bool{},
+		docs:     map[string]string{},
+		byID:     map[string]*rawObject{},
+		refable:  map[string]map[string]string{},
+		versions: map[string]map[string]map[string]string{},
+		latest:   map[string]map[string]string{},
+		sources:  map[string]map[[2]string]string{},
+	}
+	root, err := l.loadPackage(abs, true)
+	if err != nil {
+		return nil, err
+	}
+	l.root = root
+	for i := 0; i < len(l.pkgs); i++ {
+		if err := l.readPackage(l.pkgs[i]); err != nil {
+			return nil, err
+		}
+	}
+	l.finish()
+
+	c := &modeldoc.Catalog{
+		ProjectName: root.name,
+		Source:      "project",
+		Path:        dir,
+	}
+	for _, ro := range l.objects {
+		c.Objects = append(c.Objects, ro.obj)
+	}
+	sort.Slice(c.Objects, func(i, j int) bool { return c.Objects[i].UniqueID < c.Objects[j].UniqueID })
+	c.Edges = l.edges()
+	c.Warnings = l.warnings
+	return c, nil
+}
+
+func (l *projectLoader) warnf(format string, args ...any) {
+	l.warnings = append(l.warnings, fmt.Sprintf(format, args...))
+}
+
+// loadPackage reads the dbt_project.yml of dir and, recursively, the local
+// and installed packages it uses.
+func (l *projectLoader) loadPackage(dir string, root bool) (*pkg, error) {
+	if l.byDir[dir] {
+		return nil, nil
+	}
+	l.byDir[dir] = true
+	file := filepath.Join(dir, "dbt_project.yml")
+	data, err := os.ReadFile(file)
+	if err != nil {
+		if root {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, modeldoc.Errorf(modeldoc.EINVALID, "%s has no dbt_project.yml, so it is not a dbt project folder: point at the folder that holds dbt_project.yml, or at a manifest.json.", dir)
+			}
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", file, err)
+		}
+		return nil, nil
+	}
+	p := &pkg{dir: dir}
+	if err := decodeYAML(data, &p.yml, file, l); err != nil {
+		return nil, err
+	}
+	p.name = p.yml.Name
+	if p.name == "" {
+		if root {
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "%s has no name: add `name: my_project` to it.", file)
+		}
+		p.name = filepath.Base(dir)
+	}
+	for _, other := range l.pkgs {
+		if other.name == p.name {
+			l.warnf("%s: package %s is also at %s; the first one read is kept.", file, p.name, other.dir)
+			return nil, nil
+		}
+	}
+	p.modelPaths = cleanPaths(first(p.yml.ModelPaths, p.yml.SourcePaths, []string{"models"}))
+	p.seedPaths = cleanPaths(first(p.yml.SeedPaths, p.yml.DataPaths, []string{"seeds"}))
+	p.snapshotPaths = cleanPaths(first(p.yml.SnapshotPaths, nil, []string{"snapshots"}))
+	l.pkgs = append(l.pkgs, p)
+
+	for _, name := range []string{"packages.yml", "dependencies.yml"} {
+		pf := filepath.Join(dir, name)
+		data, err := os.ReadFile(pf)
+		if err != nil {
+			continue
+		}
+		var py packagesYML
+		if err := decodeYAML(data, &py, pf, l); err != nil {
+			return nil, err
+		}
+		for _, dep := range py.Packages {
+			if dep.Local == "" {
+				continue
+			}
+			d := filepath.Clean(filepath.Join(dir, dep.Local))
+			if !fileExists(filepath.Join(d, "dbt_project.yml")) {
+				l.warnf("%s: local package %s has no dbt_project.yml; it is skipped.", pf, dep.Local)
+				continue
+			}
+			if _, err := l.loadPackage(d, false); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if root {
+		for _, inst := range []string{"dbt_packages", "dbt_modules"} {
+			entries, _ := os.ReadDir(filepath.Join(dir, inst))
+			for _, e := range entries {
+				if e.IsDir() {
+					if _, err := l.loadPackage(filepath.Join(dir, inst, e.Name()), false); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+	}
+	return p, nil
+}
+
+func first(lists ...[]string) []string {
+	for _, l := range lists {
+		if len(l) > 0 {
+			return l
+		}
+	}
+	return nil
+}
+
+func cleanPaths(ps []string) []string {
+	out := make([]string, 0, len(ps))
+	for _, p := range ps {
+		p = strings.Trim(filepath.ToSlash(filepath.Clean(p)), "/")
+		out = append(out, p)
+	}
+	return out
+}
+
+// under returns the path of rel below one of roots ("" and false if none).
+func under(rel string, roots []string) (string, bool) {
+	for _, r := range roots {
+		if r == "." {
+			return rel, true
+		}
+		if strings.HasPrefix(rel, r+"/") {
+			return rel[len(r)+1:], true
+		}
+	}
+	return "", false
+}
+
+var skipDirs = map[string]bool{"target": true, "dbt_packages": true, "dbt_modules": true, "logs": true, "node_modules": true, ".git": true, "venv": true, ".venv": true}
+
+// readPackage walks a package's folder once and reads what it finds.
+func (l *projectLoader) readPackage(p *pkg) error {
+	var ymls, docs []string
+	var models, snapshots [][2]string // (abs path, path below the resource folder)
+	var seeds []string
+	err := filepath.WalkDir(p.dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil // an unreadable folder is skipped, as dbt would fail on it later
+		}
+		if d.IsDir() {
+			if path != p.dir && (skipDirs[d.Name()] || fileExists(filepath.Join(path, "dbt_project.yml"))) {
+				return filepath.SkipDir // another project lives there
+			}
+			return nil
+		}
+		rel, _ := filepath.Rel(p.dir, path)
+		rel = filepath.ToSlash(rel)
+		name := d.Name()
+		switch {
+		case strings.HasSuffix(name, ".md"):
+			docs = append(docs, path)
+		case strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml"):
+			if _, ok := under(rel, p.modelPaths); ok {
+				ymls = append(ymls, path)
+			} else if _, ok := under(rel, p.seedPaths); ok {
+				ymls = append(ymls, path)
+			} else if _, ok := under(rel, p.snapshotPaths); ok {
+				ymls = append(ymls, path)
+			}
+		case strings.HasSuffix(name, ".sql"):
+			if below, ok := under(rel, p.modelPaths); ok {
+				models = append(models, [2]string{path, below})
+			} else if below, ok := under(rel, p.snapshotPaths); ok {
+				snapshots = append(snapshots, [2]string{path, below})
+			}
+		case strings.HasSuffix(name, ".csv"):
+			if _, ok := under(rel, p.seedPaths); ok {
+				seeds = append(seeds, path)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read the folder %s: %v.", p.dir, err)
+	}
+
+	for _, path := range docs {
+		if err := l.readDocs(path, p); err != nil {
+			return err
+		}
+	}
+	for _, m := range models {
+		if err := l.readModel(p, m[0], m[1]); err != nil {
+			return err
+		}
+	}
+	for _, s := range snapshots {
+		if err := l.readSnapshots(p, s[0]); err != nil {
+			return err
+		}
+	}
+	for _, path := range seeds {
+		name := strings.TrimSuffix(filepath.Base(path), ".csv")
+		l.addSeed(p, name, l.rel(p, path))
+	}
+	for _, path := range ymls {
+		if err := l.readProps(p, path); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (l *projectLoader) rel(p *pkg, path string) string {
+	r, err := filepath.Rel(p.dir, path)
+	if err != nil {
+		return path
+	}
+	return filepath.ToSlash(r)
+}
+
+// readDocs collects the {% docs name %}...{% enddocs %} blocks of a file.
+func (l *projectLoader) readDocs(path string, p *pkg) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
+	}
+	src := string(data)
+	if !strings.Contains(src, "docs") {
+		return nil
+	}
+	blocks, jerr := scanBlocks(src)
+	if jerr != nil {
+		// Markdown often holds stray braces (code samples); dbt would fail
+		// on it only if the file has docs blocks, so warn and keep what
+		// was read before the fault.
+		l.warnf("%s: %v; the docs blocks after it are not read.", l.rel(p, path), jerr)
+	}
+	for i := 0; i < len(blocks); i++ {
+		b := blocks[i]
+		if b.Kind != blockStmt || b.Tag() != "docs" {
+			continue
+		}
+		name := b.Arg()
+		for j := i + 1; j < len(blocks); j++ {
+			if blocks[j].Kind == blockStmt && blocks[j].Tag() == "enddocs" {
+				text := strings.TrimSpace(src[b.End:blocks[j].Start])
+				if _, dup := l.docs[p.name+"."+name]; !dup {
+					l.docs[p.name+"."+name] = text
+				}
+				if _, dup := l.docs[name]; !dup || p == l.root {
+					l.docs[name] = text
+				}
+				i = j
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (l *projectLoader) register(ro *rawObject) bool {
+	o := &ro.obj
+	if prev, dup := l.byID[o.UniqueID]; dup {
+		l.warnf("%s: %s %s is defined twice in package %s (also in %s); the first is kept.", o.FilePath, o.Type, o.Name, o.Package, prev.obj.FilePath)
+		return false
+	}
+	l.byID[o.UniqueID] = ro
+	l.objects = append(l.objects, ro)
+	if o.Type != modeldoc.TypeSource {
+		if l.refable[o.Package] == nil {
+			l.refable[o.Package] = map[string]string{}
+		}
+		if _, ok := l.refable[o.Package][o.Name]; !ok {
+			l.refable[o.Package][o.Name] = o.UniqueID
+		}
+	}
+	return true
+}
+
+func (l *projectLoader) readModel(p *pkg, path, below string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
+	}
+	rel := l.rel(p, path)
+	src := string(data)
+	blocks, jerr := scanBlocks(src)
+	if jerr != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "%s: unbalanced Jinja at line %d: %s. dbt cannot compile this model either; close the block and import again.", filepath.Join(p.dir, rel), jerr.(*jinjaError).Line, jerr.(*jinjaError).Msg)
+	}
+	name := strings.TrimSuffix(filepath.Base(path), ".sql")
+	ro := &rawObject{
+		obj: modeldoc.Object{
+			UniqueID: "model." + p.name + "." + name,
+			Type:     modeldoc.TypeModel,
+			Name:     name,
+			Package:  p.name,
+			RawSQL:   src,
+			FilePath: rel,
+		},
+		pkg: p,
+	}
+	if d := filepath.ToSlash(filepath.Dir(below)); d != "." {
+		ro.relDirs = strings.Split(d, "/")
+	}
+	ro.calls, ro.sqlCfg = blockCalls(blocks)
+	l.register(ro)
+	return nil
+}
+
+// blockCalls returns the ref/source calls of blocks and the literal
+// arguments of their config() calls.
+func blockCalls(blocks []jinjaBlock) ([]jinjaCall, map[string]string) {
+	var calls []jinjaCall
+	var cfg map[string]string
+	for _, b := range blocks {
+		if !strings.Contains(b.Body, "(") {
+			continue
+		}
+		for _, c := range callsIn(b.Body, b.Line, "ref", "source", "config") {
+			if c.Fn == "config" {
+				for k, v := range c.Kwargs {
+					if cfg == nil {
+						cfg = map[string]string{}
+					}
+					if _, ok := literal(v); ok || !strings.ContainsAny(v, "()[]{}") {
+						cfg[k] = v
+					}
+				}
+				continue
+			}
+			calls = append(calls, c)
+		}
+	}
+	return calls, cfg
+}
+
+func (l *projectLoader) readSnapshots(p *pkg, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
+	}
+	src := string(data)
+	rel := l.rel(p, path)
+	blocks, jerr := scanBlocks(src)
+	if jerr != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "%s: unbalanced Jinja at line %d: %s. dbt cannot compile this snapshot either; close the block and import again.", path, jerr.(*jinjaError).Line, jerr.(*jinjaError).Msg)
+	}
+	for i := 0; i < len(blocks); i++ {
+		b := blocks[i]
+		if b.Kind != blockStmt || b.Tag() != "snapshot" {
+			continue
+		}
+		end := -1
+		for j := i + 1; j < len(blocks); j++ {
+			if blocks[j].Kind == blockStmt && blocks[j].Tag() == "endsnapshot" {
+				end = j
+				break
+			}
+		}
+		if end < 0 {
+			return modeldoc.Errorf(modeldoc.EINVALID, "%s: {%% snapshot %s %%} at line %d has no {%% endsnapshot %%}: close it and import again.", path, b.Arg(), b.Line)
+		}
+		name := strings.TrimSpace(b.Arg())
+		ro := &rawObject{
+			obj: modeldoc.Object{
+				UniqueID:        "snapshot." + p.name + "." + name,
+				Type:            modeldoc.TypeSnapshot,
+				Name:            name,
+				Package:         p.name,
+				RawSQL:          strings.TrimSpace(src[b.End:blocks[end].Start]),
+				FilePath:        rel,
+				Materialization: "snapshot",
+			},
+			pkg: p,
+		}
+		ro.calls, ro.sqlCfg = blockCalls(blocks[i+1 : end])
+		l.register(ro)
+		i = end
+	}
+	return nil
+}
+
+func (l *projectLoader) addSeed(p *pkg, name, rel string) *rawObject {
+	id := "seed." + p.name + "." + name
+	if ro, ok := l.byID[id]; ok {
+		return ro
+	}
+	ro := &rawObject{
+		obj: modeldoc.Object{
+			UniqueID:        id,
+			Type:            modeldoc.TypeSeed,
+			Name:            name,
+			Package:         p.name,
+			FilePath:        rel,
+			Materialization: "seed",
+		},
+		pkg: p,
+	}
+	l.register(ro)
+	return ro
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// decodeYAML decodes data into v. A syntax error is an EINVALID error that
+// names the file and the line; a value of the wrong type only loses that
+// value, with a warning, as dbt would read the rest.
+func decodeYAML(data []byte, v any, file string, l *projectLoader) error {
+	err := yaml.Unmarshal(data, v)
+	if err == nil {
+		return nil
+	}
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		for _, e := range te.Errors {
+			l.warnf("%s: %s; that value is ignored.", file, strings.TrimPrefix(e, "yaml: "))
+		}
+		return nil
+	}
+	msg := err.Error()
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "%s: YAML syntax error at line %s: %s. Fix the file and import again.", file, m[1], m[2])
+	}
+	return modeldoc.Errorf(modeldoc.EINVALID, "%s: invalid YAML: %s. Fix the file and import again.", file, strings.TrimPrefix(msg, "yaml: "))
+}
+
+func (l *projectLoader) readProps(p *pkg, path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
+	}
+	var pf propsFile
+	if err := decodeYAML(data, &pf, path, l); err != nil {
+		return err
+	}
+	rel := l.rel(p, path)
+	for i := range pf.Models {
+		l.patchModel(p, &pf.Models[i], rel)
+	}
+	for i := range pf.Seeds {
+		n := &pf.Seeds[i]
+		if n.Name == "" {
+			continue
+		}
+		// The datasets ship without data files, and a seed YAML declares
+		// is one the project has: keep it so that refs to it resolve.
+		ro := l.addSeed(p, n.Name, rel)
+		l.applyPatch(ro, n, n.Columns, rel)
+	}
+	for i := range pf.Snapshots {
+		n := &pf.Snapshots[i]
+		ro := l.byID["snapshot."+p.name+"."+n.Name]
+		if ro == nil {
+			l.warnf("%s: snapshot %s is described in YAML but no {%% snapshot %s %%} block defines it.", rel, n.Name, n.Name)
+			continue
+		}
+		l.applyPatch(ro, n, n.Columns, rel)
+	}
+	for _, s := range pf.Sources {
+		if s.Name == "" {
+			continue
+		}
+		for _, t := range s.Tables {
+			if t.Name == "" {
+				continue
+			}
+			schema := s.Schema
+			if schema == "" {
+				schema = s.Name
+			}
+			ro := &rawObject{
+				obj: modeldoc.Object{
+					UniqueID:    "source." + p.name + "." + s.Name + "." + t.Name,
+					Type:        modeldoc.TypeSource,
+					Name:        t.Name,
+					Package:     p.name,
+					Database:    s.Database,
+					Schema:      schema,
+					Description: l.resolveDocs(t.Description, p, rel),
+					Tags:        append(tags(s.Tags), tags(t.Tags)...),
+					Meta:        mergeMeta(s.Meta, t.Meta),
+					FilePath:    rel,
+				},
+				pkg: p,
+			}
+			ro.obj.Columns = l.columns(t.Columns, p, rel, ro.obj.Name)
+			ro.obj.SQLHash = modeldoc.HashSQL("", "")
+			if !l.register(ro) {
+				continue
+			}
+			if l.sources[p.name] == nil {
+				l.sources[p.name] = map[[2]string]string{}
+			}
+			l.sources[p.name][[2]string{s.Name, t.Name}] = ro.obj.UniqueID
+		}
+	}
+	return nil
+}
+
+// patchModel applies a models: entry, or the entries of its versions.
+func (l *projectLoader) patchModel(p *pkg, n *propsNode, rel string) {
+	if n.Name == "" {
+		return
+	}
+	if len(n.Versions) == 0 {
+		ro := l.byID["model."+p.name+"."+n.Name]
+		if ro == nil {
+			l.warnf("%s: model %s is described in YAML but has no .sql file in package %s.", rel, n.Name, p.name)
+			return
+		}
+		if ro.ymlSeen {
+			l.warnf("%s: model %s is described in YAML twice; the later entry wins.", rel, n.Name)
+		}
+		ro.ymlSeen = true
+		l.applyPatch(ro, n, n.Columns, rel)
+		return
+	}
+	latest := ""
+	for _, v := range n.Versions {
+		vs := scalarString(v.V)
+		if vs == "" {
+			continue
+		}
+		file := v.DefinedIn
+		if file == "" {
+			file = n.Name + "_v" + vs
+		}
+		ro := l.byID["model."+p.name+"."+file]
+		if ro == nil && file != n.Name {
+			ro = l.byID["model."+p.name+"."+n.Name]
+		}
+		if ro == nil {
+			l.warnf("%s: version %s of model %s has no .sql file (looked for %s.sql).", rel, vs, n.Name, file)
+			continue
+		}
+		// A versioned model takes the name of its YAML entry and an id
+		// with the version, as in dbt's manifest.
+		delete(l.byID, ro.obj.UniqueID)
+		if m := l.refable[p.name]; m != nil && m[ro.obj.Name] == ro.obj.UniqueID {
+			delete(m, ro.obj.Name)
+		}
+		ro.obj.Name = n.Name
+		ro.obj.UniqueID = "model." + p.name + "." + n.Name + ".v" + vs
+		ro.version = vs
+		l.byID[ro.obj.UniqueID] = ro
+		if l.versions[p.name] == nil {
+			l.versions[p.name] = map[string]map[string]string{}
+		}
+		if l.versions[p.name][n.Name] == nil {
+			l.versions[p.name][n.Name] = map[string]string{}
+		}
+		l.versions[p.name][n.Name][vs] = ro.obj.UniqueID
+		cols := v.Columns
+		if cols == nil {
+			cols = n.Columns
+		}
+		ro.ymlSeen = true
+		l.applyPatch(ro, n, cols, rel)
+		if latest == "" || versionLess(latest, vs) {
+			latest = vs
+		}
+	}
+	if lv := scalarString(n.LatestVersion); lv != "" {
+		latest = lv
+	}
+	if latest != "" {
+		if l.latest[p.name] == nil {
+			l.latest[p.name] = map[string]string{}
+		}
+		l.latest[p.name][n.Name] = latest
+	}
+}
+
+func versionLess(a, b string) bool {
+	fa, ea := strconv.ParseFloat(a, 64)
+	fb, eb := strconv.ParseFloat(b, 64)
+	if ea == nil && eb == nil {
+		return fa < fb
+	}
+	return a < b
+}
+
+func scalarString(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return ""
+	case string:
+		return x
+	case int:
+		return strconv.Itoa(x)
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64)
+	case bool:
+		return strconv.FormatBool(x)
+	}
+	return fmt.Sprint(v)
+}
+
+func (l *projectLoader) applyPatch(ro *rawObject, n *propsNode, cols []propsColumn, rel string) {
+	o := &ro.obj
+	o.Description = l.resolveDocs(n.Description, ro.pkg, rel)
+	o.Columns = l.columns(cols, ro.pkg, rel, o.Name)
+	o.Meta = mergeMeta(o.Meta, n.Meta)
+	o.Tags = append(o.Tags, tags(n.Tags)...)
+	if n.Config != nil {
+		ro.ymlCfg = n.Config
+		if m, ok := n.Config["meta"].(map[string]any); ok {
+			o.Meta = mergeMeta(o.Meta, m)
+		}
+		o.Tags = append(o.Tags, tags(n.Config["tags"])...)
+	}
+}
+
+func (l *projectLoader) columns(cols []propsColumn, p *pkg, rel, owner string) []modeldoc.Column {
+	var out []modeldoc.Column
+	index := map[string]int{}
+	for _, c := range cols {
+		if c.Name == "" {
+			continue
+		}
+		desc := l.resolveDocs(c.Description, p, rel)
+		col := modeldoc.Column{
+			Name:             c.Name,
+			DataType:         c.DataType,
+			Description:      desc,
+			HumanDescription: desc != "",
+			Declared:         true,
+			Tests:            testNames(append(c.Tests, c.DataTests...)),
+		}
+		// dbt keeps a project's columns in a map by name, so a column
+		// declared twice is one column whose later entry wins.
+		if i, dup := index[c.Name]; dup {
+			l.warnf("%s: column %s of %s is declared twice; the later entry wins.", rel, c.Name, owner)
+			col.Position = out[i].Position
+			out[i] = col
+			continue
+		}
+		col.Position = len(out) + 1
+		index[c.Name] = len(out)
+		out = append(out, col)
+	}
+	return out
+}
+
+// testNames reads a tests: list: "not_null", {"relationships": {...}},
+// {"dbt_utils.expression_is_true": {...}} or {"test_name": ..., "name": ...}.
+// Names lose their package namespace, as in the manifest's test_metadata.
+func testNames(list []any) []string {
+	var out []string
+	for _, t := range list {
+		name := ""
+		switch x := t.(type) {
+		case string:
+			name = x
+		case map[string]any:
+			if tn, ok := x["test_name"].(string); ok {
+				name = tn
+			} else {
+				for k := range x {
+					if k != "name" && k != "config" {
+						name = k
+					}
+				}
+			}
+		}
+		if i := strings.LastIndexByte(name, '.'); i >= 0 {
+			name = name[i+1:]
+		}
+		if name != "" {
+			out = append(out, name)
+		}
+	}
+	return sortUnique(out)
+}
+
+func tags(v any) []string {
+	switch x := v.(type) {
+	case string:
+		if x != "" {
+			return []string{x}
+		}
+	case []any:
+		var out []string
+		for _, t := range x {
+			if s := scalarString(t); s != "" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	return nil
+}
+
+func mergeMeta(a, b map[string]any) map[string]any {
+	if len(b) == 0 {
+		return a
+	}
+	out := make(map[string]any, len(a)+len(b))
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// resolveDocs renders the doc() calls of a description. An unknown doc
+// keeps the raw text and warns, so nothing the author wrote is lost.
+func (l *projectLoader) resolveDocs(desc string, p *pkg, rel string) string {
+	if !strings.Contains(desc, "{{") {
+		return desc
+	}
+	blocks, err := scanBlocks(desc)
+	if err != nil {
+		l.warnf("%s: a description has unbalanced Jinja (%v); it is kept as written.", rel, err)
+		return desc
+	}
+	var b strings.Builder
+	last := 0
+	for _, blk := range blocks {
+		if blk.Kind != blockExpr {
+			continue
+		}
+		calls := callsIn(blk.Body, blk.Line, "doc")
+		if len(calls) != 1 || calls[0].Dynamic || len(calls[0].Args) == 0 {
+			continue
+		}
+		args := calls[0].Args
+		key := args[0]
+		if len(args) == 2 {
+			key = args[0] + "." + args[1]
+		}
+		text, ok := l.docs[p.name+"."+key]
+		if !ok {
+			text, ok = l.docs[key]
+		}
+		if !ok {
+			l.warnf("%s: doc(%q) names no {%% docs %%} block in the project; the description is kept as written.", rel, strings.Join(args, "."))
+			continue
+		}
+		b.WriteString(desc[last:blk.Start])
+		b.WriteString(text)
+		last = blk.End
+	}
+	if last == 0 {
+		return desc
+	}
+	b.WriteString(desc[last:])
+	return b.String()
+}
+
+// finish applies configuration (dbt_project.yml, then YAML config:, then
+// config() in the SQL, the later winning), drops disabled objects and
+// hashes the SQL.
+func (l *projectLoader) finish() {
+	kept := l.objects[:0]
+	for _, ro := range l.objects {
+		o := &ro.obj
+		if o.Type == modeldoc.TypeSource {
+			kept = append(kept, ro)
+			continue
+		}
+		cfg := map[string]string{}
+		section := map[modeldoc.ObjectType]func(projectYML) map[string]any{
+			modeldoc.TypeModel:    func(y projectYML) map[string]any { return y.Models },
+			modeldoc.TypeSeed:     func(y projectYML) map[string]any { return y.Seeds },
+			modeldoc.TypeSnapshot: func(y projectYML) map[string]any { return y.Snapshots },
+		}[o.Type]
+		// A package's own dbt_project.yml first, the root's over it.
+		projectConfig(cfg, section(ro.pkg.yml), ro.pkg.name, ro.relDirs, o.Name)
+		if ro.pkg != l.root {
+			projectConfig(cfg, section(l.root.yml), ro.pkg.name, ro.relDirs, o.Name)
+		}
+		for k, v := range ro.ymlCfg {
+			if s := scalarString(v); s != "" {
+				cfg[k] = s
+			}
+		}
+		for k, v := range ro.sqlCfg {
+			cfg[k] = v
+		}
+		if strings.EqualFold(cfg["enabled"], "false") {
+			delete(l.byID, o.UniqueID)
+			if m := l.refable[o.Package]; m != nil && m[o.Name] == o.UniqueID {
+				delete(m, o.Name)
+			}
+			continue
+		}
+		if m := cfg["materialized"]; m != "" && !strings.Contains(m, "{") {
+			o.Materialization = m
+		}
+		if o.Materialization == "" {
+			o.Materialization = "view"
+		}
+		if s := cfg["schema"]; s != "" && !strings.Contains(s, "{") {
+			o.Schema = s
+		}
+		if d := cfg["database"]; d != "" && !strings.Contains(d, "{") {
+			o.Database = d
+		}
+		o.Tags = sortUnique(o.Tags)
+		o.SQLHash = modeldoc.HashSQL(o.RawSQL, "")
+		kept = append(kept, ro)
+	}
+	l.objects = kept
+}
+
+// isConfigKey lists the configs that dbt_project.yml may give without a
+// + prefix; any other key without + is a package or folder name.
+var isConfigKey = map[string]bool{"materialized": true, "enabled": true, "schema": true, "database": true, "alias": true, "tags": true}
+
+func projectConfig(cfg map[string]string, tree map[string]any, pkgName string, dirs []string, name string) {
+	node := tree
+	apply := func(n map[string]any) {
+		for k, v := range n {
+			key, plus := strings.CutPrefix(k, "+")
+			if !plus && !isConfigKey[k] {
+				continue
+			}
+			if _, isMap := v.(map[string]any); isMap {
+				continue
+			}
+			if s := scalarString(v); s != "" {
+				cfg[key] = s
+			}
+		}
+	}
+	if node == nil {
+		return
+	}
+	apply(node)
+	path := append([]string{pkgName}, dirs...)
+	path = append(path, name)
+	for _, step := range path {
+		next, ok := node[step].(map[string]any)
+		if !ok {
+			return
+		}
+		node = next
+		apply(node)
+	}
+}
+
+// edges resolves every ref() and source() into a lineage edge. A ref that
+// names nothing is a warning: the project may use a package that is not
+// installed, and the rest of the lineage is still worth having.
+func (l *projectLoader) edges() []modeldoc.Edge {
+	seen := map[modeldoc.Edge]bool{}
+	warned := map[string]bool{}
+	var out []modeldoc.Edge
+	for _, ro := range l.objects {
+		o := &ro.obj
+		for _, c := range ro.calls {
+			up, what := l.resolve(ro.pkg.name, c)
+			if up == "" {
+				key := o.FilePath + "\x00" + what
+				if !warned[key] {
+					warned[key] = true
+					l.warnf("%s line %d: %s; the lineage edge is left out.", filepath.ToSlash(filepath.Join(ro.pkg.name, o.FilePath)), c.Line, what)
+				}
+				continue
+			}
+			if up == o.UniqueID {
+				continue
+			}
+			e := modeldoc.Edge{Upstream: up, Downstream: o.UniqueID}
+			if !seen[e] {
+				seen[e] = true
+				out = append(out, e)
+			}
+		}
+	}
+	sortEdges(out)
+	return out
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		q[i] = "'" + a + "'"
+	}
+	return strings.Join(q, ", ")
+}
+
+// resolve returns the unique id a call points at, or "" and why not. Like
+// dbt, ref('x') looks in the calling package first, then in the root
+// project, then in every other package.
+func (l *projectLoader) resolve(from string, c jinjaCall) (string, string) {
+	if c.Dynamic {
+		return "", fmt.Sprintf("%s() with an argument that is not a literal cannot be resolved without dbt", c.Fn)
+	}
+	if c.Fn == "source" {
+		if len(c.Args) != 2 {
+			return "", fmt.Sprintf("source(%s) needs two arguments", quoteArgs(c.Args))
+		}
+		key := [2]string{c.Args[0], c.Args[1]}
+		if id := l.sources[from][key]; id != "" {
+			return id, ""
+		}
+		for _, p := range l.pkgs {
+			if id := l.sources[p.name][key]; id != "" {
+				return id, ""
+			}
+		}
+		return "", fmt.Sprintf("source(%s) names no source table declared in YAML", quoteArgs(c.Args))
+	}
+	args := c.Args
+	pkgName := c.Kwargs["package"]
+	if len(args) == 2 {
+		pkgName, args = args[0], args[1:]
+	}
+	if len(args) != 1 {
+		return "", fmt.Sprintf("ref(%s) needs one or two arguments", quoteArgs(c.Args))
+	}
+	name := args[0]
+	version := c.Kwargs["v"]
+	if version == "" {
+		version = c.Kwargs["version"]
+	}
+	lookup := func(p string) string {
+		if vs := l.versions[p][name]; vs != nil {
+			v := version
+			if v == "" {
+				v = l.latest[p][name]
+			}
+			if id := vs[v]; id != "" {
+				return id
+			}
+		}
+		return l.refable[p][name]
+	}
+	var order []string
+	if pkgName != "" {
+		order = []string{pkgName}
+	} else {
+		order = []string{from, l.root.name}
+		for _, p := range l.pkgs {
+			order = append(order, p.name)
+		}
+	}
+	for _, p := range order {
+		if id := lookup(p); id != "" {
+			return id, ""
+		}
+	}
+	return "", fmt.Sprintf("ref(%s) names no model, seed or snapshot in the project or its packages", quoteArgs(c.Args))
+}
