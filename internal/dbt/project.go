@@ -115,10 +115,10 @@ type projectLoader struct {
 	docs     map[string]string // "name" and "pkg.name" -> doc block text
 	objects  []*rawObject
 	byID     map[string]*rawObject
-	refable  map[string]map[string]string              // pkg -> name -> unique id (models, seeds, snapshots)
-	versions map[string]map[string]map[string]string   // pkg -> name -> version -> unique id
-	latest   map[string]map[string]string              // pkg -> name -> latest version
-	sources  map[string]map[[2]string]string           // pkg -> (source, table) -> unique id
+	refable  map[string]map[string]string            // pkg -> name -> unique id (models, seeds, snapshots)
+	versions map[string]map[string]map[string]string // pkg -> name -> version -> unique id
+	latest   map[string]map[string]string            // pkg -> name -> latest version
+	sources  map[string]map[[2]string]string         // pkg -> (source, table) -> unique id
 	warnings []string
 }
 
@@ -289,45 +289,61 @@ func (l *projectLoader) readPackage(p *pkg) error {
 	var ymls, docs []string
 	var models, snapshots [][2]string // (abs path, path below the resource folder)
 	var seeds []string
-	err := filepath.WalkDir(p.dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return nil // an unreadable folder is skipped, as dbt would fail on it later
+	// Resource paths may leave the package folder ("../seeds", as Tuva's
+	// docs_generate project does): those folders are walked too.
+	roots := []string{p.dir}
+	for _, rp := range append(append(append([]string{}, p.modelPaths...), p.seedPaths...), p.snapshotPaths...) {
+		if rp == ".." || strings.HasPrefix(rp, "../") {
+			roots = append(roots, filepath.Join(p.dir, filepath.FromSlash(rp)))
 		}
-		if d.IsDir() {
-			if path != p.dir && (skipDirs[d.Name()] || fileExists(filepath.Join(path, "dbt_project.yml"))) {
-				return filepath.SkipDir // another project lives there
+	}
+	walked := map[string]bool{}
+	var err error
+	for _, root := range roots {
+		if walked[root] {
+			continue
+		}
+		walked[root] = true
+		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // an unreadable folder is skipped, as dbt would fail on it later
+			}
+			if d.IsDir() {
+				if path != root && (skipDirs[d.Name()] || fileExists(filepath.Join(path, "dbt_project.yml"))) {
+					return filepath.SkipDir // another project lives there
+				}
+				return nil
+			}
+			rel, _ := filepath.Rel(p.dir, path)
+			rel = filepath.ToSlash(rel)
+			name := d.Name()
+			switch {
+			case strings.HasSuffix(name, ".md"):
+				docs = append(docs, path)
+			case strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml"):
+				if _, ok := under(rel, p.modelPaths); ok {
+					ymls = append(ymls, path)
+				} else if _, ok := under(rel, p.seedPaths); ok {
+					ymls = append(ymls, path)
+				} else if _, ok := under(rel, p.snapshotPaths); ok {
+					ymls = append(ymls, path)
+				}
+			case strings.HasSuffix(name, ".sql"):
+				if below, ok := under(rel, p.modelPaths); ok {
+					models = append(models, [2]string{path, below})
+				} else if below, ok := under(rel, p.snapshotPaths); ok {
+					snapshots = append(snapshots, [2]string{path, below})
+				}
+			case strings.HasSuffix(name, ".csv"):
+				if _, ok := under(rel, p.seedPaths); ok {
+					seeds = append(seeds, path)
+				}
 			}
 			return nil
+		})
+		if err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read the folder %s: %v.", root, err)
 		}
-		rel, _ := filepath.Rel(p.dir, path)
-		rel = filepath.ToSlash(rel)
-		name := d.Name()
-		switch {
-		case strings.HasSuffix(name, ".md"):
-			docs = append(docs, path)
-		case strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml"):
-			if _, ok := under(rel, p.modelPaths); ok {
-				ymls = append(ymls, path)
-			} else if _, ok := under(rel, p.seedPaths); ok {
-				ymls = append(ymls, path)
-			} else if _, ok := under(rel, p.snapshotPaths); ok {
-				ymls = append(ymls, path)
-			}
-		case strings.HasSuffix(name, ".sql"):
-			if below, ok := under(rel, p.modelPaths); ok {
-				models = append(models, [2]string{path, below})
-			} else if below, ok := under(rel, p.snapshotPaths); ok {
-				snapshots = append(snapshots, [2]string{path, below})
-			}
-		case strings.HasSuffix(name, ".csv"):
-			if _, ok := under(rel, p.seedPaths); ok {
-				seeds = append(seeds, path)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read the folder %s: %v.", p.dir, err)
 	}
 
 	for _, path := range docs {
@@ -929,6 +945,7 @@ func (l *projectLoader) finish() {
 			cfg[k] = v
 		}
 		if strings.EqualFold(cfg["enabled"], "false") {
+			l.warnf("%s: %s %s is disabled (enabled: false); it is left out, as dbt leaves it out.", filepath.ToSlash(filepath.Join(ro.pkg.name, o.FilePath)), o.Type, o.Name)
 			delete(l.byID, o.UniqueID)
 			if m := l.refable[o.Package]; m != nil && m[o.Name] == o.UniqueID {
 				delete(m, o.Name)
