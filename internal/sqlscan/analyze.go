@@ -23,7 +23,7 @@ type Analysis struct {
 	Subqueries int
 	// SetOps counts UNION, INTERSECT, EXCEPT and MINUS operators.
 	SetOps int
-	// Refs are the ref()/source() calls of the SQL's Jinja.
+	// Refs are the ref()/source() calls of the SQL's Jinja (see Refs).
 	Refs []Ref
 
 	newlines []int
@@ -135,17 +135,28 @@ func Analyze(sql string) *Analysis {
 	}
 	all := Tokenize(sql)
 	toks := make([]Token, 0, len(all))
+	// Block sets and macros hold SQL that is not the model's query:
+	// {% set x %}(select ...){% endset %} is a value, not a statement.
+	skipUntil := ""
 	for _, t := range all {
+		if skipUntil != "" {
+			if t.Kind == Jinja && jinjaTag(t) == skipUntil {
+				skipUntil = ""
+			}
+			continue
+		}
 		switch {
 		case t.Kind == Comment:
 		case t.JinjaKind() == "{#":
+		case t.JinjaKind() == "{%" && jinjaTag(t) == "set" && !strings.Contains(t.Text, "="):
+			skipUntil = "endset"
+		case t.JinjaKind() == "{%" && jinjaTag(t) == "macro":
+			skipUntil = "endmacro"
 		default:
 			toks = append(toks, t)
-			if t.JinjaKind() == "{{" {
-				a.Refs = append(a.Refs, jinjaRefs(t)...)
-			}
 		}
 	}
+	a.Refs = Refs(sql)
 	p := &parser{a: a, sql: sql, toks: toks, ctes: map[string]bool{}}
 	p.matchParens()
 	lo, hi := p.mainStatement()
@@ -262,13 +273,15 @@ func (p *parser) mainStatement() (int, int) {
 		i = p.skip(i, len(p.toks))
 	}
 	stmts = append(stmts, [2]int{start, len(p.toks)})
-	for _, s := range stmts {
-		lo := s[0]
-		for lo < s[1] && p.toks[lo].Kind == Jinja {
-			lo++
-		}
-		if lo < s[1] && (p.is(lo, "with") || p.is(lo, "select") || p.toks[lo].Kind == LParen) {
-			return lo, s[1]
+	for _, paren := range []bool{false, true} {
+		for _, s := range stmts {
+			lo := s[0]
+			for lo < s[1] && p.toks[lo].Kind == Jinja {
+				lo++
+			}
+			if lo < s[1] && (p.is(lo, "with") || p.is(lo, "select") || paren && p.toks[lo].Kind == LParen) {
+				return lo, s[1]
+			}
 		}
 	}
 	for _, s := range stmts {
@@ -901,6 +914,7 @@ var aggregates = setOf("count", "sum", "avg", "min", "max", "count_if", "countif
 // in a SELECT, outside its nested subqueries.
 func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 	windowed := map[int]bool{}
+	caseUntil := -1
 	inSub := func(j int) (int, bool) {
 		for _, r := range subRanges {
 			if j >= r[0] && j <= r[1] {
@@ -919,7 +933,7 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			continue
 		}
 		switch {
-		case t.Is("case"):
+		case t.Is("case") && j > caseUntil:
 			depth := 0
 			e := j
 			for ; e < hi; e++ {
@@ -937,7 +951,8 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			}
 			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos)})
 			// Inner CASEs are part of the outer text; windows and
-			// aggregates inside it are still wanted, so do not skip.
+			// aggregates inside it are still wanted, so keep scanning.
+			caseUntil = e
 		case t.Is("over") && j > lo && (p.kind(j+1) == LParen || p.kind(j+1) == Ident):
 			w, ok := p.windowAt(j, lo, hi)
 			if ok {
@@ -1016,4 +1031,19 @@ func (p *parser) windowAt(j, lo, hi int) (windowHit, bool) {
 		}
 		return windowHit{w, name}, true
 	}
+}
+
+// jinjaTag returns the first word inside a {% %} tag ("set", "endset",
+// "if"), or "".
+func jinjaTag(t Token) string {
+	if t.JinjaKind() != "{%" {
+		return ""
+	}
+	s := strings.TrimPrefix(t.Text[2:], "-")
+	s = strings.TrimLeft(s, " \t\r\n")
+	end := 0
+	for end < len(s) && (s[end] == '_' || s[end] >= 'a' && s[end] <= 'z' || s[end] >= 'A' && s[end] <= 'Z') {
+		end++
+	}
+	return strings.ToLower(s[:end])
 }

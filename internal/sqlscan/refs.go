@@ -27,13 +27,20 @@ func (r Ref) String() string {
 }
 
 // Refs returns every ref() and source() call inside {{ }} tags of sql, in
-// order of appearance. Calls with non-literal arguments are skipped.
+// order of appearance. Calls with non-literal arguments are skipped. Like
+// dbt, which renders Jinja before any SQL is read, it finds tags inside SQL
+// comments and string literals too.
 func Refs(sql string) []Ref {
 	var out []Ref
-	for _, t := range Tokenize(sql) {
-		if t.JinjaKind() == "{{" {
-			out = append(out, jinjaRefs(t)...)
+	for i := 0; i+1 < len(sql); {
+		j := strings.Index(sql[i:], "{{")
+		if j < 0 {
+			break
 		}
+		start := i + j
+		end := jinjaEnd(sql, start)
+		out = append(out, jinjaRefs(Token{Kind: Jinja, Text: sql[start:end], Pos: start})...)
+		i = end
 	}
 	return out
 }

@@ -57,7 +57,7 @@ func (t Token) Is(kw string) bool { return t.Kind == Ident && strings.EqualFold(
 // Name returns the identifier t names: quotes removed (doubled quotes
 // undone) for a quoted identifier, the text as is for a bare word.
 func (t Token) Name() string {
-	if t.Kind == QuotedIdent && len(t.Text) >= 2 {
+	if t.Kind == QuotedIdent && len(t.Text) >= 1 {
 		q := t.Text[:1]
 		inner := t.Text[1:]
 		if strings.HasSuffix(inner, q) {
