@@ -1,0 +1,294 @@
+// Package prompt turns a model and its lineage into the exact requests a
+// writer sends for each documentation layer, and checks the answers: it
+// holds the versioned prompt templates, the JSON Schema of every layer,
+// validation (schema and the rules a schema cannot express), the one re-ask
+// after an invalid answer, and the hash of everything a version is written
+// from.
+package prompt
+
+import (
+	"bytes"
+	"cmp"
+	"embed"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/tokens"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// Version is stored with every documentation version, so that a change of
+// wording can mark earlier documentation as stale. Bump it on any change to
+// templates/, schemas/ or to what Build puts into a prompt.
+const Version = "v1"
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+// text/template, not html/template: prompts are plain text and HTML escaping
+// would garble SQL ("<>", "'"). User text cannot break the structure anyway:
+// SQL sits in a fence longer than any backtick run inside it, and every other
+// piece of user text is flattened to one line.
+var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.tmpl"))
+
+// System is the system prompt every layer shares. It is byte-identical
+// across models and layers so that providers' prefix caches serve it.
+var System = mustExec("system.tmpl", nil)
+
+// Options tune Build. The zero value is usable.
+type Options struct {
+	// Model is the provider's model name, copied into the request.
+	Model string
+	// MaxSQLTokens caps the SQL shown; longer SQL is cut with a visible
+	// marker. Defaults to 6000.
+	MaxSQLTokens int
+	// MaxUpstream caps the upstream objects shown in full. Defaults to 15.
+	MaxUpstream int
+	// MaxDownstream caps the downstream objects listed. Defaults to 25.
+	MaxDownstream int
+	// MaxUpstreamColumns caps the columns listed per upstream object.
+	// Defaults to 40.
+	MaxUpstreamColumns int
+	// MaxTokens overrides the completion budget of a layer; see MaxTokens.
+	MaxTokens map[modeldoc.Layer]int
+}
+
+func (o Options) withDefaults() Options {
+	o.MaxSQLTokens = cmp.Or(o.MaxSQLTokens, 6000)
+	o.MaxUpstream = cmp.Or(o.MaxUpstream, 15)
+	o.MaxDownstream = cmp.Or(o.MaxDownstream, 25)
+	o.MaxUpstreamColumns = cmp.Or(o.MaxUpstreamColumns, 40)
+	return o
+}
+
+// MaxTokens is the completion budget of a layer for a model with ncols
+// columns. The original system's budgets (250 to 1,200) were for loose JSON;
+// structured outputs spend tokens on keys and quoting, so these are about a
+// third higher. OpenAI debits max_tokens against the TPM limit before the
+// call, so they stay tight rather than generous.
+func MaxTokens(layer modeldoc.Layer, ncols int) int {
+	switch layer {
+	case modeldoc.LayerExecutiveSummary:
+		return 300
+	case modeldoc.LayerBusinessNarrative:
+		return 900
+	case modeldoc.LayerTransformationCards, modeldoc.LayerCodeExplanations:
+		return 1600
+	case modeldoc.LayerBusinessRules:
+		return 1000
+	case modeldoc.LayerImpactAnalysis:
+		return 800
+	case modeldoc.LayerColumnDescriptions:
+		// About 60 tokens of description and 30 of JSON per column.
+		return min(max(200+90*ncols, 600), 16000)
+	}
+	return 1000
+}
+
+// Build returns the request for one layer of s's documentation. It fails
+// with EINVALID for an unknown layer or a nil subject.
+func Build(layer modeldoc.Layer, s *writer.Subject, opts Options) (writer.Request, error) {
+	if _, err := modeldoc.ParseLayer(string(layer)); err != nil {
+		return writer.Request{}, err
+	}
+	if s == nil {
+		return writer.Request{}, modeldoc.Errorf(modeldoc.EINVALID, "No model to document: the subject is missing.")
+	}
+	opts = opts.withDefaults()
+	user, err := exec(string(layer)+".tmpl", newView(s, opts))
+	if err != nil {
+		return writer.Request{}, err
+	}
+	maxTokens := MaxTokens(layer, len(s.Object.Columns))
+	if n, ok := opts.MaxTokens[layer]; ok && n > 0 {
+		maxTokens = n
+	}
+	return writer.Request{
+		Layer:      layer,
+		Model:      opts.Model,
+		System:     System,
+		User:       user,
+		SchemaName: string(layer),
+		Schema:     Schema(layer),
+		MaxTokens:  maxTokens,
+		Subject:    s,
+	}, nil
+}
+
+// view is what the templates see: every string already flattened, capped
+// and fenced, so the templates hold wording and layout only.
+type view struct {
+	Name, Type, Materialization, Schema, FilePath, Description string
+	SQLKind, SQL, Fence                                        string
+	Columns                                                    []columnView
+	Upstream                                                   []neighborView
+	UpstreamTotal, UpstreamLeftOut                             int
+	Downstream                                                 []neighborView
+	DownstreamTotal, DownstreamLeftOut                         int
+}
+
+type columnView struct{ Name, Type, Description string }
+
+type neighborView struct {
+	Name, Type, Summary, Description string
+	Columns                          string // "a (int), b (text), and 3 more"
+}
+
+func newView(s *writer.Subject, opts Options) view {
+	o := &s.Object
+	v := view{
+		Name:            line(o.Name),
+		Type:            line(string(o.Type)),
+		Materialization: line(o.Materialization),
+		Schema:          line(o.Schema),
+		FilePath:        line(o.FilePath),
+		// An object's description only ever comes from the project (dbt
+		// YAML, or a person's edit); generated text lives in DocVersion.
+		Description: line(o.Description),
+	}
+	sql := o.CompiledSQL
+	v.SQLKind = "compiled: Jinja resolved"
+	if sql == "" {
+		sql = o.RawSQL
+		v.SQLKind = "raw dbt SQL: Jinja not compiled"
+	}
+	sql = strings.TrimSpace(sql)
+	v.SQL = cutSQL(sql, opts.MaxSQLTokens)
+	v.Fence = fence(v.SQL)
+
+	for _, c := range sortedColumns(o.Columns) {
+		cv := columnView{Name: line(c.Name), Type: line(c.DataType)}
+		// Only human descriptions: feeding our own earlier output back in
+		// would make each version drift further from the SQL.
+		if c.HumanDescription {
+			cv.Description = line(c.Description)
+		}
+		v.Columns = append(v.Columns, cv)
+	}
+
+	up := sortedNeighbors(s.Upstream)
+	v.UpstreamTotal = len(up)
+	if len(up) > opts.MaxUpstream {
+		v.UpstreamLeftOut = len(up) - opts.MaxUpstream
+		up = up[:opts.MaxUpstream]
+	}
+	for _, n := range up {
+		v.Upstream = append(v.Upstream, neighborView{
+			Name:        line(n.Object.Name),
+			Type:        line(string(n.Object.Type)),
+			Summary:     line(n.Summary),
+			Description: line(n.Object.Description),
+			Columns:     columnList(n.Object.Columns, opts.MaxUpstreamColumns),
+		})
+	}
+
+	down := sortedNeighbors(s.Downstream)
+	v.DownstreamTotal = len(down)
+	if len(down) > opts.MaxDownstream {
+		v.DownstreamLeftOut = len(down) - opts.MaxDownstream
+		down = down[:opts.MaxDownstream]
+	}
+	for _, n := range down {
+		v.Downstream = append(v.Downstream, neighborView{Name: line(n.Object.Name), Type: line(string(n.Object.Type))})
+	}
+	return v
+}
+
+// TruncationMarker is the line that ends SQL cut at the token budget.
+func TruncationMarker(shown, total int) string {
+	return fmt.Sprintf("-- [modeldoc: SQL truncated: %d of %d tokens shown]", shown, total)
+}
+
+func cutSQL(sql string, budget int) string {
+	cut, truncated := tokens.Truncate(sql, budget)
+	if !truncated {
+		return sql
+	}
+	// End on a whole line when that loses little, so the model does not read
+	// half a condition as the real one.
+	if i := strings.LastIndexByte(cut, '\n'); i > len(cut)*4/5 {
+		cut = cut[:i]
+	}
+	cut = strings.TrimRight(cut, " \t\r\n")
+	return cut + "\n" + TruncationMarker(tokens.Count(cut), tokens.Count(sql))
+}
+
+// fence returns a Markdown code fence longer than any run of backticks in
+// sql, so nothing inside can close it.
+func fence(sql string) string {
+	longest, run := 0, 0
+	for i := 0; i < len(sql); i++ {
+		if sql[i] == '`' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return strings.Repeat("`", max(3, longest+1))
+}
+
+// line flattens user text to one line, so that no description, name or
+// summary can start a heading or a fence of its own.
+func line(s string) string {
+	return strings.Join(strings.Fields(s), " ")
+}
+
+func columnList(cols []modeldoc.Column, limit int) string {
+	cols = sortedColumns(cols)
+	var b strings.Builder
+	for i, c := range cols {
+		if i == limit {
+			fmt.Fprintf(&b, ", and %d more", len(cols)-limit)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(line(c.Name))
+		if c.DataType != "" {
+			b.WriteString(" (" + line(c.DataType) + ")")
+		}
+	}
+	return b.String()
+}
+
+// sortedColumns orders columns by position without changing the caller's
+// slice; the sort is stable so columns without positions keep the
+// importer's order, which is the table's.
+func sortedColumns(cols []modeldoc.Column) []modeldoc.Column {
+	out := slices.Clone(cols)
+	slices.SortStableFunc(out, func(a, b modeldoc.Column) int {
+		return cmp.Compare(a.Position, b.Position)
+	})
+	return out
+}
+
+// sortedNeighbors orders neighbors by name so that a prompt (and its cache
+// prefix) does not depend on the order a store happened to return them in.
+func sortedNeighbors(ns []writer.Neighbor) []writer.Neighbor {
+	out := slices.Clone(ns)
+	slices.SortStableFunc(out, func(a, b writer.Neighbor) int {
+		return cmp.Or(cmp.Compare(a.Object.Name, b.Object.Name), cmp.Compare(a.Object.UniqueID, b.Object.UniqueID))
+	})
+	return out
+}
+
+func exec(name string, data any) (string, error) {
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("render prompt %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+func mustExec(name string, data any) string {
+	s, err := exec(name, data)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
