@@ -25,6 +25,7 @@ CREATE TABLE jobs (
     estimated_completion_tokens BIGINT NOT NULL DEFAULT 0,
     actual_cost                 DOUBLE PRECISION NOT NULL DEFAULT 0,
     budget                      DOUBLE PRECISION NOT NULL DEFAULT 0,
+    concurrency                 BIGINT NOT NULL DEFAULT 8,
     -- sum of the wall time of finished items, for the average and the ETA
     item_duration_ms            BIGINT NOT NULL DEFAULT 0,
     triggered_by_user_id        TEXT NOT NULL DEFAULT '',

@@ -25,6 +25,7 @@ CREATE TABLE jobs (
     estimated_completion_tokens INTEGER NOT NULL DEFAULT 0,
     actual_cost                 REAL NOT NULL DEFAULT 0,
     budget                      REAL NOT NULL DEFAULT 0,
+    concurrency                 INTEGER NOT NULL DEFAULT 8,
     -- sum of the wall time of finished items, for the average and the ETA
     item_duration_ms            INTEGER NOT NULL DEFAULT 0,
     triggered_by_user_id        TEXT NOT NULL DEFAULT '',

@@ -1,0 +1,169 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// InsertDocVersion stores v as the newest version of its object's
+// documentation and makes it current, in one transaction. It sets v.ID,
+// v.Version, v.Current and v.CreatedAt. An unknown object is ENOTFOUND.
+func (s *Store) InsertDocVersion(ctx context.Context, v *modeldoc.DocVersion) error {
+	return s.WithTx(ctx, func(tx *sql.Tx) error { return s.InsertDocVersionTx(ctx, tx, v) })
+}
+
+// InsertDocVersionTx is InsertDocVersion inside the caller's transaction,
+// so that a job item's completion and its documentation commit together.
+// The transaction must come from DB().
+func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) error {
+	// Locking the object row serializes concurrent versions of one object
+	// on PostgreSQL, so max+1 is never taken twice; SQLite has one writer.
+	var id int64
+	err := s.queryRow(ctx, tx, "SELECT id FROM objects WHERE id = ?"+s.forUpdate(), v.ObjectID).Scan(&id)
+	if isNoRows(err) {
+		return notFoundObject(v.ObjectID)
+	}
+	if err != nil {
+		return internal("insert doc version: lock object", err)
+	}
+	var version int
+	if err := s.queryRow(ctx, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM doc_versions WHERE object_id = ?", v.ObjectID).Scan(&version); err != nil {
+		return internal("insert doc version: next version", err)
+	}
+	if _, err := s.exec(ctx, tx, "UPDATE doc_versions SET is_current = FALSE WHERE object_id = ? AND is_current", v.ObjectID); err != nil {
+		return internal("insert doc version: unset current", err)
+	}
+	layers := v.Layers
+	if layers == nil {
+		layers = map[modeldoc.Layer]json.RawMessage{}
+	}
+	status := v.LayerStatus
+	if status == nil {
+		status = map[modeldoc.Layer]modeldoc.LayerStatus{}
+	}
+	var jobID any
+	if v.JobID != 0 {
+		jobID = v.JobID
+	}
+	created := s.now()
+	err = s.queryRow(ctx, tx, `INSERT INTO doc_versions (object_id, version, is_current, provider, model, prompt_version,
+			input_hash, sql_hash, layers, layer_status, complexity_score, prompt_tokens, completion_tokens,
+			cached_tokens, estimated_cost, cost, duration_ms, job_id, created_at)
+		VALUES (?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+		v.ObjectID, version, v.Provider, v.Model, v.PromptVersion, v.InputHash, v.SQLHash,
+		marshalJSON(layers), marshalJSON(status), v.ComplexityScore, v.PromptTokens, v.CompletionTokens,
+		v.CachedTokens, v.EstimatedCost, v.Cost, v.DurationMS, jobID, created).Scan(&v.ID)
+	if err != nil {
+		return internal("insert doc version", err)
+	}
+	v.Version, v.Current, v.CreatedAt = version, true, created
+	return nil
+}
+
+const docCols = `d.id, d.object_id, d.version, d.is_current, d.provider, d.model, d.prompt_version, d.input_hash,
+	d.sql_hash, d.layer_status, d.complexity_score, d.prompt_tokens, d.completion_tokens, d.cached_tokens,
+	d.estimated_cost, d.cost, d.duration_ms, d.job_id, d.created_at`
+
+func scanDoc(r scanner, withLayers bool) (*modeldoc.DocVersion, error) {
+	var v modeldoc.DocVersion
+	var status, layers string
+	var jobID sql.NullInt64
+	var created dbTime
+	dest := []any{&v.ID, &v.ObjectID, &v.Version, &v.Current, &v.Provider, &v.Model, &v.PromptVersion, &v.InputHash,
+		&v.SQLHash, &status, &v.ComplexityScore, &v.PromptTokens, &v.CompletionTokens, &v.CachedTokens,
+		&v.EstimatedCost, &v.Cost, &v.DurationMS, &jobID, &created}
+	if withLayers {
+		dest = append(dest, &layers)
+	}
+	if err := r.Scan(dest...); err != nil {
+		return nil, err
+	}
+	v.JobID = jobID.Int64
+	v.CreatedAt = created.Time
+	if err := json.Unmarshal([]byte(status), &v.LayerStatus); err != nil {
+		return nil, err
+	}
+	if withLayers {
+		if err := json.Unmarshal([]byte(layers), &v.Layers); err != nil {
+			return nil, err
+		}
+	}
+	return &v, nil
+}
+
+// GetDocVersion returns version n of the documentation of the
+// organization's object (n = 0: the current one), layers included. No such
+// version, or another organization's object, is ENOTFOUND.
+func (s *Store) GetDocVersion(ctx context.Context, orgID, objectID int64, version int) (*modeldoc.DocVersion, error) {
+	q := "SELECT " + docCols + `, d.layers FROM doc_versions d JOIN objects o ON o.id = d.object_id
+		JOIN projects p ON p.id = o.project_id WHERE p.org_id = ? AND d.object_id = ? AND `
+	args := []any{orgID, objectID}
+	if version == 0 {
+		q += "d.is_current"
+	} else {
+		q += "d.version = ?"
+		args = append(args, version)
+	}
+	v, err := scanDoc(s.queryRow(ctx, s.read, q, args...), true)
+	if isNoRows(err) {
+		if err := s.checkObject(ctx, orgID, objectID); err != nil {
+			return nil, err
+		}
+		if version == 0 {
+			return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "Object %d has no documentation yet. Run `modeldoc docs generate` for it.", objectID)
+		}
+		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "Object %d has no documentation version %d. Run `modeldoc docs history` to list them.", objectID, version)
+	}
+	if err != nil {
+		return nil, internal("read doc version", err)
+	}
+	return v, nil
+}
+
+// ListDocVersions returns every documentation version of the
+// organization's object, newest first, without their layers.
+func (s *Store) ListDocVersions(ctx context.Context, orgID, objectID int64) ([]modeldoc.DocVersion, error) {
+	if err := s.checkObject(ctx, orgID, objectID); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, s.read, "SELECT "+docCols+" FROM doc_versions d WHERE d.object_id = ? ORDER BY d.version DESC", objectID)
+	if err != nil {
+		return nil, internal("list doc versions", err)
+	}
+	defer rows.Close()
+	var out []modeldoc.DocVersion
+	for rows.Next() {
+		v, err := scanDoc(rows, false)
+		if err != nil {
+			return nil, internal("list doc versions", err)
+		}
+		out = append(out, *v)
+	}
+	return out, internal("list doc versions", rows.Err())
+}
+
+// CurrentDocVersions returns the current documentation, layers included,
+// of those of objectIDs that have one. The caller has already scoped the
+// ids to an organization.
+func (s *Store) CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error) {
+	out := make(map[int64]*modeldoc.DocVersion, len(objectIDs))
+	if len(objectIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.query(ctx, s.read, "SELECT "+docCols+", d.layers FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"), idList(objectIDs))
+	if err != nil {
+		return nil, internal("read current doc versions", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scanDoc(rows, true)
+		if err != nil {
+			return nil, internal("read current doc versions", err)
+		}
+		out[v.ObjectID] = v
+	}
+	return out, internal("read current doc versions", rows.Err())
+}

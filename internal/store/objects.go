@@ -1,0 +1,422 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// ObjectFilter selects objects for ListObjects. Zero values select
+// everything of the organization that is not deleted.
+type ObjectFilter struct {
+	ProjectID int64
+	Types     []modeldoc.ObjectType
+	// Match is a case-insensitive substring of the name, or a glob where
+	// `*` is any run of characters (`stg_*`, `*_orders`).
+	Match  string
+	Schema string
+	// Documented keeps objects that have (true) or lack (false) a current
+	// documentation version.
+	Documented *bool
+	// Stale keeps documented objects whose documentation is out of date
+	// (true), or objects that are not (false).
+	Stale          *bool
+	IncludeDeleted bool
+	IDs            []int64
+	// Limit 0 means no limit.
+	Limit  int
+	Offset int
+}
+
+// ObjectSummary is one row of an object listing.
+type ObjectSummary struct {
+	ID                     int64               `json:"id"`
+	ProjectID              int64               `json:"project_id"`
+	Project                string              `json:"project"`
+	UniqueID               string              `json:"unique_id"`
+	Name                   string              `json:"name"`
+	Type                   modeldoc.ObjectType `json:"type"`
+	Database               string              `json:"database,omitempty"`
+	Schema                 string              `json:"schema,omitempty"`
+	Materialization        string              `json:"materialization,omitempty"`
+	HasDescription         bool                `json:"has_description"`
+	Columns                int                 `json:"columns"`
+	ColumnsWithDescription int                 `json:"columns_with_description"`
+	Documented             bool                `json:"documented"`
+	// Stale is true when the current documentation was written from SQL
+	// that has changed since, or when an upstream object has been
+	// documented again after it.
+	Stale            bool       `json:"stale"`
+	CurrentVersion   int        `json:"current_version,omitempty"`
+	ComplexityScore  int        `json:"complexity_score,omitempty"`
+	LastDocumentedAt *time.Time `json:"last_documented_at,omitempty"`
+	Deleted          bool       `json:"deleted,omitempty"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+}
+
+// staleExpr is true for a documented object whose current version no
+// longer matches its SQL, or whose upstream has a newer current version.
+// Doc version ids grow with time, so "newer" compares ids, not clocks.
+const staleExpr = `(d.id IS NOT NULL AND (d.sql_hash <> o.sql_hash OR EXISTS (
+	SELECT 1 FROM edges e JOIN doc_versions ud ON ud.object_id = e.upstream_id AND ud.is_current
+	WHERE e.downstream_id = o.id AND ud.id > d.id)))`
+
+// ListObjects returns the objects of the organization that pass f, by
+// name, and how many pass f in all (ignoring Limit and Offset).
+func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([]ObjectSummary, int, error) {
+	where := []string{"p.org_id = ?"}
+	args := []any{orgID}
+	if f.ProjectID != 0 {
+		where = append(where, "o.project_id = ?")
+		args = append(args, f.ProjectID)
+	}
+	if len(f.Types) > 0 {
+		ph := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			if !t.Valid() {
+				return nil, 0, modeldoc.Errorf(modeldoc.EINVALID, "Unknown object type %q: choose from model, source, seed, snapshot.", t)
+			}
+			ph[i] = "?"
+			args = append(args, string(t))
+		}
+		where = append(where, "o.type IN ("+strings.Join(ph, ",")+")")
+	}
+	if m := strings.TrimSpace(f.Match); m != "" {
+		where = append(where, `LOWER(o.name) LIKE ? ESCAPE '\'`)
+		args = append(args, likePattern(m))
+	}
+	if f.Schema != "" {
+		where = append(where, "LOWER(o.schema_name) = ?")
+		args = append(args, strings.ToLower(f.Schema))
+	}
+	if f.Documented != nil {
+		if *f.Documented {
+			where = append(where, "d.id IS NOT NULL")
+		} else {
+			where = append(where, "d.id IS NULL")
+		}
+	}
+	if f.Stale != nil {
+		if *f.Stale {
+			where = append(where, staleExpr)
+		} else {
+			where = append(where, "NOT "+staleExpr)
+		}
+	}
+	if !f.IncludeDeleted {
+		where = append(where, "NOT o.deleted")
+	}
+	if len(f.IDs) > 0 {
+		where = append(where, s.inIDs("o.id"))
+		args = append(args, idList(f.IDs))
+	}
+	from := ` FROM objects o JOIN projects p ON p.id = o.project_id
+		LEFT JOIN doc_versions d ON d.object_id = o.id AND d.is_current
+		WHERE ` + strings.Join(where, " AND ")
+
+	var out []ObjectSummary
+	var total int
+	// Count and page in one read transaction, so they agree.
+	tx, err := s.read.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, 0, internal("list objects", err)
+	}
+	defer tx.Rollback()
+	if err := s.queryRow(ctx, tx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
+		return nil, 0, internal("list objects: count", err)
+	}
+	q := `SELECT o.id, o.project_id, p.name, o.unique_id, o.name, o.type, o.database_name, o.schema_name,
+		o.materialization, o.description, o.deleted, o.updated_at,
+		(SELECT COUNT(*) FROM columns c WHERE c.object_id = o.id),
+		(SELECT COUNT(*) FROM columns c WHERE c.object_id = o.id AND c.description <> ''),
+		d.id, d.version, d.complexity_score, d.created_at, ` + staleExpr + from + " ORDER BY o.name, o.id"
+	pageArgs := args
+	if f.Limit > 0 {
+		q += " LIMIT ? OFFSET ?"
+		pageArgs = append(append([]any{}, args...), f.Limit, max(f.Offset, 0))
+	} else if f.Offset > 0 {
+		q += " LIMIT -1 OFFSET ?"
+		if s.dialect == Postgres {
+			q = strings.Replace(q, "LIMIT -1 ", "", 1)
+		}
+		pageArgs = append(append([]any{}, args...), f.Offset)
+	}
+	rows, err := s.query(ctx, tx, q, pageArgs...)
+	if err != nil {
+		return nil, 0, internal("list objects", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var o ObjectSummary
+		var typ, desc string
+		var updated, docAt dbTime
+		var docID, docVersion, complexity sql.NullInt64
+		if err := rows.Scan(&o.ID, &o.ProjectID, &o.Project, &o.UniqueID, &o.Name, &typ, &o.Database, &o.Schema,
+			&o.Materialization, &desc, &o.Deleted, &updated, &o.Columns, &o.ColumnsWithDescription,
+			&docID, &docVersion, &complexity, &docAt, &o.Stale); err != nil {
+			return nil, 0, internal("list objects", err)
+		}
+		o.Type = modeldoc.ObjectType(typ)
+		o.HasDescription = strings.TrimSpace(desc) != ""
+		o.UpdatedAt = updated.Time
+		o.Documented = docID.Valid
+		o.CurrentVersion = int(docVersion.Int64)
+		o.ComplexityScore = int(complexity.Int64)
+		o.LastDocumentedAt = docAt.ptr()
+		out = append(out, o)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, 0, internal("list objects", err)
+	}
+	return out, total, nil
+}
+
+// likePattern turns a user's match into a LIKE pattern: a glob when it has
+// a `*`, a substring otherwise; LIKE's own wildcards are escaped.
+func likePattern(m string) string {
+	m = strings.ToLower(m)
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	if strings.Contains(m, "*") {
+		parts := strings.Split(m, "*")
+		for i := range parts {
+			parts[i] = r.Replace(parts[i])
+		}
+		return strings.Join(parts, "%")
+	}
+	return "%" + r.Replace(m) + "%"
+}
+
+const objectCols = `o.id, o.project_id, o.unique_id, o.type, o.name, o.package, o.database_name, o.schema_name,
+	o.materialization, o.raw_sql, o.compiled_sql, o.description, o.tags, o.meta, o.file_path, o.sql_hash,
+	o.deleted, o.updated_at`
+
+func scanObject(r scanner) (*modeldoc.Object, error) {
+	var o modeldoc.Object
+	var typ, tags, meta string
+	var updated dbTime
+	if err := r.Scan(&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Package, &o.Database, &o.Schema,
+		&o.Materialization, &o.RawSQL, &o.CompiledSQL, &o.Description, &tags, &meta, &o.FilePath, &o.SQLHash,
+		&o.Deleted, &updated); err != nil {
+		return nil, err
+	}
+	o.Type = modeldoc.ObjectType(typ)
+	o.Tags = jsonStrings(tags)
+	o.Meta = jsonMap(meta)
+	if len(o.Meta) == 0 {
+		o.Meta = nil
+	}
+	o.UpdatedAt = updated.Time
+	return &o, nil
+}
+
+// GetObject returns the organization's object id with its columns in
+// order, or ENOTFOUND.
+func (s *Store) GetObject(ctx context.Context, orgID, id int64) (*modeldoc.Object, error) {
+	objs, err := s.objects(ctx, s.read, "o.id = ?", orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 0 {
+		return nil, notFoundObject(id)
+	}
+	return &objs[0], nil
+}
+
+func notFoundObject(id int64) error {
+	return modeldoc.Errorf(modeldoc.ENOTFOUND, "No object with id %d.", id)
+}
+
+// objects loads the organization's objects matching cond (with its args)
+// and their columns, by name.
+func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64, args ...any) ([]modeldoc.Object, error) {
+	rows, err := s.query(ctx, q, "SELECT "+objectCols+` FROM objects o JOIN projects p ON p.id = o.project_id
+		WHERE p.org_id = ? AND `+cond+" ORDER BY o.name, o.id", append([]any{orgID}, args...)...)
+	if err != nil {
+		return nil, internal("read objects", err)
+	}
+	var out []modeldoc.Object
+	for rows.Next() {
+		o, err := scanObject(rows)
+		if err != nil {
+			rows.Close()
+			return nil, internal("read objects", err)
+		}
+		out = append(out, *o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, internal("read objects", err)
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(out))
+	index := make(map[int64]int, len(out))
+	for i, o := range out {
+		ids[i] = o.ID
+		index[o.ID] = i
+	}
+	rows, err = s.query(ctx, q, `SELECT object_id, name, position, data_type, description, human_description, declared, tests
+		FROM columns WHERE `+s.inIDs("object_id")+" ORDER BY object_id, position, name", idList(ids))
+	if err != nil {
+		return nil, internal("read columns", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var objID int64
+		var c modeldoc.Column
+		var tests string
+		if err := rows.Scan(&objID, &c.Name, &c.Position, &c.DataType, &c.Description, &c.HumanDescription, &c.Declared, &tests); err != nil {
+			return nil, internal("read columns", err)
+		}
+		c.Tests = jsonStrings(tests)
+		o := &out[index[objID]]
+		o.Columns = append(o.Columns, c)
+	}
+	return out, internal("read columns", rows.Err())
+}
+
+// ResolveObject finds an object of the organization by its unique id, or
+// else by name among objects that are not deleted. When several share the
+// name and exactly one is a model, the model wins (sources often share
+// their staging model's name); otherwise the answer is EINVALID listing
+// the unique ids to choose from. No match is ENOTFOUND.
+func (s *Store) ResolveObject(ctx context.Context, orgID int64, nameOrUniqueID string) (*modeldoc.Object, error) {
+	key := strings.TrimSpace(nameOrUniqueID)
+	objs, err := s.objects(ctx, s.read, "o.unique_id = ?", orgID, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(objs) == 1 {
+		return &objs[0], nil
+	}
+	if len(objs) == 0 {
+		objs, err = s.objects(ctx, s.read, "o.name = ? AND NOT o.deleted", orgID, key)
+		if err != nil {
+			return nil, err
+		}
+	}
+	switch len(objs) {
+	case 0:
+		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object named %q. Run `modeldoc objects list --match %s` to find it.", key, key)
+	case 1:
+		return &objs[0], nil
+	}
+	var models []int
+	uids := make([]string, len(objs))
+	for i, o := range objs {
+		uids[i] = o.UniqueID
+		if o.Type == modeldoc.TypeModel {
+			models = append(models, i)
+		}
+	}
+	if len(models) == 1 {
+		return &objs[models[0]], nil
+	}
+	return nil, modeldoc.Errorf(modeldoc.EINVALID, "%d objects are named %q: name one by its unique id: %s.", len(objs), key, strings.Join(uids, ", "))
+}
+
+// Upstream returns the objects that object id reads from, with columns.
+func (s *Store) Upstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error) {
+	if err := s.checkObject(ctx, orgID, id); err != nil {
+		return nil, err
+	}
+	return s.objects(ctx, s.read, "o.id IN (SELECT upstream_id FROM edges WHERE downstream_id = ?)", orgID, id)
+}
+
+// Downstream returns the objects that read from object id, with columns.
+func (s *Store) Downstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error) {
+	if err := s.checkObject(ctx, orgID, id); err != nil {
+		return nil, err
+	}
+	return s.objects(ctx, s.read, "o.id IN (SELECT downstream_id FROM edges WHERE upstream_id = ?)", orgID, id)
+}
+
+func (s *Store) checkObject(ctx context.Context, orgID, id int64) error {
+	return s.checkObjectQ(ctx, s.read, orgID, id)
+}
+
+func (s *Store) checkObjectQ(ctx context.Context, q querier, orgID, id int64) error {
+	var n int
+	if err := s.queryRow(ctx, q, `SELECT COUNT(*) FROM objects o JOIN projects p ON p.id = o.project_id
+		WHERE p.org_id = ? AND o.id = ?`, orgID, id).Scan(&n); err != nil {
+		return internal("read object", err)
+	}
+	if n == 0 {
+		return notFoundObject(id)
+	}
+	return nil
+}
+
+// LineageEdge is one edge of a project's lineage by object id:
+// Downstream reads from Upstream.
+type LineageEdge struct {
+	Upstream   int64 `json:"upstream"`
+	Downstream int64 `json:"downstream"`
+}
+
+// Lineage returns every lineage edge of the organization's project, or
+// ENOTFOUND for a project it does not have.
+func (s *Store) Lineage(ctx context.Context, orgID, projectID int64) ([]LineageEdge, error) {
+	if _, err := s.GetProject(ctx, orgID, projectID); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, s.read, "SELECT upstream_id, downstream_id FROM edges WHERE project_id = ? ORDER BY downstream_id, upstream_id", projectID)
+	if err != nil {
+		return nil, internal("read lineage", err)
+	}
+	defer rows.Close()
+	var out []LineageEdge
+	for rows.Next() {
+		var e LineageEdge
+		if err := rows.Scan(&e.Upstream, &e.Downstream); err != nil {
+			return nil, internal("read lineage", err)
+		}
+		out = append(out, e)
+	}
+	return out, internal("read lineage", rows.Err())
+}
+
+// SetObjectDescription records a description a person wrote for object
+// id in modeldoc. A re-import keeps it unless the project's YAML then
+// gives one.
+func (s *Store) SetObjectDescription(ctx context.Context, orgID, objectID int64, text string) error {
+	return s.WithTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkObjectQ(ctx, tx, orgID, objectID); err != nil {
+			return err
+		}
+		if _, err := s.exec(ctx, tx, "UPDATE objects SET description = ?, description_edited = TRUE, updated_at = ? WHERE id = ?",
+			text, s.now(), objectID); err != nil {
+			return internal("set description", err)
+		}
+		return nil
+	})
+}
+
+// SetColumnDescription records a description a person wrote for a column
+// of object id: it is marked human-written, so generated text never
+// replaces it. An unknown column is ENOTFOUND.
+func (s *Store) SetColumnDescription(ctx context.Context, orgID, objectID int64, column, text string) error {
+	return s.WithTx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkObjectQ(ctx, tx, orgID, objectID); err != nil {
+			return err
+		}
+		res, err := s.exec(ctx, tx, "UPDATE columns SET description = ?, human_description = TRUE, edited = TRUE WHERE object_id = ? AND name = ?",
+			text, objectID, column)
+		if err != nil {
+			return internal("set column description", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return modeldoc.Errorf(modeldoc.ENOTFOUND, "Object %d has no column named %q.", objectID, column)
+		}
+		return nil
+	})
+}
+
+var errNoRows = sql.ErrNoRows
+
+func isNoRows(err error) bool { return errors.Is(err, errNoRows) }

@@ -1,0 +1,289 @@
+// Package store keeps modeldoc's catalog, documentation, API tokens and
+// provider keys in SQLite (the default) or PostgreSQL, over database/sql
+// with one code path: queries are written once with `?` placeholders and a
+// small dialect value rebinds them for PostgreSQL. Every exported method is
+// one transaction; unexported helpers that take a *sql.Tx compose.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
+	_ "modernc.org/sqlite"             // registers driver "sqlite"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// Dialect names the SQL flavour a Store speaks.
+type Dialect string
+
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is modeldoc's database. It is safe for concurrent use.
+type Store struct {
+	// Now is the clock every timestamp the store writes comes from, so that
+	// tests can pin time. Defaults to time.Now.
+	Now func() time.Time
+
+	dialect Dialect
+	dsn     string
+	path    string
+	write   *sql.DB
+	read    *sql.DB
+}
+
+// Option configures Open.
+type Option func(*Store)
+
+// WithNow injects the clock. Defaults to time.Now.
+func WithNow(now func() time.Time) Option {
+	return func(s *Store) { s.Now = now }
+}
+
+// Open opens (creating if needed) the store at dsn and applies every
+// migration that has not run yet. dsn is a SQLite file path, or a
+// postgres:// (or postgresql://) URL.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	if strings.TrimSpace(dsn) == "" {
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "No database given: pass --db PATH (a SQLite file) or a postgres:// URL.")
+	}
+	s := &Store{Now: time.Now, dsn: dsn}
+	for _, o := range opts {
+		o(s)
+	}
+	var err error
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		err = s.openPostgres(ctx)
+	} else {
+		err = s.openSQLite(ctx)
+	}
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Store) openPostgres(ctx context.Context) error {
+	s.dialect = Postgres
+	db, err := sql.Open("pgx", s.dsn)
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read the PostgreSQL URL: %v. Use postgres://user@host:5432/dbname.", redact(err))
+	}
+	db.SetMaxOpenConns(32)
+	db.SetMaxIdleConns(8)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s.write, s.read = db, db
+	if err := db.PingContext(ctx); err != nil {
+		return modeldoc.Errorf(modeldoc.EINTERNAL, "Cannot reach PostgreSQL at %s: %v. Check that the server is running and the URL is right.", redactDSN(s.dsn), redact(err))
+	}
+	return nil
+}
+
+func (s *Store) openSQLite(ctx context.Context) error {
+	s.dialect = SQLite
+	path := strings.TrimPrefix(strings.TrimPrefix(s.dsn, "sqlite://"), "file:")
+	if i := strings.IndexByte(path, '?'); i >= 0 {
+		path = path[:i]
+	}
+	if path == ":memory:" || path == "" {
+		return modeldoc.Errorf(modeldoc.EINVALID, "An in-memory SQLite database cannot be shared between connections: pass a file path to --db.")
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("store: resolve %s: %w", path, err)
+	}
+	s.path = abs
+	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot create the folder for the database %s: %v.", abs, err)
+	}
+	// River and the application share this file, and River's SQLite driver
+	// is only safe with one connection per handle: writes go through a
+	// single connection (no SQLITE_BUSY between our own writers), and
+	// _txlock=immediate takes the write lock at BEGIN so that a transaction
+	// never fails half-way when it upgrades from read to write. Reads use
+	// their own pool: WAL lets them run beside the writer.
+	base := "file:" + (&url.URL{Path: abs}).EscapedPath() +
+		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	s.write = w
+	if err := w.PingContext(ctx); err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot open the SQLite database %s: %v.", abs, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		return fmt.Errorf("store: open %s: %w", abs, err)
+	}
+	r.SetMaxOpenConns(4)
+	r.SetMaxIdleConns(4)
+	s.read = r
+	return nil
+}
+
+// DB is the handle for writes (on SQLite, the single write connection).
+// Never use it while holding a transaction from it on SQLite: with one
+// connection that blocks forever.
+func (s *Store) DB() *sql.DB { return s.write }
+
+// ReadDB is the handle for reads; on PostgreSQL it is DB().
+func (s *Store) ReadDB() *sql.DB { return s.read }
+
+// Dialect reports the SQL flavour.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// IsPostgres reports whether the store is on PostgreSQL.
+func (s *Store) IsPostgres() bool { return s.dialect == Postgres }
+
+// DSN is the string the store was opened with.
+func (s *Store) DSN() string { return s.dsn }
+
+// Path is the absolute SQLite file path, or "" on PostgreSQL.
+func (s *Store) Path() string { return s.path }
+
+// Close closes both pools. It is safe to call twice.
+func (s *Store) Close() error {
+	var errs []error
+	if s.read != nil && s.read != s.write {
+		errs = append(errs, s.read.Close())
+	}
+	if s.write != nil {
+		errs = append(errs, s.write.Close())
+	}
+	s.read, s.write = nil, nil
+	return errors.Join(errs...)
+}
+
+// Rebind turns the `?` placeholders of q into `$1, $2, ...` on PostgreSQL.
+// Question marks inside quoted strings are left alone.
+func (s *Store) Rebind(q string) string {
+	if s.dialect != Postgres {
+		return q
+	}
+	return rebindDollar(q)
+}
+
+func rebindDollar(q string) string {
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// WithTx runs fn in a write transaction, committing when it returns nil and
+// rolling back otherwise (also on panic).
+func (s *Store) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return internal("begin transaction", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return internal("commit", err)
+	}
+	return nil
+}
+
+// now is the store's clock in UTC, rounded to microseconds because that is
+// what PostgreSQL keeps: a value read back equals the value written.
+func (s *Store) now() time.Time { return s.Now().UTC().Round(time.Microsecond) }
+
+// internal wraps a database failure. Its message never reaches a user:
+// modeldoc.ErrorMessage answers "Internal error." for it.
+func internal(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *modeldoc.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", what, err)
+}
+
+// q runs a rebound query on a transaction, the read pool or any querier.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
+	return q.ExecContext(ctx, s.Rebind(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
+	return q.QueryContext(ctx, s.Rebind(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
+	return q.QueryRowContext(ctx, s.Rebind(query), args...)
+}
+
+// redactDSN hides a password in a URL before it appears in a message.
+func redactDSN(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+func redact(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "password="); i >= 0 {
+		msg = msg[:i] + "password=xxxxx"
+	}
+	return msg
+}
