@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 // DefaultDB is where the embedded SQLite store lives unless --db or
@@ -23,9 +24,11 @@ const DefaultDB = "./.modeldoc/modeldoc.db"
 type App struct {
 	DB     string // --db: a SQLite path or a postgres:// URL
 	JSON   bool   // --json: machine-readable output on stdout
+	Org    string // --org: the organization CLI commands act in
 	Stdout io.Writer
 	Stderr io.Writer
 
+	st      *store.Store
 	closers []func() error
 }
 
@@ -69,6 +72,7 @@ With no API key it uses its offline writer, which documents from the SQL itself.
 	}
 	root.PersistentFlags().StringVar(&a.DB, "db", defaultDB, "store: a SQLite file path or a postgres:// URL (env MODELDOC_DB)")
 	root.PersistentFlags().BoolVar(&a.JSON, "json", false, "print machine-readable JSON on stdout")
+	root.PersistentFlags().StringVar(&a.Org, "org", os.Getenv("MODELDOC_ORG"), "organization to act in (env MODELDOC_ORG; default: the default organization)")
 	for _, f := range commandFactories {
 		root.AddCommand(f(a))
 	}
