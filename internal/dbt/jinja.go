@@ -202,8 +202,8 @@ func callsIn(body string, line int, fns ...string) []jinjaCall {
 			k++
 		}
 		name := body[s:k]
-		if s > 0 && body[s-1] == '.' {
-			continue // a method such as adapter.get_relation or builtins.ref
+		if s > 0 && body[s-1] == '.' && !strings.HasSuffix(body[:s], "builtins.") {
+			continue // a method such as adapter.get_relation; builtins.ref is dbt's ref
 		}
 		want := false
 		for _, f := range fns {

@@ -570,7 +570,12 @@ var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // names the file and the line; a value of the wrong type only loses that
 // value, with a warning, as dbt would read the rest.
 func decodeYAML(data []byte, v any, file string, l *projectLoader) error {
-	err := yaml.Unmarshal(data, v)
+	var doc yaml.Node
+	err := yaml.Unmarshal(data, &doc)
+	if err == nil {
+		dedupeKeys(&doc, file, l)
+		err = doc.Decode(v)
+	}
 	if err == nil {
 		return nil
 	}
@@ -586,6 +591,37 @@ func decodeYAML(data []byte, v any, file string, l *projectLoader) error {
 		return modeldoc.Errorf(modeldoc.EINVALID, "%s: YAML syntax error at line %s: %s. Fix the file and import again.", file, m[1], m[2])
 	}
 	return modeldoc.Errorf(modeldoc.EINVALID, "%s: invalid YAML: %s. Fix the file and import again.", file, strings.TrimPrefix(msg, "yaml: "))
+}
+
+// dedupeKeys drops all but the last of a key repeated in one mapping. dbt
+// reads YAML with PyYAML, where the last wins; yaml.v3 would reject the
+// whole mapping, losing what dbt keeps.
+func dedupeKeys(n *yaml.Node, file string, l *projectLoader) {
+	if n.Kind == yaml.MappingNode && len(n.Content) >= 4 {
+		last := map[string]int{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Kind == yaml.ScalarNode {
+				if _, dup := last[k.Value]; dup {
+					l.warnf("%s: line %d: key %q repeats a key of the same mapping; the later value wins, as in dbt.", file, k.Line, k.Value)
+				}
+				last[k.Value] = i
+			}
+		}
+		if len(last)*2 < len(n.Content) {
+			kept := n.Content[:0:0]
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if k.Kind == yaml.ScalarNode && last[k.Value] != i {
+					continue
+				}
+				kept = append(kept, n.Content[i], n.Content[i+1])
+			}
+			n.Content = kept
+		}
+	}
+	for _, c := range n.Content {
+		dedupeKeys(c, file, l)
+	}
 }
 
 func (l *projectLoader) readProps(p *pkg, path string) error {
