@@ -1,0 +1,206 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// errJobStopped is the cause given to an item's context when its job is
+// cancelled or failed.
+var errJobStopped = errors.New("jobs: job stopped")
+
+// jobControl is this process's view of a job it writes objects for: the
+// status and money that decide whether a call may start, and the cancel
+// functions of its objects in flight.
+type jobControl struct {
+	mu        sync.Mutex
+	id        int64
+	status    string
+	budget    float64
+	committed float64 // the job's actual cost as last committed
+	reserved  float64 // estimates of the calls in flight here
+	items     map[int64]context.CancelCauseFunc
+}
+
+func (c *jobControl) update(status string, budget, actual float64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status, c.budget = status, budget
+	c.committed = max(c.committed, actual)
+	if status == StatusCancelled || status == StatusFailed {
+		for _, cancel := range c.items {
+			cancel(errJobStopped)
+		}
+	}
+}
+
+func (c *jobControl) setBudget(usd float64) {
+	c.mu.Lock()
+	c.budget = usd
+	c.mu.Unlock()
+}
+
+// control returns the job's control, creating it, and registers the item.
+func (m *Manager) control(j *Job, itemID int64, cancel context.CancelCauseFunc) *jobControl {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := m.ctl[j.ID]
+	if c == nil {
+		c = &jobControl{id: j.ID, items: map[int64]context.CancelCauseFunc{}}
+		m.ctl[j.ID] = c
+	}
+	c.mu.Lock()
+	c.status, c.budget = j.Status, j.Budget
+	c.committed = max(c.committed, j.ActualCost)
+	c.items[itemID] = cancel
+	c.mu.Unlock()
+	return c
+}
+
+func (m *Manager) unregister(c *jobControl, itemID int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.mu.Lock()
+	delete(c.items, itemID)
+	empty := len(c.items) == 0
+	c.mu.Unlock()
+	if empty {
+		delete(m.ctl, c.id)
+		delete(m.writer, c.id)
+	}
+}
+
+// cancelLocal cancels the objects this process writes for job id.
+func (m *Manager) cancelLocal(id int64) {
+	m.mu.Lock()
+	c := m.ctl[id]
+	m.mu.Unlock()
+	if c != nil {
+		c.update(StatusCancelled, c.budget, 0)
+	}
+}
+
+// jobWriter is a job's provider writer, built once per job per process.
+type jobWriter struct {
+	once sync.Once
+	w    writer.Writer
+	err  error
+}
+
+func (m *Manager) writerFor(ctx context.Context, j *Job) (writer.Writer, error) {
+	m.mu.Lock()
+	jw := m.writer[j.ID]
+	if jw == nil {
+		jw = &jobWriter{}
+		m.writer[j.ID] = jw
+	}
+	m.mu.Unlock()
+	jw.once.Do(func() { jw.w, jw.err = m.cfg.Writers(ctx, j) })
+	return jw.w, jw.err
+}
+
+// refusal reasons
+const (
+	refusedPause  = "paused"
+	refusedBudget = "budget"
+	refusedStop   = "stopped"
+)
+
+// guard sits between the retry layer and the provider writer of one
+// object: every call through it is one real attempt. It refuses a call
+// that would start after a pause (unless the object has already started:
+// objects in flight finish whole), after a cancel, or past the budget, and
+// it records one generation log per attempt.
+type guard struct {
+	m       *Manager
+	c       *jobControl
+	inner   writer.Writer
+	perCall float64
+
+	mu       sync.Mutex
+	started  bool
+	refused  string
+	reserved float64
+	attempts map[modeldoc.Layer]int
+	logs     []GenerationLog
+}
+
+func (g *guard) Provider() string { return g.inner.Provider() }
+
+func (g *guard) before() error {
+	c := g.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	reason := ""
+	switch {
+	case c.status == StatusCancelled || c.status == StatusFailed:
+		reason = refusedStop
+	case (c.status == StatusPausing || c.status == StatusPaused) && !g.started:
+		reason = refusedPause
+	case c.budget > 0 && c.committed+c.reserved+g.perCall > c.budget+1e-9:
+		reason = refusedBudget
+	}
+	if reason != "" {
+		if g.refused == "" {
+			g.refused = reason
+		}
+		return &writer.Error{Kind: writer.InvalidRequest, Provider: g.inner.Provider(), Message: "the call was not made: the job is " + map[string]string{
+			refusedPause: "paused", refusedBudget: "out of budget", refusedStop: "stopped"}[reason]}
+	}
+	c.reserved += g.perCall
+	g.reserved += g.perCall
+	g.started = true
+	return nil
+}
+
+func (g *guard) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
+	if err := g.before(); err != nil {
+		g.log(req, writer.Result{}, err, 0, "refused")
+		return writer.Result{}, err
+	}
+	start := time.Now()
+	res, err := g.inner.Write(ctx, req)
+	status := "ok"
+	if err != nil {
+		status = "failed"
+	}
+	g.log(req, res, err, time.Since(start), status)
+	return res, err
+}
+
+func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Duration, status string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.attempts[req.Layer]++
+	l := GenerationLog{
+		Layer: string(req.Layer), Attempt: g.attempts[req.Layer], Status: status, Model: res.Model,
+		PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens, CachedTokens: res.Usage.CachedTokens,
+		DurationMS: d.Milliseconds(), FinishReason: res.FinishReason,
+	}
+	if l.Model == "" {
+		l.Model = req.Model
+	}
+	if err != nil {
+		l.ErrorClass = string(writer.KindOf(err))
+		l.Error = err.Error()
+		if len(l.Error) > 2000 {
+			l.Error = l.Error[:2000]
+		}
+	}
+	g.logs = append(g.logs, l)
+}
+
+// done gives back the object's reservations once its cost is committed.
+func (g *guard) done(actual float64) {
+	g.c.mu.Lock()
+	g.c.reserved -= g.reserved
+	g.c.committed = max(g.c.committed, actual)
+	g.c.mu.Unlock()
+}

@@ -1,0 +1,464 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/generate"
+)
+
+// selected is one object of a selection with its plan.
+type selected struct {
+	id, projectID int64
+	name          string
+	plan          *generate.Plan
+	skip          string // why it is skipped, "" when it is documented
+	position      int
+	deps          []int64 // object ids of selected upstream objects
+}
+
+// normalize checks the request and fills defaults.
+func (m *Manager) normalize(req *CreateRequest) error {
+	o := &req.Options
+	s := o.Selection
+	ways := 0
+	if len(s.ObjectIDs) > 0 {
+		ways++
+	}
+	if len(s.Names) > 0 {
+		ways++
+	}
+	if s.Pattern != "" {
+		ways++
+		if _, err := path.Match(s.Pattern, ""); err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "The name pattern %q is malformed: use * and ? as wildcards, e.g. \"stg_*\".", s.Pattern)
+		}
+	}
+	if ways > 1 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Choose objects one way only: ids, names, a name pattern, or a project.")
+	}
+	if ways == 0 && s.ProjectID == 0 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "No objects selected: give object ids, names, a name pattern, or a project.")
+	}
+	for _, t := range s.Types {
+		if !t.Valid() {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Unknown object type %q: choose from model, source, seed, snapshot.", t)
+		}
+	}
+	for _, l := range o.Layers {
+		if _, err := modeldoc.ParseLayer(string(l)); err != nil {
+			return err
+		}
+	}
+	if o.SkipExisting && o.RegenerateAll || o.OnlyStale && o.RegenerateAll {
+		return modeldoc.Errorf(modeldoc.EINVALID, "regenerateAll documents everything again: it cannot be combined with skipExisting or onlyStale.")
+	}
+	if o.MaxRetries < 0 || o.MaxRetries > 20 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "maxRetries is %d: give a number from 0 to 20.", o.MaxRetries)
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = 3
+	}
+	if o.Concurrency < 0 || o.Concurrency > 1000 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "concurrency is %d: give a number from 1 to 1000.", o.Concurrency)
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = m.cfg.Concurrency
+	}
+	if o.Budget < 0 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "A budget of %.2f USD is negative: give an amount of zero (no budget) or more.", o.Budget)
+	}
+	if o.Provider == "" {
+		o.Provider = "offline"
+	}
+	return nil
+}
+
+// resolve turns the selection into objects of orgID, with plans, skip
+// decisions and the topological order.
+func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) ([]*selected, int64, error) {
+	if err := m.normalize(req); err != nil {
+		return nil, 0, err
+	}
+	s := req.Selection
+	db := m.store.ReadDB()
+	q := `SELECT o.id, o.project_id, o.name, o.type FROM objects o JOIN projects p ON p.id = o.project_id
+		WHERE p.org_id = ? AND NOT o.deleted`
+	args := []any{orgID}
+	if s.ProjectID != 0 {
+		q += ` AND o.project_id = ?`
+		args = append(args, s.ProjectID)
+	}
+	if len(s.ObjectIDs) > 0 {
+		q += ` AND ` + m.inIDs("o.id")
+		args = append(args, idList(s.ObjectIDs))
+	}
+	q += ` ORDER BY o.id`
+	rows, err := m.query(ctx, db, q, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: select objects: %w", err)
+	}
+	types := map[modeldoc.ObjectType]bool{}
+	for _, t := range s.Types {
+		types[t] = true
+	}
+	if len(types) == 0 {
+		types = map[modeldoc.ObjectType]bool{modeldoc.TypeModel: true, modeldoc.TypeSnapshot: true, modeldoc.TypeSeed: true}
+	}
+	names := map[string]bool{}
+	for _, n := range s.Names {
+		names[n] = true
+	}
+	found := map[string]bool{}
+	foundIDs := map[int64]bool{}
+	var sel []*selected
+	projects := map[int64]bool{}
+	for rows.Next() {
+		var o selected
+		var typ string
+		if err := rows.Scan(&o.id, &o.projectID, &o.name, &typ); err != nil {
+			rows.Close()
+			return nil, 0, err
+		}
+		foundIDs[o.id] = true
+		if len(names) > 0 && !names[o.name] {
+			continue
+		}
+		if s.Pattern != "" {
+			if ok, _ := path.Match(s.Pattern, o.name); !ok {
+				continue
+			}
+		}
+		// Ids and names are explicit: they are documented whatever their
+		// type; a project or a pattern takes the documentable types.
+		if len(s.ObjectIDs) == 0 && len(names) == 0 && !types[modeldoc.ObjectType(typ)] {
+			continue
+		}
+		found[o.name] = true
+		projects[o.projectID] = true
+		sel = append(sel, &o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	for _, id := range s.ObjectIDs {
+		if !foundIDs[id] {
+			return nil, 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "Object %d was not found: list the objects with `modeldoc objects`.", id)
+		}
+	}
+	var missing []string
+	for _, n := range s.Names {
+		if !found[n] {
+			missing = append(missing, n)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object is named %s: check the names with `modeldoc objects`.", strings.Join(missing, ", "))
+	}
+	if len(sel) == 0 {
+		return nil, 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "The selection matches no object: check the pattern or the project.")
+	}
+	var projectID int64
+	if len(projects) == 1 {
+		projectID = sel[0].projectID
+	}
+	if err := m.order(ctx, db, sel); err != nil {
+		return nil, 0, err
+	}
+	if err := m.plan(ctx, orgID, req, sel); err != nil {
+		return nil, 0, err
+	}
+	return sel, projectID, nil
+}
+
+// order sorts sel upstream first (Kahn's algorithm over the lineage edges
+// between selected objects; ties by name) and records each object's
+// selected upstream objects. A cycle is an error naming its objects.
+func (m *Manager) order(ctx context.Context, db *sql.DB, sel []*selected) error {
+	byID := make(map[int64]*selected, len(sel))
+	ids := make([]int64, 0, len(sel))
+	for _, o := range sel {
+		byID[o.id] = o
+		ids = append(ids, o.id)
+	}
+	rows, err := m.query(ctx, db, `SELECT upstream_id, downstream_id FROM edges WHERE `+m.inIDs("downstream_id"), idList(ids))
+	if err != nil {
+		return fmt.Errorf("jobs: lineage: %w", err)
+	}
+	down := map[int64][]int64{}
+	indeg := map[int64]int{}
+	for rows.Next() {
+		var up, dn int64
+		if err := rows.Scan(&up, &dn); err != nil {
+			rows.Close()
+			return err
+		}
+		if byID[up] == nil || up == dn {
+			continue
+		}
+		byID[dn].deps = append(byID[dn].deps, up)
+		down[up] = append(down[up], dn)
+		indeg[dn]++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	less := func(a, b *selected) bool {
+		if a.name != b.name {
+			return a.name < b.name
+		}
+		return a.id < b.id
+	}
+	// A sorted ready list keeps the order deterministic.
+	var ready []*selected
+	for _, o := range sel {
+		if indeg[o.id] == 0 {
+			ready = append(ready, o)
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool { return less(ready[i], ready[j]) })
+	pos := 0
+	for len(ready) > 0 {
+		o := ready[0]
+		ready = ready[1:]
+		o.position = pos
+		pos++
+		var next []*selected
+		for _, d := range down[o.id] {
+			indeg[d]--
+			if indeg[d] == 0 {
+				next = append(next, byID[d])
+			}
+		}
+		if len(next) > 0 {
+			ready = append(ready, next...)
+			sort.Slice(ready, func(i, j int) bool { return less(ready[i], ready[j]) })
+		}
+	}
+	if pos < len(sel) {
+		var cyc []string
+		for _, o := range sel {
+			if indeg[o.id] > 0 {
+				cyc = append(cyc, o.name)
+			}
+		}
+		sort.Strings(cyc)
+		if len(cyc) > 10 {
+			cyc = append(cyc[:10], fmt.Sprintf("and %d more", len(cyc)-10))
+		}
+		return modeldoc.Errorf(modeldoc.EINVALID, "The lineage of the selection has a cycle through %s: fix the refs in the project, or leave these objects out of the selection.", strings.Join(cyc, ", "))
+	}
+	sort.Slice(sel, func(i, j int) bool { return sel[i].position < sel[j].position })
+	return nil
+}
+
+// plan asks the documenter for every object's plan and applies the skip
+// rules.
+func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel []*selected) error {
+	ids := make([]int64, len(sel))
+	for i, o := range sel {
+		ids[i] = o.id
+	}
+	current := map[int64]string{}
+	if !req.RegenerateAll && (req.SkipExisting || req.OnlyStale) {
+		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT object_id, input_hash FROM doc_versions WHERE is_current AND `+m.inIDs("object_id"), idList(ids))
+		if err != nil {
+			return fmt.Errorf("jobs: current documentation: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var h string
+			if err := rows.Scan(&id, &h); err != nil {
+				rows.Close()
+				return err
+			}
+			current[id] = h
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	opts := m.generateOptions(&req.Options, 0)
+	for _, o := range sel {
+		if h, ok := current[o.id]; ok && req.SkipExisting {
+			_ = h
+			o.skip = "has current documentation"
+			continue
+		}
+		p, err := m.cfg.Documenter.Plan(ctx, orgID, o.id, opts)
+		if err != nil {
+			return fmt.Errorf("jobs: plan %s: %w", o.name, err)
+		}
+		o.plan = p
+		if h, ok := current[o.id]; ok && req.OnlyStale && h == p.InputHash {
+			o.skip = "documentation is up to date"
+		}
+	}
+	return nil
+}
+
+func (m *Manager) generateOptions(o *Options, jobID int64) generate.Options {
+	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID}
+}
+
+func estimateOf(req *CreateRequest, sel []*selected) *Estimate {
+	e := &Estimate{Total: int64(len(sel)), Provider: req.Provider, Model: req.Model}
+	for _, o := range sel {
+		if o.skip != "" {
+			e.Skipped++
+			continue
+		}
+		e.ToDocument++
+		e.Calls += int64(len(o.plan.Requests))
+		e.EstimatedPromptTokens += o.plan.EstimatedPromptTokens
+		e.EstimatedCompletionTokens += o.plan.EstimatedCompletionTokens
+		e.EstimatedCost += o.plan.EstimatedCost
+	}
+	return e
+}
+
+// Estimate resolves and plans the request as Create would, and creates
+// nothing.
+func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) (*Estimate, error) {
+	sel, _, err := m.resolve(ctx, orgID, &req)
+	if err != nil {
+		return nil, err
+	}
+	return estimateOf(&req, sel), nil
+}
+
+// Create stores a job for the selection with its items in topological
+// order and its estimate, and releases the first items to River, all in
+// one transaction. Nothing runs until a Manager in some process is
+// started (Start or RunJob).
+func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
+	sel, projectID, err := m.resolve(ctx, orgID, &req)
+	if err != nil {
+		return nil, err
+	}
+	est := estimateOf(&req, sel)
+	now := m.now()
+	var jobID int64
+	err = m.withTx(ctx, func(tx *sql.Tx) error {
+		var project any
+		if projectID != 0 {
+			project = projectID
+		}
+		insert := `INSERT INTO jobs (org_id, project_id, status, options, total, skipped, estimated_cost,
+			estimated_prompt_tokens, estimated_completion_tokens, budget, concurrency, triggered_by_user_id, triggered_by_email,
+			created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		if err := m.queryRow(ctx, tx, insert, orgID, project, req.Options.marshal(), est.Total, est.Skipped,
+			est.EstimatedCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
+			req.TriggeredByUserID, req.TriggeredByEmail, now, now).Scan(&jobID); err != nil {
+			return fmt.Errorf("jobs: insert job: %w", err)
+		}
+		if err := m.insertItems(ctx, tx, jobID, sel, now); err != nil {
+			return err
+		}
+		if est.ToDocument == 0 {
+			_, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'completed', finished_at = ?, updated_at = ? WHERE id = ?`, now, now, jobID)
+			return err
+		}
+		return m.release(ctx, tx, jobID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.log.Info("job created", "job", jobID, "org", orgID, "total", est.Total, "skipped", est.Skipped, "estimated_cost", est.EstimatedCost)
+	return m.Get(ctx, orgID, jobID)
+}
+
+// insertItems writes items and their dependencies in multi-row batches:
+// a 100,000-object job must not cost 100,000 round trips.
+func (m *Manager) insertItems(ctx context.Context, tx *sql.Tx, jobID int64, sel []*selected, now any) error {
+	skipped := map[int64]bool{}
+	for _, o := range sel {
+		if o.skip != "" {
+			skipped[o.id] = true
+		}
+	}
+	const batch = 400
+	for start := 0; start < len(sel); start += batch {
+		end := min(start+batch, len(sel))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO job_items (job_id, object_id, object_name, position, status, skip_reason, deps_remaining, estimated_cost, finished_at) VALUES `)
+		args := make([]any, 0, (end-start)*9)
+		for i, o := range sel[start:end] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			status, deps, cost := ItemReady, 0, 0.0
+			var fin any
+			if o.skip != "" {
+				status, fin = ItemSkipped, now
+			} else {
+				for _, d := range o.deps {
+					if !skipped[d] {
+						deps++
+					}
+				}
+				if deps > 0 {
+					status = ItemBlocked
+				}
+				cost = o.plan.EstimatedCost
+			}
+			args = append(args, jobID, o.id, o.name, o.position, status, o.skip, deps, cost, fin)
+		}
+		if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
+			return fmt.Errorf("jobs: insert items: %w", err)
+		}
+	}
+	// Dependencies join through the item ids just assigned.
+	itemOf := make(map[int64]int64, len(sel))
+	rows, err := m.query(ctx, tx, `SELECT id, object_id FROM job_items WHERE job_id = ?`, jobID)
+	if err != nil {
+		return fmt.Errorf("jobs: read items: %w", err)
+	}
+	for rows.Next() {
+		var id, obj int64
+		if err := rows.Scan(&id, &obj); err != nil {
+			rows.Close()
+			return err
+		}
+		itemOf[obj] = id
+	}
+	rows.Close()
+	type dep struct{ item, up int64 }
+	var deps []dep
+	for _, o := range sel {
+		if o.skip != "" {
+			continue
+		}
+		for _, d := range o.deps {
+			if !skipped[d] {
+				deps = append(deps, dep{itemOf[o.id], itemOf[d]})
+			}
+		}
+	}
+	for start := 0; start < len(deps); start += batch {
+		end := min(start+batch, len(deps))
+		var b strings.Builder
+		b.WriteString(`INSERT INTO job_item_deps (job_id, item_id, upstream_id) VALUES `)
+		args := make([]any, 0, (end-start)*3)
+		for i, d := range deps[start:end] {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			b.WriteString(`(?, ?, ?)`)
+			args = append(args, jobID, d.item, d.up)
+		}
+		if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
+			return fmt.Errorf("jobs: insert dependencies: %w", err)
+		}
+	}
+	return nil
+}

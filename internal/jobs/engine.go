@@ -1,0 +1,474 @@
+package jobs
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+)
+
+// Why riverdatabasesql and not riverpgxv5 on PostgreSQL: the store speaks
+// database/sql on both backends, and an item's completion must commit in
+// ONE transaction with the store's InsertDocVersionTx (a *sql.Tx).
+// riverpgxv5 would make the PostgreSQL client a Client[pgx.Tx], so every
+// transactional path (item completion, release, create) would exist twice
+// and the store would need a pgx twin of its writes. riverdatabasesql with
+// a pgx listener pool gives Client[*sql.Tx] on both backends and still
+// uses LISTEN/NOTIFY for prompt fetches and cancels; it is what River
+// recommends for database/sql applications since 0.46.
+
+const queueName = "modeldoc_items"
+
+// ItemArgs is the River job of one item. Run is the item's fencing token
+// at release: a River job whose Run is no longer the item's does nothing.
+type ItemArgs struct {
+	JobID  int64 `json:"job_id"`
+	ItemID int64 `json:"item_id"`
+	Run    int64 `json:"run"`
+}
+
+func (ItemArgs) Kind() string { return "modeldoc_item" }
+
+func (ItemArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: queueName, MaxAttempts: 10}
+}
+
+type itemWorker struct {
+	river.WorkerDefaults[ItemArgs]
+	m *Manager
+}
+
+func (w *itemWorker) Timeout(*river.Job[ItemArgs]) time.Duration { return w.m.cfg.ItemTimeout }
+
+func (w *itemWorker) Work(ctx context.Context, job *river.Job[ItemArgs]) error {
+	return w.m.work(ctx, job)
+}
+
+type engine struct {
+	riverDB *sql.DB // SQLite: River's own handle on the file
+	pgPool  *pgxpool.Pool
+	client  *river.Client[*sql.Tx]
+
+	mu      sync.Mutex
+	started bool
+	stop    context.CancelFunc
+	loops   sync.WaitGroup
+}
+
+func randomID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "w-" + hex.EncodeToString(b[:])
+}
+
+// open makes River's driver and client and migrates River's tables.
+func (m *Manager) open(ctx context.Context) error {
+	e := &engine{}
+	var driver riverdriver.Driver[*sql.Tx]
+	if m.store.IsPostgres() {
+		pool, err := pgxpool.New(ctx, m.store.DSN())
+		if err != nil {
+			return fmt.Errorf("jobs: river listener pool: %w", err)
+		}
+		e.pgPool = pool
+		driver = riverdatabasesql.NewWithPgxListener(m.store.DB(), pool)
+	} else {
+		// River gets its own handle on the file, with one connection as
+		// its driver requires; _txlock=immediate and busy_timeout let it
+		// and the store's single writer take turns instead of failing.
+		dsn := "file:" + (&url.URL{Path: m.store.Path()}).EscapedPath() +
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return fmt.Errorf("jobs: river database: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		db.SetConnMaxIdleTime(0)
+		db.SetConnMaxLifetime(0)
+		e.riverDB = db
+		driver = riversqlite.New(db)
+	}
+	m.engine = e
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: m.log})
+	if err != nil {
+		return fmt.Errorf("jobs: river migrator: %w", err)
+	}
+	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+		return fmt.Errorf("jobs: river migrations: %w", err)
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &itemWorker{m: m})
+	client, err := river.NewClient(driver, &river.Config{
+		ID:                   m.workerID,
+		Logger:               m.log,
+		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: m.cfg.MaxWorkers}},
+		Workers:              workers,
+		JobTimeout:           m.cfg.ItemTimeout,
+		RescueStuckJobsAfter: m.cfg.ItemTimeout + 5*time.Minute,
+		MaxAttempts:          10,
+		FetchCooldown:        20 * time.Millisecond,
+		FetchPollInterval:    500 * time.Millisecond,
+	})
+	if err != nil {
+		return fmt.Errorf("jobs: river client: %w", err)
+	}
+	e.client = client
+	return nil
+}
+
+// Close releases River's handles. Stop first if started.
+func (m *Manager) Close() error {
+	if m.engine == nil {
+		return nil
+	}
+	if m.engine.pgPool != nil {
+		m.engine.pgPool.Close()
+	}
+	if m.engine.riverDB != nil {
+		return m.engine.riverDB.Close()
+	}
+	return nil
+}
+
+// Start starts the River workers and this process's control loops. It
+// returns at once; Stop ends them.
+func (m *Manager) Start(ctx context.Context) error {
+	e := m.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.started {
+		return nil
+	}
+	if m.cfg.Documenter == nil || m.cfg.Writers == nil {
+		return errors.New("jobs: Config.Documenter and Config.Writers are required to run jobs")
+	}
+	if err := e.client.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("jobs: start river: %w", err)
+	}
+	lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	e.stop = cancel
+	e.started = true
+	e.loops.Add(2)
+	go func() { defer e.loops.Done(); m.controlLoop(lctx) }()
+	go func() { defer e.loops.Done(); m.heartbeatLoop(lctx) }()
+	return nil
+}
+
+// Stop stops the workers: it waits for objects being written until ctx
+// ends, then cancels them; a cancelled object goes back to ready and is
+// written again by the next run.
+func (m *Manager) Stop(ctx context.Context) error {
+	e := m.engine
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if !e.started {
+		return nil
+	}
+	err := e.client.Stop(ctx)
+	if err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err = e.client.StopAndCancel(sctx)
+		cancel()
+	}
+	e.stop()
+	e.loops.Wait()
+	e.started = false
+	return err
+}
+
+// Run starts the workers and blocks until ctx ends, then stops them,
+// giving objects in flight up to a minute to finish.
+func (m *Manager) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return m.Stop(sctx)
+}
+
+// RunJob runs job id in the foreground: it starts the workers if they are
+// not running, and returns the job once it is completed, failed,
+// cancelled or paused. After a crash it picks the job up where it was:
+// items the dead process was writing are taken over once their lease ends.
+func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
+	j, err := m.Get(ctx, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if Terminal(j.Status) || j.Status == StatusPaused {
+		return j, nil
+	}
+	ch, unsubscribe := m.Subscribe(ctx, id)
+	defer unsubscribe()
+	if !m.engine.isStarted() {
+		if err := m.Start(ctx); err != nil {
+			return nil, err
+		}
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			_ = m.Stop(sctx)
+		}()
+	}
+	if err := m.withTx(ctx, func(tx *sql.Tx) error { return m.release(ctx, tx, id) }); err != nil {
+		return nil, err
+	}
+	m.reap(ctx)
+	for ev := range ch {
+		if Terminal(ev.Job.Status) || ev.Job.Status == StatusPaused {
+			return ev.Job, nil
+		}
+	}
+	j, err = m.Get(context.WithoutCancel(ctx), orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	return j, ctx.Err()
+}
+
+func (e *engine) isStarted() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.started
+}
+
+// lockJob takes the job row's lock first in every transaction that
+// touches a job and its items, so that PostgreSQL transactions always lock
+// in the same order and never deadlock. SQLite has one writer anyway.
+func (m *Manager) lockJob(ctx context.Context, tx *sql.Tx, id int64) (status string, inFlight, conc int64, err error) {
+	err = m.queryRow(ctx, tx, `SELECT status, in_flight, concurrency FROM jobs WHERE id = ?`+m.forUpdate(), id).Scan(&status, &inFlight, &conc)
+	if err != nil {
+		err = fmt.Errorf("jobs: lock job %d: %w", id, err)
+	}
+	return
+}
+
+// release enqueues the next ready items of job id, in topological order,
+// up to its concurrency window, as River jobs inserted in tx.
+func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
+	status, inFlight, conc, err := m.lockJob(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if status != StatusQueued && status != StatusRunning {
+		return nil
+	}
+	n := conc - inFlight
+	if n <= 0 {
+		return nil
+	}
+	rows, err := m.query(ctx, tx, `SELECT id, run FROM job_items WHERE job_id = ? AND status = 'ready' ORDER BY position LIMIT ?`, id, n)
+	if err != nil {
+		return fmt.Errorf("jobs: ready items: %w", err)
+	}
+	var params []river.InsertManyParams
+	var ids []int64
+	for rows.Next() {
+		var a ItemArgs
+		if err := rows.Scan(&a.ItemID, &a.Run); err != nil {
+			rows.Close()
+			return err
+		}
+		a.JobID = id
+		ids = append(ids, a.ItemID)
+		params = append(params, river.InsertManyParams{Args: a})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'enqueued' WHERE `+m.inIDs("id"), idList(ids)); err != nil {
+		return fmt.Errorf("jobs: enqueue items: %w", err)
+	}
+	if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight + ? WHERE id = ?`, len(ids), id); err != nil {
+		return fmt.Errorf("jobs: enqueue items: %w", err)
+	}
+	if _, err := m.engine.client.InsertManyTx(ctx, tx, params); err != nil {
+		return fmt.Errorf("jobs: insert river jobs: %w", err)
+	}
+	return nil
+}
+
+// settle moves the job to its next state once its in-flight items allow:
+// completed when every item is final, paused when a pause has drained.
+func (m *Manager) settle(ctx context.Context, tx *sql.Tx, id int64) error {
+	now := m.now()
+	if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'completed', finished_at = ?, updated_at = ?
+		WHERE id = ? AND status IN ('queued', 'running', 'pausing') AND in_flight <= 0
+		AND processed + failed + skipped + cancelled >= total`, now, now, id); err != nil {
+		return fmt.Errorf("jobs: settle: %w", err)
+	}
+	if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'paused', updated_at = ?
+		WHERE id = ? AND status = 'pausing' AND in_flight <= 0`, now, id); err != nil {
+		return fmt.Errorf("jobs: settle: %w", err)
+	}
+	return nil
+}
+
+// controlLoop reads the rows of the jobs this process is writing for, so
+// that a pause, cancel or budget change made by any process lands here
+// within one interval.
+func (m *Manager) controlLoop(ctx context.Context) {
+	t := time.NewTicker(m.cfg.PollInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		m.mu.Lock()
+		ids := make([]int64, 0, len(m.ctl))
+		for id := range m.ctl {
+			ids = append(ids, id)
+		}
+		m.mu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, status, budget, actual_cost FROM jobs WHERE `+m.inIDs("id"), idList(ids))
+		if err != nil {
+			m.log.Warn("jobs: control poll", "err", err)
+			continue
+		}
+		type st struct {
+			id             int64
+			status         string
+			budget, actual float64
+		}
+		var sts []st
+		for rows.Next() {
+			var s st
+			if rows.Scan(&s.id, &s.status, &s.budget, &s.actual) == nil {
+				sts = append(sts, s)
+			}
+		}
+		rows.Close()
+		for _, s := range sts {
+			m.mu.Lock()
+			c := m.ctl[s.id]
+			m.mu.Unlock()
+			if c != nil {
+				c.update(s.status, s.budget, s.actual)
+			}
+		}
+	}
+}
+
+// heartbeatLoop keeps this process's running items alive and takes over
+// the items of processes that stopped beating (a crash, a kill -9).
+func (m *Manager) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(m.cfg.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := m.exec(ctx, m.store.DB(), `UPDATE job_items SET heartbeat_at = ? WHERE worker_id = ? AND status = 'running'`, m.now(), m.workerID); err != nil && ctx.Err() == nil {
+			m.log.Warn("jobs: heartbeat", "err", err)
+		}
+		m.reap(ctx)
+	}
+}
+
+// reap takes over running items whose worker has not beaten for a lease.
+func (m *Manager) reap(ctx context.Context) {
+	rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, job_id, worker_id, heartbeat_at FROM job_items WHERE status = 'running' AND worker_id <> ?`, m.workerID)
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("jobs: reap", "err", err)
+		}
+		return
+	}
+	type orphan struct {
+		id, job int64
+		worker  string
+	}
+	var orphans []orphan
+	deadline := m.clock().Add(-m.cfg.Lease)
+	for rows.Next() {
+		var o orphan
+		var hb dbTime
+		if rows.Scan(&o.id, &o.job, &o.worker, &hb) != nil {
+			continue
+		}
+		if !hb.Valid || hb.Time.Before(deadline) {
+			orphans = append(orphans, o)
+		}
+	}
+	rows.Close()
+	for _, o := range orphans {
+		err := m.withTx(ctx, func(tx *sql.Tx) error {
+			status, _, _, err := m.lockJob(ctx, tx, o.job)
+			if err != nil {
+				return err
+			}
+			next, cancelled := ItemReady, 0
+			if Terminal(status) {
+				next, cancelled = ItemCancelled, 1
+			}
+			res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + 1, worker_id = '' WHERE id = ? AND status = 'running' AND worker_id = ?`, next, o.id, o.worker)
+			if err != nil {
+				return err
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil
+			}
+			if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + ?, updated_at = ? WHERE id = ?`, cancelled, m.now(), o.job); err != nil {
+				return err
+			}
+			if err := m.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", fmt.Sprintf("Worker %s stopped while writing this object; another worker takes it over.", o.worker), 0); err != nil {
+				return err
+			}
+			if err := m.settle(ctx, tx, o.job); err != nil {
+				return err
+			}
+			return m.release(ctx, tx, o.job)
+		})
+		if err != nil {
+			m.log.Warn("jobs: take over item", "item", o.id, "err", err)
+			continue
+		}
+		m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker)
+		m.notify(o.job)
+	}
+}
+
+func (m *Manager) appendError(ctx context.Context, tx *sql.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {
+	var item, obj any
+	if itemID != 0 {
+		item = itemID
+	}
+	if objectID != 0 {
+		obj = objectID
+	}
+	if len(msg) > 4000 {
+		msg = msg[:4000]
+	}
+	_, err := m.exec(ctx, tx, `INSERT INTO job_errors (job_id, item_id, object_id, object_name, layer, error_class, message, attempt, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, jobID, item, obj, objectName, layer, class, strings.TrimSpace(msg), attempt, m.now())
+	if err != nil {
+		return fmt.Errorf("jobs: append error: %w", err)
+	}
+	return nil
+}

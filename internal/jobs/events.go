@@ -1,0 +1,111 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+type subscription struct {
+	wake chan struct{}
+}
+
+// notify wakes the subscribers of job id after a change made here.
+func (m *Manager) notify(id int64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for s := range m.subs[id] {
+		select {
+		case s.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Subscribe streams job id's events: one with the current state at once,
+// then one on every change: changes made in this process arrive at once,
+// changes made by other processes within a poll interval. The channel
+// closes after a completed, failed or cancelled event, or when ctx ends or
+// cancel is called. A slow reader misses intermediate progress events,
+// never the last state. The caller checks the job's organization first.
+func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	s := &subscription{wake: make(chan struct{}, 1)}
+	m.mu.Lock()
+	if m.subs[jobID] == nil {
+		m.subs[jobID] = map[*subscription]struct{}{}
+	}
+	m.subs[jobID][s] = struct{}{}
+	m.mu.Unlock()
+	out := make(chan Event, 1)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			m.mu.Lock()
+			delete(m.subs[jobID], s)
+			if len(m.subs[jobID]) == 0 {
+				delete(m.subs, jobID)
+			}
+			m.mu.Unlock()
+		})
+	}
+	go func() {
+		defer close(out)
+		defer stop()
+		t := time.NewTicker(m.cfg.PollInterval)
+		defer t.Stop()
+		last := ""
+		for {
+			j, err := m.loadAny(ctx, jobID)
+			if err == nil {
+				key := fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d|%d|%d|%.9f|%v", j.Status, j.Processed, j.Failed, j.Skipped, j.Cancelled,
+					j.InFlight, j.PromptTokens, j.CompletionTokens, j.CachedTokens, j.ActualCost, j.Running)
+				if key != last {
+					last = key
+					ev := Event{Kind: eventKind(j.Status), Job: j}
+					// Keep only the newest event for a slow reader.
+					select {
+					case out <- ev:
+					default:
+						select {
+						case <-out:
+						default:
+						}
+						select {
+						case out <- ev:
+						case <-ctx.Done():
+							return
+						}
+					}
+					if Terminal(j.Status) {
+						return
+					}
+				}
+			} else if ctx.Err() == nil {
+				m.log.Warn("jobs: subscription poll", "job", jobID, "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-s.wake:
+			case <-t.C:
+			}
+		}
+	}()
+	return out, stop
+}
+
+// loadAny loads a job whatever its organization (for subscriptions).
+func (m *Manager) loadAny(ctx context.Context, id int64) (*Job, error) {
+	db := m.store.ReadDB()
+	j, err := scanJob(m.queryRow(ctx, db, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	if err != nil {
+		return nil, err
+	}
+	if err := m.fillDetails(ctx, db, j); err != nil {
+		return nil, err
+	}
+	return j, nil
+}

@@ -1,0 +1,311 @@
+// Package jobs runs documentation jobs: a job documents a selection of
+// objects, upstream first, many at a time, and survives pauses, cancels,
+// budgets and crashes. The jobs and job_items tables are the source of
+// truth; River executes one River job per item. Every final effect of an
+// item (its documentation version, its state, the job's counters, its
+// dependents' readiness, the next items released and the River job's
+// completion) commits in one transaction, so counters are exact and a crash
+// at any point neither loses nor double counts anything.
+//
+// Job states and the actions that move them (anything else is ECONFLICT):
+//
+//	from \ action   pause              resume            cancel      internal
+//	queued          pausing | paused   -                 cancelled   running (first item starts)
+//	running         pausing | paused   -                 cancelled   completed, failed (fatal writer error),
+//	                                                                 pausing|paused (budget_exceeded)
+//	pausing         - (already)        running           cancelled   paused (last in-flight item ends)
+//	paused          - (already)        running           cancelled
+//	completed       -                  -                 -
+//	failed          -                  -                 -
+//	cancelled       -                  -                 -
+//
+// pausing means calls are still in flight: no new object starts, the
+// objects already writing finish and are kept, and the job becomes paused
+// when the last of them ends. Item states: blocked (waiting for upstream
+// items) → ready → enqueued (a River job exists) → running → done | partial
+// | failed; skipped at creation; cancelled by a cancel or a fatal error. A
+// pause or a crash takes a running or enqueued item back to ready.
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// Job statuses.
+const (
+	StatusQueued    = "queued"
+	StatusRunning   = "running"
+	StatusPausing   = "pausing"
+	StatusPaused    = "paused"
+	StatusCompleted = "completed"
+	StatusFailed    = "failed"
+	StatusCancelled = "cancelled"
+)
+
+// Item statuses.
+const (
+	ItemBlocked   = "blocked"
+	ItemReady     = "ready"
+	ItemEnqueued  = "enqueued"
+	ItemRunning   = "running"
+	ItemDone      = "done"
+	ItemPartial   = "partial"
+	ItemFailed    = "failed"
+	ItemSkipped   = "skipped"
+	ItemCancelled = "cancelled"
+)
+
+// Status reasons.
+const (
+	ReasonBudgetExceeded = "budget_exceeded"
+	ReasonUserPaused     = "paused_by_user"
+	ReasonUserCancelled  = "cancelled_by_user"
+)
+
+// Terminal reports whether status is final.
+func Terminal(status string) bool {
+	return status == StatusCompleted || status == StatusFailed || status == StatusCancelled
+}
+
+// Documenter writes one object's documentation. *generate.Service
+// satisfies it; tests script it.
+type Documenter interface {
+	Plan(ctx context.Context, orgID, objectID int64, opts generate.Options) (*generate.Plan, error)
+	// Write returns an unsaved version; layer failures are inside its
+	// LayerStatus. The error is only for a fatal writer error or ctx.
+	Write(ctx context.Context, plan *generate.Plan, w writer.Writer) (*modeldoc.DocVersion, error)
+}
+
+// WriterFactory builds the provider writer for a job from its provider,
+// model and base URL, with a key from the environment or the job's
+// organization (never from the job row). It is called once per job per
+// process. An error fails the job with its message (a missing key is
+// the classic case), so it should say which provider and what to do.
+type WriterFactory func(ctx context.Context, job *Job) (writer.Writer, error)
+
+// RetryWrapper puts the retry and rate-limit layer (retry.Writer with the
+// shared ratelimit.Registry limiter of the job's provider key) around w. w
+// is the job's guarded writer: every call that reaches it is one real
+// attempt, which it logs and which it refuses once the job is paused,
+// cancelled or out of budget (with a writer.InvalidRequest error, which
+// must not be retried).
+type RetryWrapper func(job *Job, w writer.Writer) writer.Writer
+
+// Selection says which objects a job documents. Exactly one of the ways
+// is used: IDs, Names (exact), Pattern (a glob on the name, "*" and "?",
+// e.g. "stg_*"), or ProjectID alone (the whole project). ProjectID also
+// narrows names and patterns to one project.
+type Selection struct {
+	ObjectIDs []int64  `json:"object_ids,omitempty"`
+	Names     []string `json:"names,omitempty"`
+	Pattern   string   `json:"pattern,omitempty"`
+	ProjectID int64    `json:"project_id,omitempty"`
+	// Types limits the selection to these object types; empty means
+	// models, snapshots and seeds (sources have no SQL to explain).
+	Types []modeldoc.ObjectType `json:"types,omitempty"`
+}
+
+// Options are the job's options as stored in its row.
+type Options struct {
+	Selection Selection `json:"selection"`
+	// SkipExisting skips objects that have current documentation.
+	SkipExisting bool `json:"skip_existing,omitempty"`
+	// OnlyStale skips objects whose current documentation was written from
+	// the same inputs (its input hash equals the plan's).
+	OnlyStale bool `json:"only_stale,omitempty"`
+	// RegenerateAll documents every selected object whatever it has.
+	RegenerateAll bool             `json:"regenerate_all,omitempty"`
+	Layers        []modeldoc.Layer `json:"layers,omitempty"`
+	MaxRetries    int              `json:"max_retries"`
+	Concurrency   int              `json:"concurrency"`
+	Provider      string           `json:"provider"`
+	Model         string           `json:"model"`
+	BaseURL       string           `json:"base_url,omitempty"`
+	// Budget in USD; 0 means none.
+	Budget float64 `json:"budget,omitempty"`
+	// RPM and TPM are the limits the CLI was given, kept for the resume.
+	RPM int `json:"rpm,omitempty"`
+	TPM int `json:"tpm,omitempty"`
+}
+
+// CreateRequest is what Create and Estimate take.
+type CreateRequest struct {
+	Options
+	TriggeredByUserID string `json:"triggered_by_user_id,omitempty"`
+	TriggeredByEmail  string `json:"triggered_by_email,omitempty"`
+}
+
+// LayerCount counts one layer's outcomes over a job.
+type LayerCount struct {
+	OK     int64 `json:"ok"`
+	Failed int64 `json:"failed"`
+}
+
+// Job is a job row with what is derived from it.
+type Job struct {
+	ID           int64   `json:"id"`
+	OrgID        int64   `json:"org_id"`
+	ProjectID    int64   `json:"project_id,omitempty"`
+	Status       string  `json:"status"`
+	StatusReason string  `json:"status_reason,omitempty"`
+	Message      string  `json:"message,omitempty"`
+	Options      Options `json:"options"`
+
+	Total     int64 `json:"total"`
+	Processed int64 `json:"processed"` // done + partial
+	Partial   int64 `json:"partial"`
+	Failed    int64 `json:"failed"`
+	Skipped   int64 `json:"skipped"`
+	Cancelled int64 `json:"cancelled"`
+	InFlight  int64 `json:"in_flight"`
+
+	PromptTokens              int64   `json:"prompt_tokens"`
+	CachedTokens              int64   `json:"cached_tokens"`
+	CompletionTokens          int64   `json:"completion_tokens"`
+	EstimatedCost             float64 `json:"estimated_cost"`
+	EstimatedPromptTokens     int64   `json:"estimated_prompt_tokens"`
+	EstimatedCompletionTokens int64   `json:"estimated_completion_tokens"`
+	ActualCost                float64 `json:"actual_cost"`
+	Budget                    float64 `json:"budget,omitempty"`
+
+	Layers map[modeldoc.Layer]LayerCount `json:"layers,omitempty"`
+
+	// Percentage is (processed + failed + skipped) / total × 100.
+	Percentage float64 `json:"percentage"`
+	// AvgItemMS is the average wall time of a finished object.
+	AvgItemMS int64 `json:"avg_item_ms"`
+	// ETASeconds is remaining × average / effective parallelism; -1 when
+	// nothing has finished yet to measure from.
+	ETASeconds float64 `json:"eta_seconds"`
+	// Running names the objects being written now (filled by Get).
+	Running []string `json:"running,omitempty"`
+
+	TriggeredByUserID string     `json:"triggered_by_user_id,omitempty"`
+	TriggeredByEmail  string     `json:"triggered_by_email,omitempty"`
+	CreatedAt         time.Time  `json:"created_at"`
+	StartedAt         *time.Time `json:"started_at,omitempty"`
+	FinishedAt        *time.Time `json:"finished_at,omitempty"`
+	UpdatedAt         time.Time  `json:"updated_at"`
+
+	itemDurationMS int64
+}
+
+// Item is one object of a job.
+type Item struct {
+	ID               int64      `json:"id"`
+	JobID            int64      `json:"job_id"`
+	ObjectID         int64      `json:"object_id"`
+	ObjectName       string     `json:"object_name"`
+	Position         int        `json:"position"`
+	Status           string     `json:"status"`
+	SkipReason       string     `json:"skip_reason,omitempty"`
+	DepsRemaining    int        `json:"deps_remaining"`
+	Attempts         int        `json:"attempts"`
+	PromptTokens     int64      `json:"prompt_tokens"`
+	CompletionTokens int64      `json:"completion_tokens"`
+	CachedTokens     int64      `json:"cached_tokens"`
+	EstimatedCost    float64    `json:"estimated_cost"`
+	Cost             float64    `json:"cost"`
+	StartedAt        *time.Time `json:"started_at,omitempty"`
+	FinishedAt       *time.Time `json:"finished_at,omitempty"`
+	DurationMS       int64      `json:"duration_ms"`
+	LastError        string     `json:"last_error,omitempty"`
+	MissingLayers    []string   `json:"missing_layers,omitempty"`
+	DocVersionID     int64      `json:"doc_version_id,omitempty"`
+}
+
+// ErrorEntry is one row of a job's append-only error log.
+type ErrorEntry struct {
+	ID         int64     `json:"id"`
+	JobID      int64     `json:"job_id"`
+	ItemID     int64     `json:"item_id,omitempty"`
+	ObjectID   int64     `json:"object_id,omitempty"`
+	ObjectName string    `json:"object_name,omitempty"`
+	Layer      string    `json:"layer,omitempty"`
+	ErrorClass string    `json:"error_class"`
+	Message    string    `json:"message"`
+	Attempt    int       `json:"attempt"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// GenerationLog is one call: one layer, one attempt.
+type GenerationLog struct {
+	ID               int64     `json:"id"`
+	JobID            int64     `json:"job_id"`
+	ItemID           int64     `json:"item_id"`
+	ObjectID         int64     `json:"object_id"`
+	Layer            string    `json:"layer"`
+	Attempt          int       `json:"attempt"`
+	Status           string    `json:"status"` // ok, failed, refused
+	Model            string    `json:"model,omitempty"`
+	PromptTokens     int64     `json:"prompt_tokens"`
+	CompletionTokens int64     `json:"completion_tokens"`
+	CachedTokens     int64     `json:"cached_tokens"`
+	DurationMS       int64     `json:"duration_ms"`
+	FinishReason     string    `json:"finish_reason,omitempty"`
+	ErrorClass       string    `json:"error_class,omitempty"`
+	Error            string    `json:"error,omitempty"`
+	CreatedAt        time.Time `json:"created_at"`
+}
+
+// Estimate is what a job would do and cost, before anything runs.
+type Estimate struct {
+	Total                     int64   `json:"total"`
+	ToDocument                int64   `json:"to_document"`
+	Skipped                   int64   `json:"skipped"`
+	Calls                     int64   `json:"calls"`
+	EstimatedPromptTokens     int64   `json:"estimated_prompt_tokens"`
+	EstimatedCompletionTokens int64   `json:"estimated_completion_tokens"`
+	EstimatedCost             float64 `json:"estimated_cost"`
+	Provider                  string  `json:"provider"`
+	Model                     string  `json:"model"`
+}
+
+// ListFilter filters List. Limit defaults to 50.
+type ListFilter struct {
+	Status string
+	Limit  int
+	Offset int
+}
+
+// EventKind names a job event.
+type EventKind string
+
+const (
+	EventProgress  EventKind = "progress"
+	EventCompleted EventKind = "completed"
+	EventFailed    EventKind = "failed"
+	EventPaused    EventKind = "paused"
+	EventCancelled EventKind = "cancelled"
+)
+
+// Event carries the job as it is after a change.
+type Event struct {
+	Kind EventKind `json:"kind"`
+	Job  *Job      `json:"job"`
+}
+
+func eventKind(status string) EventKind {
+	switch status {
+	case StatusCompleted:
+		return EventCompleted
+	case StatusFailed:
+		return EventFailed
+	case StatusPaused:
+		return EventPaused
+	case StatusCancelled:
+		return EventCancelled
+	}
+	return EventProgress
+}
+
+func (o Options) marshal() string {
+	b, _ := json.Marshal(o)
+	return string(b)
+}

@@ -1,0 +1,527 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// Store is what jobs needs of internal/store.Store.
+type Store interface {
+	DB() *sql.DB
+	ReadDB() *sql.DB
+	IsPostgres() bool
+	Rebind(q string) string
+	DSN() string
+	Path() string
+	// InsertDocVersionTx stores v as the object's new current version in
+	// tx and sets v.ID and v.Version.
+	InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) error
+}
+
+// Config configures a Manager.
+type Config struct {
+	Store      Store
+	Documenter Documenter
+	Writers    WriterFactory
+	// Retry wraps each item's guarded writer; nil leaves it bare.
+	Retry  RetryWrapper
+	Logger *slog.Logger
+	Clock  func() time.Time
+	// Concurrency is a job's default window of objects in flight (8).
+	Concurrency int
+	// MaxWorkers is the number of River workers in this process (64); it
+	// caps the objects written at once over all jobs.
+	MaxWorkers int
+	// ItemTimeout bounds one object's writing (10 min). River's rescuer
+	// runs after ItemTimeout + 5 min.
+	ItemTimeout time.Duration
+	// PollInterval is how often running jobs' rows are read, so that a
+	// pause or cancel from another process lands (300 ms).
+	PollInterval time.Duration
+	// Heartbeat is how often this process marks its running items alive
+	// (2 s); Lease is how long an item may go without a heartbeat before
+	// another process takes it over as orphaned (15 s).
+	Heartbeat time.Duration
+	Lease     time.Duration
+	// WorkerID names this process in item rows; random when empty.
+	WorkerID string
+}
+
+// Manager creates, controls, observes and (once started) runs jobs.
+type Manager struct {
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	clock    func() time.Time
+	workerID string
+
+	mu     sync.Mutex
+	subs   map[int64]map[*subscription]struct{}
+	ctl    map[int64]*jobControl // jobs with items in flight here
+	writer map[int64]*jobWriter
+
+	engine *engine
+}
+
+// NewManager checks cfg, fills its defaults, migrates River's tables and
+// makes the River client. It starts no worker: Start, Run or RunJob do.
+// Close releases it.
+func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("jobs: Config.Store is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 8
+	}
+	if cfg.MaxWorkers <= 0 {
+		cfg.MaxWorkers = 64
+	}
+	if cfg.ItemTimeout <= 0 {
+		cfg.ItemTimeout = 10 * time.Minute
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = 300 * time.Millisecond
+	}
+	if cfg.Heartbeat <= 0 {
+		cfg.Heartbeat = 2 * time.Second
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 15 * time.Second
+	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = randomID()
+	}
+	m := &Manager{
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, workerID: cfg.WorkerID,
+		subs:   map[int64]map[*subscription]struct{}{},
+		ctl:    map[int64]*jobControl{},
+		writer: map[int64]*jobWriter{},
+	}
+	if err := m.open(ctx); err != nil {
+		m.Close()
+		return nil, err
+	}
+	return m, nil
+}
+
+const jobColumns = `id, org_id, COALESCE(project_id, 0), status, status_reason, message, options,
+	total, processed, partial, failed, skipped, cancelled, in_flight,
+	prompt_tokens, cached_tokens, completion_tokens, estimated_cost, estimated_prompt_tokens,
+	estimated_completion_tokens, actual_cost, budget, item_duration_ms,
+	triggered_by_user_id, triggered_by_email, created_at, started_at, finished_at, updated_at`
+
+func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
+	var j Job
+	var opts string
+	var created, started, finished, updated dbTime
+	err := row.Scan(&j.ID, &j.OrgID, &j.ProjectID, &j.Status, &j.StatusReason, &j.Message, &opts,
+		&j.Total, &j.Processed, &j.Partial, &j.Failed, &j.Skipped, &j.Cancelled, &j.InFlight,
+		&j.PromptTokens, &j.CachedTokens, &j.CompletionTokens, &j.EstimatedCost, &j.EstimatedPromptTokens,
+		&j.EstimatedCompletionTokens, &j.ActualCost, &j.Budget, &j.itemDurationMS,
+		&j.TriggeredByUserID, &j.TriggeredByEmail, &created, &started, &finished, &updated)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
+		return nil, fmt.Errorf("jobs: job %d options: %w", j.ID, err)
+	}
+	j.Options.Budget = j.Budget
+	j.CreatedAt, j.UpdatedAt = created.Time, updated.Time
+	j.StartedAt, j.FinishedAt = started.ptr(), finished.ptr()
+	return &j, nil
+}
+
+// derive fills the figures computed from the counters.
+func (j *Job) derive(now time.Time) {
+	finished := j.Processed + j.Failed
+	if j.Total > 0 {
+		j.Percentage = float64(finished+j.Skipped) / float64(j.Total) * 100
+	}
+	j.ETASeconds = -1
+	if finished > 0 {
+		j.AvgItemMS = j.itemDurationMS / finished
+	}
+	remaining := j.Total - finished - j.Skipped - j.Cancelled
+	if remaining <= 0 {
+		j.ETASeconds = 0
+		return
+	}
+	if finished == 0 || j.StartedAt == nil || Terminal(j.Status) {
+		return
+	}
+	// Effective parallelism is measured, not assumed: the summed item time
+	// over the wall time since the start, within [1, concurrency].
+	par := 1.0
+	if wall := now.Sub(*j.StartedAt).Milliseconds(); wall > 0 {
+		par = float64(j.itemDurationMS) / float64(wall)
+	}
+	conc := float64(max(j.Options.Concurrency, 1))
+	par = min(max(par, 1), conc, float64(remaining))
+	j.ETASeconds = float64(remaining) * float64(j.AvgItemMS) / 1000 / par
+}
+
+func notFound(id int64) error {
+	return modeldoc.Errorf(modeldoc.ENOTFOUND, "Job %d was not found: list the jobs with `modeldoc jobs list`.", id)
+}
+
+func (m *Manager) loadJob(ctx context.Context, q querier, orgID, id int64) (*Job, error) {
+	j, err := scanJob(m.queryRow(ctx, q, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`, id, orgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound(id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jobs: load job %d: %w", id, err)
+	}
+	return j, nil
+}
+
+// Get returns job id of orgID with its layer counters and the names of
+// the objects being written.
+func (m *Manager) Get(ctx context.Context, orgID, id int64) (*Job, error) {
+	db := m.store.ReadDB()
+	j, err := m.loadJob(ctx, db, orgID, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.fillDetails(ctx, db, j); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+func (m *Manager) fillDetails(ctx context.Context, q querier, j *Job) error {
+	rows, err := m.query(ctx, q, `SELECT layer, ok, failed FROM job_layer_counts WHERE job_id = ? ORDER BY layer`, j.ID)
+	if err != nil {
+		return fmt.Errorf("jobs: layer counts: %w", err)
+	}
+	j.Layers = map[modeldoc.Layer]LayerCount{}
+	for rows.Next() {
+		var l string
+		var c LayerCount
+		if err := rows.Scan(&l, &c.OK, &c.Failed); err != nil {
+			rows.Close()
+			return err
+		}
+		j.Layers[modeldoc.Layer(l)] = c
+	}
+	rows.Close()
+	j.Running = nil
+	rows, err = m.query(ctx, q, `SELECT object_name FROM job_items WHERE job_id = ? AND status = 'running' ORDER BY position`, j.ID)
+	if err != nil {
+		return fmt.Errorf("jobs: running items: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return err
+		}
+		j.Running = append(j.Running, n)
+	}
+	j.derive(m.clock())
+	return rows.Err()
+}
+
+// List returns orgID's jobs, newest first.
+func (m *Manager) List(ctx context.Context, orgID int64, f ListFilter) ([]*Job, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	if f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	q := `SELECT ` + jobColumns + ` FROM jobs WHERE org_id = ?`
+	args := []any{orgID}
+	if f.Status != "" {
+		if !validStatus(f.Status) {
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown job status %q: choose from queued, running, pausing, paused, completed, failed, cancelled.", f.Status)
+		}
+		q += ` AND status = ?`
+		args = append(args, f.Status)
+	}
+	q += ` ORDER BY id DESC LIMIT ? OFFSET ?`
+	args = append(args, f.Limit, max(f.Offset, 0))
+	rows, err := m.query(ctx, m.store.ReadDB(), q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: list: %w", err)
+	}
+	defer rows.Close()
+	out := []*Job{}
+	now := m.clock()
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, err
+		}
+		j.derive(now)
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case StatusQueued, StatusRunning, StatusPausing, StatusPaused, StatusCompleted, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// Items returns the job's items in topological order.
+func (m *Manager) Items(ctx context.Context, orgID, id int64) ([]Item, error) {
+	db := m.store.ReadDB()
+	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
+		return nil, err
+	}
+	rows, err := m.query(ctx, db, `SELECT id, job_id, object_id, object_name, position, status, skip_reason,
+		deps_remaining, attempts, prompt_tokens, completion_tokens, cached_tokens, estimated_cost, cost,
+		started_at, finished_at, duration_ms, last_error, missing_layers, COALESCE(doc_version_id, 0)
+		FROM job_items WHERE job_id = ? ORDER BY position`, id)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: items: %w", err)
+	}
+	defer rows.Close()
+	out := []Item{}
+	for rows.Next() {
+		var it Item
+		var started, finished dbTime
+		var missing string
+		if err := rows.Scan(&it.ID, &it.JobID, &it.ObjectID, &it.ObjectName, &it.Position, &it.Status, &it.SkipReason,
+			&it.DepsRemaining, &it.Attempts, &it.PromptTokens, &it.CompletionTokens, &it.CachedTokens, &it.EstimatedCost, &it.Cost,
+			&started, &finished, &it.DurationMS, &it.LastError, &missing, &it.DocVersionID); err != nil {
+			return nil, err
+		}
+		it.StartedAt, it.FinishedAt = started.ptr(), finished.ptr()
+		if missing != "" {
+			it.MissingLayers = strings.Split(missing, ",")
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// Errors returns the job's error log, oldest first.
+func (m *Manager) Errors(ctx context.Context, orgID, id int64) ([]ErrorEntry, error) {
+	db := m.store.ReadDB()
+	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
+		return nil, err
+	}
+	rows, err := m.query(ctx, db, `SELECT id, job_id, COALESCE(item_id, 0), COALESCE(object_id, 0), object_name, layer,
+		error_class, message, attempt, created_at FROM job_errors WHERE job_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: errors: %w", err)
+	}
+	defer rows.Close()
+	out := []ErrorEntry{}
+	for rows.Next() {
+		var e ErrorEntry
+		var at dbTime
+		if err := rows.Scan(&e.ID, &e.JobID, &e.ItemID, &e.ObjectID, &e.ObjectName, &e.Layer, &e.ErrorClass, &e.Message, &e.Attempt, &at); err != nil {
+			return nil, err
+		}
+		e.CreatedAt = at.Time
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// GenerationLogs returns one row per call of the job, oldest first.
+func (m *Manager) GenerationLogs(ctx context.Context, orgID, id int64) ([]GenerationLog, error) {
+	db := m.store.ReadDB()
+	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
+		return nil, err
+	}
+	rows, err := m.query(ctx, db, `SELECT id, job_id, item_id, object_id, layer, attempt, status, model,
+		prompt_tokens, completion_tokens, cached_tokens, duration_ms, finish_reason, error_class, error, created_at
+		FROM generation_logs WHERE job_id = ? ORDER BY id`, id)
+	if err != nil {
+		return nil, fmt.Errorf("jobs: generation logs: %w", err)
+	}
+	defer rows.Close()
+	out := []GenerationLog{}
+	for rows.Next() {
+		var g GenerationLog
+		var at dbTime
+		if err := rows.Scan(&g.ID, &g.JobID, &g.ItemID, &g.ObjectID, &g.Layer, &g.Attempt, &g.Status, &g.Model,
+			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
+			return nil, err
+		}
+		g.CreatedAt = at.Time
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+// withTx runs fn in a write transaction. It must never be called while
+// this goroutine holds another transaction: on SQLite the write handle has
+// one connection.
+func (m *Manager) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := m.store.DB().BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("jobs: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		_ = tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("jobs: commit: %w", err)
+	}
+	return nil
+}
+
+func conflict(j *Job, what string) error {
+	return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s: it cannot be %s.", j.ID, j.Status, what)
+}
+
+// Pause stops new objects from starting; objects being written finish and
+// are kept. The job is pausing until they have, then paused.
+func (m *Manager) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
+	return m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+		switch j.Status {
+		case StatusQueued, StatusRunning:
+		case StatusPausing, StatusPaused:
+			return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is already %s.", j.ID, j.Status)
+		default:
+			return conflict(j, "paused")
+		}
+		return m.pauseTx(ctx, tx, j.ID, ReasonUserPaused)
+	})
+}
+
+// pauseTx pauses job id: enqueued items go back to ready (their River jobs
+// will find nothing to do), and the job is paused at once unless items are
+// running.
+func (m *Manager) pauseTx(ctx context.Context, tx *sql.Tx, id int64, reason string) error {
+	now := m.now()
+	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready', run = run + 1 WHERE job_id = ? AND status = 'enqueued'`, id)
+	if err != nil {
+		return fmt.Errorf("jobs: pause items: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	_, err = m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - ?, status_reason = ?, updated_at = ?,
+		status = CASE WHEN in_flight - ? > 0 THEN 'pausing' ELSE 'paused' END
+		WHERE id = ?`, n, reason, now, n, id)
+	if err != nil {
+		return fmt.Errorf("jobs: pause: %w", err)
+	}
+	return nil
+}
+
+// Resume carries a paused (or pausing) job on from where it stopped:
+// finished objects are never written again.
+func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
+	return m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+		if j.Status != StatusPaused && j.Status != StatusPausing {
+			if j.Status == StatusQueued || j.Status == StatusRunning {
+				return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s, not paused: there is nothing to resume.", j.ID, j.Status)
+			}
+			return conflict(j, "resumed")
+		}
+		next := StatusRunning
+		if j.StartedAt == nil {
+			next = StatusQueued
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = ?, status_reason = '', updated_at = ? WHERE id = ?`, next, m.now(), j.ID); err != nil {
+			return fmt.Errorf("jobs: resume: %w", err)
+		}
+		return m.release(ctx, tx, j.ID)
+	})
+}
+
+// Cancel stops the job for good: items not started are cancelled, calls in
+// flight are cancelled (by every process that runs them, within a poll).
+func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
+	j, err := m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+		if Terminal(j.Status) {
+			return conflict(j, "cancelled")
+		}
+		return m.stopTx(ctx, tx, j.ID, StatusCancelled, ReasonUserCancelled, "")
+	})
+	if err == nil {
+		m.cancelLocal(id)
+	}
+	return j, err
+}
+
+// stopTx ends job id with a terminal status: every item that is not
+// running nor finished is cancelled; running ones end as they notice.
+func (m *Manager) stopTx(ctx context.Context, tx *sql.Tx, id int64, status, reason, message string) error {
+	now := m.now()
+	var enq int64
+	if err := m.queryRow(ctx, tx, `SELECT COUNT(*) FROM job_items WHERE job_id = ? AND status = 'enqueued'`, id).Scan(&enq); err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'cancelled', run = run + 1, finished_at = ?
+		WHERE job_id = ? AND status IN ('blocked', 'ready', 'enqueued')`, now, id)
+	if err != nil {
+		return fmt.Errorf("jobs: stop items: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	_, err = m.exec(ctx, tx, `UPDATE jobs SET status = ?, status_reason = ?, message = ?, cancelled = cancelled + ?,
+		in_flight = in_flight - ?, finished_at = ?, updated_at = ? WHERE id = ?`,
+		status, reason, message, n, enq, now, now, id)
+	if err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// SetBudget sets the job's budget in USD (0 removes it). A job paused for
+// its budget stays paused until resumed.
+func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
+	if usd < 0 {
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "A budget of %.2f USD is negative: give an amount of zero (no budget) or more.", usd)
+	}
+	j, err := m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+		if Terminal(j.Status) {
+			return conflict(j, "given a new budget")
+		}
+		j.Options.Budget = usd
+		_, err := m.exec(ctx, tx, `UPDATE jobs SET budget = ?, options = ?, updated_at = ? WHERE id = ?`, usd, j.Options.marshal(), m.now(), j.ID)
+		return err
+	})
+	if err == nil {
+		m.mu.Lock()
+		if c := m.ctl[id]; c != nil {
+			c.setBudget(usd)
+		}
+		m.mu.Unlock()
+	}
+	return j, err
+}
+
+// transition loads the job under a write lock, applies fn and returns the
+// job as it is afterwards.
+func (m *Manager) transition(ctx context.Context, orgID, id int64, fn func(tx *sql.Tx, j *Job) error) (*Job, error) {
+	err := m.withTx(ctx, func(tx *sql.Tx) error {
+		j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`+m.forUpdate(), id, orgID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound(id)
+		}
+		if err != nil {
+			return fmt.Errorf("jobs: load job %d: %w", id, err)
+		}
+		return fn(tx, j)
+	})
+	if err != nil {
+		return nil, err
+	}
+	m.notify(id)
+	return m.Get(ctx, orgID, id)
+}

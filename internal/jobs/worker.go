@@ -1,0 +1,464 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// started is what an item's start transaction learned.
+type started struct {
+	job        *Job
+	objectID   int64
+	objectName string
+	at         time.Time
+	attempt    int
+}
+
+// outcome is how an object's writing ended.
+type outcome struct {
+	version *modeldoc.DocVersion
+	status  string // done, partial, failed, cancelled, or ready (put back)
+	class   string // error class of a failure
+	err     string
+	fatal   bool
+	budget  bool
+	g       *guard
+}
+
+// completeRiver completes the River job in tx; the JobCompleteTx type
+// parameter only drives inference: the client comes from ctx, on both
+// backends a Client[*sql.Tx].
+func completeRiver(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemArgs]) error {
+	if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, rj); err != nil {
+		return fmt.Errorf("jobs: complete river job %d: %w", rj.ID, err)
+	}
+	return nil
+}
+
+func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
+	a := rj.Args
+	st, err := m.startItem(ctx, rj)
+	if err != nil || st == nil {
+		return err
+	}
+	m.notify(a.JobID)
+	ictx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	c := m.control(st.job, a.ItemID, cancel)
+	defer m.unregister(c, a.ItemID)
+	c.update(st.job.Status, st.job.Budget, st.job.ActualCost)
+
+	out := m.write(ictx, st, c)
+	if cause := context.Cause(ictx); cause != nil && out.version == nil && !out.fatal {
+		switch {
+		case errors.Is(cause, errJobStopped):
+			out = outcome{status: ItemCancelled, class: "cancelled", err: "cancelled with the job", g: out.g}
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			out = outcome{status: ItemFailed, class: "timeout", err: fmt.Sprintf("writing took longer than %s", m.cfg.ItemTimeout), g: out.g}
+		default:
+			// This process is stopping: the object goes back to ready for
+			// the next run, whoever runs it.
+			out = outcome{status: ItemReady, g: out.g}
+		}
+	}
+	fctx := context.WithoutCancel(ctx)
+	err = m.finishItem(fctx, rj, st, out)
+	if out.g != nil {
+		cost := 0.0
+		if out.version != nil {
+			cost = out.version.Cost
+		}
+		out.g.done(c.committed + cost)
+	}
+	m.notify(a.JobID)
+	return err
+}
+
+// startItem moves the item to running, or, when its job is no longer
+// running or the River job is stale, settles it and completes the River
+// job. It returns nil when there is nothing to write.
+func (m *Manager) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
+	a := rj.Args
+	var st *started
+	err := m.withTx(ctx, func(tx *sql.Tx) error {
+		st = nil
+		status, _, _, err := m.lockJob(ctx, tx, a.JobID)
+		if errors.Is(err, sql.ErrNoRows) || err != nil && strings.Contains(err.Error(), "no rows") {
+			return completeRiver(ctx, tx, rj) // the job was deleted
+		}
+		if err != nil {
+			return err
+		}
+		var itemStatus string
+		var run, objectID int64
+		var name string
+		var attempts int
+		err = m.queryRow(ctx, tx, `SELECT status, run, object_id, object_name, attempts FROM job_items WHERE id = ? AND job_id = ?`, a.ItemID, a.JobID).
+			Scan(&itemStatus, &run, &objectID, &name, &attempts)
+		if errors.Is(err, sql.ErrNoRows) {
+			return completeRiver(ctx, tx, rj)
+		}
+		if err != nil {
+			return err
+		}
+		// A River job that is not the item's current run (a pause or a
+		// take-over bumped it) has nothing to do.
+		if run != a.Run || (itemStatus != ItemEnqueued && itemStatus != ItemRunning) {
+			return completeRiver(ctx, tx, rj)
+		}
+		now := m.now()
+		switch status {
+		case StatusQueued, StatusRunning:
+		case StatusPausing, StatusPaused:
+			// Defensive: a pause puts enqueued items back itself.
+			if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready', run = run + 1, worker_id = '' WHERE id = ?`, a.ItemID); err != nil {
+				return err
+			}
+			if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
+				return err
+			}
+			if err := m.settle(ctx, tx, a.JobID); err != nil {
+				return err
+			}
+			return completeRiver(ctx, tx, rj)
+		default:
+			if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'cancelled', run = run + 1, worker_id = '', finished_at = ? WHERE id = ?`, now, a.ItemID); err != nil {
+				return err
+			}
+			if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
+				return err
+			}
+			return completeRiver(ctx, tx, rj)
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'running', attempts = attempts + 1, worker_id = ?,
+			heartbeat_at = ?, started_at = ? WHERE id = ?`, m.workerID, now, now, a.ItemID); err != nil {
+			return err
+		}
+		if status == StatusQueued {
+			if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`, now, now, a.JobID); err != nil {
+				return err
+			}
+		}
+		j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, a.JobID))
+		if err != nil {
+			return err
+		}
+		st = &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// write plans and writes the object; no transaction is open meanwhile.
+func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome {
+	j := st.job
+	c.mu.Lock()
+	stopped := c.status == StatusCancelled || c.status == StatusFailed
+	paused := c.status == StatusPausing || c.status == StatusPaused
+	c.mu.Unlock()
+	if stopped {
+		return outcome{status: ItemCancelled, class: "cancelled", err: "cancelled with the job"}
+	}
+	if paused {
+		return outcome{status: ItemReady}
+	}
+	plan, err := m.cfg.Documenter.Plan(ctx, j.OrgID, st.objectID, m.generateOptions(&j.Options, j.ID))
+	if err != nil {
+		if ctx.Err() != nil {
+			return outcome{}
+		}
+		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
+	}
+	w, err := m.writerFor(ctx, j)
+	if err != nil {
+		return outcome{status: ItemFailed, class: string(writer.AuthFailed), err: userMessage(err), fatal: true}
+	}
+	per := 0.0
+	if n := len(plan.Requests); n > 0 {
+		per = plan.EstimatedCost / float64(n)
+	}
+	g := &guard{m: m, c: c, inner: w, perCall: per, attempts: map[modeldoc.Layer]int{}}
+	var ww writer.Writer = g
+	if m.cfg.Retry != nil {
+		ww = m.cfg.Retry(j, g)
+	}
+	v, err := m.cfg.Documenter.Write(ctx, plan, ww)
+	out := outcome{g: g}
+	switch {
+	case err != nil && writer.KindOf(err).Fatal() && ctx.Err() == nil:
+		out.status, out.fatal, out.class, out.err = ItemFailed, true, string(writer.KindOf(err)), fatalMessage(err, j)
+		return out
+	case err != nil:
+		if ctx.Err() != nil {
+			return out
+		}
+		out.status, out.class, out.err = ItemFailed, string(writer.KindOf(err)), err.Error()
+		return out
+	}
+	g.mu.Lock()
+	refused := g.refused
+	g.mu.Unlock()
+	out.version = v
+	if refused != "" {
+		// Part of the object was refused: nothing of it is stored (its
+		// cost is), and it is written whole on resume.
+		out.status, out.budget = ItemReady, refused == refusedBudget
+		return out
+	}
+	ok, failed := 0, 0
+	for _, ls := range v.LayerStatus {
+		switch ls.Status {
+		case "ok":
+			ok++
+		case "failed":
+			failed++
+		}
+	}
+	switch {
+	case failed == 0:
+		out.status = ItemDone
+	case ok > 0:
+		out.status = ItemPartial
+	default:
+		out.status, out.class, out.err = ItemFailed, "all_layers_failed", "every layer failed"
+	}
+	return out
+}
+
+func detail(err error) string {
+	if modeldoc.ErrorCode(err) == modeldoc.EINTERNAL {
+		return ": " + err.Error()
+	}
+	return ""
+}
+
+func userMessage(err error) string {
+	var e *modeldoc.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
+}
+
+// fatalMessage says which provider stopped the job and what to do.
+func fatalMessage(err error, j *Job) string {
+	var we *writer.Error
+	provider := j.Options.Provider
+	msg := err.Error()
+	if errors.As(err, &we) {
+		if we.Provider != "" {
+			provider = we.Provider
+		}
+		msg = we.Message
+	}
+	switch writer.KindOf(err) {
+	case writer.AuthFailed:
+		return fmt.Sprintf("%s rejected the API key (%s): nothing more was sent. Set a valid key for %s (its environment variable, or the organization's key) and start a new job; objects already documented are skipped.", provider, msg, provider)
+	case writer.QuotaExhausted:
+		return fmt.Sprintf("%s says the account's quota is exhausted (%s): nothing more was sent. Add credit or raise the quota at %s, then start a new job; objects already documented are skipped.", provider, msg, provider)
+	}
+	return msg
+}
+
+// finishItem commits the object's outcome: its version, its state, the
+// job's counters, its dependents' readiness, the next releases and the
+// River job's completion, in one transaction.
+func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) error {
+	a := rj.Args
+	now := m.now()
+	dur := now.Sub(st.at).Milliseconds()
+	return m.withTx(ctx, func(tx *sql.Tx) error {
+		status, _, _, err := m.lockJob(ctx, tx, a.JobID)
+		if err != nil {
+			return err
+		}
+		// Fence: the item must still be ours.
+		next := out.status
+		if next == "" {
+			next = ItemReady
+		}
+		runBump := 0
+		if next == ItemReady || next == ItemCancelled {
+			runBump = 1
+		}
+		var fin any = now
+		if next == ItemReady {
+			fin = nil
+		}
+		v := out.version
+		var pt, ct, cached int64
+		var cost float64
+		if v != nil {
+			pt, ct, cached, cost = v.PromptTokens, v.CompletionTokens, v.CachedTokens, v.Cost
+		}
+		var missing []string
+		if v != nil && (next == ItemPartial) {
+			for _, l := range v.MissingLayers() {
+				missing = append(missing, string(l))
+			}
+		}
+		res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + ?, worker_id = '', finished_at = ?,
+			duration_ms = duration_ms + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+			cached_tokens = cached_tokens + ?, cost = cost + ?, last_error = ?, missing_layers = ?
+			WHERE id = ? AND run = ? AND status = 'running'`,
+			next, runBump, fin, dur, pt, ct, cached, cost, out.err, strings.Join(missing, ","), a.ItemID, a.Run)
+		if err != nil {
+			return fmt.Errorf("jobs: finish item: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			// Taken over (this process was presumed dead): the other run
+			// owns the item; our result is dropped, never counted twice.
+			return completeRiver(ctx, tx, rj)
+		}
+		if v != nil && (next == ItemDone || next == ItemPartial) {
+			v.JobID = a.JobID
+			if err := m.store.InsertDocVersionTx(ctx, tx, v); err != nil {
+				return fmt.Errorf("jobs: store documentation of %s: %w", st.objectName, err)
+			}
+			if _, err := m.exec(ctx, tx, `UPDATE job_items SET doc_version_id = ? WHERE id = ?`, v.ID, a.ItemID); err != nil {
+				return err
+			}
+		}
+		var processed, partial, failed, cancelled, itemDur int64
+		switch next {
+		case ItemDone:
+			processed, itemDur = 1, dur
+		case ItemPartial:
+			processed, partial, itemDur = 1, 1, dur
+		case ItemFailed:
+			failed, itemDur = 1, dur
+		case ItemCancelled:
+			cancelled = 1
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
+			cancelled = cancelled + ?, in_flight = in_flight - 1, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+			cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, item_duration_ms = item_duration_ms + ?, updated_at = ?
+			WHERE id = ?`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID); err != nil {
+			return fmt.Errorf("jobs: count: %w", err)
+		}
+		if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
+			return err
+		}
+		if out.err != "" && next != ItemCancelled {
+			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", out.class, out.err, st.attempt); err != nil {
+				return err
+			}
+		}
+		if next == ItemDone || next == ItemPartial || next == ItemFailed {
+			// Failed objects do not hold their dependents back: the job
+			// carries on, and the dependent's prompt lacks the summary.
+			q := `SELECT item_id FROM job_item_deps WHERE upstream_id = ?`
+			if _, err := m.exec(ctx, tx, `UPDATE job_items SET deps_remaining = deps_remaining - 1 WHERE id IN (`+q+`)`, a.ItemID); err != nil {
+				return fmt.Errorf("jobs: dependents: %w", err)
+			}
+			if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready' WHERE id IN (`+q+`) AND status = 'blocked' AND deps_remaining <= 0`, a.ItemID); err != nil {
+				return fmt.Errorf("jobs: dependents: %w", err)
+			}
+		}
+		switch {
+		case out.fatal && !Terminal(status):
+			if err := m.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
+				return err
+			}
+		case out.budget && (status == StatusRunning || status == StatusQueued):
+			if err := m.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
+				return err
+			}
+			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
+				"The next call would cross the job's budget: the job is paused. Raise the budget and resume it.", st.attempt); err != nil {
+				return err
+			}
+		}
+		if err := m.settle(ctx, tx, a.JobID); err != nil {
+			return err
+		}
+		if err := m.release(ctx, tx, a.JobID); err != nil {
+			return err
+		}
+		if err := completeRiver(ctx, tx, rj); err != nil {
+			return err
+		}
+		if out.fatal {
+			defer m.cancelLocal(a.JobID)
+		}
+		return nil
+	})
+}
+
+// recordCalls writes the object's generation logs, per-layer counters and
+// the error log rows of its failed layers.
+func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *started, out outcome) error {
+	now := m.now()
+	if out.g != nil {
+		out.g.mu.Lock()
+		logs := append([]GenerationLog(nil), out.g.logs...)
+		out.g.mu.Unlock()
+		for start := 0; start < len(logs); start += 200 {
+			end := min(start+200, len(logs))
+			var b strings.Builder
+			b.WriteString(`INSERT INTO generation_logs (job_id, item_id, object_id, layer, attempt, status, model, prompt_tokens,
+				completion_tokens, cached_tokens, duration_ms, finish_reason, error_class, error, created_at) VALUES `)
+			var args []any
+			for i, l := range logs[start:end] {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+				args = append(args, a.JobID, a.ItemID, st.objectID, l.Layer, l.Attempt, l.Status, l.Model, l.PromptTokens,
+					l.CompletionTokens, l.CachedTokens, l.DurationMS, l.FinishReason, l.ErrorClass, l.Error, now)
+			}
+			if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
+				return fmt.Errorf("jobs: generation logs: %w", err)
+			}
+		}
+	}
+	v := out.version
+	if v == nil || out.status == ItemReady {
+		return nil
+	}
+	layers := make([]string, 0, len(v.LayerStatus))
+	for l := range v.LayerStatus {
+		layers = append(layers, string(l))
+	}
+	sort.Strings(layers)
+	for _, l := range layers {
+		ls := v.LayerStatus[modeldoc.Layer(l)]
+		ok, failed := 0, 0
+		switch ls.Status {
+		case "ok":
+			ok = 1
+		case "failed":
+			failed = 1
+		default:
+			continue
+		}
+		if _, err := m.exec(ctx, tx, `INSERT INTO job_layer_counts (job_id, layer, ok, failed) VALUES (?, ?, ?, ?)
+			ON CONFLICT (job_id, layer) DO UPDATE SET ok = job_layer_counts.ok + excluded.ok, failed = job_layer_counts.failed + excluded.failed`,
+			a.JobID, l, ok, failed); err != nil {
+			return fmt.Errorf("jobs: layer counts: %w", err)
+		}
+		if failed == 1 {
+			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, l, ls.ErrorClass, ls.Error, ls.Attempts); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var _ = generate.Options{}
