@@ -91,31 +91,49 @@ func MaxTokens(layer modeldoc.Layer, ncols int) int {
 // Build returns the request for one layer of s's documentation. It fails
 // with EINVALID for an unknown layer or a nil subject.
 func Build(layer modeldoc.Layer, s *writer.Subject, opts Options) (writer.Request, error) {
-	if _, err := modeldoc.ParseLayer(string(layer)); err != nil {
-		return writer.Request{}, err
-	}
-	if s == nil {
-		return writer.Request{}, modeldoc.Errorf(modeldoc.EINVALID, "No model to document: the subject is missing.")
-	}
-	opts = opts.withDefaults()
-	user, err := exec(string(layer)+".tmpl", newView(s, opts))
+	reqs, err := BuildAll([]modeldoc.Layer{layer}, s, opts)
 	if err != nil {
 		return writer.Request{}, err
 	}
-	maxTokens := MaxTokens(layer, len(s.Object.Columns))
-	if n, ok := opts.MaxTokens[layer]; ok && n > 0 {
-		maxTokens = n
+	return reqs[0], nil
+}
+
+// BuildAll returns the requests for several layers of s's documentation, in
+// the order given. It reads (and counts the tokens of) the SQL once, where
+// calling Build per layer would read it once per layer.
+func BuildAll(layers []modeldoc.Layer, s *writer.Subject, opts Options) ([]writer.Request, error) {
+	for _, l := range layers {
+		if _, err := modeldoc.ParseLayer(string(l)); err != nil {
+			return nil, err
+		}
 	}
-	return writer.Request{
-		Layer:      layer,
-		Model:      opts.Model,
-		System:     System,
-		User:       user,
-		SchemaName: string(layer),
-		Schema:     Schema(layer),
-		MaxTokens:  maxTokens,
-		Subject:    s,
-	}, nil
+	if s == nil {
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "No model to document: the subject is missing.")
+	}
+	opts = opts.withDefaults()
+	v := newView(s, opts)
+	reqs := make([]writer.Request, 0, len(layers))
+	for _, layer := range layers {
+		user, err := exec(string(layer)+".tmpl", v)
+		if err != nil {
+			return nil, err
+		}
+		maxTokens := MaxTokens(layer, len(s.Object.Columns))
+		if n, ok := opts.MaxTokens[layer]; ok && n > 0 {
+			maxTokens = n
+		}
+		reqs = append(reqs, writer.Request{
+			Layer:      layer,
+			Model:      opts.Model,
+			System:     System,
+			User:       user,
+			SchemaName: string(layer),
+			Schema:     Schema(layer),
+			MaxTokens:  maxTokens,
+			Subject:    s,
+		})
+	}
+	return reqs, nil
 }
 
 // view is what the templates see: every string already flattened, capped
@@ -203,17 +221,18 @@ func TruncationMarker(shown, total int) string {
 }
 
 func cutSQL(sql string, budget int) string {
-	cut, truncated := tokens.Truncate(sql, budget)
-	if !truncated {
+	total := tokens.Count(sql)
+	if total <= budget {
 		return sql
 	}
+	cut, _ := tokens.Truncate(sql, budget)
 	// End on a whole line when that loses little, so the model does not read
 	// half a condition as the real one.
 	if i := strings.LastIndexByte(cut, '\n'); i > len(cut)*4/5 {
 		cut = cut[:i]
 	}
 	cut = strings.TrimRight(cut, " \t\r\n")
-	return cut + "\n" + TruncationMarker(tokens.Count(cut), tokens.Count(sql))
+	return cut + "\n" + TruncationMarker(tokens.Count(cut), total)
 }
 
 // fence returns a Markdown code fence longer than any run of backticks in

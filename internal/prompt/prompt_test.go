@@ -231,10 +231,14 @@ func TestBuildEveryTuvaModel(t *testing.T) {
 	truncated := 0
 	for _, id := range p.models() {
 		s := p.subject(t, id, nil)
-		for _, layer := range modeldoc.AllLayers {
-			req, err := Build(layer, s, Options{MaxSQLTokens: 2000})
-			if err != nil {
-				t.Fatalf("%s %s: %v", id, layer, err)
+		reqs, err := BuildAll(modeldoc.AllLayers, s, Options{MaxSQLTokens: 2000})
+		if err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		for i, req := range reqs {
+			layer := modeldoc.AllLayers[i]
+			if req.Layer != layer {
+				t.Fatalf("%s: request %d is for %s, want %s", id, i, req.Layer, layer)
 			}
 			if !strings.HasPrefix(req.User, "# Model: "+s.Object.Name+"\n") {
 				t.Fatalf("%s: prompt starts %q", id, req.User[:40])
@@ -254,10 +258,8 @@ func BenchmarkBuild(b *testing.B) {
 	p := loadTuva(b)
 	s := p.subject(b, goldenModel, nil)
 	for b.Loop() {
-		for _, l := range modeldoc.AllLayers {
-			if _, err := Build(l, s, Options{}); err != nil {
-				b.Fatal(err)
-			}
+		if _, err := BuildAll(modeldoc.AllLayers, s, Options{}); err != nil {
+			b.Fatal(err)
 		}
 	}
 }
