@@ -1,0 +1,325 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/generate"
+)
+
+func init() { register(newDocsCmd) }
+
+func newDocsCmd(a *App) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "docs",
+		Short: "Write, read and list the documentation of one model",
+	}
+	cmd.AddCommand(newDocsGenerateCmd(a), newDocsShowCmd(a), newDocsHistoryCmd(a))
+	return cmd
+}
+
+func newDocsGenerateCmd(a *App) *cobra.Command {
+	var (
+		pf             providerFlags
+		layers         []string
+		overwriteHuman bool
+	)
+	cmd := &cobra.Command{
+		Use:   "generate NAME",
+		Short: "Write documentation for one model now and print it",
+		Long: `Write every documentation layer for one model (or --layers), validate it,
+store it as a new version and print it. For many models use 'modeldoc generate',
+which runs a durable job.`,
+		Example: `  modeldoc docs generate fct_orders
+  OPENAI_API_KEY=sk-... modeldoc docs generate fct_orders --model gpt-5-mini
+  modeldoc docs generate fct_orders --provider openai --base-url http://localhost:11434/v1 --model llama3.1`,
+		Args: exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			if err := pf.resolve(); err != nil {
+				return err
+			}
+			ls, err := parseLayers(layers)
+			if err != nil {
+				return err
+			}
+			org, err := a.org(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			if err != nil {
+				return err
+			}
+			w, err := a.newWriter(ctx, org.ID, pf)
+			if err != nil {
+				return err
+			}
+			svc, err := generate.New(generate.Config{Catalog: st})
+			if err != nil {
+				return err
+			}
+			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Provider, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman})
+			if err != nil {
+				return err
+			}
+			if !a.JSON {
+				fmt.Fprintf(a.Stderr, "Writing %d layer(s) for %s with %s/%s…\n", len(plan.Requests), obj.UniqueID, pf.Provider, pf.Model)
+			}
+			v, err := svc.Write(ctx, plan, w)
+			if err != nil {
+				return err
+			}
+			if err := st.InsertDocVersion(ctx, v); err != nil {
+				return err
+			}
+			if a.JSON {
+				return a.printJSON(v)
+			}
+			renderDoc(a.Stdout, obj, v)
+			return nil
+		},
+	}
+	pf.register(cmd)
+	cmd.Flags().StringSliceVar(&layers, "layers", nil, "only these layers (comma-separated); default all")
+	cmd.Flags().BoolVar(&overwriteHuman, "overwrite-human", false, "let generated column descriptions replace ones a person wrote")
+	return cmd
+}
+
+func newDocsShowCmd(a *App) *cobra.Command {
+	var version int
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a model's current documentation (or --version N)",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			org, err := a.org(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			if err != nil {
+				return err
+			}
+			v, err := st.GetDocVersion(ctx, org.ID, obj.ID, version)
+			if modeldoc.ErrorCode(err) == modeldoc.ENOTFOUND && version == 0 {
+				return modeldoc.Errorf(modeldoc.ENOTFOUND, "%s has no documentation yet. Write it with: modeldoc docs generate %s", obj.Name, obj.Name)
+			}
+			if err != nil {
+				return err
+			}
+			if a.JSON {
+				return a.printJSON(v)
+			}
+			renderDoc(a.Stdout, obj, v)
+			return nil
+		},
+	}
+	cmd.Flags().IntVar(&version, "version", 0, "show this version instead of the current one")
+	return cmd
+}
+
+func newDocsHistoryCmd(a *App) *cobra.Command {
+	return &cobra.Command{
+		Use:   "history NAME",
+		Short: "List the documentation versions of a model",
+		Args:  exactArgs(1, "NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			org, err := a.org(ctx)
+			if err != nil {
+				return err
+			}
+			st, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			if err != nil {
+				return err
+			}
+			versions, err := st.ListDocVersions(ctx, org.ID, obj.ID)
+			if err != nil {
+				return err
+			}
+			if a.JSON {
+				return a.printJSON(map[string]any{"object": obj.UniqueID, "versions": versions})
+			}
+			if len(versions) == 0 {
+				fmt.Fprintf(a.Stdout, "%s has no documentation yet.\n", obj.Name)
+				return nil
+			}
+			w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(w, "VERSION\tCURRENT\tWRITTEN\tPROVIDER/MODEL\tPROMPT\tTOKENS (in/out)\tCOST\tLAYERS")
+			for _, v := range versions {
+				cur := ""
+				if v.Current {
+					cur = "*"
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s/%s\t%s\t%d/%d\t$%.4f\t%s\n", v.Version, cur, v.CreatedAt.Local().Format(time.DateTime),
+					v.Provider, v.Model, v.PromptVersion, v.PromptTokens, v.CompletionTokens, v.Cost, layerSummary(&v))
+			}
+			return w.Flush()
+		},
+	}
+}
+
+func parseLayers(names []string) ([]modeldoc.Layer, error) {
+	var out []modeldoc.Layer
+	for _, n := range names {
+		for _, n := range strings.Split(n, ",") {
+			if n = strings.TrimSpace(n); n == "" {
+				continue
+			}
+			l, err := modeldoc.ParseLayer(n)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+func layerSummary(v *modeldoc.DocVersion) string {
+	ok, failed := 0, 0
+	for _, st := range v.LayerStatus {
+		if st.Status == "ok" {
+			ok++
+		} else if st.Status == "failed" {
+			failed++
+		}
+	}
+	if failed > 0 {
+		return fmt.Sprintf("%d ok, %d failed", ok, failed)
+	}
+	return fmt.Sprintf("%d ok", ok)
+}
+
+// renderDoc prints a version for reading in a terminal.
+func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion) {
+	p := func(format string, args ...any) { fmt.Fprintf(out, format, args...) }
+	p("%s — documentation v%d\n", obj.Name, v.Version)
+	p("written %s by %s/%s, prompt %s, complexity %d/5, %d+%d tokens, $%.4f\n",
+		v.CreatedAt.Local().Format(time.DateTime), v.Provider, v.Model, v.PromptVersion, v.ComplexityScore, v.PromptTokens, v.CompletionTokens, v.Cost)
+	if missing := v.MissingLayers(); len(missing) > 0 {
+		p("PARTIAL: these layers failed: %v\n", missing)
+		for _, l := range missing {
+			p("  %s: %s\n", l, v.LayerStatus[l].Error)
+		}
+	}
+	section := func(title string) { p("\n## %s\n\n", title) }
+	decode := func(l modeldoc.Layer, dst any) bool {
+		raw, ok := v.Layers[l]
+		return ok && json.Unmarshal(raw, dst) == nil
+	}
+	var sum modeldoc.ExecutiveSummaryOut
+	if decode(modeldoc.LayerExecutiveSummary, &sum) {
+		section("Executive summary")
+		p("%s\n", wrap(sum.Summary, 88, ""))
+	}
+	var nar modeldoc.BusinessNarrative
+	if decode(modeldoc.LayerBusinessNarrative, &nar) {
+		section("What it does")
+		p("%s\n", wrap(nar.WhatItDoes, 88, ""))
+		if len(nar.DataJourney) > 0 {
+			p("\nData journey:\n")
+			for i, s := range nar.DataJourney {
+				p("  %d. %s\n", i+1, wrap(s, 84, "     "))
+			}
+		}
+		p("\nBusiness impact: %s\n", wrap(nar.BusinessImpact, 88, ""))
+	}
+	var cards modeldoc.TransformationCardsOut
+	if decode(modeldoc.LayerTransformationCards, &cards) && len(cards.Cards) > 0 {
+		section("Transformation steps")
+		for _, c := range cards.Cards {
+			p("%d. %s\n", c.StepNumber, c.Title)
+			p("   input:  %s\n   logic:  %s\n   output: %s\n   why:    %s\n\n", wrap(c.Input, 80, "           "), wrap(c.Logic, 80, "           "), wrap(c.Output, 80, "           "), wrap(c.WhyItMatters, 80, "           "))
+		}
+	}
+	var code modeldoc.CodeExplanationsOut
+	if decode(modeldoc.LayerCodeExplanations, &code) && len(code.Explanations) > 0 {
+		section("Code explanations")
+		for _, e := range code.Explanations {
+			p("%s\n", indent(strings.TrimSpace(e.CodeBlock), "    "))
+			p("  %s\n  Why: %s\n\n", wrap(e.PlainEnglish, 86, "  "), wrap(e.BusinessContext, 86, "  "))
+		}
+	}
+	var rules modeldoc.BusinessRulesOut
+	if decode(modeldoc.LayerBusinessRules, &rules) && len(rules.Rules) > 0 {
+		section("Business rules")
+		for _, r := range rules.Rules {
+			p("- %s\n    code:   %s\n    impact: %s\n", wrap(r.Rule, 86, "  "), oneLine(r.CodeReference, 80), wrap(r.Impact, 78, "            "))
+		}
+	}
+	var imp modeldoc.ImpactAnalysis
+	if decode(modeldoc.LayerImpactAnalysis, &imp) {
+		section("Impact")
+		for _, u := range imp.UsedBy {
+			p("- %s (%s): %s\n", u.Team, u.Frequency, wrap(u.Purpose, 80, "    "))
+		}
+		if len(imp.QuestionsAnswered) > 0 {
+			p("\nQuestions it answers:\n")
+			for _, q := range imp.QuestionsAnswered {
+				p("  - %s\n", q)
+			}
+		}
+		p("\nIf it breaks: %s\n", wrap(imp.DownstreamImpact, 88, ""))
+	}
+	var cols modeldoc.ColumnDescriptionsOut
+	if decode(modeldoc.LayerColumnDescriptions, &cols) && len(cols.Columns) > 0 {
+		section("Columns")
+		human := map[string]bool{}
+		for _, c := range obj.Columns {
+			human[strings.ToLower(c.Name)] = c.HumanDescription
+		}
+		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		for _, c := range cols.Columns {
+			origin := c.Lineage
+			if c.Lineage == "passthrough" && c.UpstreamModel != "" {
+				origin = "from " + c.UpstreamModel + "." + c.UpstreamColumn
+			}
+			if human[strings.ToLower(c.Name)] {
+				origin += ", human-written"
+			}
+			fmt.Fprintf(w, "  %s\t%s\t(%s)\n", c.Name, oneLine(c.Description, 90), origin)
+		}
+		w.Flush()
+	}
+}
+
+// wrap folds s at width runes; continuation lines start with prefix.
+func wrap(s string, width int, prefix string) string {
+	words := strings.Fields(s)
+	var b strings.Builder
+	n := 0
+	for _, w := range words {
+		if n > 0 && n+1+len([]rune(w)) > width {
+			b.WriteString("\n" + prefix)
+			n = 0
+		} else if n > 0 {
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += len([]rune(w))
+	}
+	return b.String()
+}

@@ -1,0 +1,297 @@
+package generate
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/cost"
+	"github.com/modeldoc/modeldoc/internal/prompt"
+	"github.com/modeldoc/modeldoc/internal/sqlscan"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// Catalog is what generation reads from the store.
+type Catalog interface {
+	GetObject(ctx context.Context, orgID, id int64) (*modeldoc.Object, error)
+	Upstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error)
+	Downstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error)
+	CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error)
+}
+
+// Config configures a Service.
+type Config struct {
+	Catalog Catalog
+	// Prices prices calls and estimates. Defaults to the embedded table.
+	Prices *cost.Table
+	// Prompt tunes the prompts (SQL token budget, neighbours shown).
+	Prompt prompt.Options
+	// Now is the clock. Defaults to time.Now.
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Service documents one object at a time; it is safe for concurrent use.
+type Service struct {
+	cfg Config
+}
+
+// New returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Catalog == nil {
+		return nil, errors.New("generate: Config.Catalog is required")
+	}
+	if cfg.Prices == nil {
+		t, err := cost.Load("")
+		if err != nil {
+			return nil, err
+		}
+		cfg.Prices = t
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// Prices returns the price table the service uses.
+func (s *Service) Prices() *cost.Table { return s.cfg.Prices }
+
+// Plan loads objectID with its lineage and builds the exact requests that
+// Write will send, with their input hash and estimate. It calls no writer.
+// Errors: ENOTFOUND for an unknown object or one of another organization;
+// EINVALID for a layer that does not exist.
+func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options) (*Plan, error) {
+	layers := opts.Layers
+	if len(layers) == 0 {
+		layers = modeldoc.AllLayers
+	}
+	for _, l := range layers {
+		if _, err := modeldoc.ParseLayer(string(l)); err != nil {
+			return nil, err
+		}
+	}
+	opts.Layers = layers
+	obj, err := s.cfg.Catalog.GetObject(ctx, orgID, objectID)
+	if err != nil {
+		return nil, err
+	}
+	up, err := s.cfg.Catalog.Upstream(ctx, orgID, objectID)
+	if err != nil {
+		return nil, err
+	}
+	down, err := s.cfg.Catalog.Downstream(ctx, orgID, objectID)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]int64, len(up))
+	for i, o := range up {
+		ids[i] = o.ID
+	}
+	summaries, err := s.cfg.Catalog.CurrentDocVersions(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	subject := &writer.Subject{Object: *obj}
+	for _, o := range up {
+		n := writer.Neighbor{Object: o}
+		if v := summaries[o.ID]; v != nil {
+			n.Summary = v.ExecutiveSummary()
+		}
+		subject.Upstream = append(subject.Upstream, n)
+	}
+	for _, o := range down {
+		subject.Downstream = append(subject.Downstream, writer.Neighbor{Object: o})
+	}
+	return s.PlanSubject(subject, opts)
+}
+
+// PlanSubject is Plan for a subject the caller has already loaded.
+func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, error) {
+	if len(opts.Layers) == 0 {
+		opts.Layers = modeldoc.AllLayers
+	}
+	po := s.cfg.Prompt
+	po.Model = opts.Model
+	plan := &Plan{
+		Object:    &subject.Object,
+		Subject:   subject,
+		InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model),
+		Options:   opts,
+	}
+	for _, l := range opts.Layers {
+		req, err := prompt.Build(l, subject, po)
+		if err != nil {
+			return nil, fmt.Errorf("build %s prompt for %s: %w", l, subject.Object.UniqueID, err)
+		}
+		plan.Requests = append(plan.Requests, req)
+	}
+	analysis := sqlscan.Analyze(subject.Object.SQL())
+	ncols := len(subject.Object.Columns)
+	plan.ComplexityScore = sqlscan.Complexity(analysis, len(subject.Upstream), ncols).Score
+	if opts.Provider != "offline" {
+		est := s.cfg.Prices.Estimate(opts.Provider, opts.Model, plan.Requests)
+		plan.EstimatedPromptTokens = int64(est.PromptTokens)
+		plan.EstimatedCompletionTokens = int64(est.CompletionTokens)
+		plan.EstimatedCost = est.Cost
+	}
+	return plan, nil
+}
+
+// Write sends the plan's requests through w, all layers at once (no layer
+// needs another's output), validates every answer against its schema and
+// asks again once with the validation error. It returns an unsaved version:
+// a layer that still fails is recorded in LayerStatus and the others are
+// kept. The error is non-nil only when the whole object must stop: a fatal
+// writer error (a rejected key, an exhausted quota), or ctx ending.
+func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*modeldoc.DocVersion, error) {
+	start := s.cfg.Now()
+	// A fatal error in one layer stops the others: every further call would
+	// fail the same way, and some would be billed.
+	layerCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	type outcome struct {
+		layer   modeldoc.Layer
+		content json.RawMessage
+		status  modeldoc.LayerStatus
+		model   string
+		fatal   error
+	}
+	results := make([]outcome, len(plan.Requests))
+	var wg sync.WaitGroup
+	for i, req := range plan.Requests {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req)
+			results[i] = outcome{req.Layer, content, st, model, fatal}
+			if fatal != nil {
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	for _, r := range results {
+		if r.fatal != nil && !errors.Is(r.fatal, context.Canceled) {
+			return nil, r.fatal
+		}
+	}
+
+	v := &modeldoc.DocVersion{
+		ObjectID:        plan.Object.ID,
+		Provider:        w.Provider(),
+		Model:           plan.Options.Model,
+		PromptVersion:   prompt.Version,
+		InputHash:       plan.InputHash,
+		SQLHash:         plan.Object.SQLHash,
+		Layers:          map[modeldoc.Layer]json.RawMessage{},
+		LayerStatus:     map[modeldoc.Layer]modeldoc.LayerStatus{},
+		ComplexityScore: plan.ComplexityScore,
+		EstimatedCost:   plan.EstimatedCost,
+		JobID:           plan.Options.JobID,
+	}
+	for _, r := range results {
+		if r.model != "" && v.Model == "" {
+			v.Model = r.model
+		}
+		if r.content != nil {
+			v.Layers[r.layer] = r.content
+		}
+		v.LayerStatus[r.layer] = r.status
+		v.PromptTokens += r.status.PromptTokens
+		v.CompletionTokens += r.status.CompletionTokens
+		v.CachedTokens += r.status.CachedTokens
+		v.Cost += s.cfg.Prices.Cost(v.Provider, v.Model, writer.Usage{
+			PromptTokens: r.status.PromptTokens, CompletionTokens: r.status.CompletionTokens, CachedTokens: r.status.CachedTokens,
+		})
+	}
+	if raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]; ok && !plan.Options.OverwriteHuman {
+		v.Layers[modeldoc.LayerColumnDescriptions] = keepHumanColumns(raw, plan.Object.Columns)
+	}
+	v.DurationMS = s.cfg.Now().Sub(start).Milliseconds()
+	return v, nil
+}
+
+// writeLayer runs one layer: the call, validation, and the one re-ask.
+// It returns the validated JSON (nil when the layer failed), its status,
+// the model that answered, and a non-nil error only when the job must stop.
+func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, req writer.Request) (json.RawMessage, modeldoc.LayerStatus, string, error) {
+	var st modeldoc.LayerStatus
+	start := s.cfg.Now()
+	defer func() { st.DurationMS = s.cfg.Now().Sub(start).Milliseconds() }()
+	var model string
+	for attempt := 1; attempt <= 2; attempt++ {
+		st.Attempts = attempt
+		res, err := w.Write(ctx, req)
+		st.PromptTokens += res.Usage.PromptTokens
+		st.CompletionTokens += res.Usage.CompletionTokens
+		st.CachedTokens += res.Usage.CachedTokens
+		if res.Model != "" {
+			model = res.Model
+		}
+		st.FinishReason = res.FinishReason
+		if err == nil {
+			err = prompt.ValidateFor(req.Layer, res.Content, plan.Subject)
+			if err == nil {
+				st.Status, st.Error, st.ErrorClass = "ok", "", ""
+				return json.RawMessage(res.Content), st, model, nil
+			}
+			err = &writer.Error{Kind: writer.Malformed, Provider: w.Provider(), Message: err.Error(), Err: err}
+		}
+		kind := writer.KindOf(err)
+		st.Status, st.Error, st.ErrorClass = "failed", err.Error(), string(kind)
+		if ctx.Err() != nil {
+			return nil, st, model, ctx.Err()
+		}
+		if kind.Fatal() {
+			return nil, st, model, err
+		}
+		if kind != writer.Malformed {
+			return nil, st, model, nil // retries of transient errors happen below us
+		}
+		req = prompt.Repair(req, res.Content, err)
+	}
+	return nil, st, model, nil
+}
+
+// keepHumanColumns puts back the descriptions a person wrote into the
+// generated column layer: generated text never replaces human text unless
+// the user asks for it.
+func keepHumanColumns(raw json.RawMessage, cols []modeldoc.Column) json.RawMessage {
+	human := map[string]string{}
+	for _, c := range cols {
+		if c.HumanDescription && strings.TrimSpace(c.Description) != "" {
+			human[strings.ToLower(c.Name)] = c.Description
+		}
+	}
+	if len(human) == 0 {
+		return raw
+	}
+	var out modeldoc.ColumnDescriptionsOut
+	if json.Unmarshal(raw, &out) != nil {
+		return raw
+	}
+	for i, c := range out.Columns {
+		if d, ok := human[strings.ToLower(c.Name)]; ok {
+			out.Columns[i].Description = d
+		}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return raw
+	}
+	return b
+}
