@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 
@@ -120,6 +121,48 @@ type projectLoader struct {
 	latest   map[string]map[string]string            // pkg -> name -> latest version
 	sources  map[string]map[[2]string]string         // pkg -> (source, table) -> unique id
 	warnings []string
+	files    map[string]fileData // read ahead by preload
+}
+
+type fileData struct {
+	data []byte
+	err  error
+}
+
+// preload reads files concurrently: on a cold or networked file system a
+// project of thousands of small files spends most of its time waiting on
+// open(2), and parsing them stays sequential and deterministic.
+func (l *projectLoader) preload(paths []string) {
+	const workers = 8
+	results := make([]fileData, len(paths))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				b, err := os.ReadFile(paths[i])
+				results[i] = fileData{b, err}
+			}
+		}()
+	}
+	for i := range paths {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	l.files = make(map[string]fileData, len(paths))
+	for i, p := range paths {
+		l.files[p] = results[i]
+	}
+}
+
+func (l *projectLoader) read(path string) ([]byte, error) {
+	if f, ok := l.files[path]; ok {
+		return f.data, f.err
+	}
+	return os.ReadFile(path)
 }
 
 // LoadProject reads a dbt project folder without dbt: dbt_project.yml,
@@ -346,6 +389,18 @@ func (l *projectLoader) readPackage(p *pkg) error {
 		}
 	}
 
+	var all []string
+	all = append(all, docs...)
+	all = append(all, ymls...)
+	for _, m := range models {
+		all = append(all, m[0])
+	}
+	for _, m := range snapshots {
+		all = append(all, m[0])
+	}
+	l.preload(all)
+	defer func() { l.files = nil }()
+
 	for _, path := range docs {
 		if err := l.readDocs(path, p); err != nil {
 			return err
@@ -383,7 +438,7 @@ func (l *projectLoader) rel(p *pkg, path string) string {
 
 // readDocs collects the {% docs name %}...{% enddocs %} blocks of a file.
 func (l *projectLoader) readDocs(path string, p *pkg) error {
-	data, err := os.ReadFile(path)
+	data, err := l.read(path)
 	if err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
 	}
@@ -441,7 +496,7 @@ func (l *projectLoader) register(ro *rawObject) bool {
 }
 
 func (l *projectLoader) readModel(p *pkg, path, below string) error {
-	data, err := os.ReadFile(path)
+	data, err := l.read(path)
 	if err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
 	}
@@ -499,7 +554,7 @@ func blockCalls(blocks []jinjaBlock) ([]jinjaCall, map[string]string) {
 }
 
 func (l *projectLoader) readSnapshots(p *pkg, path string) error {
-	data, err := os.ReadFile(path)
+	data, err := l.read(path)
 	if err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
 	}
@@ -625,7 +680,7 @@ func dedupeKeys(n *yaml.Node, file string, l *projectLoader) {
 }
 
 func (l *projectLoader) readProps(p *pkg, path string) error {
-	data, err := os.ReadFile(path)
+	data, err := l.read(path)
 	if err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", path, err)
 	}
