@@ -133,7 +133,7 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 		o.materialization, o.description, o.deleted, o.updated_at,
 		(SELECT COUNT(*) FROM columns c WHERE c.object_id = o.id),
 		(SELECT COUNT(*) FROM columns c WHERE c.object_id = o.id AND c.description <> ''),
-		d.id, d.version, d.complexity_score, d.created_at, ` + staleExpr + from + " ORDER BY o.name, o.id"
+		d.id, d.version, d.complexity_score, d.created_at, ` + staleExpr + from + " ORDER BY " + s.byName("o.name") + ", o.id"
 	pageArgs := args
 	if f.Limit > 0 {
 		q += " LIMIT ? OFFSET ?"
@@ -234,7 +234,7 @@ func notFoundObject(id int64) error {
 // and their columns, by name.
 func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64, args ...any) ([]modeldoc.Object, error) {
 	rows, err := s.query(ctx, q, "SELECT "+objectCols+` FROM objects o JOIN projects p ON p.id = o.project_id
-		WHERE p.org_id = ? AND `+cond+" ORDER BY o.name, o.id", append([]any{orgID}, args...)...)
+		WHERE p.org_id = ? AND `+cond+" ORDER BY "+s.byName("o.name")+", o.id", append([]any{orgID}, args...)...)
 	if err != nil {
 		return nil, internal("read objects", err)
 	}

@@ -74,7 +74,7 @@ func (s *Store) scanOrganization(row *sql.Row, notFound error) (*modeldoc.Organi
 
 // ListOrganizations returns every organization, by name.
 func (s *Store) ListOrganizations(ctx context.Context) ([]modeldoc.Organization, error) {
-	rows, err := s.query(ctx, s.read, "SELECT id, name, created_at FROM organizations ORDER BY name")
+	rows, err := s.query(ctx, s.read, "SELECT id, name, created_at FROM organizations ORDER BY "+s.byName("name"))
 	if err != nil {
 		return nil, internal("list organizations", err)
 	}
@@ -113,7 +113,7 @@ func (s *Store) EnsureDefaultOrganization(ctx context.Context) (*modeldoc.Organi
 
 // ListProjects returns the organization's projects, by name.
 func (s *Store) ListProjects(ctx context.Context, orgID int64) ([]modeldoc.Project, error) {
-	rows, err := s.query(ctx, s.read, "SELECT "+projectCols+" FROM projects WHERE org_id = ? ORDER BY name", orgID)
+	rows, err := s.query(ctx, s.read, "SELECT "+projectCols+" FROM projects WHERE org_id = ? ORDER BY "+s.byName("name"), orgID)
 	if err != nil {
 		return nil, internal("list projects", err)
 	}

@@ -124,7 +124,19 @@ func jsonStrings(s string) []string {
 	}
 	var out []string
 	_ = json.Unmarshal([]byte(s), &out)
+	if len(out) == 0 {
+		return nil
+	}
 	return out
+}
+
+// byName orders by name the same way on both backends: bytewise, as
+// SQLite does, rather than by the PostgreSQL database's locale.
+func (s *Store) byName(col string) string {
+	if s.dialect == Postgres {
+		return col + ` COLLATE "C"`
+	}
+	return col
 }
 
 func jsonMap(s string) map[string]any {
