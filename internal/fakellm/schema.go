@@ -19,15 +19,21 @@ import (
 type prompt struct {
 	system, user string
 	subject      string
-	columns      []string
+	columns      []string // from a "Columns" section, in order
+	upstream     []string // "### name" headings of an "Upstream" section
 	sqlLines     []string
 	words        []string
 	seed         uint64 // a hash of the whole prompt: same prompt, same answer
 }
 
 var (
-	reFence       = regexp.MustCompile("(?s)```([A-Za-z]*)[ \t]*\r?\n(.*?)```")
-	reModelName   = regexp.MustCompile("(?i)\\bmodel(?:\\s+name)?\\s*[:=]?\\s*[`\"'*]*([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])")
+	reFence = regexp.MustCompile("(?s)```([A-Za-z]*)[ \t]*\r?\n(.*?)```")
+	// Ways prompts name their subject, most explicit first.
+	reModelName = []*regexp.Regexp{
+		regexp.MustCompile("(?i)\\bmodel(?:\\s+name)?\\s*[:=]\\s*[`\"'*]*([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])"),
+		regexp.MustCompile("(?i)\\bmodel\\s+[`\"'*]+([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])"),
+		regexp.MustCompile("(?i)\\bmodel\\s+([A-Za-z_][A-Za-z0-9.]*_[A-Za-z0-9_.]*[A-Za-z0-9_])"),
+	}
 	reIdent       = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 	reBulletIdent = regexp.MustCompile("(?m)^\\s*(?:[-*+]|\\d+[.)]|\\|)\\s*[`\"*]*([A-Za-z_][A-Za-z0-9_]*)")
 )
@@ -71,8 +77,11 @@ func readPrompt(msgs []message) *prompt {
 		text = p.system
 	}
 
-	if m := reModelName.FindStringSubmatch(text); m != nil && !notWords[strings.ToLower(m[1])] {
-		p.subject = m[1]
+	for _, re := range reModelName {
+		if m := re.FindStringSubmatch(text); m != nil && !notWords[strings.ToLower(m[1])] {
+			p.subject = m[1]
+			break
+		}
 	}
 	for _, f := range reFence.FindAllStringSubmatch(text, -1) {
 		if lang := strings.ToLower(f[1]); lang == "sql" || lang == "" && looksLikeSQL(f[2]) {
@@ -85,11 +94,17 @@ func readPrompt(msgs []message) *prompt {
 		}
 	}
 	seen := map[string]bool{}
-	for _, m := range reBulletIdent.FindAllStringSubmatch(text, -1) {
-		if c := m[1]; !seen[c] && c != p.subject && !notWords[strings.ToLower(c)] {
-			seen[c] = true
-			p.columns = append(p.columns, c)
+	p.columns, p.upstream = sections(text)
+	if len(p.columns) == 0 { // no "Columns" heading: take every bulleted name
+		for _, m := range reBulletIdent.FindAllStringSubmatch(text, -1) {
+			if c := m[1]; !seen[c] && c != p.subject && !notWords[strings.ToLower(c)] {
+				seen[c] = true
+				p.columns = append(p.columns, c)
+			}
 		}
+	}
+	for _, c := range p.columns {
+		seen[c] = true
 	}
 	var snake, plain []string
 	for _, w := range reIdent.FindAllString(reFence.ReplaceAllString(text, " "), -1) {
@@ -123,6 +138,45 @@ func readPrompt(msgs []message) *prompt {
 		p.words = []string{"orders", "customers", "revenue", "accounts"}
 	}
 	return p
+}
+
+// sections reads a Markdown prompt: the bulleted names under a heading
+// that mentions columns, and the "### name" headings under one that
+// mentions upstream, which is how prompts list a model's columns and what
+// it reads. Fenced blocks are skipped.
+func sections(text string) (columns, upstream []string) {
+	var heading string
+	inFence := false
+	seen := map[string]bool{}
+	for _, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if strings.HasPrefix(t, "```") {
+			inFence = !inFence
+			continue
+		}
+		if inFence {
+			continue
+		}
+		if strings.HasPrefix(t, "#") {
+			level := len(t) - len(strings.TrimLeft(t, "#"))
+			title := strings.TrimSpace(strings.TrimLeft(t, "#"))
+			if level <= 2 {
+				heading = strings.ToLower(title)
+			} else if strings.Contains(heading, "upstream") {
+				if name := reIdent.FindString(title); name != "" {
+					upstream = append(upstream, name)
+				}
+			}
+			continue
+		}
+		if strings.HasPrefix(heading, "column") {
+			if m := reBulletIdent.FindStringSubmatch(line); m != nil && !seen[m[1]] {
+				seen[m[1]] = true
+				columns = append(columns, m[1])
+			}
+		}
+	}
+	return columns, upstream
 }
 
 func looksLikeSQL(s string) bool {
@@ -197,8 +251,10 @@ func (p *prompt) text(r *rand.Rand, name string, i int) string {
 	switch {
 	case n == "name" || n == "column" || strings.Contains(n, "columnname") || strings.Contains(n, "column_name"):
 		return p.column(i)
+	case strings.Contains(n, "model") && len(p.upstream) > 0:
+		return p.upstream[i%len(p.upstream)]
 	case strings.Contains(n, "upstream") || strings.Contains(n, "source"):
-		return p.column(i + 1)
+		return p.column(i)
 	case strings.Contains(n, "team"):
 		return teams[(i+r.IntN(len(teams)))%len(teams)]
 	case strings.Contains(n, "frequency"):
@@ -499,7 +555,7 @@ func (g *generator) array(m map[string]any, name string, depth int) any {
 	}
 	n := 2 + g.r.IntN(3)
 	if strings.Contains(strings.ToLower(name), "column") && len(g.p.columns) > 0 {
-		n = min(len(g.p.columns), 50)
+		n = len(g.p.columns) // one entry per column
 	}
 	if depth >= maxDepth {
 		n = minItems
