@@ -813,11 +813,11 @@ func TestBadRequests(t *testing.T) {
 	url := root + "/v1/chat/completions"
 	cases := map[string]string{
 		`{"model":`: "We could not parse the JSON body of your request.",
-		`{"messages":[{"role":"user","content":"hi"}]}`:                                             "you must provide a model parameter",
-		`{"model":"m"}`:                                                                             "Missing required parameter: 'messages'.",
-		`{"model":"m","messages":[{"role":"robot","content":"hi"}]}`:                                "Invalid value: 'robot'.",
-		`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":0}`:                  "Invalid 'max_tokens': integer below minimum value.",
-		`{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}`: "Invalid value: 'xml'.",
+		`{"messages":[{"role":"user","content":"hi"}]}`: "you must provide a model parameter",
+		`{"model":"m"}`: "Missing required parameter: 'messages'.",
+		`{"model":"m","messages":[{"role":"robot","content":"hi"}]}`:                                         "Invalid value: 'robot'.",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"max_tokens":0}`:                           "Invalid 'max_tokens': integer below minimum value.",
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}`:         "Invalid value: 'xml'.",
 		`{"model":"m","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}`: "Missing required parameter: 'response_format.json_schema'.",
 	}
 	for body, want := range cases {
