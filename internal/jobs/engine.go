@@ -230,7 +230,7 @@ func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
 	}
 	m.reap(ctx)
 	for ev := range ch {
-		if Terminal(ev.Job.Status) || ev.Job.Status == StatusPaused {
+		if ev.Job.final() || ev.Job.Status == StatusPaused {
 			return ev.Job, nil
 		}
 	}

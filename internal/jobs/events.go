@@ -23,10 +23,15 @@ func (m *Manager) notify(id int64) {
 	}
 }
 
+// final reports whether nothing more will happen to the job: a terminal
+// status with no call left in flight.
+func (j *Job) final() bool { return Terminal(j.Status) && j.InFlight <= 0 }
+
 // Subscribe streams job id's events: one with the current state at once,
 // then one on every change: changes made in this process arrive at once,
 // changes made by other processes within a poll interval. The channel
-// closes after a completed, failed or cancelled event, or when ctx ends or
+// closes after a completed, failed or cancelled event once no call is
+// left in flight, or when ctx ends or
 // cancel is called. A slow reader misses intermediate progress events,
 // never the last state. The caller checks the job's organization first.
 func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, func()) {
@@ -79,7 +84,7 @@ func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, fun
 							return
 						}
 					}
-					if Terminal(j.Status) {
+					if j.final() {
 						return
 					}
 				}
