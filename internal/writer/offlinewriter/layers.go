@@ -1,0 +1,991 @@
+package offlinewriter
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqlscan"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// offlineNote closes the summary so no reader takes it for a model's prose.
+const offlineNote = "(Written by modeldoc's offline writer from the SQL and lineage, without a language model.)"
+
+// role guesses the model's place in a dbt project from its name and path.
+func (f *facts) role() string {
+	n := strings.ToLower(f.obj.Name)
+	p := strings.ToLower(f.obj.FilePath)
+	switch {
+	case f.obj.Type == modeldoc.TypeSource:
+		return "source table"
+	case f.obj.Type == modeldoc.TypeSeed:
+		return "seed (a CSV loaded by dbt)"
+	case f.obj.Type == modeldoc.TypeSnapshot:
+		return "snapshot"
+	case strings.HasSuffix(n, "_tmp"):
+		return "temporary base model"
+	case strings.HasPrefix(n, "stg_") || strings.Contains(n, "__stg_") || strings.Contains(p, "staging/"):
+		return "staging model"
+	case strings.HasPrefix(n, "int_") || strings.Contains(n, "__int_") || strings.Contains(p, "intermediate/"):
+		return "intermediate model"
+	case strings.HasPrefix(n, "fct_") || strings.HasPrefix(n, "fact_"):
+		return "fact model"
+	case strings.HasPrefix(n, "dim_"):
+		return "dimension model"
+	}
+	return "model"
+}
+
+// area is the business area the folder or name points at.
+func (f *facts) area() string {
+	if i := strings.Index(f.obj.Name, "__"); i > 0 {
+		return humanize(f.obj.Name[:i])
+	}
+	if dir := strings.Split(strings.Trim(f.obj.FilePath, "/"), "/"); len(dir) > 1 {
+		d := dir[len(dir)-2]
+		if d != "models" && d != "staging" && d != "intermediate" {
+			return humanize(d)
+		}
+	}
+	if f.obj.Schema != "" {
+		return humanize(f.obj.Schema)
+	}
+	return ""
+}
+
+// joinsOf lists the non-first relations of every SELECT.
+func (f *facts) allJoins() []sqlscan.Relation {
+	var out []sqlscan.Relation
+	for _, s := range f.a.Selects {
+		for _, r := range s.From {
+			if r.Join != "from" {
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// upstreamNames are the dbt names the model reads, in SQL order, then any
+// lineage neighbor the SQL did not show.
+func (f *facts) upstreamNames() []string {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range externals(f.a) {
+		n := f.relName(r)
+		if !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	for _, nb := range f.subj.Upstream {
+		if !seen[nb.Object.Name] {
+			seen[nb.Object.Name] = true
+			names = append(names, nb.Object.Name)
+		}
+	}
+	return names
+}
+
+// grain says what one output row is, when the SQL makes it clear.
+func (f *facts) grain() string {
+	s := f.finalSelect()
+	if s == nil {
+		return ""
+	}
+	if g := groupingOf(s); g != "" {
+		return "one row per " + g
+	}
+	for _, st := range f.steps {
+		for _, sel := range st.q.Selects {
+			if sel.Qualify != "" {
+				for _, w := range sel.Windows {
+					if w.Name == "row_number" {
+						return "one row per " + strings.TrimPrefix(describeOver(w.Over), "within each ") + " (duplicates removed with QUALIFY)"
+					}
+				}
+			}
+		}
+	}
+	if s.Distinct {
+		return "distinct rows"
+	}
+	return ""
+}
+
+// actions are the verbs of what the model does, most telling first.
+func (f *facts) actions() []string {
+	var acts []string
+	joins := f.allJoins()
+	if len(joins) > 0 {
+		var names []string
+		seen := map[string]bool{}
+		for _, r := range joins {
+			if r.Kind == "cte" || r.Kind == "subquery" {
+				continue
+			}
+			if n := "`" + f.relName(r) + "`"; !seen[n] {
+				seen[n] = true
+				names = append(names, n)
+			}
+		}
+		if len(names) > 0 {
+			acts = append(acts, "joins in "+list(names, 4))
+		} else {
+			acts = append(acts, fmt.Sprintf("combines its intermediate steps with %d joins", len(joins)))
+		}
+	}
+	if f.a.SetOps > 0 {
+		acts = append(acts, fmt.Sprintf("stacks %d result sets with UNION", f.a.SetOps+1))
+	}
+	aggregated, filtered, cases, windows, casts := false, 0, 0, 0, 0
+	for _, s := range f.a.Selects {
+		if s.GroupBy != "" || len(s.Aggregates) > 0 {
+			aggregated = true
+		}
+		if s.Where != "" {
+			filtered++
+		}
+		cases += len(s.Cases)
+		windows += len(s.Windows)
+		for _, c := range s.Columns {
+			if c.Kind == sqlscan.ColumnCast {
+				casts++
+			}
+		}
+	}
+	if g := f.grain(); g != "" && aggregated {
+		acts = append(acts, "aggregates to "+g)
+	} else if aggregated {
+		acts = append(acts, "aggregates rows")
+	} else if g != "" {
+		acts = append(acts, "keeps "+g)
+	}
+	if filtered > 0 {
+		acts = append(acts, "filters rows with "+plural(filtered, "WHERE clause"))
+	}
+	if cases > 0 {
+		acts = append(acts, "derives categories with "+plural(cases, "CASE expression"))
+	}
+	if windows > 0 {
+		acts = append(acts, "computes "+plural(windows, "window function"))
+	}
+	if casts > 0 && len(acts) < 2 {
+		acts = append(acts, "casts columns to consistent types")
+	}
+	if len(acts) == 0 {
+		if src := f.upstreamNames(); len(src) > 0 {
+			acts = append(acts, "selects and renames columns from `"+src[0]+"`")
+		}
+	}
+	return acts
+}
+
+func plural(n int, w string) string {
+	if n == 1 {
+		return "1 " + w
+	}
+	if strings.HasSuffix(w, "s") || strings.HasSuffix(w, "x") {
+		return fmt.Sprintf("%d %ses", n, w)
+	}
+	return fmt.Sprintf("%d %ss", n, w)
+}
+
+func firstSentence(s string) string {
+	s = oneLine(s)
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+func (f *facts) executiveSummary() string {
+	var b []string
+	what := f.role()
+	if a := f.area(); a != "" {
+		what += " in the " + a + " area"
+	}
+	acts := f.actions()
+	first := "`" + f.obj.Name + "` is a " + what
+	if len(acts) > 0 {
+		first += " that " + list(acts, 3)
+	}
+	if f.obj.Description != "" {
+		b = append(b, sentence(firstSentence(f.obj.Description)))
+		b = append(b, sentence(first))
+	} else {
+		b = append(b, sentence(first))
+	}
+	ups := f.upstreamNames()
+	cols := f.outputColumns()
+	second := ""
+	switch {
+	case len(ups) > 0 && len(cols) > 0:
+		second = fmt.Sprintf("It reads %s and delivers %s", list(ticks(ups), 3), plural(len(cols), "column"))
+	case len(ups) > 0:
+		second = "It reads " + list(ticks(ups), 3)
+	case len(cols) > 0:
+		second = fmt.Sprintf("It delivers %s", plural(len(cols), "column"))
+	}
+	if second != "" {
+		if g := f.grain(); g != "" {
+			second += " at " + g
+		}
+		b = append(b, sentence(second))
+	}
+	if n := len(f.subj.Downstream); n > 0 {
+		var names []string
+		for _, d := range f.subj.Downstream {
+			names = append(names, d.Object.Name)
+		}
+		b = append(b, sentence(fmt.Sprintf("%s depend on it (%s), so changes here reach %s", plural(n, "downstream model"), list(ticks(names), 3), f.teamsPhrase())))
+	} else {
+		b = append(b, "Nothing in the dbt project reads it, so it is an end point for dashboards, exports or analysts.")
+	}
+	return strings.Join(b, " ") + " " + offlineNote
+}
+
+func (f *facts) teamsPhrase() string {
+	teams := f.teams()
+	if len(teams) == 0 {
+		return "the analytics consumers"
+	}
+	var names []string
+	for _, t := range teams {
+		names = append(names, t.name)
+	}
+	return "the " + list(names, 3) + " work that builds on it (teams inferred from names)"
+}
+
+func (f *facts) businessNarrative() modeldoc.BusinessNarrative {
+	var what []string
+	if f.obj.Description != "" {
+		what = append(what, sentence(oneLine(f.obj.Description)))
+	}
+	acts := f.actions()
+	w := "This " + f.role()
+	if len(acts) > 0 {
+		w += " " + list(acts, 5)
+	} else {
+		w += " has no SQL structure the offline writer could read"
+	}
+	what = append(what, sentence(w))
+	if g := f.grain(); g != "" {
+		what = append(what, sentence("The result has "+g))
+	}
+	if len(f.steps) > 1 {
+		what = append(what, sentence(fmt.Sprintf("The SQL works in %s, described in the transformation cards", plural(len(f.steps), "step"))))
+	}
+
+	var journey []string
+	for _, r := range uniqueExternals(f) {
+		line := "Reads " + f.relDisplay(r)
+		if nb := f.byPos[r.Pos]; nb != nil && nb.Summary != "" {
+			line += ": " + firstSentence(nb.Summary)
+		} else if nb != nil && nb.Object.Description != "" {
+			line += ": " + firstSentence(nb.Object.Description)
+		}
+		journey = append(journey, sentence(line))
+	}
+	for _, st := range f.steps {
+		journey = append(journey, sentence(f.stepTitle(st)+": "+f.stepLogic(st, true)))
+	}
+	if len(journey) == 0 {
+		journey = append(journey, sentence("Loads "+f.obj.Name+" as "+f.role()))
+	}
+	if n := len(f.subj.Downstream); n > 0 {
+		var names []string
+		for _, d := range f.subj.Downstream {
+			names = append(names, d.Object.Name)
+		}
+		journey = append(journey, sentence("Feeds "+list(ticks(names), 5)))
+	}
+
+	impact := f.impactSentence()
+	return modeldoc.BusinessNarrative{WhatItDoes: strings.Join(what, " "), DataJourney: journey, BusinessImpact: impact}
+}
+
+func (f *facts) impactSentence() string {
+	n := len(f.subj.Downstream)
+	cols := f.outputColumns()
+	s := ""
+	if n == 0 {
+		s = "No dbt model depends on it: its value is in what people query from it directly"
+	} else {
+		s = fmt.Sprintf("%s build on it, so its correctness carries into %s", plural(n, "downstream model"), f.teamsPhrase())
+	}
+	var keys []string
+	for _, c := range cols {
+		if lc := strings.ToLower(c.Name); lc == "id" || strings.HasSuffix(lc, "_id") {
+			keys = append(keys, c.Name)
+		}
+	}
+	if len(keys) > 0 {
+		s += "; its keys " + list(ticks(keys), 4) + " are what consumers join on, so their meaning must stay stable"
+	}
+	return sentence(s)
+}
+
+func uniqueExternals(f *facts) []sqlscan.Relation {
+	var out []sqlscan.Relation
+	seen := map[string]bool{}
+	for _, r := range externals(f.a) {
+		n := f.relName(r)
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (f *facts) stepTitle(st *step) string {
+	switch st.kind {
+	case "final":
+		return "Final SELECT"
+	case "subquery":
+		return "Subquery `" + st.name + "`"
+	}
+	return "Step `" + st.name + "`"
+}
+
+// stepLogic describes what one step does. Short is one sentence for the
+// data journey; long adds conditions and columns.
+func (f *facts) stepLogic(st *step, short bool) string {
+	var parts []string
+	for bi, sel := range st.q.Selects {
+		var p []string
+		if len(sel.From) > 0 {
+			p = append(p, "reads "+f.relDisplay(sel.From[0]))
+		}
+		for _, r := range sel.From[min(1, len(sel.From)):] {
+			j := r.Join + " "
+			if r.Join == "," {
+				j = "cross joins "
+			} else {
+				j = strings.TrimSuffix(r.Join, "join") + "joins "
+			}
+			s := j + f.relDisplay(r)
+			if r.On != "" && !short {
+				s += " on " + describeConditions(strings.TrimPrefix(r.On, "on "))
+			} else if r.On != "" && strings.HasPrefix(strings.ToLower(r.On), "using") {
+				s += " " + clip(r.On, 60)
+			}
+			p = append(p, strings.TrimSpace(s))
+		}
+		if sel.Where != "" {
+			if short {
+				p = append(p, fmt.Sprintf("keeps rows matching %s", plural(len(conjuncts(sel.Where)), "condition")))
+			} else {
+				p = append(p, "keeps rows where "+describeConditions(sel.Where))
+			}
+		}
+		if g := groupingOf(sel); g != "" {
+			p = append(p, "groups to one row per "+g)
+		} else if len(sel.Aggregates) > 0 {
+			p = append(p, "aggregates all rows into one")
+		}
+		if sel.Having != "" {
+			p = append(p, "keeps groups where "+describeConditions(sel.Having))
+		}
+		if sel.Qualify != "" {
+			p = append(p, "keeps only rows where "+describeConditions(sel.Qualify)+" (QUALIFY, usually deduplication)")
+		}
+		if sel.Distinct {
+			p = append(p, "removes duplicate rows (DISTINCT)")
+		}
+		if !short {
+			if n := len(sel.Windows); n > 0 {
+				var ws []string
+				for _, w := range sel.Windows {
+					ws = append(ws, "`"+w.Name+"` "+describeOver(w.Over))
+				}
+				p = append(p, "computes "+list(ws, 3))
+			}
+			if n := len(sel.Cases); n > 0 {
+				p = append(p, "classifies values with "+plural(n, "CASE expression"))
+			}
+		}
+		prefix := ""
+		if len(st.q.Selects) > 1 {
+			prefix = fmt.Sprintf("branch %d ", bi+1)
+		}
+		if len(p) == 0 {
+			p = append(p, "selects constant values")
+		}
+		parts = append(parts, prefix+strings.Join(p, ", "))
+		if short && bi >= 2 && len(st.q.Selects) > 3 {
+			parts = append(parts, fmt.Sprintf("and %d more branches", len(st.q.Selects)-3))
+			break
+		}
+	}
+	joiner := "; "
+	if len(st.q.SetOps) > 0 {
+		joiner = "; " + strings.ToUpper(st.q.SetOps[0]) + " "
+	}
+	return strings.Join(parts, joiner)
+}
+
+// columnsSummary describes a step's output columns.
+func columnsSummary(sel *sqlscan.Select) string {
+	var names []string
+	renamed, computed, constants, stars := 0, 0, 0, 0
+	for _, c := range sel.Columns {
+		switch c.Kind {
+		case sqlscan.ColumnStar:
+			stars++
+			if c.Qualifier != "" {
+				names = append(names, "every column of `"+c.Qualifier+"`")
+			} else {
+				names = append(names, "every input column")
+			}
+			continue
+		case sqlscan.ColumnRef, sqlscan.ColumnCast:
+			if !strings.EqualFold(c.Name, c.SourceColumn) {
+				renamed++
+			}
+		case sqlscan.Literal:
+			constants++
+		default:
+			computed++
+		}
+		if c.Name != "" {
+			names = append(names, "`"+c.Name+"`")
+		}
+	}
+	n := len(sel.Columns) - stars
+	s := ""
+	switch {
+	case n == 0 && stars > 0:
+		s = list(names, 3)
+	default:
+		s = plural(n, "column") + ": " + list(names, 8)
+	}
+	var notes []string
+	if renamed > 0 {
+		notes = append(notes, fmt.Sprintf("%d renamed", renamed))
+	}
+	if computed > 0 {
+		notes = append(notes, fmt.Sprintf("%d computed", computed))
+	}
+	if constants > 0 {
+		notes = append(notes, plural(constants, "constant"))
+	}
+	if len(notes) > 0 {
+		s += " (" + strings.Join(notes, ", ") + ")"
+	}
+	return s
+}
+
+func (f *facts) stepWhy(st *step) string {
+	sel := st.q.Selects[0]
+	switch {
+	case st.final && len(st.q.Selects) == 1 && len(sel.From) == 1 && sel.From[0].Kind == "cte" && sel.Where == "" && sel.GroupBy == "":
+		return "It is the model's contract: the columns and order that downstream models and dashboards see."
+	case len(st.q.Selects) > 1:
+		return "It brings rows from several inputs into one shape, so consumers query one table instead of " + fmt.Sprint(len(st.q.Selects)) + "."
+	case sel.GroupBy != "" || len(sel.Aggregates) > 0:
+		return "It sets the grain of what follows: every later step and consumer sees " + map[bool]string{true: "one row per " + groupingOf(sel), false: "aggregated values"}[groupingOf(sel) != ""] + "."
+	case sel.Qualify != "" || len(sel.Windows) > 0 && sel.Where != "":
+		return "It removes duplicates or picks one row per key, so counts and joins downstream do not double up."
+	case hasJoin(sel, "left"):
+		return "The left join keeps every row of " + f.relDisplay(sel.From[0]) + " even without a match, so missing matches show up as nulls instead of lost rows."
+	case hasJoin(sel, "inner") || hasJoin(sel, "join") && !hasJoin(sel, "left") && !hasJoin(sel, "full") && !hasJoin(sel, "cross") && !hasJoin(sel, "right"):
+		return "The inner join drops rows without a match, so only records present on both sides continue."
+	case sel.Where != "":
+		return "Rows that fail its conditions never reach later steps or consumers, so it defines which records the model is about."
+	case len(sel.Cases) > 0:
+		return "Its CASE logic encodes business categories that reports group and filter by."
+	case len(sel.Columns) == 1 && sel.Columns[0].Kind == sqlscan.ColumnStar && len(sel.From) == 1:
+		return "It isolates the dependency on " + f.relDisplay(sel.From[0]) + " in one named step (dbt's import-CTE pattern), so the rest of the SQL reads from a single place."
+	}
+	casts := 0
+	for _, c := range sel.Columns {
+		if c.Kind == sqlscan.ColumnCast {
+			casts++
+		}
+	}
+	if casts > 0 {
+		return "It fixes column names and types, so downstream models and unions agree on them."
+	}
+	return "It shapes the columns that later steps rely on."
+}
+
+func hasJoin(sel *sqlscan.Select, word string) bool {
+	for _, r := range sel.From {
+		if r.Join != "from" && r.Join != "," && (word == "join" && r.Join == "join" || strings.HasPrefix(r.Join, word)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (f *facts) transformationCards() []modeldoc.TransformationCard {
+	var cards []modeldoc.TransformationCard
+	for _, st := range f.steps {
+		sel := st.q.Selects[0]
+		var inputs []string
+		seen := map[string]bool{}
+		for _, s := range st.q.Selects {
+			for _, r := range s.From {
+				d := f.relDisplay(r)
+				if !seen[d] {
+					seen[d] = true
+					inputs = append(inputs, d)
+				}
+			}
+		}
+		input := list(inputs, 6)
+		if input == "" {
+			input = "No table: the step computes constant values"
+		}
+		cards = append(cards, modeldoc.TransformationCard{
+			StepNumber:   len(cards) + 1,
+			Title:        f.stepTitle(st) + ": " + f.stepHeadline(st),
+			Input:        sentence(capitalize(input)),
+			Logic:        sentence(capitalize(f.stepLogic(st, false))),
+			Output:       sentence(capitalize(columnsSummary(sel))),
+			WhyItMatters: f.stepWhy(st),
+		})
+	}
+	if len(cards) == 0 {
+		cards = append(cards, modeldoc.TransformationCard{
+			StepNumber:   1,
+			Title:        "Load " + f.obj.Name,
+			Input:        sentence("The " + f.role() + " `" + f.obj.Name + "` as dbt loads it"),
+			Logic:        "The offline writer found no SELECT in this object's SQL, so there is no transformation to describe.",
+			Output:       sentence(fmt.Sprintf("%s as stored in the warehouse", plural(len(f.outputColumns()), "column"))),
+			WhyItMatters: "Models downstream read these columns as they are, so their meaning comes from the system that loads them.",
+		})
+	}
+	return cards
+}
+
+// stepHeadline is a short verb phrase for a card title.
+func (f *facts) stepHeadline(st *step) string {
+	sel := st.q.Selects[0]
+	switch {
+	case len(st.q.Selects) > 1:
+		return fmt.Sprintf("union of %d inputs", len(st.q.Selects))
+	case sel.GroupBy != "" || len(sel.Aggregates) > 0:
+		if g := groupingOf(sel); g != "" {
+			return "aggregate per " + g
+		}
+		return "aggregate"
+	case sel.Qualify != "":
+		return "deduplicate"
+	case len(sel.From) > 1:
+		var names []string
+		for _, r := range sel.From {
+			names = append(names, "`"+f.relName(r)+"`")
+		}
+		return "join " + list(names, 3)
+	case sel.Where != "":
+		if len(sel.From) == 1 {
+			return "filter `" + f.relName(sel.From[0]) + "`"
+		}
+		return "filter"
+	case len(sel.Cases) > 0:
+		return "classify"
+	case len(sel.From) == 1 && len(sel.Columns) == 1 && sel.Columns[0].Kind == sqlscan.ColumnStar:
+		return "import `" + f.relName(sel.From[0]) + "`"
+	case len(sel.From) == 1:
+		return "select columns from `" + f.relName(sel.From[0]) + "`"
+	}
+	return "compute values"
+}
+
+func (f *facts) codeExplanations() []modeldoc.CodeExplanation {
+	// The most telling steps, up to six, in source order: reading a dozen
+	// "select * from x" blocks helps nobody.
+	type scored struct {
+		st    *step
+		score int
+		i     int
+	}
+	var all []scored
+	for i, st := range f.steps {
+		s := 0
+		for _, sel := range st.q.Selects {
+			s += 3*max(len(sel.From)-1, 0) + 2*len(sel.Cases) + 2*len(sel.Windows) + len(sel.Aggregates)
+			if sel.Where != "" {
+				s += 2
+			}
+			if sel.GroupBy != "" || sel.Qualify != "" || sel.Having != "" {
+				s += 2
+			}
+		}
+		s += len(st.q.Selects) - 1
+		if st.final {
+			s++
+		}
+		all = append(all, scored{st, s, i})
+	}
+	sort.SliceStable(all, func(a, b int) bool { return all[a].score > all[b].score })
+	if len(all) > 6 {
+		all = all[:6]
+	}
+	sort.Slice(all, func(a, b int) bool { return all[a].i < all[b].i })
+	var out []modeldoc.CodeExplanation
+	for _, sc := range all {
+		st := sc.st
+		code := st.text
+		if st.kind == "cte" {
+			code = st.name + " as (\n    " + strings.TrimSpace(st.text) + "\n)"
+		}
+		out = append(out, modeldoc.CodeExplanation{
+			CodeBlock:       codeBlock(code, 25),
+			PlainEnglish:    sentence(fmt.Sprintf("%s (line %d) %s", f.stepTitle(st), st.line, f.stepLogic(st, false))) + " " + sentence("It outputs "+columnsSummary(st.q.Selects[0])),
+			BusinessContext: f.stepWhy(st),
+		})
+	}
+	if len(out) == 0 {
+		sql := f.obj.SQL()
+		if strings.TrimSpace(sql) == "" {
+			sql = "-- no SQL: " + f.obj.Name + " is a " + f.role()
+		}
+		out = append(out, modeldoc.CodeExplanation{
+			CodeBlock:       codeBlock(sql, 25),
+			PlainEnglish:    "The offline writer found no SELECT statement it could break into steps here.",
+			BusinessContext: sentence("Consumers read `" + f.obj.Name + "` as the " + f.role() + " it is"),
+		})
+	}
+	return out
+}
+
+// codeBlock keeps the first lines of code and says how many were left out.
+func codeBlock(code string, maxLines int) string {
+	lines := strings.Split(strings.TrimSpace(code), "\n")
+	var kept []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) == "" {
+			continue // compiled dbt SQL is full of blank lines left by Jinja
+		}
+		kept = append(kept, strings.TrimRight(l, " \t\r"))
+	}
+	if len(kept) > maxLines {
+		n := len(kept) - maxLines
+		kept = append(kept[:maxLines], fmt.Sprintf("-- … %d more lines", n))
+	}
+	return strings.Join(kept, "\n")
+}
+
+func (f *facts) businessRules() []modeldoc.BusinessRule {
+	var rules []modeldoc.BusinessRule
+	for _, st := range f.steps {
+		where := f.stepTitle(st)
+		for _, sel := range st.q.Selects {
+			ref := func(kw, text string) string {
+				return fmt.Sprintf("%s, line %d: %s %s", where, sel.Line, kw, clip(text, 240))
+			}
+			if sel.Where != "" {
+				rules = append(rules, modeldoc.BusinessRule{
+					Rule:          sentence("Only rows where " + describeConditions(sel.Where) + " are kept"),
+					CodeReference: ref("WHERE", sel.Where),
+					Impact:        sentence("Rows failing this never reach " + f.after(st) + ", so every count and total built on `" + f.obj.Name + "` excludes them"),
+				})
+			}
+			for _, c := range sel.Cases {
+				target := ""
+				for _, col := range sel.Columns {
+					if strings.Contains(oneLine(col.Expr), oneLine(c.Text)) && col.Name != "" {
+						target = col.Name
+						break
+					}
+				}
+				rule := "CASE mapping: " + caseSummary(c.Text)
+				impact := "Decides the value consumers see for this expression; a row matching no branch gets the ELSE value or null."
+				if target != "" {
+					rule = "`" + target + "` is set by a CASE: " + caseSummary(c.Text)
+					impact = "Decides the value of `" + target + "` that reports group and filter by; a row matching no branch gets the ELSE value or null."
+				}
+				rules = append(rules, modeldoc.BusinessRule{
+					Rule:          sentence(rule),
+					CodeReference: fmt.Sprintf("%s, line %d: %s", where, c.Line, clip(c.Text, 240)),
+					Impact:        impact,
+				})
+			}
+			if sel.Having != "" {
+				rules = append(rules, modeldoc.BusinessRule{
+					Rule:          sentence("After grouping by " + or(groupingOf(sel), "all rows") + ", only groups where " + describeConditions(sel.Having) + " are kept"),
+					CodeReference: ref("HAVING", sel.Having),
+					Impact:        "Whole groups are dropped after aggregation, so small or failing groups are absent rather than shown with low values.",
+				})
+			}
+			if sel.Qualify != "" {
+				rules = append(rules, modeldoc.BusinessRule{
+					Rule:          sentence("Only rows where " + describeConditions(sel.Qualify) + " survive the window ranking (QUALIFY)"),
+					CodeReference: ref("QUALIFY", sel.Qualify),
+					Impact:        "Picks one row per key (usually the latest or first), which sets the model's grain; a wrong ORDER BY in the window picks the wrong record.",
+				})
+			}
+			for _, r := range sel.From {
+				if r.Join == "join" || strings.HasPrefix(r.Join, "inner") {
+					rules = append(rules, modeldoc.BusinessRule{
+						Rule:          sentence("Only rows with a match in " + f.relDisplay(r) + " are kept (inner join" + map[bool]string{true: " on " + describeConditions(r.On), false: ""}[r.On != ""] + ")"),
+						CodeReference: fmt.Sprintf("%s, line %d: %s %s on %s", where, f.a.Line(r.Pos), strings.ToUpper(r.Join), clip(r.Name, 80), clip(r.On, 160)),
+						Impact:        sentence("Records missing from `" + f.relName(r) + "` silently disappear from `" + f.obj.Name + "`"),
+					})
+				}
+			}
+		}
+	}
+	if len(rules) > 40 {
+		rules = rules[:40]
+	}
+	if len(rules) == 0 {
+		src := "its input"
+		if ups := f.upstreamNames(); len(ups) > 0 {
+			src = "`" + ups[0] + "`"
+		}
+		ref := "no WHERE, HAVING, QUALIFY or CASE in the SQL"
+		if s := f.finalSelect(); s != nil {
+			ref = fmt.Sprintf("Final SELECT, line %d: %s", s.Line, clip(s.Text, 200))
+		}
+		rules = append(rules, modeldoc.BusinessRule{
+			Rule:          sentence("No filter or business rule: every row of " + src + " flows through"),
+			CodeReference: ref,
+			Impact:        "The row count follows the input exactly, so data quality here is the input's data quality.",
+		})
+	}
+	return rules
+}
+
+func or(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// after names what follows a step: the next steps and the model output.
+func (f *facts) after(st *step) string {
+	if st.final {
+		return "the output of `" + f.obj.Name + "`"
+	}
+	return "the later steps and the output of `" + f.obj.Name + "`"
+}
+
+// team is a consumer group inferred from names.
+type team struct {
+	name   string
+	models []*writer.Neighbor
+}
+
+var teamWords = []struct{ team, words string }{
+	{"Finance", "revenue invoice payment billing cost spend pmpm financial price paid amount charge refund subscription arr mrr ledger"},
+	{"Marketing", "email campaign marketing form contact lead utm ad ads click open newsletter list"},
+	{"Sales", "deal pipeline opportunity sales owner quota account company"},
+	{"Customer support", "ticket support conversation sla"},
+	{"Clinical and quality", "clinical condition encounter patient quality measure hcc chronic readmission medical pharmacy lab procedure observation cms"},
+	{"Data quality", "data_quality dq test validation audit"},
+	{"Product", "event session product feature usage engagement"},
+	{"Operations", "operations inventory shipment order fulfillment"},
+}
+
+func teamOf(o *modeldoc.Object) string {
+	hay := strings.ToLower(o.Name + " " + o.FilePath + " " + o.Schema + " " + strings.Join(o.Tags, " "))
+	words := strings.FieldsFunc(hay, func(r rune) bool { return !(r >= 'a' && r <= 'z') })
+	set := map[string]bool{}
+	for _, w := range words {
+		set[w] = true
+	}
+	for _, t := range teamWords {
+		for _, w := range strings.Fields(t.words) {
+			if set[w] || strings.Contains(w, "_") && strings.Contains(hay, w) {
+				return t.team
+			}
+		}
+	}
+	return "Analytics"
+}
+
+func (f *facts) teams() []team {
+	var out []team
+	idx := map[string]int{}
+	for i := range f.subj.Downstream {
+		nb := &f.subj.Downstream[i]
+		t := teamOf(&nb.Object)
+		if j, ok := idx[t]; ok {
+			out[j].models = append(out[j].models, nb)
+			continue
+		}
+		idx[t] = len(out)
+		out = append(out, team{name: t, models: []*writer.Neighbor{nb}})
+	}
+	return out
+}
+
+func (f *facts) impactAnalysis() modeldoc.ImpactAnalysis {
+	var used []modeldoc.ImpactUse
+	for _, t := range f.teams() {
+		var names []string
+		var summary string
+		for _, m := range t.models {
+			names = append(names, "`"+m.Object.Name+"`")
+			if summary == "" && m.Summary != "" {
+				summary = " " + firstSentence(m.Summary)
+			}
+		}
+		used = append(used, modeldoc.ImpactUse{
+			Team:      t.name + " (inferred from model names)",
+			Frequency: frequency(t.models),
+			Purpose:   sentence("Feeds "+list(names, 4)) + summary,
+		})
+	}
+	if len(used) == 0 {
+		used = append(used, modeldoc.ImpactUse{
+			Team:      teamOf(f.obj) + " (inferred from the model's own name)",
+			Frequency: "Whenever someone queries it: no dbt model reads it, so use comes from dashboards, exports or ad hoc SQL",
+			Purpose:   sentence("Serves " + f.role() + " data directly: " + list(f.actions(), 3)),
+		})
+	}
+	return modeldoc.ImpactAnalysis{UsedBy: used, QuestionsAnswered: f.questions(), DownstreamImpact: f.downstreamImpact()}
+}
+
+func frequency(models []*writer.Neighbor) string {
+	for _, m := range models {
+		if m.Object.Materialization == "incremental" {
+			return "On every dbt run, incrementally"
+		}
+	}
+	return "On every dbt run that builds its consumers"
+}
+
+func (f *facts) downstreamImpact() string {
+	n := len(f.subj.Downstream)
+	if n == 0 {
+		return "No dbt model depends on it, so a change stays within the dashboards and queries that read it directly; check those before renaming or removing columns."
+	}
+	var names []string
+	for _, d := range f.subj.Downstream {
+		names = append(names, "`"+d.Object.Name+"`")
+	}
+	s := fmt.Sprintf("%s read it directly (%s). Renaming or removing a column breaks them at the next dbt run, and a change in its filters or grain changes their numbers silently", plural(n, "model"), list(names, 6))
+	if g := f.grain(); g != "" {
+		s += "; keep it at " + g
+	}
+	return sentence(s)
+}
+
+// questions turns the output columns into questions people ask of it.
+func (f *facts) questions() []string {
+	cols := f.outputColumns()
+	var ids, dates, measures, cats []string
+	for _, c := range cols {
+		n := strings.ToLower(c.Name)
+		switch {
+		case strings.HasSuffix(n, "_id") && n != "source_relation":
+			ids = append(ids, humanize(strings.TrimSuffix(n, "_id")))
+		case strings.Contains(n, "date") || strings.HasSuffix(n, "_at") || strings.Contains(n, "timestamp"):
+			dates = append(dates, humanize(n))
+		case strings.Contains(n, "count") || strings.Contains(n, "amount") || strings.Contains(n, "total") || strings.HasPrefix(n, "sum_") || strings.HasPrefix(n, "avg_") || strings.Contains(n, "paid") || strings.Contains(n, "_cost"):
+			measures = append(measures, humanize(n))
+		case strings.HasSuffix(n, "_type") || strings.HasSuffix(n, "_status") || strings.HasSuffix(n, "_category") || strings.HasSuffix(n, "_code") || strings.HasPrefix(n, "is_"):
+			cats = append(cats, humanize(n))
+		}
+	}
+	var q []string
+	subject := humanize(f.obj.Name)
+	if len(measures) > 0 && len(cats) > 0 {
+		q = append(q, fmt.Sprintf("What is the %s by %s?", measures[0], cats[0]))
+	} else if len(measures) > 0 {
+		q = append(q, fmt.Sprintf("What is the %s for each %s?", measures[0], or(first(ids), "row")))
+	}
+	if len(dates) > 0 {
+		q = append(q, fmt.Sprintf("How does %s change over time, by %s?", subject, dates[0]))
+	}
+	if len(ids) > 0 {
+		q = append(q, fmt.Sprintf("Which %s records does %s hold, and what are their details?", ids[0], subject))
+	}
+	if len(cats) > 0 && len(q) < 4 {
+		q = append(q, fmt.Sprintf("How are records distributed across %s?", list(cats, 2)))
+	}
+	if len(q) < 2 {
+		q = append(q, fmt.Sprintf("What does %s contain, and how many rows does it have?", subject))
+	}
+	if len(q) < 2 {
+		q = append(q, fmt.Sprintf("Which upstream data does %s depend on?", subject))
+	}
+	return q
+}
+
+func first(s []string) string {
+	if len(s) == 0 {
+		return ""
+	}
+	return s[0]
+}
+
+func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
+	cols := f.outputColumns()
+	sel := f.finalSelect()
+	out := make([]modeldoc.ColumnDescription, 0, len(cols))
+	for _, c := range cols {
+		d := modeldoc.ColumnDescription{Name: c.Name}
+		o := f.trace(sel, c.Name, 0)
+		switch {
+		case o.found && o.passthrough:
+			d.Lineage = "passthrough"
+			d.UpstreamColumn = o.column
+			if o.nb != nil {
+				d.UpstreamModel = o.nb.Object.Name
+			} else {
+				d.UpstreamModel = o.table
+			}
+			d.Description = f.passthroughDescription(c, o)
+		case o.found:
+			d.Lineage = "derived"
+			d.Description = describeExpr(o.col, o.sel)
+			if nb, uc := f.sameNamed(c.Name); uc != nil && uc.Description != "" {
+				d.Description += " Upstream `" + nb.Object.Name + "." + uc.Name + "`: " + sentence(oneLine(uc.Description))
+			}
+		default:
+			if nb, uc := f.sameNamed(c.Name); uc != nil {
+				d.Lineage, d.UpstreamModel, d.UpstreamColumn = "passthrough", nb.Object.Name, uc.Name
+				d.Description = f.passthroughDescription(c, origin{nb: nb, column: uc.Name, table: nb.Object.Name})
+			} else {
+				d.Lineage = "derived"
+				d.Description = sentence(nameHint(c.Name)) + " (inferred from the column name; the SQL does not show where it comes from)."
+			}
+		}
+		if c.HumanDescription && strings.TrimSpace(c.Description) != "" {
+			d.Description = c.Description
+		}
+		if d.UpstreamModel == "" {
+			d.UpstreamColumn = ""
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+func (f *facts) passthroughDescription(c modeldoc.Column, o origin) string {
+	var up *modeldoc.Column
+	if o.nb != nil {
+		up = findColumn(o.nb.Object.Columns, o.column)
+	}
+	src := o.table
+	if o.nb != nil {
+		src = o.nb.Object.Name
+	}
+	if up != nil && strings.TrimSpace(up.Description) != "" {
+		d := strings.TrimSpace(up.Description)
+		if o.renamed {
+			d = sentence(d) + " Renamed from `" + o.column + "`."
+		}
+		return d
+	}
+	d := sentence(nameHint(c.Name))
+	if src != "" {
+		d += " Taken unchanged from `" + src + "." + o.column + "`"
+	} else {
+		d += " Taken unchanged from column `" + o.column + "`"
+	}
+	if o.cast {
+		d += ", cast to the model's type"
+	}
+	return d + "."
+}

@@ -1,0 +1,106 @@
+// Package offlinewriter is the writer that needs no network and no key: it
+// derives every documentation layer from a static reading of the model's
+// SQL (internal/sqlscan) and its lineage. The same input always gives the
+// same output, and the text says it was written without a language model.
+package offlinewriter
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"sync"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqlscan"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// ModelName is the model name reported in every Result.
+const ModelName = "offline-v1"
+
+// cacheSize bounds the analysis cache: the layers of one model arrive
+// together (and concurrently), so a small window avoids re-reading the SQL
+// seven times without holding a whole project's analyses in memory.
+const cacheSize = 256
+
+// Writer writes documentation from static analysis. It is safe for
+// concurrent use.
+type Writer struct {
+	mu    sync.Mutex
+	cache map[[32]byte]*sqlscan.Analysis
+	order [][32]byte // insertion order, for FIFO eviction
+}
+
+var _ writer.Writer = (*Writer)(nil)
+
+// New returns an offline writer.
+func New() *Writer {
+	return &Writer{cache: make(map[[32]byte]*sqlscan.Analysis, cacheSize)}
+}
+
+// Provider returns "offline".
+func (w *Writer) Provider() string { return "offline" }
+
+// Write answers one layer. It fails only on a request without a subject or
+// with an unknown layer (InvalidRequest), or on a cancelled context.
+func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
+	if err := ctx.Err(); err != nil {
+		return writer.Result{}, &writer.Error{Kind: writer.Transient, Provider: "offline", Message: "the request was cancelled before it was written", Err: err}
+	}
+	if req.Subject == nil {
+		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: "offline",
+			Message: "the offline writer needs the request's Subject (the object and its lineage); it does not read prompts"}
+	}
+	f := w.facts(req.Subject)
+	var out any
+	switch req.Layer {
+	case modeldoc.LayerExecutiveSummary:
+		out = modeldoc.ExecutiveSummaryOut{Summary: f.executiveSummary()}
+	case modeldoc.LayerBusinessNarrative:
+		out = f.businessNarrative()
+	case modeldoc.LayerTransformationCards:
+		out = modeldoc.TransformationCardsOut{Cards: f.transformationCards()}
+	case modeldoc.LayerCodeExplanations:
+		out = modeldoc.CodeExplanationsOut{Explanations: f.codeExplanations()}
+	case modeldoc.LayerBusinessRules:
+		out = modeldoc.BusinessRulesOut{Rules: f.businessRules()}
+	case modeldoc.LayerImpactAnalysis:
+		out = f.impactAnalysis()
+	case modeldoc.LayerColumnDescriptions:
+		out = modeldoc.ColumnDescriptionsOut{Columns: f.columnDescriptions()}
+	default:
+		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: "offline",
+			Message: fmt.Sprintf("unknown layer %q: the offline writer writes %v", req.Layer, modeldoc.AllLayers)}
+	}
+	b, err := json.Marshal(out)
+	if err != nil {
+		return writer.Result{}, &writer.Error{Kind: writer.Malformed, Provider: "offline", Message: "could not encode the layer as JSON", Err: err}
+	}
+	return writer.Result{Content: string(b), Model: ModelName, FinishReason: "stop"}, nil
+}
+
+// analyze returns the analysis of sql, from the cache when it was read
+// recently. Analyses are never modified after creation, so sharing them
+// between goroutines is safe.
+func (w *Writer) analyze(sql string) *sqlscan.Analysis {
+	key := sha256.Sum256([]byte(sql))
+	w.mu.Lock()
+	a, ok := w.cache[key]
+	w.mu.Unlock()
+	if ok {
+		return a
+	}
+	a = sqlscan.Analyze(sql)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, ok := w.cache[key]; !ok {
+		if len(w.order) >= cacheSize {
+			delete(w.cache, w.order[0])
+			w.order = w.order[1:]
+		}
+		w.cache[key] = a
+		w.order = append(w.order, key)
+	}
+	return a
+}
