@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 
 	"github.com/modeldoc/modeldoc"
@@ -73,11 +74,14 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: "offline",
 			Message: fmt.Sprintf("unknown layer %q: the offline writer writes %v", req.Layer, modeldoc.AllLayers)}
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
+	// SQL is full of < and >; HTML escaping would make stored JSON unreadable.
+	var b strings.Builder
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(out); err != nil {
 		return writer.Result{}, &writer.Error{Kind: writer.Malformed, Provider: "offline", Message: "could not encode the layer as JSON", Err: err}
 	}
-	return writer.Result{Content: string(b), Model: ModelName, FinishReason: "stop"}, nil
+	return writer.Result{Content: strings.TrimSuffix(b.String(), "\n"), Model: ModelName, FinishReason: "stop"}, nil
 }
 
 // analyze returns the analysis of sql, from the cache when it was read
