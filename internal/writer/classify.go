@@ -63,7 +63,7 @@ func TransportError(provider string, status int, err error, secrets ...string) *
 	case errors.As(err, &netErr) && netErr.Timeout():
 		what = "did not answer within the per-call timeout"
 	default:
-		what = "could not be reached"
+		what = "call failed without a usable response"
 	}
 	msg := fmt.Sprintf("%s %s: %s; the call can be retried", provider, what, Redact(err.Error(), secrets...))
 	return &Error{Kind: Transient, Provider: provider, Status: status, Message: msg, Err: err}
