@@ -234,11 +234,18 @@ func (f *facts) trace(sel *sqlscan.Select, name string, depth int) origin {
 		}
 		switch c.Kind {
 		case sqlscan.ColumnRef, sqlscan.ColumnCast:
-			r := f.relFor(sel, c.Qualifier, c.SourceColumn)
-			if r == nil {
-				return origin{found: true, passthrough: true, column: c.SourceColumn, renamed: !strings.EqualFold(c.SourceColumn, name), cast: c.Kind == sqlscan.ColumnCast}
+			var o origin
+			if r := f.relFor(sel, c.Qualifier, c.SourceColumn); r != nil {
+				o = f.traceRel(*r, c.SourceColumn, depth+1)
+			} else if c.Qualifier == "" {
+				// A bare column among several relations none of which is
+				// known to have it: the first that can be traced wins.
+				for _, r := range sel.From {
+					if o = f.traceRel(r, c.SourceColumn, depth+1); o.found {
+						break
+					}
+				}
 			}
-			o := f.traceRel(*r, c.SourceColumn, depth+1)
 			if !o.found {
 				return origin{found: true, col: c, sel: sel}
 			}
@@ -394,13 +401,53 @@ func (f *facts) outputColumns() []modeldoc.Column {
 	}
 	var out []modeldoc.Column
 	seen := map[string]bool{}
-	if s := f.finalSelect(); s != nil {
-		for _, c := range s.Columns {
-			if c.Name == "" || c.Kind == sqlscan.ColumnStar || seen[strings.ToLower(c.Name)] {
-				continue
+	for _, name := range f.selectNames(f.finalSelect(), 0) {
+		if !seen[strings.ToLower(name)] {
+			seen[strings.ToLower(name)] = true
+			out = append(out, modeldoc.Column{Name: name, Position: len(out) + 1})
+		}
+	}
+	return out
+}
+
+// selectNames lists the names a SELECT outputs, expanding * through CTEs,
+// subqueries and upstream objects whose columns are known.
+func (f *facts) selectNames(sel *sqlscan.Select, depth int) []string {
+	if sel == nil || depth > 40 {
+		return nil
+	}
+	var out []string
+	for _, c := range sel.Columns {
+		if c.Kind != sqlscan.ColumnStar {
+			if c.Name != "" {
+				out = append(out, c.Name)
 			}
-			seen[strings.ToLower(c.Name)] = true
-			out = append(out, modeldoc.Column{Name: c.Name, Position: len(out) + 1})
+			continue
+		}
+		rels := sel.From
+		if c.Qualifier != "" {
+			rels = nil
+			if r := f.relFor(sel, c.Qualifier, ""); r != nil {
+				rels = []sqlscan.Relation{*r}
+			}
+		}
+		for _, r := range rels {
+			switch r.Kind {
+			case "cte":
+				if cte := f.a.CTE(r.Name); cte != nil && cte.Query != nil && len(cte.Query.Selects) > 0 {
+					out = append(out, f.selectNames(cte.Query.Selects[0], depth+1)...)
+				}
+			case "subquery":
+				if r.Subquery != nil && len(r.Subquery.Selects) > 0 {
+					out = append(out, f.selectNames(r.Subquery.Selects[0], depth+1)...)
+				}
+			default:
+				if nb := f.byPos[r.Pos]; nb != nil {
+					for _, col := range nb.Object.Columns {
+						out = append(out, col.Name)
+					}
+				}
+			}
 		}
 	}
 	return out

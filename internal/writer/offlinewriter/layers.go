@@ -109,9 +109,6 @@ func (f *facts) grain() string {
 			}
 		}
 	}
-	if s.Distinct {
-		return "distinct rows"
-	}
 	return ""
 }
 
@@ -134,7 +131,7 @@ func (f *facts) actions() []string {
 		if len(names) > 0 {
 			acts = append(acts, "joins in "+list(names, 4))
 		} else {
-			acts = append(acts, fmt.Sprintf("combines its intermediate steps with %d joins", len(joins)))
+			acts = append(acts, "combines its intermediate steps with "+plural(len(joins), "join"))
 		}
 	}
 	if f.a.SetOps > 0 {
@@ -162,6 +159,8 @@ func (f *facts) actions() []string {
 		acts = append(acts, "aggregates rows")
 	} else if g != "" {
 		acts = append(acts, "keeps "+g)
+	} else if s := f.finalSelect(); s != nil && s.Distinct {
+		acts = append(acts, "removes duplicate rows")
 	}
 	if filtered > 0 {
 		acts = append(acts, "filters rows with "+plural(filtered, "WHERE clause"))
@@ -208,11 +207,11 @@ func (f *facts) executiveSummary() string {
 		what += " in the " + a + " area"
 	}
 	acts := f.actions()
-	first := "`" + f.obj.Name + "` is a " + what
+	first := "`" + f.obj.Name + "` is " + article(what) + " " + what
 	if len(acts) > 0 {
 		first += " that " + list(acts, 3)
 	}
-	if f.obj.Description != "" {
+	if meaningful(f.obj.Description) {
 		b = append(b, sentence(firstSentence(f.obj.Description)))
 		b = append(b, sentence(first))
 	} else {
@@ -240,7 +239,7 @@ func (f *facts) executiveSummary() string {
 		for _, d := range f.subj.Downstream {
 			names = append(names, d.Object.Name)
 		}
-		b = append(b, sentence(fmt.Sprintf("%s depend on it (%s), so changes here reach %s", plural(n, "downstream model"), list(ticks(names), 3), f.teamsPhrase())))
+		b = append(b, sentence(fmt.Sprintf("%s on it (%s), so changes here reach %s", verb(n, "downstream model depends", "downstream models depend"), list(ticks(names), 3), f.teamsPhrase())))
 	} else {
 		b = append(b, "Nothing in the dbt project reads it, so it is an end point for dashboards, exports or analysts.")
 	}
@@ -261,7 +260,7 @@ func (f *facts) teamsPhrase() string {
 
 func (f *facts) businessNarrative() modeldoc.BusinessNarrative {
 	var what []string
-	if f.obj.Description != "" {
+	if meaningful(f.obj.Description) {
 		what = append(what, sentence(oneLine(f.obj.Description)))
 	}
 	acts := f.actions()
@@ -282,9 +281,9 @@ func (f *facts) businessNarrative() modeldoc.BusinessNarrative {
 	var journey []string
 	for _, r := range uniqueExternals(f) {
 		line := "Reads " + f.relDisplay(r)
-		if nb := f.byPos[r.Pos]; nb != nil && nb.Summary != "" {
+		if nb := f.byPos[r.Pos]; nb != nil && meaningful(nb.Summary) {
 			line += ": " + firstSentence(nb.Summary)
-		} else if nb != nil && nb.Object.Description != "" {
+		} else if nb != nil && meaningful(nb.Object.Description) {
 			line += ": " + firstSentence(nb.Object.Description)
 		}
 		journey = append(journey, sentence(line))
@@ -314,7 +313,7 @@ func (f *facts) impactSentence() string {
 	if n == 0 {
 		s = "No dbt model depends on it: its value is in what people query from it directly"
 	} else {
-		s = fmt.Sprintf("%s build on it, so its correctness carries into %s", plural(n, "downstream model"), f.teamsPhrase())
+		s = fmt.Sprintf("%s on it, so its correctness carries into %s", verb(n, "downstream model builds", "downstream models build"), f.teamsPhrase())
 	}
 	var keys []string
 	for _, c := range cols {
@@ -825,7 +824,7 @@ func (f *facts) impactAnalysis() modeldoc.ImpactAnalysis {
 		var summary string
 		for _, m := range t.models {
 			names = append(names, "`"+m.Object.Name+"`")
-			if summary == "" && m.Summary != "" {
+			if summary == "" && meaningful(m.Summary) {
 				summary = " " + firstSentence(m.Summary)
 			}
 		}
@@ -863,7 +862,7 @@ func (f *facts) downstreamImpact() string {
 	for _, d := range f.subj.Downstream {
 		names = append(names, "`"+d.Object.Name+"`")
 	}
-	s := fmt.Sprintf("%s read it directly (%s). Renaming or removing a column breaks them at the next dbt run, and a change in its filters or grain changes their numbers silently", plural(n, "model"), list(names, 6))
+	s := fmt.Sprintf("%s it directly (%s). Renaming or removing a column breaks them at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6))
 	if g := f.grain(); g != "" {
 		s += "; keep it at " + g
 	}
@@ -939,7 +938,7 @@ func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 		case o.found:
 			d.Lineage = "derived"
 			d.Description = describeExpr(o.col, o.sel)
-			if nb, uc := f.sameNamed(c.Name); uc != nil && uc.Description != "" {
+			if nb, uc := f.sameNamed(c.Name); uc != nil && meaningful(uc.Description) {
 				d.Description += " Upstream `" + nb.Object.Name + "." + uc.Name + "`: " + sentence(oneLine(uc.Description))
 			}
 		default:
@@ -951,7 +950,7 @@ func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 				d.Description = sentence(nameHint(c.Name)) + " (inferred from the column name; the SQL does not show where it comes from)."
 			}
 		}
-		if c.HumanDescription && strings.TrimSpace(c.Description) != "" {
+		if c.HumanDescription && meaningful(c.Description) {
 			d.Description = c.Description
 		}
 		if d.UpstreamModel == "" {
@@ -971,7 +970,7 @@ func (f *facts) passthroughDescription(c modeldoc.Column, o origin) string {
 	if o.nb != nil {
 		src = o.nb.Object.Name
 	}
-	if up != nil && strings.TrimSpace(up.Description) != "" {
+	if up != nil && meaningful(up.Description) {
 		d := strings.TrimSpace(up.Description)
 		if o.renamed {
 			d = sentence(d) + " Renamed from `" + o.column + "`."
@@ -988,4 +987,29 @@ func (f *facts) passthroughDescription(c modeldoc.Column, o origin) string {
 		d += ", cast to the model's type"
 	}
 	return d + "."
+}
+
+// meaningful rejects the placeholder descriptions real projects carry
+// ("N/A", "TBD", "-"), which are worse than no description.
+func meaningful(s string) bool {
+	t := strings.ToLower(strings.Trim(strings.TrimSpace(s), ".!-_ "))
+	switch t {
+	case "", "n/a", "na", "none", "tbd", "todo", "null", "description", "no description", "tba", "?":
+		return false
+	}
+	return true
+}
+
+func article(w string) string {
+	if w != "" && strings.ContainsRune("aeiouAEIOU", rune(w[0])) {
+		return "an"
+	}
+	return "a"
+}
+
+func verb(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }
