@@ -237,7 +237,15 @@ func conjuncts(cond string) []string {
 
 // describeCondition renders one predicate in words where it has a common
 // shape, and as quoted SQL otherwise.
-func describeCondition(c string) string {
+func describeCondition(c string) string { return describeCond(c, false) }
+
+// describeCond keeps table qualifiers when keep is true, for SELECTs that
+// read several relations where the bare name would be ambiguous.
+func describeCond(c string, keep bool) string {
+	bare := bare
+	if keep {
+		bare = func(s string) string { return s }
+	}
 	c = oneLine(c)
 	lc := strings.ToLower(c)
 	type pat struct{ sep, words string }

@@ -368,7 +368,7 @@ func (f *facts) stepLogic(st *step, short bool) string {
 			}
 			s := j + f.relDisplay(r)
 			if r.On != "" && !short {
-				s += " on " + describeConditions(strings.TrimPrefix(r.On, "on "))
+				s += " " + f.describeOn(r.On)
 			} else if r.On != "" && strings.HasPrefix(strings.ToLower(r.On), "using") {
 				s += " " + clip(r.On, 60)
 			}
@@ -378,7 +378,7 @@ func (f *facts) stepLogic(st *step, short bool) string {
 			if short {
 				p = append(p, fmt.Sprintf("keeps rows matching %s", plural(len(conjuncts(sel.Where)), "condition")))
 			} else {
-				p = append(p, "keeps rows where "+describeConditions(sel.Where))
+				p = append(p, "keeps rows where "+f.describeWhere(sel, sel.Where))
 			}
 		}
 		if g := groupingOf(sel); g != "" {
@@ -681,9 +681,9 @@ func (f *facts) businessRules() []modeldoc.BusinessRule {
 			}
 			if sel.Where != "" {
 				rules = append(rules, modeldoc.BusinessRule{
-					Rule:          sentence("Only rows where " + describeConditions(sel.Where) + " are kept"),
+					Rule:          sentence("Only rows where " + f.describeWhere(sel, sel.Where) + " are kept"),
 					CodeReference: ref("WHERE", sel.Where),
-					Impact:        sentence("Rows failing this never reach " + f.after(st) + ", so every count and total built on `" + f.obj.Name + "` excludes them"),
+					Impact:        sentence("Rows failing this never reach " + f.after(st) + ", so every count and total built on this model excludes them"),
 				})
 			}
 			for _, c := range sel.Cases {
@@ -762,9 +762,9 @@ func or(s, def string) string {
 // after names what follows a step: the next steps and the model output.
 func (f *facts) after(st *step) string {
 	if st.final {
-		return "the output of `" + f.obj.Name + "`"
+		return "the model's output"
 	}
-	return "the later steps and the output of `" + f.obj.Name + "`"
+	return "the later steps or the model's output"
 }
 
 // team is a consumer group inferred from names.
@@ -774,12 +774,12 @@ type team struct {
 }
 
 var teamWords = []struct{ team, words string }{
+	{"Data quality", "data_quality dq test tests validation audit"},
 	{"Finance", "revenue invoice payment billing cost spend pmpm financial price paid amount charge refund subscription arr mrr ledger"},
 	{"Marketing", "email campaign marketing form contact lead utm ad ads click open newsletter list"},
 	{"Sales", "deal pipeline opportunity sales owner quota account company"},
 	{"Customer support", "ticket support conversation sla"},
 	{"Clinical and quality", "clinical condition encounter patient quality measure hcc chronic readmission medical pharmacy lab procedure observation cms"},
-	{"Data quality", "data_quality dq test validation audit"},
 	{"Product", "event session product feature usage engagement"},
 	{"Operations", "operations inventory shipment order fulfillment"},
 }
@@ -1012,4 +1012,84 @@ func verb(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// describeWhere renders a WHERE in words, reading "x.col is null" on a
+// left-joined x as what it means: no match in x (an anti-join).
+func (f *facts) describeWhere(sel *sqlscan.Select, cond string) string {
+	keep := len(sel.From) > 1
+	var out []string
+	for _, c := range conjuncts(cond) {
+		c = oneLine(c)
+		if c == "" {
+			continue
+		}
+		lc := strings.ToLower(c)
+		if strings.HasSuffix(lc, " is null") {
+			q, _, ok := strings.Cut(strings.TrimSpace(c[:len(c)-8]), ".")
+			if ok && !strings.ContainsAny(q, "( ") {
+				if r := f.relFor(sel, q, ""); r != nil && strings.HasPrefix(r.Join, "left") {
+					out = append(out, "there is no matching row in "+f.relDisplay(*r))
+					continue
+				}
+			}
+		}
+		if topLevel(c, "or") {
+			out = append(out, "either of `"+clip(c, 120)+"`")
+			continue
+		}
+		out = append(out, describeCond(c, keep))
+	}
+	return list(out, 6)
+}
+
+// describeOn renders a join condition: equalities of same-named columns
+// become "matching on `x`".
+func (f *facts) describeOn(on string) string {
+	if strings.HasPrefix(strings.ToLower(on), "using") {
+		return clip(on, 80)
+	}
+	var keys, rest []string
+	for _, c := range conjuncts(on) {
+		l, r, ok := strings.Cut(oneLine(c), " = ")
+		if ok && isPath(l) && isPath(r) {
+			if strings.EqualFold(bare(l), bare(r)) {
+				keys = append(keys, "`"+bare(l)+"`")
+			} else {
+				keys = append(keys, "`"+l+"` = `"+r+"`")
+			}
+			continue
+		}
+		rest = append(rest, describeCond(c, true))
+	}
+	s := ""
+	if len(keys) > 0 {
+		s = "matching on " + list(keys, 4)
+	}
+	if len(rest) > 0 {
+		if s != "" {
+			s += ", where "
+		} else {
+			s = "where "
+		}
+		s += list(rest, 4)
+	}
+	return s
+}
+
+func isPath(s string) bool {
+	toks := sqlscan.Tokenize(s)
+	if len(toks) == 0 {
+		return false
+	}
+	for i, t := range toks {
+		want := sqlscan.Ident
+		if i%2 == 1 {
+			want = sqlscan.Dot
+		}
+		if t.Kind != want && !(want == sqlscan.Ident && t.Kind == sqlscan.QuotedIdent) {
+			return false
+		}
+	}
+	return len(toks)%2 == 1
 }

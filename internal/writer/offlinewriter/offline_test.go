@@ -261,8 +261,8 @@ func TestRealModelsEveryLayer(t *testing.T) {
 	w := New()
 	ctx := context.Background()
 	examples := map[string]bool{
-		"model.the_tuva_project.hcc_suspecting__int_all_conditions": true,
-		"model.hubspot.hubspot__email_event_sent":                   true,
+		"model.the_tuva_project.hcc_suspecting__int_all_conditions":                              true,
+		"model.hubspot.hubspot__email_event_sent":                                                true,
 		"model.the_tuva_project.data_quality__claims_preprocessing_medical_claim_invalid_values": true,
 	}
 	stats := map[string]int{}
