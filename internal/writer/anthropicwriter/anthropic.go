@@ -35,7 +35,8 @@ const DefaultMaxTokens = 4096
 // (the SDK's own ANTHROPIC_* lookups are switched off): the CLI resolves
 // ANTHROPIC_API_KEY or the organization's stored key and passes it here.
 type Config struct {
-	// APIKey is sent as x-api-key. It may be empty only when BaseURL is set
+	// APIKey is sent as "Authorization: Bearer" (how anthropic-sdk-go v2
+	// sends an API key; the API also takes x-api-key). It may be empty only when BaseURL is set
 	// (a gateway that adds credentials itself).
 	APIKey string
 	// BaseURL replaces https://api.anthropic.com.
