@@ -5,7 +5,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modeldoc/modeldoc"
@@ -179,49 +181,60 @@ func TestOverrideFileErrors(t *testing.T) {
 	}
 }
 
-// goldenRequests builds every layer's request for Tuva's
-// cms_hcc__int_disease_factors, read from the real manifest.
-func goldenRequests(t testing.TB) []writer.Request {
+type manifestNode struct {
+	Name, Description string
+	ResourceType      string `json:"resource_type"`
+	CompiledCode      string `json:"compiled_code"`
+	RawCode           string `json:"raw_code"`
+	Columns           map[string]struct{ Name, Description string }
+}
+
+type manifest struct {
+	Nodes     map[string]manifestNode
+	ParentMap map[string][]string `json:"parent_map"`
+	ChildMap  map[string][]string `json:"child_map"`
+}
+
+var (
+	tuvaOnce sync.Once
+	tuva     *manifest
+)
+
+// loadTuva reads the real Tuva manifest in place, as much of it as a
+// prompt needs.
+func loadTuva(t testing.TB) *manifest {
 	t.Helper()
-	dir, _ := os.Getwd()
-	var manifest string
-	for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
-		p := filepath.Join(d, "shared", "dbt-datasets", "tuva-health__tuva", "manifest.json")
-		if _, err := os.Stat(p); err == nil {
-			manifest = p
-			break
+	tuvaOnce.Do(func() {
+		dir, _ := os.Getwd()
+		for d := dir; d != filepath.Dir(d); d = filepath.Dir(d) {
+			b, err := os.ReadFile(filepath.Join(d, "shared", "dbt-datasets", "tuva-health__tuva", "manifest.json"))
+			if err != nil {
+				continue
+			}
+			var m manifest
+			if json.Unmarshal(b, &m) == nil {
+				tuva = &m
+			}
+			return
 		}
-	}
-	if manifest == "" {
+	})
+	if tuva == nil {
 		t.Skip("Tuva dataset not found")
 	}
-	b, err := os.ReadFile(manifest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	type node struct {
-		Name, Description, ResourceType string
-		CompiledCode                    string `json:"compiled_code"`
-		RawCode                         string `json:"raw_code"`
-		Columns                         map[string]struct{ Name, Description string }
-	}
-	var m struct {
-		Nodes     map[string]node
-		ParentMap map[string][]string `json:"parent_map"`
-		ChildMap  map[string][]string `json:"child_map"`
-	}
-	if err := json.Unmarshal(b, &m); err != nil {
-		t.Fatal(err)
-	}
+	return tuva
+}
+
+func (m *manifest) requests(t testing.TB, id string) []writer.Request {
+	t.Helper()
 	obj := func(id string) modeldoc.Object {
 		n := m.Nodes[id]
 		o := modeldoc.Object{UniqueID: id, Name: n.Name, Type: modeldoc.ObjectType(n.ResourceType), Description: n.Description, CompiledSQL: n.CompiledCode, RawSQL: n.RawCode}
 		for _, c := range n.Columns {
 			o.Columns = append(o.Columns, modeldoc.Column{Name: c.Name, Description: c.Description, HumanDescription: c.Description != ""})
 		}
+		slices.SortFunc(o.Columns, func(a, b modeldoc.Column) int { return strings.Compare(a.Name, b.Name) })
 		return o
 	}
-	const id = "model.the_tuva_project.cms_hcc__int_disease_factors"
 	s := &writer.Subject{Object: obj(id)}
 	for _, p := range m.ParentMap[id] {
 		s.Upstream = append(s.Upstream, writer.Neighbor{Object: obj(p), Summary: "An upstream summary of two sentences. It names " + p + "."})
@@ -234,6 +247,46 @@ func goldenRequests(t testing.TB) []writer.Request {
 		t.Fatal(err)
 	}
 	return reqs
+}
+
+func (m *manifest) models() []string {
+	var ids []string
+	for id, n := range m.Nodes {
+		if n.ResourceType == "model" {
+			ids = append(ids, id)
+		}
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// goldenRequests builds every layer's request for Tuva's
+// cms_hcc__int_disease_factors.
+func goldenRequests(t testing.TB) []writer.Request {
+	return loadTuva(t).requests(t, "model.the_tuva_project.cms_hcc__int_disease_factors")
+}
+
+// Counting by paragraphs, which is what makes estimates cheap, gives the
+// whole text's count on every prompt of the Tuva project, or within a
+// token or two.
+func TestParagraphCountsAreExact(t *testing.T) {
+	m := loadTuva(t)
+	ids := m.models()
+	if testing.Short() {
+		ids = ids[:20]
+	}
+	var worst float64
+	for _, id := range ids {
+		for _, r := range m.requests(t, id) {
+			whole, parts := tokens.Count(r.User), countParagraphs(r.User)
+			diff := math.Abs(float64(parts-whole)) / float64(whole)
+			worst = max(worst, diff)
+			if diff > 0.002 {
+				t.Errorf("%s %s: paragraphs count %d, whole text %d", id, r.Layer, parts, whole)
+			}
+		}
+	}
+	t.Logf("%d models: worst deviation %.3f%%", len(ids), 100*worst)
 }
 
 func TestEstimateRequestMatchesCountChat(t *testing.T) {
@@ -312,5 +365,23 @@ func BenchmarkEstimateRequest(b *testing.B) {
 		for _, r := range reqs {
 			EstimateRequest(r)
 		}
+	}
+}
+
+// BenchmarkEstimateTuva estimates all 7 layers of every Tuva model (2,149
+// requests) from a cold memo, as a batch estimate does.
+func BenchmarkEstimateTuva(b *testing.B) {
+	m := loadTuva(b)
+	var reqs []writer.Request
+	for _, id := range m.models() {
+		reqs = append(reqs, m.requests(b, id)...)
+	}
+	tab := MustLoad()
+	b.ReportMetric(float64(len(reqs)), "requests/op")
+	for b.Loop() {
+		memo.Lock()
+		memo.counts = nil
+		memo.Unlock()
+		tab.Estimate("openai", "gpt-4o-mini", reqs)
 	}
 }

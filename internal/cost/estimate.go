@@ -1,7 +1,8 @@
 package cost
 
 import (
-	"sync/atomic"
+	"strings"
+	"sync"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/tokens"
@@ -35,22 +36,61 @@ var completionShare = map[modeldoc.Layer]float64{
 	modeldoc.LayerColumnDescriptions:  0.55,
 }
 
-// systemCount caches the token count of the last system prompt seen: it is
-// the same string on every request of a run, and counting it is the
-// larger part of the work for short prompts.
-var systemCount atomic.Pointer[counted]
+// The requests of one model share everything but their task: the system
+// prompt, and in the user prompt the model's SQL, columns and lineage. So
+// the estimate counts text in paragraphs (split after blank lines, where
+// o200k's pre-tokenizer also splits, so the sum equals the whole text's
+// count or comes within a token or two) and remembers the count of each
+// paragraph: the 6 other layers of a model, and the system prompt and
+// schemas of every model, are then counted once instead of 7 or 10,000
+// times. The memo is dropped when it grows past memoLimit entries, so a run
+// over thousands of models keeps only recent paragraphs.
+const memoLimit = 4096
 
-type counted struct {
-	text string
-	n    int
+var memo struct {
+	sync.Mutex
+	counts map[string]int
 }
 
-func countSystem(s string) int {
-	if c := systemCount.Load(); c != nil && c.text == s {
-		return c.n
+func countParagraphs(text string) int {
+	n := 0
+	for text != "" {
+		i := strings.Index(text, "\n\n")
+		var para string
+		if i < 0 {
+			para, text = text, ""
+		} else {
+			// Keep the run of newlines with the paragraph it ends.
+			j := i + 2
+			for j < len(text) && text[j] == '\n' {
+				j++
+			}
+			para, text = text[:j], text[j:]
+		}
+		n += countMemo(para)
 	}
-	n := tokens.Count(s)
-	systemCount.Store(&counted{s, n})
+	return n
+}
+
+func countMemo(s string) int {
+	// Short text costs less to count than to remember.
+	if len(s) < 32 {
+		return tokens.Count(s)
+	}
+	memo.Lock()
+	n, ok := memo.counts[s]
+	memo.Unlock()
+	if ok {
+		return n
+	}
+	n = tokens.Count(s)
+	memo.Lock()
+	if memo.counts == nil || len(memo.counts) >= memoLimit {
+		memo.counts = make(map[string]int, 256)
+	}
+	// Clone: the key must not pin the whole prompt it was cut from.
+	memo.counts[strings.Clone(s)] = n
+	memo.Unlock()
 	return n
 }
 
@@ -63,11 +103,11 @@ func countSystem(s string) int {
 func EstimateRequest(req writer.Request) (promptTokens, completionTokens int) {
 	promptTokens = tokens.ReplyPriming
 	if req.System != "" {
-		promptTokens += tokens.TokensPerMessage + 1 + countSystem(req.System)
+		promptTokens += tokens.TokensPerMessage + 1 + countParagraphs(req.System)
 	}
-	promptTokens += tokens.TokensPerMessage + 1 + tokens.Count(req.User)
+	promptTokens += tokens.TokensPerMessage + 1 + countParagraphs(req.User)
 	if len(req.Schema) > 0 {
-		promptTokens += SchemaFraming + tokens.Count(string(req.Schema)) + tokens.Count(req.SchemaName)
+		promptTokens += SchemaFraming + countMemo(string(req.Schema)) + tokens.Count(req.SchemaName)
 	}
 	share, ok := completionShare[req.Layer]
 	if !ok {
