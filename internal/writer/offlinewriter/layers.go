@@ -120,10 +120,11 @@ func (f *facts) actions() []string {
 		var names []string
 		seen := map[string]bool{}
 		for _, r := range joins {
-			if r.Kind == "cte" || r.Kind == "subquery" {
+			name := f.importedName(r)
+			if name == "" {
 				continue
 			}
-			if n := "`" + f.relName(r) + "`"; !seen[n] {
+			if n := "`" + name + "`"; !seen[n] {
 				seen[n] = true
 				names = append(names, n)
 			}
@@ -209,7 +210,7 @@ func (f *facts) executiveSummary() string {
 	acts := f.actions()
 	first := "`" + f.obj.Name + "` is " + article(what) + " " + what
 	if len(acts) > 0 {
-		first += " that " + list(acts, 3)
+		first += " that " + list(acts, 5)
 	}
 	if meaningful(f.obj.Description) {
 		b = append(b, sentence(firstSentence(f.obj.Description)))
@@ -435,11 +436,11 @@ func columnsSummary(sel *sqlscan.Select) string {
 		switch c.Kind {
 		case sqlscan.ColumnStar:
 			stars++
+			star := "every input column"
 			if c.Qualifier != "" {
-				names = append(names, "every column of `"+c.Qualifier+"`")
-			} else {
-				names = append(names, "every input column")
+				star = "every column of `" + c.Qualifier + "`"
 			}
+			names = append([]string{star}, names...) // stars lead the list
 			continue
 		case sqlscan.ColumnRef, sqlscan.ColumnCast:
 			if !strings.EqualFold(c.Name, c.SourceColumn) {
@@ -459,6 +460,8 @@ func columnsSummary(sel *sqlscan.Select) string {
 	switch {
 	case n == 0 && stars > 0:
 		s = list(names, 3)
+	case stars > 0:
+		s = list(names[:stars], 3) + ", plus " + plural(n, "column") + ": " + list(names[stars:], 8)
 	default:
 		s = plural(n, "column") + ": " + list(names, 8)
 	}
@@ -746,7 +749,7 @@ func (f *facts) businessRules() []modeldoc.BusinessRule {
 		rules = append(rules, modeldoc.BusinessRule{
 			Rule:          sentence("No filter or business rule: every row of " + src + " flows through"),
 			CodeReference: ref,
-			Impact:        "The row count follows the input exactly, so data quality here is the input's data quality.",
+			Impact:        map[bool]string{true: "The row count follows the first input, except where a join matches several rows; data quality here is the inputs' data quality.", false: "The row count follows the input exactly, so data quality here is the input's data quality."}[len(f.allJoins()) > 0],
 		})
 	}
 	return rules
@@ -862,7 +865,7 @@ func (f *facts) downstreamImpact() string {
 	for _, d := range f.subj.Downstream {
 		names = append(names, "`"+d.Object.Name+"`")
 	}
-	s := fmt.Sprintf("%s it directly (%s). Renaming or removing a column breaks them at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6))
+	s := fmt.Sprintf("%s it directly (%s). Renaming or removing a column breaks those models at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6))
 	if g := f.grain(); g != "" {
 		s += "; keep it at " + g
 	}
@@ -1092,4 +1095,24 @@ func isPath(s string) bool {
 		}
 	}
 	return len(toks)%2 == 1
+}
+
+// importedName is the upstream name behind a relation: itself when it is
+// external, or what an import CTE ("x as (select * from y)") reads.
+func (f *facts) importedName(r sqlscan.Relation) string {
+	for depth := 0; depth < 10; depth++ {
+		switch r.Kind {
+		case "subquery", "function":
+			return ""
+		case "cte":
+			c := f.a.CTE(r.Name)
+			if c == nil || c.Query == nil || len(c.Query.Selects) != 1 || len(c.Query.Selects[0].From) != 1 {
+				return ""
+			}
+			r = c.Query.Selects[0].From[0]
+			continue
+		}
+		return f.relName(r)
+	}
+	return ""
 }
