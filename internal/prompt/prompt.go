@@ -4,6 +4,14 @@
 // validation (schema and the rules a schema cannot express), the one re-ask
 // after an invalid answer, and the hash of everything a version is written
 // from.
+//
+// Prompts are laid out for providers' prefix caches. The system prompt is
+// the same bytes for every call. The user prompt puts what is shared by
+// all layers of one model first (its SQL, columns and lineage) and the
+// layer's task last, so the 7 calls for one model share a prefix of the
+// system prompt plus the model's context: usually past the 1,024 tokens
+// OpenAI needs before it caches, and cheaper on Anthropic when the writer
+// marks the prefix with cache_control.
 package prompt
 
 import (
