@@ -141,3 +141,36 @@ func TestBigCatalogShape(t *testing.T) {
 		t.Fatalf("benchmark catalog: %d models, %d columns, %d distinct edges", len(cat.Objects), cols, sum.Edges)
 	}
 }
+
+func BenchmarkListObjects(b *testing.B) {
+	ctx := context.Background()
+	s := modeldoctest.NewSQLiteStore(b)
+	org, _ := s.EnsureDefaultOrganization(ctx)
+	if _, err := s.ImportCatalog(ctx, org.ID, bigCatalog(3000, 20000, 6000)); err != nil {
+		b.Fatal(err)
+	}
+	list, _, _ := s.ListObjects(ctx, org.ID, store.ObjectFilter{})
+	for _, o := range list[:1000] {
+		if err := s.InsertDocVersion(ctx, &modeldoc.DocVersion{ObjectID: o.ID}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	stale := true
+	for _, bc := range []struct {
+		name string
+		f    store.ObjectFilter
+	}{
+		{"all", store.ObjectFilter{}},
+		{"page", store.ObjectFilter{Limit: 50, Offset: 1000}},
+		{"match-page", store.ObjectFilter{Match: "m1*", Limit: 50}},
+		{"stale", store.ObjectFilter{Stale: &stale}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := s.ListObjects(ctx, org.ID, bc.f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -10,7 +10,8 @@ import (
 
 // InsertDocVersion stores v as the newest version of its object's
 // documentation and makes it current, in one transaction. It sets v.ID,
-// v.Version, v.Current and v.CreatedAt. An unknown object is ENOTFOUND.
+// v.Version, v.Current and v.CreatedAt, and v.SQLHash to the object's
+// current hash when empty. An unknown object is ENOTFOUND.
 func (s *Store) InsertDocVersion(ctx context.Context, v *modeldoc.DocVersion) error {
 	return s.WithTx(ctx, func(tx *sql.Tx) error { return s.InsertDocVersionTx(ctx, tx, v) })
 }
@@ -22,12 +23,18 @@ func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.
 	// Locking the object row serializes concurrent versions of one object
 	// on PostgreSQL, so max+1 is never taken twice; SQLite has one writer.
 	var id int64
-	err := s.queryRow(ctx, tx, "SELECT id FROM objects WHERE id = ?"+s.forUpdate(), v.ObjectID).Scan(&id)
+	var sqlHash string
+	err := s.queryRow(ctx, tx, "SELECT id, sql_hash FROM objects WHERE id = ?"+s.forUpdate(), v.ObjectID).Scan(&id, &sqlHash)
 	if isNoRows(err) {
 		return notFoundObject(v.ObjectID)
 	}
 	if err != nil {
 		return internal("insert doc version: lock object", err)
+	}
+	// A version written without the hash was written from the SQL the
+	// object has now; recording it keeps the version from looking stale.
+	if v.SQLHash == "" {
+		v.SQLHash = sqlHash
 	}
 	var version int
 	if err := s.queryRow(ctx, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM doc_versions WHERE object_id = ?", v.ObjectID).Scan(&version); err != nil {

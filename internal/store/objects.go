@@ -226,6 +226,16 @@ func (s *Store) GetObject(ctx context.Context, orgID, id int64) (*modeldoc.Objec
 	return &objs[0], nil
 }
 
+// GetObjects returns those of ids that are the organization's objects,
+// with their columns, by name; ids it does not have are left out. It is
+// for callers that load many objects at once (a job's prompts).
+func (s *Store) GetObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return s.objects(ctx, s.read, s.inIDs("o.id"), orgID, idList(ids))
+}
+
 func notFoundObject(id int64) error {
 	return modeldoc.Errorf(modeldoc.ENOTFOUND, "No object with id %d.", id)
 }

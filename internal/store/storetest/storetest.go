@@ -340,6 +340,13 @@ func testImport(t *testing.T, s *store.Store) {
 	if !found {
 		t.Fatalf("Lineage lacks stg_orders -> orders: %v", edges)
 	}
+	many, err := s.GetObjects(ctx, org.ID, []int64{ids["model.shop.orders"], ids["seed.shop.country_codes"], 999999})
+	if err != nil || len(many) != 2 || many[0].Name != "country_codes" || len(many[0].Columns) != 2 || len(many[1].Columns) != 2 {
+		t.Fatalf("GetObjects = %+v, %v", many, err)
+	}
+	if other, err := s.GetObjects(ctx, org.ID+1000, []int64{ids["model.shop.orders"]}); err != nil || len(other) != 0 {
+		t.Fatalf("GetObjects of another organization = %+v, %v", other, err)
+	}
 	_, err = s.GetObject(ctx, org.ID, 999999)
 	wantCode(t, err, modeldoc.ENOTFOUND, "unknown object")
 	_, err = s.Upstream(ctx, org.ID, 999999)
@@ -744,6 +751,10 @@ func testDocVersions(t *testing.T, s *store.Store) {
 	}
 	err = s.InsertDocVersion(ctx, doc(999999, ""))
 	wantCode(t, err, modeldoc.ENOTFOUND, "doc for unknown object")
+	noHash := doc(o.ID, "")
+	if err := s.InsertDocVersion(ctx, noHash); err != nil || noHash.SQLHash != o.SQLHash {
+		t.Fatalf("a version without a SQL hash gets the object's: %q, %v", noHash.SQLHash, err)
+	}
 }
 
 func testDocVersionsConcurrent(t *testing.T, s *store.Store) {
