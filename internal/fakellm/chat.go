@@ -164,6 +164,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// OpenAI reserves prompt + max_tokens against TPM before answering;
+	// without max_tokens the fake reserves the prompt alone.
 	promptTokens, cumulative := s.tokens.messageTokens(msgs)
 	v := s.limiter.Load().admit(promptTokens+maxTokens, start)
 	v.setHeaders(h)
