@@ -84,8 +84,8 @@ type (
 		Name           string `json:"name"`
 		Description    string `json:"description"`
 		Lineage        string `json:"lineage"`
-		UpstreamModel  string `json:"upstreamModel,omitempty"`
-		UpstreamColumn string `json:"upstreamColumn,omitempty"`
+		UpstreamModel  string `json:"upstreamModel"`
+		UpstreamColumn string `json:"upstreamColumn"`
 	}
 )
 

@@ -29,6 +29,7 @@ type App struct {
 	Stderr io.Writer
 
 	st      *store.Store
+	eng     *engine
 	closers []func() error
 }
 

@@ -128,13 +128,11 @@ func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, err
 		InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model),
 		Options:   opts,
 	}
-	for _, l := range opts.Layers {
-		req, err := prompt.Build(l, subject, po)
-		if err != nil {
-			return nil, fmt.Errorf("build %s prompt for %s: %w", l, subject.Object.UniqueID, err)
-		}
-		plan.Requests = append(plan.Requests, req)
+	reqs, err := prompt.BuildAll(opts.Layers, subject, po)
+	if err != nil {
+		return nil, fmt.Errorf("build prompts for %s: %w", subject.Object.UniqueID, err)
 	}
+	plan.Requests = reqs
 	analysis := sqlscan.Analyze(subject.Object.SQL())
 	ncols := len(subject.Object.Columns)
 	plan.ComplexityScore = sqlscan.Complexity(analysis, len(subject.Upstream), ncols).Score

@@ -127,6 +127,9 @@ type Options struct {
 	Provider      string           `json:"provider"`
 	Model         string           `json:"model"`
 	BaseURL       string           `json:"base_url,omitempty"`
+	// JSONMode asks OpenAI-compatible servers for JSON mode instead of
+	// structured outputs.
+	JSONMode bool `json:"json_mode,omitempty"`
 	// Budget in USD; 0 means none.
 	Budget float64 `json:"budget,omitempty"`
 	// RPM and TPM are the limits the CLI was given, kept for the resume.

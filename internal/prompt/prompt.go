@@ -31,7 +31,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v1"
+const Version = "v2"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -150,6 +150,9 @@ type view struct {
 	Name, Type, Materialization, Schema, FilePath, Description string
 	SQLKind, SQL, Fence                                        string
 	Columns                                                    []columnView
+	// ColumnsComplete is false when the known columns are only those YAML
+	// declares (or none): the model must then add the SELECT's others.
+	ColumnsComplete bool
 	Upstream                                                   []neighborView
 	UpstreamTotal, UpstreamLeftOut                             int
 	Downstream                                                 []neighborView
@@ -185,6 +188,7 @@ func newView(s *writer.Subject, opts Options) view {
 	v.SQL = cutSQL(sql, opts.MaxSQLTokens)
 	v.Fence = fence(v.SQL)
 
+	v.ColumnsComplete = columnsComplete(o.Columns)
 	for _, c := range sortedColumns(o.Columns) {
 		cv := columnView{Name: line(c.Name), Type: line(c.DataType)}
 		// Only human descriptions: feeding our own earlier output back in

@@ -320,6 +320,13 @@ func checkColumns(v *ValidationError, cols []modeldoc.ColumnDescription, s *writ
 	if len(missing) > 0 {
 		v.add("/columns", "missing %d of the model's columns: %s; add one entry for each, named exactly as listed", len(missing), quoteList(missing, 20))
 	}
+	// Extra columns are wrong only when the column list is complete, i.e.
+	// it came from the warehouse (catalog.json). Columns declared in YAML
+	// alone may be a subset of what the SELECT returns, and a model with no
+	// known columns is described from its SQL.
+	if !columnsComplete(s.Object.Columns) {
+		return
+	}
 	var extra []string
 	for _, c := range cols {
 		if !want[c.Name] {
@@ -424,4 +431,16 @@ func truncateBytes(s string, n int) string {
 		n--
 	}
 	return s[:n]
+}
+
+// columnsComplete reports whether cols is the model's whole column list:
+// true when the warehouse reported any of them (a type or an undeclared
+// column), false for YAML declarations alone or no columns at all.
+func columnsComplete(cols []modeldoc.Column) bool {
+	for _, c := range cols {
+		if c.DataType != "" || !c.Declared {
+			return true
+		}
+	}
+	return false
 }

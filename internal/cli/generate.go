@@ -1,0 +1,337 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/jobs"
+)
+
+func init() { register(newGenerateCmd) }
+
+type generateFlags struct {
+	providerFlags
+	selectPattern string
+	layers        []string
+	concurrency   int
+	rpm, tpm      int
+	budget        float64
+	maxRetries    int
+	dryRun        bool
+	skipExisting  bool
+	regenerateAll bool
+	yes           bool
+}
+
+func newGenerateCmd(a *App) *cobra.Command {
+	var f generateFlags
+	cmd := &cobra.Command{
+		Use:   "generate [PATH]",
+		Short: "Document a project (or a selection of models) in a durable job",
+		Long: `Document every model of a project in one durable job: upstream models first,
+many at a time under the provider's rate limits, with retries, a budget, live
+progress and exact token and cost accounting.
+
+PATH is imported first (or re-imported in place) and the whole project is
+documented; without PATH, --select picks models already in the catalog by name
+pattern. When a project is documented again, only models whose inputs changed
+since their last documentation are written (use --regenerate-all to write all).
+
+Ctrl-C pauses the job cleanly (calls in flight finish and are kept); a second
+Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
+		Example: `  modeldoc generate examples/shop
+  modeldoc generate examples/shop --dry-run
+  modeldoc generate --select 'stg_*' --layers executive_summary,column_descriptions
+  OPENAI_API_KEY=sk-... modeldoc generate target/ --model gpt-5-mini --budget 5 --concurrency 16 --rpm 500`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 1 {
+				return &cobraUsageError{fmt.Errorf("generate takes at most one PATH (got %d). See 'modeldoc generate --help'", len(args))}
+			}
+			if len(args) == 0 && f.selectPattern == "" {
+				return &cobraUsageError{fmt.Errorf("say what to document: a project PATH, or --select PATTERN for models already imported. See 'modeldoc generate --help'")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runGenerate(cmd, args, &f) },
+	}
+	f.providerFlags.register(cmd)
+	fl := cmd.Flags()
+	fl.StringVar(&f.selectPattern, "select", "", "document models whose name matches this pattern (* and ?), e.g. 'stg_*'")
+	fl.StringSliceVar(&f.layers, "layers", nil, "only these layers (comma-separated); default all")
+	fl.IntVar(&f.concurrency, "concurrency", 8, "models written at once")
+	fl.IntVar(&f.rpm, "rpm", 0, "the provider key's requests-per-minute limit (0: learn it from the provider's headers)")
+	fl.IntVar(&f.tpm, "tpm", 0, "the provider key's tokens-per-minute limit (0: learn it from the provider's headers)")
+	fl.Float64Var(&f.budget, "budget", 0, "stop (pause) before spending more than this many USD (0: no budget)")
+	fl.IntVar(&f.maxRetries, "max-retries", 3, "retries of a call after a transient error (rate limits are waited out, not counted)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop")
+	fl.BoolVar(&f.skipExisting, "skip-existing", false, "skip models that have any documentation")
+	fl.BoolVar(&f.regenerateAll, "regenerate-all", false, "document every selected model, even when nothing changed")
+	return cmd
+}
+
+func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) error {
+	ctx := cmd.Context()
+	if err := f.resolve(); err != nil {
+		return err
+	}
+	layers, err := parseLayers(f.layers)
+	if err != nil {
+		return err
+	}
+	if f.skipExisting && f.regenerateAll {
+		return modeldoc.Errorf(modeldoc.EINVALID, "--skip-existing and --regenerate-all contradict each other: choose one.")
+	}
+	if f.concurrency < 1 || f.concurrency > 1000 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "--concurrency must be between 1 and 1000 (got %d).", f.concurrency)
+	}
+	if f.budget < 0 || f.rpm < 0 || f.tpm < 0 || f.maxRetries < 0 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "--budget, --rpm, --tpm and --max-retries cannot be negative.")
+	}
+	org, err := a.org(ctx)
+	if err != nil {
+		return err
+	}
+	sel := jobs.Selection{Pattern: f.selectPattern}
+	if len(args) == 1 {
+		summary, err := a.importPath(cmd, args[0])
+		if err != nil {
+			return err
+		}
+		if !a.JSON {
+			fmt.Fprintf(a.Stderr, "Imported %q: %d models, %d sources, %d seeds, %d snapshots (%d new, %d updated, %d unchanged).\n",
+				summary.ProjectName, summary.Models, summary.Sources, summary.Seeds, summary.Snapshots, summary.Created, summary.Updated, summary.Unchanged)
+		}
+		sel.ProjectID = summary.ProjectID
+	}
+	eng, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	req := jobs.CreateRequest{Options: jobs.Options{
+		Selection:     sel,
+		SkipExisting:  f.skipExisting,
+		OnlyStale:     !f.skipExisting && !f.regenerateAll,
+		RegenerateAll: f.regenerateAll,
+		Layers:        layers,
+		MaxRetries:    f.maxRetries,
+		Concurrency:   f.concurrency,
+		Provider:      f.Provider,
+		Model:         f.Model,
+		BaseURL:       f.BaseURL,
+		JSONMode:      f.JSONMode,
+		Budget:        f.budget,
+		RPM:           f.rpm,
+		TPM:           f.tpm,
+	}, TriggeredByUserID: currentUser(), TriggeredByEmail: os.Getenv("MODELDOC_USER_EMAIL")}
+	est, err := eng.jobs.Estimate(ctx, org.ID, req)
+	if err != nil {
+		return err
+	}
+	if f.dryRun {
+		if a.JSON {
+			return a.printJSON(est)
+		}
+		printEstimate(a, est, f.budget)
+		fmt.Fprintln(a.Stdout, "\nDry run: nothing was created or spent.")
+		return nil
+	}
+	if !a.JSON {
+		printEstimate(a, est, f.budget)
+	}
+	if est.ToDocument == 0 {
+		if a.JSON {
+			return a.printJSON(est)
+		}
+		fmt.Fprintln(a.Stdout, "\nNothing to document: every selected model is up to date. Use --regenerate-all to write them again.")
+		return nil
+	}
+	job, err := eng.jobs.Create(ctx, org.ID, req)
+	if err != nil {
+		return err
+	}
+	if !a.JSON {
+		fmt.Fprintf(a.Stderr, "\nJob %d created. Ctrl-C pauses; a second Ctrl-C cancels.\n", job.ID)
+	}
+	return a.followJob(ctx, eng, org.ID, job.ID)
+}
+
+// followJob runs a job in the foreground with a live progress line until it
+// ends or pauses, then prints the results. The first SIGINT pauses it, the
+// second cancels it.
+func (a *App) followJob(ctx context.Context, eng *engine, orgID, id int64) error {
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	go func() {
+		n := 0
+		for range sigs {
+			n++
+			bg := context.WithoutCancel(ctx)
+			if n == 1 {
+				fmt.Fprintln(a.Stderr, "\nPausing: calls in flight finish and are kept. Ctrl-C again to cancel.")
+				_, _ = eng.jobs.Pause(bg, orgID, id)
+			} else {
+				fmt.Fprintln(a.Stderr, "\nCancelling.")
+				_, _ = eng.jobs.Cancel(bg, orgID, id)
+			}
+		}
+	}()
+
+	progressCtx, stopProgress := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.showProgress(progressCtx, eng, id)
+	}()
+	job, err := eng.jobs.RunJob(ctx, orgID, id)
+	stopProgress()
+	<-done
+	if err != nil {
+		return err
+	}
+	if full, err := eng.jobs.Get(context.WithoutCancel(ctx), orgID, id); err == nil {
+		job = full
+	}
+	if a.JSON {
+		if err := a.printJSON(job); err != nil {
+			return err
+		}
+	} else {
+		printResults(a, job)
+	}
+	switch job.Status {
+	case jobs.StatusFailed:
+		return modeldoc.Errorf(modeldoc.EINTERNAL, "job %d failed: %s", job.ID, job.Message)
+	case jobs.StatusCancelled:
+		return modeldoc.Errorf(modeldoc.ECONFLICT, "job %d was cancelled", job.ID)
+	}
+	return nil
+}
+
+// showProgress draws one progress line on stderr: redrawn in place on a
+// terminal, a line every few seconds otherwise (logs, CI).
+func (a *App) showProgress(ctx context.Context, eng *engine, id int64) {
+	if a.JSON {
+		return
+	}
+	tty := isTerminal(a.Stderr)
+	ch, unsubscribe := eng.jobs.Subscribe(ctx, id)
+	defer unsubscribe()
+	var last time.Time
+	var line string
+	for ev := range ch {
+		line = progressLine(ev.Job)
+		if tty {
+			fmt.Fprintf(a.Stderr, "\r\033[K%s", line)
+		} else if time.Since(last) > 2*time.Second {
+			fmt.Fprintln(a.Stderr, line)
+			last = time.Now()
+		}
+	}
+	if tty && line != "" {
+		fmt.Fprintln(a.Stderr)
+	}
+}
+
+func progressLine(j *jobs.Job) string {
+	const width = 24
+	done := j.Processed + j.Failed + j.Skipped
+	filled := 0
+	if j.Total > 0 {
+		filled = int(float64(width) * float64(done) / float64(j.Total))
+	}
+	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
+	eta := "ETA –"
+	if j.ETASeconds >= 0 && !jobs.Terminal(j.Status) {
+		eta = "ETA " + (time.Duration(j.ETASeconds) * time.Second).String()
+	}
+	return fmt.Sprintf("%s %d/%d %3.0f%%  in flight %d  failed %d  tokens %d  $%.4f  %s  [%s]",
+		bar, done, j.Total, j.Percentage, j.InFlight, j.Failed, j.PromptTokens+j.CompletionTokens, j.ActualCost, eta, j.Status)
+}
+
+func printEstimate(a *App, est *jobs.Estimate, budget float64) {
+	out := a.Stdout
+	fmt.Fprintf(out, "Estimate for %s/%s:\n", est.Provider, est.Model)
+	fmt.Fprintf(out, "  models selected     %d\n", est.Total)
+	fmt.Fprintf(out, "  to document         %d (%d skipped: documentation up to date)\n", est.ToDocument, est.Skipped)
+	fmt.Fprintf(out, "  calls               %d\n", est.Calls)
+	if est.Provider == "offline" {
+		fmt.Fprintf(out, "  cost                $0 (offline writer: no model, no tokens)\n")
+		return
+	}
+	fmt.Fprintf(out, "  tokens              %d prompt + %d completion (estimated from the exact prompts)\n", est.EstimatedPromptTokens, est.EstimatedCompletionTokens)
+	fmt.Fprintf(out, "  cost                $%.4f\n", est.EstimatedCost)
+	if budget > 0 {
+		fmt.Fprintf(out, "  budget              $%.2f\n", budget)
+	}
+}
+
+func printResults(a *App, j *jobs.Job) {
+	out := a.Stdout
+	fmt.Fprintf(out, "\nJob %d %s", j.ID, j.Status)
+	if j.StatusReason != "" {
+		fmt.Fprintf(out, " (%s)", j.StatusReason)
+	}
+	fmt.Fprintln(out)
+	if j.Message != "" {
+		fmt.Fprintf(out, "  %s\n", j.Message)
+	}
+	attempted := j.Processed + j.Failed
+	rate := 0.0
+	if attempted > 0 {
+		rate = 100 * float64(j.Processed) / float64(attempted)
+	}
+	fmt.Fprintf(out, "  models     %d total: %d documented (%d partial), %d failed, %d skipped, %d cancelled\n",
+		j.Total, j.Processed, j.Partial, j.Failed, j.Skipped, j.Cancelled)
+	fmt.Fprintf(out, "  success    %.1f%%\n", rate)
+	if j.StartedAt != nil {
+		end := time.Now()
+		if j.FinishedAt != nil {
+			end = *j.FinishedAt
+		}
+		fmt.Fprintf(out, "  duration   %s (average %s per model)\n", end.Sub(*j.StartedAt).Round(time.Millisecond), (time.Duration(j.AvgItemMS) * time.Millisecond).String())
+	}
+	fmt.Fprintf(out, "  tokens     %d prompt (%d cached) + %d completion\n", j.PromptTokens, j.CachedTokens, j.CompletionTokens)
+	fmt.Fprintf(out, "  cost       $%.4f actual against $%.4f estimated", j.ActualCost, j.EstimatedCost)
+	if j.Budget > 0 {
+		fmt.Fprintf(out, " (budget $%.2f)", j.Budget)
+	}
+	fmt.Fprintln(out)
+	switch j.Status {
+	case jobs.StatusPaused:
+		if j.StatusReason == jobs.ReasonBudgetExceeded {
+			fmt.Fprintf(out, "\nRaise the budget and carry on: modeldoc jobs resume %d --budget AMOUNT\n", j.ID)
+		} else {
+			fmt.Fprintf(out, "\nCarry on with: modeldoc jobs resume %d\n", j.ID)
+		}
+	case jobs.StatusCompleted:
+		if j.Failed > 0 {
+			fmt.Fprintf(out, "\nSee what failed: modeldoc jobs logs %d\n", j.ID)
+		}
+		fmt.Fprintln(out, "\nRead the documentation: modeldoc docs show NAME")
+	}
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return os.Getenv("LOGNAME")
+}
