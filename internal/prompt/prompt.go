@@ -152,11 +152,11 @@ type view struct {
 	Columns                                                    []columnView
 	// ColumnsComplete is false when the known columns are only those YAML
 	// declares (or none): the model must then add the SELECT's others.
-	ColumnsComplete bool
-	Upstream                                                   []neighborView
-	UpstreamTotal, UpstreamLeftOut                             int
-	Downstream                                                 []neighborView
-	DownstreamTotal, DownstreamLeftOut                         int
+	ColumnsComplete                    bool
+	Upstream                           []neighborView
+	UpstreamTotal, UpstreamLeftOut     int
+	Downstream                         []neighborView
+	DownstreamTotal, DownstreamLeftOut int
 }
 
 type columnView struct{ Name, Type, Description string }
