@@ -62,20 +62,21 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
-			w, err := a.newWriter(ctx, org.ID, pf)
+			eng, err := a.engine(ctx)
 			if err != nil {
 				return err
 			}
-			svc, err := generate.New(generate.Config{Catalog: st})
+			w, err := eng.Writer(ctx, org.ID, pf.Provider)
 			if err != nil {
 				return err
 			}
-			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Provider, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman})
+			svc := eng.Gen
+			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman})
 			if err != nil {
 				return err
 			}
 			if !a.JSON {
-				fmt.Fprintf(a.Stderr, "Writing %d layer(s) for %s with %s/%s…\n", len(plan.Requests), obj.UniqueID, pf.Provider, pf.Model)
+				fmt.Fprintf(a.Stderr, "Writing %d layer(s) for %s with %s/%s…\n", len(plan.Requests), obj.UniqueID, pf.Name, pf.Model)
 			}
 			v, err := svc.Write(ctx, plan, w)
 			if err != nil {

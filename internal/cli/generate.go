@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/jobs"
 )
 
@@ -123,7 +124,7 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		Layers:        layers,
 		MaxRetries:    f.maxRetries,
 		Concurrency:   f.concurrency,
-		Provider:      f.Provider,
+		Provider:      f.Name,
 		Model:         f.Model,
 		BaseURL:       f.BaseURL,
 		JSONMode:      f.JSONMode,
@@ -131,7 +132,7 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		RPM:           f.rpm,
 		TPM:           f.tpm,
 	}, TriggeredByUserID: currentUser(), TriggeredByEmail: os.Getenv("MODELDOC_USER_EMAIL")}
-	est, err := eng.jobs.Estimate(ctx, org.ID, req)
+	est, err := eng.Jobs.Estimate(ctx, org.ID, req)
 	if err != nil {
 		return err
 	}
@@ -153,7 +154,7 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		fmt.Fprintln(a.Stdout, "\nNothing to document: every selected model is up to date. Use --regenerate-all to write them again.")
 		return nil
 	}
-	job, err := eng.jobs.Create(ctx, org.ID, req)
+	job, err := eng.Jobs.Create(ctx, org.ID, req)
 	if err != nil {
 		return err
 	}
@@ -166,7 +167,7 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 // followJob runs a job in the foreground with a live progress line until it
 // ends or pauses, then prints the results. The first SIGINT pauses it, the
 // second cancels it.
-func (a *App) followJob(ctx context.Context, eng *engine, orgID, id int64) error {
+func (a *App) followJob(ctx context.Context, eng *engine.Engine, orgID, id int64) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGINT)
 	defer signal.Stop(sigs)
@@ -177,10 +178,10 @@ func (a *App) followJob(ctx context.Context, eng *engine, orgID, id int64) error
 			bg := context.WithoutCancel(ctx)
 			if n == 1 {
 				fmt.Fprintln(a.Stderr, "\nPausing: calls in flight finish and are kept. Ctrl-C again to cancel.")
-				_, _ = eng.jobs.Pause(bg, orgID, id)
+				_, _ = eng.Jobs.Pause(bg, orgID, id)
 			} else {
 				fmt.Fprintln(a.Stderr, "\nCancelling.")
-				_, _ = eng.jobs.Cancel(bg, orgID, id)
+				_, _ = eng.Jobs.Cancel(bg, orgID, id)
 			}
 		}
 	}()
@@ -191,13 +192,13 @@ func (a *App) followJob(ctx context.Context, eng *engine, orgID, id int64) error
 		defer close(done)
 		a.showProgress(progressCtx, eng, id)
 	}()
-	job, err := eng.jobs.RunJob(ctx, orgID, id)
+	job, err := eng.Jobs.RunJob(ctx, orgID, id)
 	stopProgress()
 	<-done
 	if err != nil {
 		return err
 	}
-	if full, err := eng.jobs.Get(context.WithoutCancel(ctx), orgID, id); err == nil {
+	if full, err := eng.Jobs.Get(context.WithoutCancel(ctx), orgID, id); err == nil {
 		job = full
 	}
 	if a.JSON {
@@ -218,12 +219,12 @@ func (a *App) followJob(ctx context.Context, eng *engine, orgID, id int64) error
 
 // showProgress draws one progress line on stderr: redrawn in place on a
 // terminal, a line every few seconds otherwise (logs, CI).
-func (a *App) showProgress(ctx context.Context, eng *engine, id int64) {
+func (a *App) showProgress(ctx context.Context, eng *engine.Engine, id int64) {
 	if a.JSON {
 		return
 	}
 	tty := isTerminal(a.Stderr)
-	ch, unsubscribe := eng.jobs.Subscribe(ctx, id)
+	ch, unsubscribe := eng.Jobs.Subscribe(ctx, id)
 	defer unsubscribe()
 	var last time.Time
 	var line string

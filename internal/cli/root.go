@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -29,7 +30,7 @@ type App struct {
 	Stderr io.Writer
 
 	st      *store.Store
-	eng     *engine
+	eng     *engine.Engine
 	closers []func() error
 }
 

@@ -1,0 +1,232 @@
+// Package engine wires the job machinery from concrete parts: the store,
+// the generation service, the writers for each provider with their keys,
+// the retry layer and the shared rate limiters. The CLI, the server, the
+// worker command and the benchmarks all build it the same way here.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/cost"
+	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/jobs"
+	"github.com/modeldoc/modeldoc/internal/providerkeys"
+	"github.com/modeldoc/modeldoc/internal/ratelimit"
+	"github.com/modeldoc/modeldoc/internal/retry"
+	"github.com/modeldoc/modeldoc/internal/store"
+	"github.com/modeldoc/modeldoc/internal/writer"
+	"github.com/modeldoc/modeldoc/internal/writer/anthropicwriter"
+	"github.com/modeldoc/modeldoc/internal/writer/offlinewriter"
+	"github.com/modeldoc/modeldoc/internal/writer/openaiwriter"
+)
+
+// DefaultModels per provider: the cheapest current model that writes good
+// documentation. A user picks another with --model.
+var DefaultModels = map[string]string{
+	"openai":    "gpt-5-mini",
+	"anthropic": "claude-haiku-4-5",
+	"offline":   "offline-v1",
+}
+
+// Provider names a writer and how to reach it. Keys are not part of it:
+// they come from the environment or the organization's stored keys.
+type Provider struct {
+	Name     string `json:"provider"`
+	Model    string `json:"model"`
+	BaseURL  string `json:"base_url,omitempty"`
+	JSONMode bool   `json:"json_mode,omitempty"`
+}
+
+// Resolve fills the provider and model defaults and checks the names. An
+// empty Name picks openai when OPENAI_API_KEY or a base URL is set, else
+// anthropic when ANTHROPIC_API_KEY is set, else the offline writer.
+func (p Provider) Resolve() (Provider, error) {
+	if p.Name == "" {
+		switch {
+		case os.Getenv("OPENAI_API_KEY") != "" || p.BaseURL != "":
+			p.Name = "openai"
+		case os.Getenv("ANTHROPIC_API_KEY") != "":
+			p.Name = "anthropic"
+		default:
+			p.Name = "offline"
+		}
+	}
+	p.Name = strings.ToLower(strings.TrimSpace(p.Name))
+	def, ok := DefaultModels[p.Name]
+	if !ok {
+		return p, modeldoc.Errorf(modeldoc.EINVALID, "Unknown provider %q: use openai (also for Azure, Ollama, vLLM and LiteLLM with a base URL), anthropic or offline.", p.Name)
+	}
+	if p.Model == "" {
+		p.Model = def
+	}
+	return p, nil
+}
+
+// envKeys names the environment variable of each provider's key.
+var envKeys = map[string]string{"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+// Config configures an Engine.
+type Config struct {
+	Store  *store.Store
+	Logger *slog.Logger
+	// Limits shares rate limiters between jobs; a new in-memory registry
+	// when nil. A database-backed registry shares them between processes.
+	Limits *ratelimit.Registry
+	// Jobs tunes the job manager; Store, Documenter, Writers and Retry are
+	// set by New.
+	Jobs jobs.Config
+	// Retry tunes the retry layer (backoffs, waits); Limiter and Estimate
+	// are set per job.
+	Retry retry.Config
+	// NoEnvKeys ignores OPENAI_API_KEY and ANTHROPIC_API_KEY, so that only
+	// organizations' stored keys are used (the server's mode).
+	NoEnvKeys bool
+}
+
+// Engine is the wired job machinery.
+type Engine struct {
+	Store  *store.Store
+	Gen    *generate.Service
+	Jobs   *jobs.Manager
+	Limits *ratelimit.Registry
+
+	cfg  Config
+	ring *providerkeys.Ring
+
+	mu sync.Mutex
+	// keyIDs remembers each job's provider-key identity (a hash, never the
+	// key) between building its writer and wrapping it, so that every job
+	// using one key shares one limiter.
+	keyIDs map[int64]string
+}
+
+// New wires an Engine on cfg.Store. It starts no workers.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Limits == nil {
+		cfg.Limits = ratelimit.NewRegistry(nil)
+	}
+	gen, err := generate.New(generate.Config{Catalog: cfg.Store, Logger: cfg.Logger})
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{Store: cfg.Store, Gen: gen, Limits: cfg.Limits, cfg: cfg, keyIDs: map[int64]string{}}
+	jc := cfg.Jobs
+	jc.Store = cfg.Store
+	jc.Documenter = gen
+	jc.Logger = cfg.Logger
+	jc.Writers = e.jobWriter
+	jc.Retry = e.wrapRetry
+	if e.Jobs, err = jobs.NewManager(ctx, jc); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// Close releases the job manager.
+func (e *Engine) Close() error { return e.Jobs.Close() }
+
+// Key returns the key a provider's writer uses for an organization: the
+// environment's (unless NoEnvKeys), else the organization's stored key,
+// else "" (the writer then reports the missing key without calling out).
+func (e *Engine) Key(ctx context.Context, orgID int64, provider string) (string, error) {
+	env, ok := envKeys[provider]
+	if !ok {
+		return "", nil
+	}
+	if !e.cfg.NoEnvKeys {
+		if k := os.Getenv(env); k != "" {
+			return k, nil
+		}
+	}
+	if e.ring == nil {
+		ring, err := providerkeys.Open(e.Store)
+		if err != nil {
+			return "", err
+		}
+		e.ring = ring
+	}
+	key, err := e.ring.Get(ctx, orgID, provider)
+	if providerkeys.IsNotFound(err) {
+		return "", nil
+	}
+	return key, err
+}
+
+// Writer builds the writer for p, with the organization's key.
+func (e *Engine) Writer(ctx context.Context, orgID int64, p Provider) (writer.Writer, error) {
+	p, err := p.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	key, err := e.Key(ctx, orgID, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	return NewWriter(p, key)
+}
+
+// NewWriter builds the writer for p with key. A missing key is not an error
+// here: the writer reports it, naming the provider, on its first call.
+func NewWriter(p Provider, key string) (writer.Writer, error) {
+	switch p.Name {
+	case "offline":
+		return offlinewriter.New(), nil
+	case "openai":
+		return openaiwriter.New(openaiwriter.Config{APIKey: key, BaseURL: p.BaseURL, JSONMode: p.JSONMode})
+	case "anthropic":
+		return anthropicwriter.New(anthropicwriter.Config{APIKey: key, BaseURL: os.Getenv("ANTHROPIC_BASE_URL")})
+	}
+	return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown provider %q.", p.Name)
+}
+
+func (e *Engine) jobWriter(ctx context.Context, j *jobs.Job) (writer.Writer, error) {
+	p, err := Provider{Name: j.Options.Provider, Model: j.Options.Model, BaseURL: j.Options.BaseURL, JSONMode: j.Options.JSONMode}.Resolve()
+	if err != nil {
+		return nil, err
+	}
+	key, err := e.Key(ctx, j.OrgID, p.Name)
+	if err != nil {
+		return nil, err
+	}
+	if p.Name != "offline" && key == "" && p.BaseURL == "" {
+		org := ""
+		if o, err := e.Store.GetOrganization(ctx, j.OrgID); err == nil {
+			org = o.Name
+		}
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "no API key configured for provider %s in organization %s: set %s, or store a key for the organization (PUT /api/v1/provider-keys/%s).", p.Name, org, envKeys[p.Name], p.Name)
+	}
+	e.mu.Lock()
+	e.keyIDs[j.ID] = ratelimit.Key(p.Name, p.BaseURL, key)
+	e.mu.Unlock()
+	return NewWriter(p, key)
+}
+
+func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
+	if w.Provider() == "offline" {
+		return w // no provider, no limits, nothing transient
+	}
+	e.mu.Lock()
+	keyID := e.keyIDs[j.ID]
+	e.mu.Unlock()
+	rc := e.cfg.Retry
+	rc.Limiter = e.Limits.Get(keyID, ratelimit.Config{RPM: j.Options.RPM, TPM: j.Options.TPM})
+	rc.MaxRetries = j.Options.MaxRetries
+	if rc.MaxRetries == 0 {
+		rc.MaxRetries = -1 // the job asked for none; retry's zero means its default
+	}
+	// OpenAI counts a request against TPM as its prompt plus its max
+	// tokens, so that is what we reserve.
+	rc.Estimate = func(r writer.Request) int {
+		prompt, _ := cost.EstimateRequest(r)
+		return prompt + r.MaxTokens
+	}
+	return retry.New(w, rc)
+}
