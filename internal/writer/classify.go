@@ -15,7 +15,7 @@ import (
 // keyLike matches provider secrets as they can appear inside a provider's
 // own error message (OpenAI echoes a masked key in its 401 text). Both
 // OpenAI ("sk-", "sk-proj-") and Anthropic ("sk-ant-") keys start with sk-.
-var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_\-*.]{4,}`)
+var keyLike = regexp.MustCompile(`sk-[A-Za-z0-9_\-*]{4,}`)
 
 // Redact removes every secret and anything shaped like a provider key from
 // s, so provider messages can be shown to users and written to logs.
@@ -67,4 +67,15 @@ func TransportError(provider string, status int, err error, secrets ...string) *
 	}
 	msg := fmt.Sprintf("%s %s: %s; the call can be retried", provider, what, Redact(err.Error(), secrets...))
 	return &Error{Kind: Transient, Provider: provider, Status: status, Message: msg, Err: err}
+}
+
+// BodySnippet is the start of a response body that is not the provider's
+// JSON error (an HTML page from a proxy, say) on one line, redacted, for a
+// message.
+func BodySnippet(body []byte, n int) string {
+	s := strings.Join(strings.Fields(string(body)), " ")
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return Redact(s)
 }

@@ -56,7 +56,7 @@ func Classify(status int, header http.Header, body []byte, err error) *writer.Er
 	typ, code := eb.Error.Type, eb.Error.Details.ErrorCode
 	detail := writer.Redact(strings.TrimSpace(eb.Error.Message))
 	if detail == "" {
-		detail = writer.Redact(strings.TrimSpace(string(truncate(body, 300))))
+		detail = writer.BodySnippet(body, 200)
 	}
 	if eb.RequestID != "" {
 		detail += "; request " + eb.RequestID
@@ -130,11 +130,4 @@ func retryAfter(h http.Header, now time.Time, rl writer.RateLimit) time.Duration
 		}
 	}
 	return d
-}
-
-func truncate(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
 }

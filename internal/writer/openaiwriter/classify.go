@@ -78,7 +78,7 @@ func Classify(status int, header http.Header, body []byte, err error) *writer.Er
 	code := ae.code()
 	detail := writer.Redact(strings.TrimSpace(ae.Message))
 	if detail == "" {
-		detail = strings.TrimSpace(writer.Redact(string(truncate(body, 300))))
+		detail = writer.BodySnippet(body, 200)
 	}
 	label := fmt.Sprint(status)
 	if c := firstNonEmpty(code, ae.Type); c != "" {
@@ -152,11 +152,4 @@ func firstNonEmpty(s ...string) string {
 		}
 	}
 	return ""
-}
-
-func truncate(b []byte, n int) []byte {
-	if len(b) > n {
-		return b[:n]
-	}
-	return b
 }
