@@ -88,7 +88,10 @@ func New(cfg Config) (*Writer, error) {
 		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
 	}
 	if cfg.APIKey != "" {
-		opts = append(opts, option.WithAPIKey(cfg.APIKey))
+		// Anthropic's API documents x-api-key for API keys. SDK v2's
+		// WithAPIKey sends "Authorization: Bearer" instead, which is meant for
+		// OAuth tokens, so the header is set directly.
+		opts = append(opts, option.WithHeader("X-Api-Key", cfg.APIKey))
 	}
 	for k, v := range cfg.ExtraHeaders {
 		opts = append(opts, option.WithHeader(k, v))

@@ -92,13 +92,13 @@ func checkRequest(t *testing.T, r wt.Recorded) {
 	if r.Method != http.MethodPost || r.Path != "/v1/messages" {
 		t.Errorf("request %s %s, want POST /v1/messages", r.Method, r.Path)
 	}
-	// anthropic-sdk-go v2 sends an API key as a bearer token, not as
-	// x-api-key; the API accepts either.
-	if got := r.Header.Get("Authorization"); got != "Bearer "+wt.Key {
-		t.Errorf("Authorization = %q, want the bearer key", got)
+	// Anthropic documents x-api-key for API keys; a bearer token is for
+	// OAuth, and sending both would leave the API to choose.
+	if got := r.Header.Get("X-Api-Key"); got != wt.Key {
+		t.Errorf("X-Api-Key = %q, want the key", got)
 	}
-	if r.Header.Get("X-Api-Key") != "" {
-		t.Errorf("x-api-key sent alongside Authorization")
+	if r.Header.Get("Authorization") != "" {
+		t.Errorf("Authorization sent alongside x-api-key")
 	}
 	if r.Header.Get("Anthropic-Version") == "" {
 		t.Errorf("anthropic-version header missing")
