@@ -126,6 +126,7 @@ type Reservation struct {
 	l             *Limiter
 	tokens        int
 	tokenInterval time.Duration // cost of one token when reserved
+	take          Take
 	// Admitted is the time the call was scheduled to start.
 	Admitted time.Time
 	// Waited is how long Wait blocked.
@@ -170,7 +171,7 @@ func (l *Limiter) Wait(ctx context.Context, estimatedTokens int) (Reservation, e
 		l.mu.Unlock()
 		if hold <= 0 {
 			l.count(func(s *Stats) { s.Requests++; s.Waited += waited })
-			return Reservation{l: l, tokens: estimatedTokens, tokenInterval: tokInterval, Admitted: admitted, Waited: waited}, nil
+			return Reservation{l: l, tokens: estimatedTokens, tokenInterval: tokInterval, take: take, Admitted: admitted, Waited: waited}, nil
 		}
 		if !counted {
 			counted = true
@@ -193,6 +194,14 @@ func (r Reservation) Done(actualTokens int) {
 	if err := r.l.bucket.Adjust(context.Background(), 0, d); err != nil {
 		r.l.count(func(s *Stats) { s.BucketErrors++ })
 	}
+}
+
+// Cancel gives back a reservation whose call was never made.
+func (r Reservation) Cancel() {
+	if r.l == nil {
+		return
+	}
+	r.l.refund(context.Background(), r.take)
 }
 
 // RateLimited ends the call with a 429: see Limiter.RateLimited. The rate
