@@ -1,0 +1,104 @@
+// DOM helpers. Text always goes in through text nodes, never through
+// innerHTML, so names, SQL and descriptions from projects render as text
+// whatever they contain.
+
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  if (attrs) {
+    for (const [k, v] of Object.entries(attrs)) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'class') el.className = v;
+      else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+      else if (k === 'dataset') Object.assign(el.dataset, v);
+      else if (k === 'checked' || k === 'value' || k === 'disabled' || k === 'selected' || k === 'indeterminate') el[k] = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+  }
+  append(el, children);
+  return el;
+}
+
+export function append(el, children) {
+  for (const c of children.flat(Infinity)) {
+    if (c === undefined || c === null || c === false) continue;
+    el.appendChild(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return el;
+}
+
+export function clear(el) {
+  while (el.firstChild) el.removeChild(el.firstChild);
+  return el;
+}
+
+export function replace(el, ...children) {
+  clear(el);
+  return append(el, children);
+}
+
+// link builds an in-app link from route parts; parts are encoded so that
+// no name can change where a link goes.
+export function link(text, parts, attrs = {}) {
+  const href = '#/' + parts.map((p) => encodeURIComponent(String(p))).join('/');
+  return h('a', { ...attrs, href }, text);
+}
+
+export function fmtMoney(v) {
+  const n = Number(v) || 0;
+  if (n === 0) return '$0.00';
+  if (n < 0.01) return '$' + n.toFixed(4);
+  return '$' + n.toFixed(2);
+}
+
+export function fmtInt(v) {
+  return (Number(v) || 0).toLocaleString('en-US');
+}
+
+export function fmtTokens(v) {
+  const n = Number(v) || 0;
+  if (n >= 1e6) return (n / 1e6).toFixed(2) + 'M';
+  if (n >= 1e4) return Math.round(n / 1e3) + 'k';
+  return fmtInt(n);
+}
+
+export function fmtDate(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  if (isNaN(d)) return String(s);
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
+}
+
+export function fmtDuration(sec) {
+  if (sec === undefined || sec === null || sec < 0) return '—';
+  sec = Math.round(sec);
+  if (sec < 60) return `${sec}s`;
+  const m = Math.floor(sec / 60);
+  if (m < 60) return `${m}m ${sec % 60}s`;
+  return `${Math.floor(m / 60)}h ${m % 60}m`;
+}
+
+export function badge(text, kind) {
+  return h('span', { class: `badge badge-${kind || 'plain'}` }, text);
+}
+
+export function statusBadge(status) {
+  const kinds = {
+    queued: 'plain', running: 'info', pausing: 'warn', paused: 'warn',
+    completed: 'ok', failed: 'bad', cancelled: 'muted',
+    done: 'ok', partial: 'warn', skipped: 'muted', blocked: 'plain', ready: 'plain', enqueued: 'plain',
+  };
+  return badge(status || 'unknown', kinds[status] || 'plain');
+}
+
+export function errorBox(err) {
+  const msg = err && err.message ? err.message : String(err);
+  return h('div', { class: 'alert alert-error', role: 'alert' }, msg, err && err.code ? h('span', { class: 'code' }, ` (${err.code})`) : null);
+}
+
+export function debounce(fn, ms) {
+  let t;
+  return (...args) => {
+    clearTimeout(t);
+    t = setTimeout(() => fn(...args), ms);
+  };
+}

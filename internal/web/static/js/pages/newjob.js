@@ -1,0 +1,200 @@
+// The new-job panel: options, a live estimate from POST /jobs/estimate
+// whenever the selection or an option changes, and a start button that
+// says what it will spend.
+import { h, replace, fmtMoney, fmtTokens, fmtInt, errorBox, debounce } from '../dom.js';
+import * as api from '../api.js';
+import { LAYERS } from '../layers.js';
+
+const OPTS_KEY = 'modeldoc.jobOptions';
+const DEFAULT_MODELS = { openai: 'gpt-5-mini', anthropic: 'claude-haiku-4-5', offline: 'offline-v1' };
+
+function savedOptions() {
+  try {
+    return JSON.parse(sessionStorage.getItem(OPTS_KEY) || '{}');
+  } catch {
+    return {};
+  }
+}
+
+export function jobPanel({ selection }) {
+  const s = savedOptions();
+  let alive = true;
+  let ctrl = null;
+  let estimate = null;
+  let estErr = null;
+  let seq = 0;
+
+  const layerBoxes = LAYERS.map(([name, title]) => {
+    const id = `layer-${name}`;
+    const box = h('input', { type: 'checkbox', id, value: name, checked: !s.layers || s.layers.includes(name) });
+    return { box, el: h('div', { class: 'check' }, box, h('label', { for: id }, title)) };
+  });
+  const skip = h('input', { type: 'checkbox', id: 'opt-skip', checked: s.skip_existing ?? false });
+  const stale = h('input', { type: 'checkbox', id: 'opt-stale', checked: s.only_stale ?? false });
+  const retries = h('input', { type: 'number', id: 'opt-retries', min: 0, max: 10, step: 1, value: String(s.max_retries ?? 3) });
+  const conc = h('input', { type: 'number', id: 'opt-concurrency', min: 1, max: 64, step: 1, value: String(s.concurrency ?? 4) });
+  const provider = h('select', { id: 'opt-provider' }, Object.keys(DEFAULT_MODELS).map((p) => h('option', { value: p }, p)));
+  provider.value = s.provider || 'openai';
+  const model = h('input', { type: 'text', id: 'opt-model', value: s.model || '', placeholder: DEFAULT_MODELS[provider.value], autocomplete: 'off', spellcheck: 'false' });
+  const baseURL = h('input', { type: 'url', id: 'opt-base-url', value: s.base_url || '', placeholder: 'https://api.openai.com/v1', autocomplete: 'off', spellcheck: 'false' });
+  const budget = h('input', { type: 'number', id: 'opt-budget', min: 0, step: '0.01', value: s.budget ? String(s.budget) : '', placeholder: 'no limit' });
+  const baseField = h('div', { class: 'field' }, h('label', { for: 'opt-base-url' }, 'Base URL (OpenAI-compatible servers)'), baseURL);
+
+  const estBox = h('div', { class: 'estimate', id: 'estimate', 'aria-live': 'polite' });
+  const startBtn = h('button', { type: 'submit', class: 'btn btn-primary btn-block', id: 'start-job', disabled: true }, 'Select models to document');
+  const startErr = h('div');
+
+  const field = (label, el, hint) => h('div', { class: 'field' }, h('label', { for: el.id }, label), el, hint ? h('small', { class: 'muted' }, hint) : null);
+  const check = (el, label) => h('div', { class: 'check' }, el, h('label', { for: el.id }, label));
+
+  const form = h('form', { class: 'job-form', id: 'job-form', 'aria-labelledby': 'new-job-title' },
+    h('h2', { id: 'new-job-title' }, 'New job'),
+    h('fieldset', null, h('legend', null, 'Layers to write'), h('div', { class: 'checks' }, layerBoxes.map((l) => l.el))),
+    h('fieldset', null, h('legend', null, 'Which models'),
+      check(skip, 'Skip models that are already documented'),
+      check(stale, 'Only models whose documentation is stale')),
+    h('div', { class: 'row2' }, field('Max retries', retries), field('Concurrency', conc)),
+    h('div', { class: 'row2' }, field('Provider', provider), field('Model', model)),
+    baseField,
+    field('Budget (USD)', budget, 'The job pauses when it would spend more.'),
+    estBox, startErr, startBtn);
+
+  function body() {
+    const layers = layerBoxes.filter((l) => l.box.checked).map((l) => l.box.value);
+    const b = {
+      selection: { object_ids: [...selection.keys()] },
+      layers,
+      skip_existing: skip.checked,
+      only_stale: stale.checked,
+      max_retries: Math.max(0, parseInt(retries.value, 10) || 0),
+      concurrency: Math.max(1, parseInt(conc.value, 10) || 1),
+      provider: provider.value,
+      model: model.value.trim() || DEFAULT_MODELS[provider.value],
+    };
+    if (provider.value === 'openai' && baseURL.value.trim()) b.base_url = baseURL.value.trim();
+    const bud = parseFloat(budget.value);
+    if (bud > 0) b.budget = bud;
+    return b;
+  }
+
+  function save() {
+    const b = body();
+    delete b.selection;
+    b.model = model.value.trim();
+    b.base_url = baseURL.value.trim();
+    sessionStorage.setItem(OPTS_KEY, JSON.stringify(b));
+  }
+
+  function renderEstimate(loading) {
+    const n = selection.size;
+    baseField.hidden = provider.value !== 'openai';
+    model.placeholder = DEFAULT_MODELS[provider.value];
+    if (!n) {
+      replace(estBox, h('p', { class: 'muted' }, 'Select models on the left to see what documenting them costs.'));
+      startBtn.disabled = true;
+      startBtn.textContent = 'Select models to document';
+      return;
+    }
+    if (!layerBoxes.some((l) => l.box.checked)) {
+      replace(estBox, h('p', { class: 'alert alert-warn' }, 'Choose at least one layer.'));
+      startBtn.disabled = true;
+      startBtn.textContent = 'Choose a layer';
+      return;
+    }
+    if (estErr) {
+      replace(estBox, errorBox(estErr));
+      startBtn.disabled = true;
+      startBtn.textContent = 'Cannot estimate';
+      return;
+    }
+    if (!estimate || loading) {
+      estBox.classList.add('loading');
+      if (!estimate) replace(estBox, h('p', { class: 'muted' }, 'Estimating…'));
+      startBtn.disabled = true;
+      return;
+    }
+    estBox.classList.remove('loading');
+    const e = estimate;
+    const todo = Number(e.to_document ?? e.total ?? n);
+    const models = (k) => (k === 1 ? '1 model' : `${fmtInt(k)} models`);
+    replace(estBox,
+      h('div', { class: 'est-cost' }, h('span', { class: 'muted' }, 'Estimated cost'), h('strong', { id: 'est-cost' }, fmtMoney(e.estimated_cost))),
+      h('dl', { class: 'est-grid' },
+        h('dt', null, 'To document'), h('dd', { id: 'est-todo' }, models(todo)),
+        h('dt', null, 'Skipped'), h('dd', { id: 'est-skipped' }, fmtInt(e.skipped)),
+        h('dt', null, 'Calls'), h('dd', null, fmtInt(e.calls)),
+        h('dt', null, 'Prompt tokens'), h('dd', { id: 'est-prompt' }, fmtTokens(e.estimated_prompt_tokens)),
+        h('dt', null, 'Completion tokens'), h('dd', { id: 'est-completion' }, fmtTokens(e.estimated_completion_tokens)),
+        h('dt', null, 'Model'), h('dd', null, `${e.provider || provider.value} · ${e.model || body().model}`)));
+    const bud = parseFloat(budget.value);
+    if (bud > 0 && Number(e.estimated_cost) > bud) {
+      estBox.append(h('p', { class: 'alert alert-warn' }, `The estimate is above the budget of ${fmtMoney(bud)}: the job will pause when it reaches it.`));
+    }
+    startBtn.disabled = todo === 0;
+    startBtn.textContent = todo === 0 ? 'Nothing to document' : `Document ${models(todo)} · est. ${fmtMoney(e.estimated_cost)}`;
+  }
+
+  async function runEstimate() {
+    if (!alive) return;
+    save();
+    if (!selection.size || !layerBoxes.some((l) => l.box.checked)) {
+      estimate = null;
+      estErr = null;
+      renderEstimate();
+      return;
+    }
+    if (ctrl) ctrl.abort();
+    ctrl = new AbortController();
+    const mine = ++seq;
+    renderEstimate(true);
+    try {
+      const e = await api.post('/jobs/estimate', body(), { signal: ctrl.signal });
+      if (mine !== seq || !alive) return;
+      estimate = e && e.estimate ? e.estimate : e;
+      estErr = null;
+    } catch (err) {
+      if (err.name === 'AbortError' || mine !== seq) return;
+      estimate = null;
+      estErr = err;
+    }
+    renderEstimate();
+  }
+  const schedule = debounce(runEstimate, 250);
+  const changed = () => {
+    estimate = null;
+    estErr = null;
+    renderEstimate(true);
+    schedule();
+  };
+
+  form.addEventListener('input', changed);
+  form.addEventListener('change', changed);
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    if (startBtn.disabled) return;
+    startBtn.disabled = true;
+    const label = startBtn.textContent;
+    startBtn.textContent = 'Starting…';
+    replace(startErr);
+    try {
+      const job = await api.post('/jobs', body());
+      const j = job && job.job ? job.job : job;
+      selection.clear();
+      location.hash = `#/jobs/${encodeURIComponent(j.id)}`;
+    } catch (err) {
+      replace(startErr, errorBox(err));
+      startBtn.disabled = false;
+      startBtn.textContent = label;
+    }
+  });
+
+  renderEstimate();
+  return {
+    el: h('aside', { class: 'side-col card' }, form),
+    update: changed,
+    destroy() {
+      alive = false;
+      if (ctrl) ctrl.abort();
+    },
+  };
+}
