@@ -167,6 +167,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	// OpenAI reserves prompt + max_tokens against TPM before answering;
 	// without max_tokens the fake reserves the prompt alone.
 	promptTokens, cumulative := s.tokens.messageTokens(msgs)
+	promptTokens += s.schemaTokens(req.ResponseFormat)
 	v := s.limiter.Load().admit(promptTokens+maxTokens, start)
 	v.setHeaders(h)
 	if !v.ok {
@@ -529,4 +530,21 @@ func idString(r, seq uint64) string {
 		r /= uint64(len(idAlphabet))
 	}
 	return string(b)
+}
+
+// schemaTokens is what a json_schema response format adds to the prompt:
+// OpenAI renders the schema into the model's context and bills it as
+// prompt tokens. Counted like one more message (framing and a role token)
+// holding the compact schema JSON, plus the schema's name, which is how
+// cost.EstimateRequest counts it (cost.SchemaFraming).
+func (s *Server) schemaTokens(rf *responseFormat) int {
+	if rf == nil || rf.Type != "json_schema" || rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
+		return 0
+	}
+	var buf bytes.Buffer
+	schema := string(rf.JSONSchema.Schema)
+	if json.Compact(&buf, rf.JSONSchema.Schema) == nil {
+		schema = buf.String()
+	}
+	return tokensPerMessage + 1 + s.tokens.count(schema) + s.tokens.count(rf.JSONSchema.Name)
 }

@@ -268,7 +268,12 @@ func (p *prompt) text(r *rand.Rand, name string, i int) string {
 		return fmt.Sprintf("%s %s", capitalize(verbs[(i+r.IntN(len(verbs)))%len(verbs)]), p.word(r))
 	case n == "input" || n == "output":
 		return fmt.Sprintf("%s %s with %s", n, p.word(r), p.word(r))
-	case strings.Contains(n, "summary") || strings.Contains(n, "narrative") || strings.Contains(n, "description") || strings.Contains(n, "does"):
+	case strings.Contains(n, "description"):
+		// One sentence, as models describe a column: two made wide models'
+		// column layers outgrow their max tokens (44 Tuva columns: 4,160)
+		// and come back cut with finish_reason "length" on every call.
+		return p.sentence(r, n, i)
+	case strings.Contains(n, "summary") || strings.Contains(n, "narrative") || strings.Contains(n, "does"):
 		return p.sentence(r, n, i) + " " + p.sentence(r, "impact", i)
 	}
 	return p.sentence(r, n, i)

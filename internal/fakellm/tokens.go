@@ -98,9 +98,8 @@ func (t *tokenCounter) truncate(s string, n int) string {
 //
 // the final 3 priming the reply (<|start|>assistant<|message|>). Roles are
 // one token each. Array content counts its text parts concatenated; image
-// and audio parts are not counted. The response_format schema is not
-// counted either, although OpenAI adds some tokens for it, so that an
-// estimate from the exact prompts can match the fake's usage.
+// and audio parts are not counted. A json_schema response format is
+// counted apart (schemaTokens), as OpenAI bills it too.
 const (
 	tokensPerMessage = 3
 	tokensPerName    = 1
