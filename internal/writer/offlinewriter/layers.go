@@ -929,6 +929,12 @@ func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 		d := modeldoc.ColumnDescription{Name: c.Name}
 		o := f.trace(sel, c.Name, 0)
 		switch {
+		case o.found && o.passthrough && o.nb == nil && len(f.subj.Upstream) > 0:
+			// A relation the lineage does not know (one a macro reads,
+			// two hops up): naming it as the upstream model would be
+			// refused, since it is not one of the model's upstreams.
+			d.Lineage = "derived"
+			d.Description = f.passthroughDescription(c, o)
 		case o.found && o.passthrough:
 			d.Lineage = "passthrough"
 			d.UpstreamColumn = o.column
