@@ -24,9 +24,12 @@ type Config struct {
 	// reserved before the call. Defaults to (len(System)+len(User))/4 +
 	// MaxTokens, OpenAI's own admission estimate.
 	Estimate func(writer.Request) int
-	// Actual is the tokens a finished call counted. Defaults to prompt +
-	// completion tokens.
-	Actual func(writer.Usage) int
+	// Actual is the tokens a finished call counted against the TPM limit.
+	// Defaults to prompt tokens + max(completion tokens, MaxTokens): OpenAI
+	// reserves max_tokens at admission and counts that reservation, so
+	// counting less lets the next calls through too early. Anthropic's
+	// OTPM ignores max_tokens; pass prompt + completion for it.
+	Actual func(writer.Request, writer.Usage) int
 	// MaxRetries is how many times a call that failed with a transient
 	// error is tried again. Defaults to 3; a negative value means never.
 	MaxRetries int
@@ -82,7 +85,9 @@ func New(inner writer.Writer, cfg Config) *Writer {
 		cfg.Estimate = func(r writer.Request) int { return (len(r.System)+len(r.User))/4 + r.MaxTokens }
 	}
 	if cfg.Actual == nil {
-		cfg.Actual = func(u writer.Usage) int { return int(u.PromptTokens + u.CompletionTokens) }
+		cfg.Actual = func(r writer.Request, u writer.Usage) int {
+			return int(u.PromptTokens + max(u.CompletionTokens, int64(r.MaxTokens)))
+		}
 	}
 	switch {
 	case cfg.MaxRetries == 0:
@@ -166,7 +171,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 			// A 429's reservation stays charged: providers count refused
 			// requests against the limit too.
 		} else if result.Usage != (writer.Usage{}) {
-			res.Done(w.cfg.Actual(result.Usage))
+			res.Done(w.cfg.Actual(req, result.Usage))
 		} else if err == nil {
 			res.Done(0)
 		}
