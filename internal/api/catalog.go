@@ -1,0 +1,290 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/dbt"
+	"github.com/modeldoc/modeldoc/internal/store"
+)
+
+// uploadAnswer is what POST /projects answers: the import summary and the
+// project as it is now.
+type uploadAnswer struct {
+	Project *modeldoc.Project       `json:"project"`
+	Summary *modeldoc.ImportSummary `json:"summary"`
+}
+
+// uploadProject imports a manifest.json (form field `manifest`) with an
+// optional catalog.json (`catalog`) sent as multipart/form-data. The
+// project is known by its name (the manifest's project_name, or the form
+// field `name`): uploading it again updates it in place, keeping every
+// object's id and documentation. 201 for a new project, 200 for an update.
+func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" {
+		a.writeError(w, r, errorf(codeUnsupportedMedia, "Upload the project as multipart/form-data with a file field `manifest` (manifest.json) and optionally `catalog` (catalog.json)."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxUploadBytes)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The multipart body cannot be read: %v.", err))
+		return
+	}
+	var manifest, catalog []byte
+	var manifestName, name string
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			a.writeError(w, r, uploadError(err, a.cfg.MaxUploadBytes))
+			return
+		}
+		data, err := io.ReadAll(part)
+		if err != nil {
+			a.writeError(w, r, uploadError(err, a.cfg.MaxUploadBytes))
+			return
+		}
+		switch part.FormName() {
+		case "manifest":
+			manifest, manifestName = data, part.FileName()
+		case "catalog":
+			catalog = data
+		case "name":
+			name = strings.TrimSpace(string(data))
+		default:
+			a.writeError(w, r, errorf(codeUnknownField, fmt.Sprintf("The form has an unknown field %q: send `manifest`, and optionally `catalog` and `name`.", part.FormName())))
+			return
+		}
+	}
+	if len(manifest) == 0 {
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form has no `manifest` field: attach the manifest.json that dbt writes into target/."))
+		return
+	}
+	if manifestName == "" {
+		manifestName = "manifest.json"
+	}
+	cat, err := dbt.ParseManifest(manifest, catalog, manifestName)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if name != "" {
+		cat.ProjectName = name
+	}
+	if cat.ProjectName == "" {
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The manifest names no project (metadata.project_name): send the project's name in the form field `name`."))
+		return
+	}
+	cat.Path = "upload:" + manifestName
+	existed := false
+	if ps, err := a.st.ListProjects(r.Context(), p.orgID); err == nil {
+		for _, pr := range ps {
+			existed = existed || pr.Name == cat.ProjectName
+		}
+	}
+	summary, err := a.st.ImportCatalog(r.Context(), p.orgID, cat)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	project, err := a.st.GetProject(r.Context(), p.orgID, summary.ProjectID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := http.StatusCreated
+	if existed {
+		status = http.StatusOK
+	}
+	w.Header().Set("Location", "/api/v1/projects")
+	writeJSON(w, status, uploadAnswer{Project: project, Summary: summary})
+}
+
+func uploadError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return modeldoc.Errorf(modeldoc.ETOOLARGE, "The upload is larger than %d bytes.", limit)
+	}
+	return modeldoc.Errorf(modeldoc.EINVALID, "The multipart body cannot be read: %v.", err)
+}
+
+func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	pg, err := pageOf(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	ps, err := a.st.ListProjects(r.Context(), p.orgID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, paginate(ps, pg))
+}
+
+// listObjects searches the organization's objects: q (a substring, or a
+// glob with *), type (repeatable or comma-separated), schema, project_id,
+// documented, stale, include_deleted; paginated, by name.
+func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	f, pg, err := objectFilter(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	objs, total, err := a.st.ListObjects(r.Context(), p.orgID, f)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	if objs == nil {
+		objs = []store.ObjectSummary{}
+	}
+	writeJSON(w, http.StatusOK, list[store.ObjectSummary]{Items: objs, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}
+
+func objectFilter(r *http.Request) (store.ObjectFilter, page, error) {
+	var f store.ObjectFilter
+	pg, err := pageOf(r)
+	if err != nil {
+		return f, pg, err
+	}
+	f.Limit, f.Offset = pg.Limit, pg.Offset
+	q := r.URL.Query()
+	f.Match = q.Get("q")
+	f.Schema = q.Get("schema")
+	for _, v := range q["type"] {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				f.Types = append(f.Types, modeldoc.ObjectType(t))
+			}
+		}
+	}
+	if v := q.Get("project_id"); v != "" {
+		id, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || id <= 0 {
+			return f, pg, errorf(codeInvalidID, fmt.Sprintf("project_id %q is not an id: ids are positive integers.", v))
+		}
+		f.ProjectID = id
+	}
+	if f.Documented, err = queryBool(r, "documented"); err != nil {
+		return f, pg, err
+	}
+	if f.Stale, err = queryBool(r, "stale"); err != nil {
+		return f, pg, err
+	}
+	del, err := queryBool(r, "include_deleted")
+	if err != nil {
+		return f, pg, err
+	}
+	f.IncludeDeleted = del != nil && *del
+	return f, pg, nil
+}
+
+// objectRef names an object of the lineage around another.
+type objectRef struct {
+	ID       int64               `json:"id"`
+	UniqueID string              `json:"unique_id"`
+	Name     string              `json:"name"`
+	Type     modeldoc.ObjectType `json:"type"`
+	Schema   string              `json:"schema,omitempty"`
+	Deleted  bool                `json:"deleted,omitempty"`
+}
+
+// objectDetail is GET /objects/{id}: the object with its columns and SQL,
+// its documentation state, and its lineage one step either way.
+type objectDetail struct {
+	*modeldoc.Object
+	Documented       bool        `json:"documented"`
+	Stale            bool        `json:"stale"`
+	CurrentVersion   int         `json:"current_version,omitempty"`
+	ComplexityScore  int         `json:"complexity_score,omitempty"`
+	LastDocumentedAt any         `json:"last_documented_at,omitempty"`
+	Upstream         []objectRef `json:"upstream"`
+	Downstream       []objectRef `json:"downstream"`
+}
+
+func refs(objs []modeldoc.Object) []objectRef {
+	out := make([]objectRef, 0, len(objs))
+	for _, o := range objs {
+		out = append(out, objectRef{ID: o.ID, UniqueID: o.UniqueID, Name: o.Name, Type: o.Type, Schema: o.Schema, Deleted: o.Deleted})
+	}
+	return out
+}
+
+func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		ctx := r.Context()
+		o, err := a.st.GetObject(ctx, p.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		if o.Columns == nil {
+			o.Columns = []modeldoc.Column{}
+		}
+		d := objectDetail{Object: o}
+		sums, _, err := a.st.ListObjects(ctx, p.orgID, store.ObjectFilter{IDs: []int64{id}, IncludeDeleted: true})
+		if err != nil {
+			return nil, err
+		}
+		if len(sums) == 1 {
+			s := sums[0]
+			d.Documented, d.Stale, d.CurrentVersion, d.ComplexityScore = s.Documented, s.Stale, s.CurrentVersion, s.ComplexityScore
+			if s.LastDocumentedAt != nil {
+				d.LastDocumentedAt = s.LastDocumentedAt
+			}
+		}
+		up, err := a.st.Upstream(ctx, p.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		down, err := a.st.Downstream(ctx, p.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		d.Upstream, d.Downstream = refs(up), refs(down)
+		return d, nil
+	})(w, r)
+}
+
+// getDocumentation answers the object's current documentation, or
+// ?version=N.
+func (a *API) getDocumentation(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		version := 0
+		if v := r.URL.Query().Get("version"); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 {
+				return nil, modeldoc.Errorf(modeldoc.EINVALID, "version must be a positive whole number (got %q).", v)
+			}
+			version = n
+		}
+		return a.st.GetDocVersion(r.Context(), p.orgID, id, version)
+	})(w, r)
+}
+
+func (a *API) listDocVersions(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		pg, err := pageOf(r)
+		if err != nil {
+			return nil, err
+		}
+		vs, err := a.st.ListDocVersions(r.Context(), p.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		return paginate(vs, pg), nil
+	})(w, r)
+}

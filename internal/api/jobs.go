@@ -1,0 +1,328 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/jobs"
+)
+
+// jobRequest is the body of POST /jobs and POST /jobs/estimate: the
+// options of a job. Who triggered it comes from the token, never from the
+// body.
+type jobRequest struct {
+	Selection     jobs.Selection   `json:"selection"`
+	SkipExisting  bool             `json:"skip_existing"`
+	OnlyStale     bool             `json:"only_stale"`
+	RegenerateAll bool             `json:"regenerate_all"`
+	Layers        []modeldoc.Layer `json:"layers"`
+	MaxRetries    int              `json:"max_retries"`
+	Concurrency   int              `json:"concurrency"`
+	Provider      string           `json:"provider"`
+	Model         string           `json:"model"`
+	BaseURL       string           `json:"base_url"`
+	JSONMode      bool             `json:"json_mode"`
+	Budget        float64          `json:"budget"`
+	RPM           int              `json:"rpm"`
+	TPM           int              `json:"tpm"`
+}
+
+func (q jobRequest) create(p *principal) jobs.CreateRequest {
+	return jobs.CreateRequest{
+		Options: jobs.Options{
+			Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
+			Layers: q.Layers, MaxRetries: q.MaxRetries, Concurrency: q.Concurrency, Provider: q.Provider, Model: q.Model,
+			BaseURL: q.BaseURL, JSONMode: q.JSONMode, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
+		},
+		// The token is the user: its id is stable, its name is what a
+		// person gave it (often an email address).
+		TriggeredByUserID: fmt.Sprintf("token:%d", p.tokenID),
+		TriggeredByEmail:  p.name,
+	}
+}
+
+func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	var req jobRequest
+	if err := a.decodeJSON(w, r, &req, false); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	j, err := a.jobs.Create(r.Context(), p.orgID, req.create(p))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	a.log.Info("api: job created", "job", j.ID, "org", p.orgID, "token", p.tokenID, "total", j.Total)
+	w.Header().Set("Location", "/api/v1/jobs/"+itoa(j.ID))
+	writeJSON(w, http.StatusCreated, j)
+}
+
+func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	var req jobRequest
+	if err := a.decodeJSON(w, r, &req, false); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	est, err := a.jobs.Estimate(r.Context(), p.orgID, req.create(p))
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, est)
+}
+
+func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	pg, err := pageOf(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	status := r.URL.Query().Get("status")
+	js, err := a.jobs.List(r.Context(), p.orgID, jobs.ListFilter{Status: status, Limit: pg.Limit, Offset: pg.Offset})
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	total, err := a.countJobs(r, p.orgID, status)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list[*jobs.Job]{Items: js, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+}
+
+// countJobs counts the organization's jobs for the listing's total; the
+// job manager pages but does not count.
+func (a *API) countJobs(r *http.Request, orgID int64, status string) (int, error) {
+	q, args := "SELECT COUNT(*) FROM jobs WHERE org_id = ?", []any{orgID}
+	if status != "" {
+		q += " AND status = ?"
+		args = append(args, status)
+	}
+	var n int
+	if err := a.st.ReadDB().QueryRowContext(r.Context(), a.st.Rebind(q), args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("api: count jobs: %w", err)
+	}
+	return n, nil
+}
+
+// withID runs fn with the {id} of the route and the principal.
+func (a *API) withID(fn func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, err := pathID(r)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		v, err := fn(w, r, principalOf(r.Context()), id)
+		if err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
+	}
+}
+
+func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		return a.jobs.Get(r.Context(), p.orgID, id)
+	})(w, r)
+}
+
+func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		return a.jobs.Cancel(r.Context(), p.orgID, id)
+	})(w, r)
+}
+
+func (a *API) pauseJob(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		return a.jobs.Pause(r.Context(), p.orgID, id)
+	})(w, r)
+}
+
+// budgetRequest is the body of POST /jobs/{id}/budget, and the optional
+// body of POST /jobs/{id}/resume.
+type budgetRequest struct {
+	Budget *float64 `json:"budget"`
+}
+
+// resumeJob resumes a paused job. With {"budget": USD} it first raises
+// the budget, so that a job paused for its budget resumes in one call.
+func (a *API) resumeJob(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		var req budgetRequest
+		if err := a.decodeJSON(w, r, &req, true); err != nil {
+			return nil, err
+		}
+		if req.Budget != nil {
+			// Check the transition first, so that a resume that cannot
+			// happen changes nothing.
+			j, err := a.jobs.Get(r.Context(), p.orgID, id)
+			if err != nil {
+				return nil, err
+			}
+			if j.Status != jobs.StatusPaused && j.Status != jobs.StatusPausing {
+				return nil, modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s, not paused: there is nothing to resume.", id, j.Status)
+			}
+			if _, err := a.jobs.SetBudget(r.Context(), p.orgID, id, *req.Budget); err != nil {
+				return nil, err
+			}
+		}
+		return a.jobs.Resume(r.Context(), p.orgID, id)
+	})(w, r)
+}
+
+func (a *API) setBudget(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		var req budgetRequest
+		if err := a.decodeJSON(w, r, &req, false); err != nil {
+			return nil, err
+		}
+		if req.Budget == nil {
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Give the new budget in USD as {\"budget\": 10} (0 removes the budget).")
+		}
+		return a.jobs.SetBudget(r.Context(), p.orgID, id, *req.Budget)
+	})(w, r)
+}
+
+var itemStatuses = map[string]bool{
+	jobs.ItemBlocked: true, jobs.ItemReady: true, jobs.ItemEnqueued: true, jobs.ItemRunning: true, jobs.ItemDone: true,
+	jobs.ItemPartial: true, jobs.ItemFailed: true, jobs.ItemSkipped: true, jobs.ItemCancelled: true,
+}
+
+func (a *API) jobItems(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		pg, err := pageOf(r)
+		if err != nil {
+			return nil, err
+		}
+		status := r.URL.Query().Get("status")
+		if status != "" && !itemStatuses[status] {
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown item status %q: choose from blocked, ready, enqueued, running, done, partial, failed, skipped, cancelled.", status)
+		}
+		items, err := a.jobs.Items(r.Context(), p.orgID, id)
+		if err != nil {
+			return nil, err
+		}
+		if status != "" {
+			kept := items[:0]
+			for _, it := range items {
+				if it.Status == status {
+					kept = append(kept, it)
+				}
+			}
+			items = kept
+		}
+		return paginate(items, pg), nil
+	})(w, r)
+}
+
+// jobLogs answers the job's error log (?kind=errors, the default) or its
+// generation log, one row per call (?kind=calls), oldest first.
+func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
+	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
+		pg, err := pageOf(r)
+		if err != nil {
+			return nil, err
+		}
+		switch kind := r.URL.Query().Get("kind"); kind {
+		case "", "errors":
+			es, err := a.jobs.Errors(r.Context(), p.orgID, id)
+			if err != nil {
+				return nil, err
+			}
+			return paginate(es, pg), nil
+		case "calls":
+			ls, err := a.jobs.GenerationLogs(r.Context(), p.orgID, id)
+			if err != nil {
+				return nil, err
+			}
+			return paginate(ls, pg), nil
+		default:
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "kind must be errors or calls (got %q).", kind)
+		}
+	})(w, r)
+}
+
+// jobEvents streams the job as Server-Sent Events: `progress` with the job
+// on every change, then one final event named after how the job ended
+// (completed, failed, cancelled) or `paused`, after which the stream
+// ends. A paused job's stream ends too: a client reconnects after it
+// resumes the job. Comment lines keep idle connections alive.
+func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	id, err := pathID(r)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	// The organization check comes before anything is subscribed.
+	if _, err := a.jobs.Get(r.Context(), p.orgID, id); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no") // nginx would otherwise hold events back
+	w.WriteHeader(http.StatusOK)
+	events, stop := a.jobs.Subscribe(r.Context(), id)
+	defer stop()
+	heartbeat := time.NewTicker(a.cfg.Heartbeat)
+	defer heartbeat.Stop()
+	write := func(s string) bool {
+		_ = rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
+		if _, err := fmt.Fprint(w, s); err != nil {
+			return false
+		}
+		return rc.Flush() == nil
+	}
+	if !write(": modeldoc job " + itoa(id) + "\nretry: 3000\n\n") {
+		return
+	}
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-a.closing:
+			return
+		case <-heartbeat.C:
+			if !write(": heartbeat\n\n") {
+				return
+			}
+		case ev, ok := <-events:
+			if !ok {
+				return
+			}
+			name, final := eventName(ev.Job)
+			data, err := json.Marshal(ev.Job)
+			if err != nil {
+				a.log.Error("api: encode job event", "job", id, "err", err)
+				return
+			}
+			if !write(fmt.Sprintf("id: %d\nevent: %s\ndata: %s\n\n", ev.Job.UpdatedAt.UnixMicro(), name, data)) || final {
+				return
+			}
+		}
+	}
+}
+
+// eventName names the event for the job's state: the job's ending once
+// it has ended and no call is left in flight, progress before.
+func eventName(j *jobs.Job) (string, bool) {
+	switch {
+	case jobs.Terminal(j.Status) && j.InFlight <= 0:
+		return j.Status, true
+	case j.Status == jobs.StatusPaused:
+		return "paused", true
+	}
+	return "progress", false
+}

@@ -1,0 +1,80 @@
+package api
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+//go:embed openapi.json
+var openapiJSON []byte
+
+// OpenAPI returns the embedded OpenAPI 3 document.
+func OpenAPI() []byte { return openapiJSON }
+
+func (a *API) openapi(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(openapiJSON)
+}
+
+// healthz says the process serves HTTP; it touches nothing else.
+func (a *API) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz says whether the process can do its work: the store answers and
+// every migration this binary knows has been applied.
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	checks := map[string]string{"store": "ok", "migrations": "ok"}
+	ready := true
+	if err := a.st.ReadDB().PingContext(ctx); err != nil {
+		a.log.Warn("api: readiness: store unreachable", "err", err)
+		checks["store"], checks["migrations"], ready = "unreachable", "unknown", false
+	} else if ok, err := a.st.MigrationsApplied(ctx); err != nil || !ok {
+		if err != nil {
+			a.log.Warn("api: readiness: migrations", "err", err)
+		}
+		checks["migrations"], ready = "pending", false
+	}
+	if !ready {
+		p := problemFor(errorf(codeUnavailable, "Not ready: the store is unreachable or its migrations have not all been applied."))
+		p.Instance = r.URL.Path
+		w.Header().Set("Content-Type", "application/problem+json")
+		w.WriteHeader(p.Status)
+		writeBody(w, map[string]any{"type": p.Type, "title": p.Title, "status": p.Status, "detail": p.Detail, "code": p.Code, "checks": checks})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
+}
+
+func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	if a.metrics == nil {
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.ENOTFOUND, "Metrics are not enabled on this server."))
+		return
+	}
+	a.metrics.Handler().ServeHTTP(w, r)
+}
+
+// meAnswer tells a client who its token is.
+type meAnswer struct {
+	TokenID      int64  `json:"token_id"`
+	TokenName    string `json:"token_name"`
+	Role         string `json:"role"`
+	OrgID        int64  `json:"org_id"`
+	Organization string `json:"organization"`
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) {
+	p := principalOf(r.Context())
+	org, err := a.st.GetOrganization(r.Context(), p.orgID)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, meAnswer{TokenID: p.tokenID, TokenName: p.name, Role: p.role, OrgID: org.ID, Organization: org.Name})
+}
