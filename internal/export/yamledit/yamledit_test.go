@@ -192,7 +192,7 @@ models:
 		},
 		{
 			name: "new models at the end of the list, before trailing comments; CRLF kept",
-			in: "version: 2\r\nmodels:\r\n    -   name: a\r\n        description: A\r\n# the end\r\n",
+			in:   "version: 2\r\nmodels:\r\n    -   name: a\r\n        description: A\r\n# the end\r\n",
 			edit: func(t *testing.T, f *File) error {
 				return f.AddModels([]Entry{{Name: "b", Description: "B: the second.", Columns: []Entry{{Name: "id", Description: "Key"}}}})
 			},
