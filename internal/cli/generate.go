@@ -227,18 +227,21 @@ func (a *App) showProgress(ctx context.Context, eng *engine.Engine, id int64) {
 	ch, unsubscribe := eng.Jobs.Subscribe(ctx, id)
 	defer unsubscribe()
 	var last time.Time
-	var line string
+	var line, printed string
 	for ev := range ch {
 		line = progressLine(ev.Job)
 		if tty {
 			fmt.Fprintf(a.Stderr, "\r\033[K%s", line)
 		} else if time.Since(last) > 2*time.Second {
 			fmt.Fprintln(a.Stderr, line)
-			last = time.Now()
+			last, printed = time.Now(), line
 		}
 	}
-	if tty && line != "" {
+	switch {
+	case tty && line != "":
 		fmt.Fprintln(a.Stderr)
+	case !tty && line != printed:
+		fmt.Fprintln(a.Stderr, line) // the final state, always shown
 	}
 }
 
