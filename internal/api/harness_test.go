@@ -26,12 +26,12 @@ import (
 // env is a running API on a real listener over a real store, with the
 // job workers started, and two organizations with their tokens.
 type env struct {
-	t     *testing.T
-	st    *store.Store
-	api   *API
-	srv   *httptest.Server
+	t                       *testing.T
+	st                      *store.Store
+	api                     *API
+	srv                     *httptest.Server
 	adminA, memberA, adminB string
-	orgA, orgB             int64
+	orgA, orgB              int64
 }
 
 func newEnv(t *testing.T, st *store.Store, tune func(*Config)) *env {

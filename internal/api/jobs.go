@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/jobs"
 )
 
@@ -30,7 +31,22 @@ type jobRequest struct {
 	TPM           int              `json:"tpm"`
 }
 
-func (q jobRequest) create(p *principal) jobs.CreateRequest {
+// create checks the provider and fills its default model (the estimate is
+// priced for the model that will run), and says who triggered the job.
+func (q jobRequest) create(p *principal) (jobs.CreateRequest, error) {
+	if q.Provider == "" {
+		// The server ignores its environment's keys, so the choice cannot
+		// depend on them: a base URL means an OpenAI-compatible server.
+		q.Provider = "offline"
+		if q.BaseURL != "" {
+			q.Provider = "openai"
+		}
+	}
+	prov, err := engine.Provider{Name: q.Provider, Model: q.Model, BaseURL: q.BaseURL, JSONMode: q.JSONMode}.Resolve()
+	if err != nil {
+		return jobs.CreateRequest{}, err
+	}
+	q.Provider, q.Model = prov.Name, prov.Model
 	return jobs.CreateRequest{
 		Options: jobs.Options{
 			Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
@@ -41,7 +57,7 @@ func (q jobRequest) create(p *principal) jobs.CreateRequest {
 		// person gave it (often an email address).
 		TriggeredByUserID: fmt.Sprintf("token:%d", p.tokenID),
 		TriggeredByEmail:  p.name,
-	}
+	}, nil
 }
 
 func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +67,12 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	j, err := a.jobs.Create(r.Context(), p.orgID, req.create(p))
+	cr, err := req.create(p)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	j, err := a.jobs.Create(r.Context(), p.orgID, cr)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -68,7 +89,12 @@ func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	est, err := a.jobs.Estimate(r.Context(), p.orgID, req.create(p))
+	cr, err := req.create(p)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	est, err := a.jobs.Estimate(r.Context(), p.orgID, cr)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
