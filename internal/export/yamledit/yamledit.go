@@ -550,3 +550,16 @@ func (f *File) Bytes() ([]byte, error) {
 	}
 	return res, nil
 }
+
+// IndentLike makes entries added to f indent the way o's do: a new file
+// follows the project's other properties files.
+func (f *File) IndentLike(o *File) {
+	f.seqOffset, f.itemOffset = o.seqOffset, o.itemOffset
+}
+
+// HasVersions reports whether the entry declares versions: its columns
+// may live under each version, which modeldoc does not edit.
+func (m *Model) HasVersions() bool {
+	k, _ := lastKey(m.node, "versions")
+	return k != nil
+}

@@ -1,0 +1,633 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/export/udiff"
+	"github.com/modeldoc/modeldoc/internal/export/yamledit"
+	"github.com/modeldoc/modeldoc/internal/store"
+)
+
+// DBTOptions configure ExportDBT.
+type DBTOptions struct {
+	// Dir is the dbt project folder (the one with dbt_project.yml).
+	Dir string
+	// Project names the imported project; "" means the name in
+	// dbt_project.yml.
+	Project string
+	// OverwriteHuman lets generated text replace descriptions a person
+	// wrote (including {{ doc() }} references). Off by default.
+	OverwriteHuman bool
+	// DryRun computes everything and writes nothing.
+	DryRun bool
+}
+
+// FileChange is one properties file that the export changes or creates.
+type FileChange struct {
+	Path               string `json:"path"` // relative to the project folder, with slashes
+	Created            bool   `json:"created"`
+	ModelDescriptions  int    `json:"model_descriptions"`
+	ColumnDescriptions int    `json:"column_descriptions"`
+	NewModels          int    `json:"new_models"`
+	NewColumns         int    `json:"new_columns"`
+	Before             []byte `json:"-"`
+	After              []byte `json:"-"`
+}
+
+// DBTResult says what ExportDBT changed (or would change, in a dry run).
+type DBTResult struct {
+	Project string       `json:"project"`
+	DryRun  bool         `json:"dry_run"`
+	Files   []FileChange `json:"files"`
+	// Unchanged counts the properties files left byte for byte as they were.
+	Unchanged int `json:"unchanged_files"`
+	// KeptHuman counts descriptions left alone because a person wrote them.
+	KeptHuman int `json:"kept_human"`
+	// Undocumented counts models with no current documentation to export.
+	Undocumented int      `json:"undocumented_models"`
+	Warnings     []string `json:"warnings,omitempty"`
+}
+
+// Diff returns the unified diff of every change, file by file.
+func (r *DBTResult) Diff() string {
+	var b strings.Builder
+	for _, f := range r.Files {
+		from := "a/" + f.Path
+		if f.Created {
+			from = "/dev/null"
+		}
+		b.WriteString(udiff.Unified(from, "b/"+f.Path, f.Before, f.After, 3))
+	}
+	return b.String()
+}
+
+// propsFile is a properties YAML file of the project being edited.
+type propsFile struct {
+	rel     string // relative to the project folder, slashes
+	abs     string
+	file    *yamledit.File
+	created bool
+	change  FileChange
+	newOnes []yamledit.Entry
+}
+
+type declared struct {
+	pf    *propsFile
+	model *yamledit.Model
+}
+
+type dbtExporter struct {
+	st      *store.Store
+	orgID   int64
+	opts    DBTOptions
+	res     *DBTResult
+	files   []*propsFile
+	byRel   map[string]*propsFile
+	models  map[string]declared // by model name
+	prior   map[int64]*priorText
+	roots   []string // model paths, relative, slashes
+	pattern string   // file name for new properties files, {dir} for the folder
+	style   *yamledit.File
+	jinja   []string // descriptions left out because dbt would render them
+}
+
+// priorText holds what modeldoc generated for an object in earlier
+// versions: YAML text equal to one of them is modeldoc's, not a person's.
+type priorText struct {
+	summaries map[string]bool
+	columns   map[string]map[string]bool // lower-case column -> texts
+}
+
+// ExportDBT writes each model's executive summary and its column
+// descriptions into the project's properties files. A file with nothing
+// to change is not touched. A description a person wrote (any non-empty
+// text, or a {{ doc() }} reference, that modeldoc did not generate) is
+// kept unless OverwriteHuman. Models no YAML declares get an entry in the
+// file their folder's convention suggests; a new file is created only when
+// their folder has none.
+func ExportDBT(ctx context.Context, st *store.Store, orgID int64, opts DBTOptions) (*DBTResult, error) {
+	x := &dbtExporter{st: st, orgID: orgID, opts: opts, res: &DBTResult{DryRun: opts.DryRun},
+		byRel: map[string]*propsFile{}, models: map[string]declared{}, prior: map[int64]*priorText{}}
+	name, err := x.readProject()
+	if err != nil {
+		return nil, err
+	}
+	if opts.Project != "" {
+		name = opts.Project
+	}
+	proj, err := findProject(ctx, st, orgID, name)
+	if err != nil {
+		return nil, err
+	}
+	x.res.Project = proj.Name
+	if err := x.readProps(); err != nil {
+		return nil, err
+	}
+	loaded, err := Load(ctx, st, orgID, proj.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := x.plan(ctx, loaded[0]); err != nil {
+		return nil, err
+	}
+	if err := x.finish(); err != nil {
+		return nil, err
+	}
+	return x.res, nil
+}
+
+func findProject(ctx context.Context, st *store.Store, orgID int64, name string) (*modeldoc.Project, error) {
+	ps, err := st.ListProjects(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for i := range ps {
+		if ps[i].Name == name {
+			return &ps[i], nil
+		}
+		names = append(names, ps[i].Name)
+	}
+	if len(names) == 0 {
+		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No project is imported yet: run `modeldoc import PROJECT_DIR` and generate documentation first.")
+	}
+	return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No imported project is named %q (imported: %s): import the folder first, or name the project with --project.", name, strings.Join(names, ", "))
+}
+
+// readProject reads the project's name and model paths.
+func (x *dbtExporter) readProject() (string, error) {
+	file := filepath.Join(x.opts.Dir, "dbt_project.yml")
+	data, err := os.ReadFile(file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", modeldoc.Errorf(modeldoc.EINVALID, "%s has no dbt_project.yml: point at the dbt project folder.", x.opts.Dir)
+	}
+	if err != nil {
+		return "", modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", file, err)
+	}
+	var py struct {
+		Name        string   `yaml:"name"`
+		ModelPaths  []string `yaml:"model-paths"`
+		SourcePaths []string `yaml:"source-paths"`
+	}
+	if err := yaml.Unmarshal(data, &py); err != nil {
+		return "", modeldoc.Errorf(modeldoc.EINVALID, "%s: %s. Fix the file and export again.", file, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	paths := py.ModelPaths
+	if len(paths) == 0 {
+		paths = py.SourcePaths
+	}
+	if len(paths) == 0 {
+		paths = []string{"models"}
+	}
+	for _, p := range paths {
+		p = strings.Trim(filepath.ToSlash(filepath.Clean(p)), "/")
+		if p == ".." || strings.HasPrefix(p, "../") {
+			continue // outside the project: not ours to edit
+		}
+		x.roots = append(x.roots, p)
+	}
+	return py.Name, nil
+}
+
+var skipDirs = map[string]bool{"target": true, "dbt_packages": true, "dbt_modules": true, "logs": true, "node_modules": true, ".git": true, "venv": true, ".venv": true}
+
+// readProps parses every .yml/.yaml under the model paths and indexes the
+// models they declare; dbt reads a model declared twice from the later
+// file, and so does this.
+func (x *dbtExporter) readProps() error {
+	var rels []string
+	for _, root := range x.roots {
+		dir := filepath.Join(x.opts.Dir, filepath.FromSlash(root))
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if p == dir && errors.Is(err, fs.ErrNotExist) {
+					return filepath.SkipDir
+				}
+				return err
+			}
+			if d.IsDir() {
+				if p != dir && (skipDirs[d.Name()] || exists(filepath.Join(p, "dbt_project.yml"))) {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if n := d.Name(); strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml") {
+				rel, _ := filepath.Rel(x.opts.Dir, p)
+				rels = append(rels, filepath.ToSlash(rel))
+			}
+			return nil
+		})
+		if err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read the folder %s: %v.", dir, err)
+		}
+	}
+	sort.Strings(rels)
+	for _, rel := range rels {
+		abs := filepath.Join(x.opts.Dir, filepath.FromSlash(rel))
+		data, err := os.ReadFile(abs)
+		if err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", abs, err)
+		}
+		f, err := yamledit.Parse(data)
+		if err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "%s: %s. Fix the file (dbt cannot read it either) and export again.", abs, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		pf := &propsFile{rel: rel, abs: abs, file: f}
+		x.files = append(x.files, pf)
+		x.byRel[rel] = pf
+		if x.style == nil && len(f.Models()) > 0 {
+			x.style = f
+		}
+		for _, m := range f.Models() {
+			x.models[m.Name] = declared{pf, m}
+		}
+	}
+	x.pattern = x.namePattern()
+	return nil
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+// namePattern learns how the project names properties files from the
+// files that declare models: ccsr/ccsr_models.yml gives {dir}_models.yml,
+// staging/_staging__models.yml gives _{dir}__models.yml, schema.yml stays
+// schema.yml. The most common wins; dbt's own style guide is the default.
+func (x *dbtExporter) namePattern() string {
+	count := map[string]int{}
+	for _, pf := range x.files {
+		if !pf.file.HasModels() {
+			continue
+		}
+		dir, base := path.Base(path.Dir(pf.rel)), path.Base(pf.rel)
+		if dir != "." && dir != "" && strings.Contains(base, dir) {
+			base = strings.Replace(base, dir, "{dir}", 1)
+		}
+		count[base]++
+	}
+	best, n := "_{dir}__models.yml", 0
+	for p, c := range count {
+		if c > n || (c == n && p < best) {
+			best, n = p, c
+		}
+	}
+	return best
+}
+
+func (x *dbtExporter) warnf(format string, args ...any) {
+	x.res.Warnings = append(x.res.Warnings, fmt.Sprintf(format, args...))
+}
+
+// priorFor loads the texts of the object's earlier versions, once.
+func (x *dbtExporter) priorFor(ctx context.Context, obj *modeldoc.Object, current *modeldoc.DocVersion) (*priorText, error) {
+	if p := x.prior[obj.ID]; p != nil {
+		return p, nil
+	}
+	p := &priorText{summaries: map[string]bool{}, columns: map[string]map[string]bool{}}
+	x.prior[obj.ID] = p
+	versions, err := x.st.ListDocVersions(ctx, x.orgID, obj.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range versions {
+		if v.ID == current.ID {
+			continue
+		}
+		full, err := x.st.GetDocVersion(ctx, x.orgID, obj.ID, v.Version)
+		if err != nil {
+			return nil, err
+		}
+		if s := full.ExecutiveSummary(); s != "" {
+			p.summaries[s] = true
+		}
+		cols, _ := ColumnDocs(full)
+		for _, c := range cols {
+			k := strings.ToLower(c.Name)
+			if p.columns[k] == nil {
+				p.columns[k] = map[string]bool{}
+			}
+			p.columns[k][c.Description] = true
+		}
+	}
+	return p, nil
+}
+
+// decision is what to do with one description.
+type decision int
+
+const (
+	leave decision = iota
+	write
+	keepHuman
+)
+
+// decide compares what the file has with the generated text. Text that
+// modeldoc generated in an earlier version is modeldoc's to update.
+func (x *dbtExporter) decide(v yamledit.Value, want string, earlier func() (bool, error)) (decision, error) {
+	switch {
+	case !v.Present:
+		return write, nil
+	case !v.Editable:
+		return keepHuman, nil
+	case v.Text == want:
+		return leave, nil
+	case v.Empty() && !v.DocRef():
+		return write, nil
+	case x.opts.OverwriteHuman:
+		return write, nil
+	case v.DocRef():
+		return keepHuman, nil
+	}
+	ours, err := earlier()
+	if err != nil {
+		return leave, err
+	}
+	if ours {
+		return write, nil
+	}
+	return keepHuman, nil
+}
+
+// jinja reports text dbt would render as a template.
+func jinja(s string) bool { return strings.Contains(s, "{{") || strings.Contains(s, "{%") || strings.Contains(s, "{#") }
+
+func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
+	type pending struct {
+		obj   *modeldoc.Object
+		entry yamledit.Entry
+	}
+	var undeclared []pending
+	for _, obj := range p.sortedObjects(modeldoc.TypeModel) {
+		if obj.Package != "" && obj.Package != p.Project.Name {
+			continue // an installed package's model: its YAML is not ours
+		}
+		v := p.Docs[obj.ID]
+		if v == nil {
+			x.res.Undocumented++
+			continue
+		}
+		summary := v.ExecutiveSummary()
+		if jinja(summary) {
+			x.jinja = append(x.jinja, obj.Name)
+			summary = ""
+		}
+		cols, _ := ColumnDocs(v)
+		d, ok := x.models[obj.Name]
+		if !ok {
+			e := yamledit.Entry{Name: obj.Name, Description: summary}
+			for _, c := range cols {
+				if jinja(c.Description) {
+					x.jinja = append(x.jinja, obj.Name+"."+c.Name)
+					continue
+				}
+				e.Columns = append(e.Columns, yamledit.Entry{Name: c.Name, Description: c.Description})
+			}
+			if e.Description != "" || len(e.Columns) > 0 {
+				undeclared = append(undeclared, pending{obj, e})
+			}
+			continue
+		}
+		pf, m := d.pf, d.model
+		if summary != "" {
+			dec, err := x.decide(m.Description, summary, func() (bool, error) {
+				pr, err := x.priorFor(ctx, obj, v)
+				return err == nil && pr.summaries[m.Description.Text], err
+			})
+			if err != nil {
+				return err
+			}
+			switch dec {
+			case write:
+				if err := m.SetDescription(summary); err != nil {
+					x.warnf("%s line %d: model %s: %v", pf.rel, m.Line, m.Name, err)
+				} else {
+					pf.change.ModelDescriptions++
+				}
+			case keepHuman:
+				x.res.KeptHuman++
+			}
+		}
+		if m.HasVersions() {
+			continue
+		}
+		declaredCols := map[string]*yamledit.Column{}
+		for _, c := range m.Columns {
+			declaredCols[strings.ToLower(c.Name)] = c
+		}
+		var added []yamledit.Entry
+		for _, c := range cols {
+			if jinja(c.Description) {
+				x.jinja = append(x.jinja, obj.Name+"."+c.Name)
+				continue
+			}
+			yc, ok := declaredCols[strings.ToLower(c.Name)]
+			if !ok {
+				added = append(added, yamledit.Entry{Name: c.Name, Description: c.Description})
+				continue
+			}
+			dec, err := x.decide(yc.Description, c.Description, func() (bool, error) {
+				pr, err := x.priorFor(ctx, obj, v)
+				return err == nil && pr.columns[strings.ToLower(c.Name)][yc.Description.Text], err
+			})
+			if err != nil {
+				return err
+			}
+			switch dec {
+			case write:
+				if err := yc.SetDescription(c.Description); err != nil {
+					x.warnf("%s line %d: column %s.%s: %v", pf.rel, yc.Line, m.Name, yc.Name, err)
+				} else {
+					pf.change.ColumnDescriptions++
+				}
+			case keepHuman:
+				x.res.KeptHuman++
+			}
+		}
+		if err := m.AddColumns(added); err != nil {
+			x.warnf("%s line %d: model %s: cannot add columns: %v", pf.rel, m.Line, m.Name, err)
+		} else {
+			pf.change.NewColumns += len(added)
+		}
+	}
+	if n := len(x.jinja); n > 0 {
+		shown := x.jinja[:min(n, 5)]
+		more := ""
+		if n > len(shown) {
+			more = fmt.Sprintf(" and %d more", n-len(shown))
+		}
+		x.warnf("%d generated description(s) quote Jinja ({{ }} or {%% %%}) that dbt would render, so they are not exported: %s%s. Edit them into plain text in modeldoc, or write them into the YAML by hand.", n, strings.Join(shown, ", "), more)
+	}
+	// New entries go last, so that in a file they follow the edits of the
+	// entries already there.
+	for _, u := range undeclared {
+		pf := x.homeFor(u.obj, p)
+		pf.newOnes = append(pf.newOnes, u.entry)
+	}
+	return nil
+}
+
+// homeFor picks the properties file for a model no YAML declares: the file
+// that declares most of the models in the same folder; else a properties
+// file in that folder; else the nearest parent folder's file that declares
+// models of its subfolders (one file per area, as Tuva does); else a new
+// file in the folder, named as the project names them.
+func (x *dbtExporter) homeFor(obj *modeldoc.Object, p *Project) *propsFile {
+	dir := path.Dir(obj.FilePath)
+	votes := map[*propsFile]int{}
+	for _, o := range p.Objects {
+		if o.Type != modeldoc.TypeModel || path.Dir(o.FilePath) != dir {
+			continue
+		}
+		if d, ok := x.models[o.Name]; ok {
+			votes[d.pf]++
+		}
+	}
+	var best *propsFile
+	for pf, n := range votes {
+		if best == nil || n > votes[best] || (n == votes[best] && pf.rel < best.rel) {
+			best = pf
+		}
+	}
+	if best != nil {
+		return best
+	}
+	for _, pf := range x.files {
+		if path.Dir(pf.rel) == dir && (pf.file.HasModels() || best == nil) {
+			best = pf
+		}
+	}
+	if best != nil {
+		return best
+	}
+	// Parent folders, nearest first, inside the model paths.
+	sqlDir := map[string]string{}
+	for _, o := range p.Objects {
+		if o.Type == modeldoc.TypeModel {
+			sqlDir[o.Name] = path.Dir(o.FilePath)
+		}
+	}
+	for up := path.Dir(dir); up != "." && up != "/" && x.inRoots(up); up = path.Dir(up) {
+		for _, pf := range x.files {
+			if path.Dir(pf.rel) != up {
+				continue
+			}
+			for _, m := range pf.file.Models() {
+				if d := sqlDir[m.Name]; strings.HasPrefix(d, up+"/") {
+					return pf
+				}
+			}
+		}
+	}
+	rel := path.Join(dir, strings.ReplaceAll(x.pattern, "{dir}", path.Base(dir)))
+	if pf := x.byRel[rel]; pf != nil {
+		return pf
+	}
+	f, _ := yamledit.Parse([]byte("version: 2\n"))
+	if x.style != nil {
+		f.IndentLike(x.style)
+	}
+	pf := &propsFile{rel: rel, abs: filepath.Join(x.opts.Dir, filepath.FromSlash(rel)), file: f, created: true}
+	x.files = append(x.files, pf)
+	x.byRel[rel] = pf
+	return pf
+}
+
+func (x *dbtExporter) inRoots(dir string) bool {
+	for _, r := range x.roots {
+		if dir == r || strings.HasPrefix(dir, r+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// finish renders every changed file, checks it, and writes it unless this
+// is a dry run. Files are written only after all of them rendered.
+func (x *dbtExporter) finish() error {
+	for _, pf := range x.files {
+		if len(pf.newOnes) > 0 {
+			if err := pf.file.AddModels(pf.newOnes); err != nil {
+				x.warnf("%s: cannot add %d model(s): %v", pf.rel, len(pf.newOnes), err)
+			} else {
+				pf.change.NewModels += len(pf.newOnes)
+				for _, e := range pf.newOnes {
+					if e.Description != "" {
+						pf.change.ModelDescriptions++
+					}
+					pf.change.NewColumns += len(e.Columns)
+				}
+			}
+		}
+		if !pf.file.Changed() {
+			if !pf.created {
+				x.res.Unchanged++
+			}
+			continue
+		}
+		after, err := pf.file.Bytes()
+		if err != nil {
+			x.warnf("%s: %v", pf.rel, err)
+			if !pf.created {
+				x.res.Unchanged++
+			}
+			continue
+		}
+		c := pf.change
+		c.Path, c.Created, c.After = pf.rel, pf.created, after
+		if !pf.created {
+			c.Before, _ = os.ReadFile(pf.abs)
+		}
+		x.res.Files = append(x.res.Files, c)
+	}
+	if x.opts.DryRun {
+		return nil
+	}
+	for _, c := range x.res.Files {
+		if err := writeAtomic(filepath.Join(x.opts.Dir, filepath.FromSlash(c.Path)), c.After); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeAtomic replaces path with data through a temporary file in the same
+// folder, keeping the old file's mode, so a crash leaves old or new.
+func writeAtomic(p string, data []byte) error {
+	mode := fs.FileMode(0o644)
+	if st, err := os.Stat(p); err == nil {
+		mode = st.Mode().Perm()
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(p), ".modeldoc-*.tmp")
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot write beside %s: %v.", p, err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := tmp.Chmod(mode); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	if err := os.Rename(tmp.Name(), p); err != nil {
+		return fmt.Errorf("write %s: %w", p, err)
+	}
+	return nil
+}
