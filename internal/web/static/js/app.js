@@ -10,6 +10,7 @@ import * as jobsPage from './pages/jobs.js';
 import * as jobPage from './pages/job.js';
 import * as docPage from './pages/doc.js';
 import * as keysPage from './pages/keys.js';
+import { session, loadMe, forget } from './session.js';
 
 const app = document.getElementById('app');
 const nav = document.getElementById('nav');
@@ -39,13 +40,16 @@ function renderNav(active) {
   }
   nav.hidden = false;
   const item = (key, text) => h('li', null, h('a', { href: `#/${key}`, 'aria-current': active === key ? 'page' : null }, text));
+  const me = session.me;
   replace(nav,
     h('ul', null, item('models', 'Models'), item('jobs', 'Jobs'), item('keys', 'Provider keys')),
+    me ? h('span', { class: 'who muted small', id: 'who' }, `${me.organization} · ${me.role}`) : null,
     h('button', { type: 'button', class: 'btn btn-quiet', id: 'signout', onclick: () => signOut('') }, 'Sign out'));
 }
 
 export function signOut(notice) {
   api.setToken('');
+  forget();
   signinNotice = notice;
   location.hash = '#/signin';
   route();
@@ -75,6 +79,18 @@ export function route() {
     replace(app);
     signin.render(app, r, signinNotice);
     signinNotice = '';
+    return;
+  }
+  if (!session.me) {
+    // Learn the role once per sign-in before drawing a page that depends
+    // on it; a rejected token lands on the sign-in page via onUnauthorized.
+    replace(app, h('p', { class: 'muted' }, 'Loading…'));
+    loadMe().then(route, (err) => {
+      if (err.status !== 401) {
+        session.me = { role: 'admin', organization: '' };
+        route();
+      }
+    });
     return;
   }
   const found = routes.find((x) => x.match(r.parts));

@@ -102,3 +102,7 @@ export function debounce(fn, ms) {
     t = setTimeout(() => fn(...args), ms);
   };
 }
+
+export function tableWrap(table) {
+  return h('div', { class: 'table-wrap' }, table);
+}

@@ -1,6 +1,8 @@
 // Reading a documentation version: each layer laid out as HTML for the
 // documentation page, and as plain text lines for the version diff.
-import { h } from './dom.js';
+import { h, tableWrap } from './dom.js';
+
+export { tableWrap };
 
 export const LAYERS = [
   ['executive_summary', 'Summary'],
@@ -84,10 +86,6 @@ export function renderLayer(name, raw) {
     default:
       return h('pre', { class: 'code' }, h('code', null, JSON.stringify(v, null, 2)));
   }
-}
-
-export function tableWrap(table) {
-  return h('div', { class: 'table-wrap' }, table);
 }
 
 function columnsTable(cols, objectColumns) {

@@ -134,7 +134,7 @@ export function render(root, route) {
 
   async function loadDetails() {
     const base = `/jobs/${encodeURIComponent(id)}`;
-    const [it, lg] = await Promise.allSettled([api.get(`${base}/items`), api.get(`${base}/logs`)]);
+    const [it, lg] = await Promise.allSettled([api.get(`${base}/items?limit=500`), api.get(`${base}/logs?limit=200`)]);
     if (!alive) return;
     if (it.status === 'fulfilled') {
       const list = api.listOf(it.value, 'items');

@@ -3,6 +3,7 @@
 // as it is sent.
 import { h, replace, fmtDate, errorBox, tableWrap } from '../dom.js';
 import * as api from '../api.js';
+import { isAdmin } from '../session.js';
 
 const PROVIDERS = ['openai', 'anthropic'];
 
@@ -32,10 +33,10 @@ export function render(root) {
           h('td', null, k.provider),
           h('td', null, h('code', { class: 'masked' }, k.masked || '••••')),
           h('td', { class: 'hide-sm small' }, fmtDate(k.updated_at || k.created_at)),
-          h('td', null,
+          h('td', null, !isAdmin() ? null : [
             h('button', { type: 'button', class: 'btn btn-small', onclick: () => { provider.value = k.provider; relabel(); key.focus(); } }, 'Replace'),
             ' ',
-            h('button', { type: 'button', class: 'btn btn-small btn-danger', id: `key-remove-${k.provider}`, onclick: () => remove(k.provider) }, 'Remove'))))))) :
+            h('button', { type: 'button', class: 'btn btn-small btn-danger', id: `key-remove-${k.provider}`, onclick: () => remove(k.provider) }, 'Remove')])))))) :
         h('p', { class: 'muted', id: 'keys-empty' }, 'No keys stored. Jobs for a provider fail at once until its key is set here.'));
     } catch (err) {
       if (!alive) return;
@@ -82,7 +83,8 @@ export function render(root) {
 
   root.append(
     h('div', { class: 'page-head' }, h('h1', null, 'Provider keys'), h('p', { class: 'muted' }, 'The keys your organization\u2019s jobs call providers with.')),
-    msg, h('section', { class: 'card', 'aria-label': 'Stored keys' }, list), form);
+    msg, h('section', { class: 'card', 'aria-label': 'Stored keys' }, list),
+    isAdmin() ? form : h('div', { class: 'alert alert-info' }, 'Only admins can set or remove keys. Ask an admin of your organization.'));
   load();
   return () => { alive = false; };
 }

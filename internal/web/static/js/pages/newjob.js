@@ -4,6 +4,7 @@
 import { h, replace, fmtMoney, fmtTokens, fmtInt, errorBox, debounce } from '../dom.js';
 import * as api from '../api.js';
 import { LAYERS } from '../layers.js';
+import { isAdmin } from '../session.js';
 
 const OPTS_KEY = 'modeldoc.jobOptions';
 const DEFAULT_MODELS = { openai: 'gpt-5-mini', anthropic: 'claude-haiku-4-5', offline: 'offline-v1' };
@@ -130,7 +131,11 @@ export function jobPanel({ selection }) {
     if (bud > 0 && Number(e.estimated_cost) > bud) {
       estBox.append(h('p', { class: 'alert alert-warn' }, `The estimate is above the budget of ${fmtMoney(bud)}: the job will pause when it reaches it.`));
     }
-    startBtn.disabled = todo === 0;
+    startBtn.disabled = todo === 0 || !isAdmin();
+    if (!isAdmin()) {
+      startBtn.textContent = 'Starting a job needs an admin token';
+      return;
+    }
     startBtn.textContent = todo === 0 ? 'Nothing to document' : `Document ${models(todo)} · est. ${fmtMoney(e.estimated_cost)}`;
   }
 

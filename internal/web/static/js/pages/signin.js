@@ -1,5 +1,6 @@
 import { h, errorBox } from '../dom.js';
 import * as api from '../api.js';
+import { session } from '../session.js';
 
 export function render(root, _route, notice) {
   const input = h('input', { id: 'token', name: 'token', type: 'password', autocomplete: 'off', required: true, spellcheck: 'false' });
@@ -21,8 +22,7 @@ export function render(root, _route, notice) {
     msg.replaceChildren();
     api.setToken(token);
     try {
-      // Any authenticated read proves the token; projects is the cheapest.
-      await api.get('/projects', { noRedirect: true });
+      session.me = await api.get('/me', { noRedirect: true });
       location.hash = '#/models';
     } catch (err) {
       api.setToken('');
