@@ -362,7 +362,9 @@ func (x *dbtExporter) decide(v yamledit.Value, want string, earlier func() (bool
 }
 
 // jinja reports text dbt would render as a template.
-func jinja(s string) bool { return strings.Contains(s, "{{") || strings.Contains(s, "{%") || strings.Contains(s, "{#") }
+func jinja(s string) bool {
+	return strings.Contains(s, "{{") || strings.Contains(s, "{%") || strings.Contains(s, "{#")
+}
 
 func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 	type pending struct {

@@ -82,3 +82,20 @@ func (fx *fixture) document(t *testing.T, id int64) {
 }
 
 func newStore(t *testing.T) *store.Store { return modeldoctest.NewSQLiteStore(t) }
+
+// catalogForStale re-reads the project with one object's SQL changed.
+func catalogForStale(t *testing.T, fx *fixture, uniqueID string) *modeldoc.Catalog {
+	t.Helper()
+	cat, err := dbt.LoadProject(fx.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range cat.Objects {
+		o := &cat.Objects[i]
+		if o.UniqueID == uniqueID {
+			o.RawSQL += "\n-- changed"
+			o.SQLHash = modeldoc.HashSQL(o.RawSQL, o.CompiledSQL)
+		}
+	}
+	return cat
+}
