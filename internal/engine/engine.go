@@ -74,9 +74,14 @@ var envKeys = map[string]string{"openai": "OPENAI_API_KEY", "anthropic": "ANTHRO
 type Config struct {
 	Store  *store.Store
 	Logger *slog.Logger
-	// Limits shares rate limiters between jobs; a new in-memory registry
-	// when nil. A database-backed registry shares them between processes.
+	// Limits shares rate limiters between jobs. When nil: on PostgreSQL a
+	// registry of PGBuckets, so that every process using a provider key
+	// paces against one limit (and one 429 slows them all); on SQLite an
+	// in-memory registry, one process owning the file.
 	Limits *ratelimit.Registry
+	// DefaultRPM and DefaultTPM are the provider key's ceilings for jobs
+	// that set none (0: learn them from the provider's headers).
+	DefaultRPM, DefaultTPM int
 	// Jobs tunes the job manager; Store, Documenter, Writers and Retry are
 	// set by New.
 	Jobs jobs.Config
@@ -112,6 +117,10 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	if cfg.Limits == nil {
 		cfg.Limits = ratelimit.NewRegistry(nil)
+		if cfg.Store.IsPostgres() {
+			db := cfg.Store.DB()
+			cfg.Limits = ratelimit.NewRegistry(func(key string) ratelimit.Bucket { return ratelimit.NewPGBucket(db, key) })
+		}
 	}
 	gen, err := generate.New(generate.Config{Catalog: cfg.Store, Logger: cfg.Logger})
 	if err != nil {
@@ -217,7 +226,11 @@ func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
 	keyID := e.keyIDs[j.ID]
 	e.mu.Unlock()
 	rc := e.cfg.Retry
-	rc.Limiter = e.Limits.Get(keyID, ratelimit.Config{RPM: j.Options.RPM, TPM: j.Options.TPM})
+	rpm, tpm := j.Options.RPM, j.Options.TPM
+	if rpm == 0 && tpm == 0 {
+		rpm, tpm = e.cfg.DefaultRPM, e.cfg.DefaultTPM
+	}
+	rc.Limiter = e.Limits.Get(keyID, ratelimit.Config{RPM: rpm, TPM: tpm})
 	rc.MaxRetries = j.Options.MaxRetries
 	if rc.MaxRetries == 0 {
 		rc.MaxRetries = -1 // the job asked for none; retry's zero means its default

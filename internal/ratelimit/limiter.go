@@ -77,6 +77,8 @@ type Limiter struct {
 	lastDecrease time.Time
 	penalty      time.Time // this process's copy of the bucket's hold
 	stats        Stats
+	lastSync     time.Time // of the shared factor (FactorBucket)
+	syncing      bool
 }
 
 // New returns a Limiter for cfg.
@@ -142,6 +144,7 @@ func (l *Limiter) Wait(ctx context.Context, estimatedTokens int) (Reservation, e
 	counted := false
 	for {
 		now := l.clock.Now()
+		l.syncFactor(ctx, now)
 		l.mu.Lock()
 		take, tokInterval := l.take(now, estimatedTokens)
 		l.mu.Unlock()
@@ -227,10 +230,12 @@ func (l *Limiter) rateLimited(admitted time.Time, retryAfter time.Duration) {
 	l.mu.Lock()
 	l.recover(now)
 	l.stats.RateLimited++
+	cut := -1.0
 	if !admitted.Before(l.lastDecrease) {
 		l.factor = math.Max(l.factor*l.cfg.DecreaseFactor, l.cfg.MinRateFraction)
 		l.lastDecrease, l.lastStep = now, now
 		l.stats.Decreases++
+		cut = l.factor
 	}
 	var reqTol, tokTol time.Duration
 	if retryAfter > 0 {
@@ -245,6 +250,9 @@ func (l *Limiter) rateLimited(admitted time.Time, retryAfter time.Duration) {
 		}
 	}
 	l.mu.Unlock()
+	if cut >= 0 {
+		l.shareCut(cut)
+	}
 	if retryAfter > 0 {
 		ctx := context.Background()
 		err := l.bucket.Hold(ctx, retryAfter)

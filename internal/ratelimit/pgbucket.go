@@ -8,14 +8,18 @@ import (
 )
 
 // Schema is the rate_limits table PGBucket keeps its state in, one row per
-// provider key (Key's hash, never the key). The lead moves it into a
-// numbered migration; until then EnsureSchema creates it.
+// provider key (Key's hash, never the key). The store's migration
+// 0011_rate_limits.sql creates it for modeldoc itself; EnsureSchema (the
+// same DDL) serves tests and programs that use a PGBucket without the
+// store.
 const Schema = `CREATE TABLE IF NOT EXISTS rate_limits (
 	key             text PRIMARY KEY,
 	next_request_at timestamptz NOT NULL,
 	next_token_at   timestamptz NOT NULL,
 	penalty_until   timestamptz NOT NULL DEFAULT '-infinity'
-)`
+);
+ALTER TABLE rate_limits ADD COLUMN IF NOT EXISTS rate_factor double precision NOT NULL DEFAULT 1;
+ALTER TABLE rate_limits ADD COLUMN IF NOT EXISTS factor_cut_at timestamptz NOT NULL DEFAULT '-infinity'`
 
 // EnsureSchema creates the rate_limits table if it does not exist. Two
 // concurrent CREATE TABLE IF NOT EXISTS can both fail on PostgreSQL's
@@ -44,8 +48,8 @@ func EnsureSchema(ctx context.Context, db *sql.DB) error {
 // so workers on machines with skewed clocks agree; waits come back as
 // durations, never as timestamps.
 //
-// What stays per process: the AIMD rate factor (a 429 cuts the rate of
-// the process that saw it, while its hold stops everyone).
+// The AIMD rate factor is shared too (see FactorBucket): a 429 cuts the
+// rate of every process, and its hold stops everyone.
 type PGBucket struct {
 	db  *sql.DB
 	key string
