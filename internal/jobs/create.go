@@ -10,6 +10,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // selected is one object of a selection with its plan.
@@ -96,7 +97,7 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	}
 	if len(s.ObjectIDs) > 0 {
 		q += ` AND ` + m.inIDs("o.id")
-		args = append(args, idList(s.ObjectIDs))
+		args = append(args, sqldialect.IDList(s.ObjectIDs))
 	}
 	q += ` ORDER BY o.id`
 	rows, err := m.query(ctx, db, q, args...)
@@ -187,7 +188,7 @@ func (m *Manager) order(ctx context.Context, db *sql.DB, sel []*selected) error 
 		byID[o.id] = o
 		ids = append(ids, o.id)
 	}
-	rows, err := m.query(ctx, db, `SELECT upstream_id, downstream_id FROM edges WHERE `+m.inIDs("downstream_id"), idList(ids))
+	rows, err := m.query(ctx, db, `SELECT upstream_id, downstream_id FROM edges WHERE `+m.inIDs("downstream_id"), sqldialect.IDList(ids))
 	if err != nil {
 		return fmt.Errorf("jobs: lineage: %w", err)
 	}
@@ -268,7 +269,7 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 	}
 	current := map[int64]string{}
 	if !req.RegenerateAll && (req.SkipExisting || req.OnlyStale) {
-		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT object_id, input_hash FROM doc_versions WHERE is_current AND `+m.inIDs("object_id"), idList(ids))
+		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT object_id, input_hash FROM doc_versions WHERE is_current AND `+m.inIDs("object_id"), sqldialect.IDList(ids))
 		if err != nil {
 			return fmt.Errorf("jobs: current documentation: %w", err)
 		}

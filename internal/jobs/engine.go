@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -295,7 +296,7 @@ func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'enqueued' WHERE `+m.inIDs("id"), idList(ids)); err != nil {
+	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'enqueued' WHERE `+m.inIDs("id"), sqldialect.IDList(ids)); err != nil {
 		return fmt.Errorf("jobs: enqueue items: %w", err)
 	}
 	if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight + ? WHERE id = ?`, len(ids), id); err != nil {
@@ -344,7 +345,7 @@ func (m *Manager) controlLoop(ctx context.Context) {
 		if len(ids) == 0 {
 			continue
 		}
-		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, status, budget, actual_cost FROM jobs WHERE `+m.inIDs("id"), idList(ids))
+		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, status, budget, actual_cost FROM jobs WHERE `+m.inIDs("id"), sqldialect.IDList(ids))
 		if err != nil {
 			m.log.Warn("jobs: control poll", "err", err)
 			continue
@@ -408,7 +409,7 @@ func (m *Manager) reap(ctx context.Context) {
 	deadline := m.clock().Add(-m.cfg.Lease)
 	for rows.Next() {
 		var o orphan
-		var hb dbTime
+		var hb sqldialect.Time
 		if rows.Scan(&o.id, &o.job, &o.worker, &hb) != nil {
 			continue
 		}

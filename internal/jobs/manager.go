@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // Store is what jobs needs of internal/store.Store.
@@ -128,7 +129,7 @@ const jobColumns = `id, org_id, COALESCE(project_id, 0), status, status_reason, 
 func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	var j Job
 	var opts string
-	var created, started, finished, updated dbTime
+	var created, started, finished, updated sqldialect.Time
 	err := row.Scan(&j.ID, &j.OrgID, &j.ProjectID, &j.Status, &j.StatusReason, &j.Message, &opts,
 		&j.Total, &j.Processed, &j.Partial, &j.Failed, &j.Skipped, &j.Cancelled, &j.InFlight,
 		&j.PromptTokens, &j.CachedTokens, &j.CompletionTokens, &j.EstimatedCost, &j.EstimatedPromptTokens,
@@ -142,7 +143,7 @@ func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	}
 	j.Options.Budget = j.Budget
 	j.CreatedAt, j.UpdatedAt = created.Time, updated.Time
-	j.StartedAt, j.FinishedAt = started.ptr(), finished.ptr()
+	j.StartedAt, j.FinishedAt = started.Ptr(), finished.Ptr()
 	return &j, nil
 }
 
@@ -299,14 +300,14 @@ func (m *Manager) Items(ctx context.Context, orgID, id int64) ([]Item, error) {
 	out := []Item{}
 	for rows.Next() {
 		var it Item
-		var started, finished dbTime
+		var started, finished sqldialect.Time
 		var missing string
 		if err := rows.Scan(&it.ID, &it.JobID, &it.ObjectID, &it.ObjectName, &it.Position, &it.Status, &it.SkipReason,
 			&it.DepsRemaining, &it.Attempts, &it.PromptTokens, &it.CompletionTokens, &it.CachedTokens, &it.EstimatedCost, &it.Cost,
 			&started, &finished, &it.DurationMS, &it.LastError, &missing, &it.DocVersionID); err != nil {
 			return nil, err
 		}
-		it.StartedAt, it.FinishedAt = started.ptr(), finished.ptr()
+		it.StartedAt, it.FinishedAt = started.Ptr(), finished.Ptr()
 		if missing != "" {
 			it.MissingLayers = strings.Split(missing, ",")
 		}
@@ -330,7 +331,7 @@ func (m *Manager) Errors(ctx context.Context, orgID, id int64) ([]ErrorEntry, er
 	out := []ErrorEntry{}
 	for rows.Next() {
 		var e ErrorEntry
-		var at dbTime
+		var at sqldialect.Time
 		if err := rows.Scan(&e.ID, &e.JobID, &e.ItemID, &e.ObjectID, &e.ObjectName, &e.Layer, &e.ErrorClass, &e.Message, &e.Attempt, &at); err != nil {
 			return nil, err
 		}
@@ -356,7 +357,7 @@ func (m *Manager) GenerationLogs(ctx context.Context, orgID, id int64) ([]Genera
 	out := []GenerationLog{}
 	for rows.Next() {
 		var g GenerationLog
-		var at dbTime
+		var at sqldialect.Time
 		if err := rows.Scan(&g.ID, &g.JobID, &g.ItemID, &g.ObjectID, &g.Layer, &g.Attempt, &g.Status, &g.Model,
 			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
 			return nil, err

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // InsertDocVersion stores v as the newest version of its object's
@@ -78,7 +79,7 @@ func scanDoc(r scanner, withLayers bool) (*modeldoc.DocVersion, error) {
 	var v modeldoc.DocVersion
 	var status, layers string
 	var jobID sql.NullInt64
-	var created dbTime
+	var created sqldialect.Time
 	dest := []any{&v.ID, &v.ObjectID, &v.Version, &v.Current, &v.Provider, &v.Model, &v.PromptVersion, &v.InputHash,
 		&v.SQLHash, &status, &v.ComplexityScore, &v.PromptTokens, &v.CompletionTokens, &v.CachedTokens,
 		&v.EstimatedCost, &v.Cost, &v.DurationMS, &jobID, &created}
@@ -160,7 +161,7 @@ func (s *Store) CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[
 	if len(objectIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, s.read, "SELECT "+docCols+", d.layers FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"), idList(objectIDs))
+	rows, err := s.query(ctx, s.read, "SELECT "+docCols+", d.layers FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"), sqldialect.IDList(objectIDs))
 	if err != nil {
 		return nil, internal("read current doc versions", err)
 	}

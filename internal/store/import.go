@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // Rows per multi-row statement. Well under SQLite's 32,766 and
@@ -179,7 +180,7 @@ func (s *Store) importCatalog(ctx context.Context, tx *sql.Tx, orgID int64, cat 
 	}
 	if len(gone) > 0 {
 		sort.Slice(gone, func(i, j int) bool { return gone[i] < gone[j] })
-		if _, err := s.exec(ctx, tx, "UPDATE objects SET deleted = TRUE, updated_at = ? WHERE "+s.inIDs("id"), now, idList(gone)); err != nil {
+		if _, err := s.exec(ctx, tx, "UPDATE objects SET deleted = TRUE, updated_at = ? WHERE "+s.inIDs("id"), now, sqldialect.IDList(gone)); err != nil {
 			return nil, internal("import: mark deleted", err)
 		}
 		sum.Deleted = len(gone)
@@ -319,7 +320,7 @@ func (s *Store) rewriteColumns(ctx context.Context, tx *sql.Tx, cat *modeldoc.Ca
 		name string
 	}
 	edited := map[key]string{}
-	rows, err := s.query(ctx, tx, "SELECT object_id, name, description FROM columns WHERE edited AND "+s.inIDs("object_id"), idList(objIDs))
+	rows, err := s.query(ctx, tx, "SELECT object_id, name, description FROM columns WHERE edited AND "+s.inIDs("object_id"), sqldialect.IDList(objIDs))
 	if err != nil {
 		return internal("import: read edited columns", err)
 	}
@@ -336,7 +337,7 @@ func (s *Store) rewriteColumns(ctx context.Context, tx *sql.Tx, cat *modeldoc.Ca
 	if err := rows.Err(); err != nil {
 		return internal("import: read edited columns", err)
 	}
-	if _, err := s.exec(ctx, tx, "DELETE FROM columns WHERE "+s.inIDs("object_id"), idList(objIDs)); err != nil {
+	if _, err := s.exec(ctx, tx, "DELETE FROM columns WHERE "+s.inIDs("object_id"), sqldialect.IDList(objIDs)); err != nil {
 		return internal("import: delete columns", err)
 	}
 

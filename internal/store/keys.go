@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // ProviderKeyInfo describes an organization's stored provider key without
@@ -70,7 +71,7 @@ func (s *Store) ListProviderKeys(ctx context.Context, orgID int64) ([]ProviderKe
 	var out []ProviderKeyInfo
 	for rows.Next() {
 		var k ProviderKeyInfo
-		var created, updated dbTime
+		var created, updated sqldialect.Time
 		if err := rows.Scan(&k.Provider, &k.Masked, &created, &updated); err != nil {
 			return nil, internal("list provider keys", err)
 		}

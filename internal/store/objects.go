@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // ObjectFilter selects objects for ListObjects. Zero values select
@@ -112,7 +113,7 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 	}
 	if len(f.IDs) > 0 {
 		where = append(where, s.inIDs("o.id"))
-		args = append(args, idList(f.IDs))
+		args = append(args, sqldialect.IDList(f.IDs))
 	}
 	from := ` FROM objects o JOIN projects p ON p.id = o.project_id
 		LEFT JOIN doc_versions d ON d.object_id = o.id AND d.is_current
@@ -153,7 +154,7 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 	for rows.Next() {
 		var o ObjectSummary
 		var typ, desc string
-		var updated, docAt dbTime
+		var updated, docAt sqldialect.Time
 		var docID, docVersion, complexity sql.NullInt64
 		if err := rows.Scan(&o.ID, &o.ProjectID, &o.Project, &o.UniqueID, &o.Name, &typ, &o.Database, &o.Schema,
 			&o.Materialization, &desc, &o.Deleted, &updated, &o.Columns, &o.ColumnsWithDescription,
@@ -166,7 +167,7 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 		o.Documented = docID.Valid
 		o.CurrentVersion = int(docVersion.Int64)
 		o.ComplexityScore = int(complexity.Int64)
-		o.LastDocumentedAt = docAt.ptr()
+		o.LastDocumentedAt = docAt.Ptr()
 		out = append(out, o)
 	}
 	if err := rows.Err(); err != nil {
@@ -197,7 +198,7 @@ const objectCols = `o.id, o.project_id, o.unique_id, o.type, o.name, o.package, 
 func scanObject(r scanner) (*modeldoc.Object, error) {
 	var o modeldoc.Object
 	var typ, tags, meta string
-	var updated dbTime
+	var updated sqldialect.Time
 	if err := r.Scan(&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Package, &o.Database, &o.Schema,
 		&o.Materialization, &o.RawSQL, &o.CompiledSQL, &o.Description, &tags, &meta, &o.FilePath, &o.SQLHash,
 		&o.Deleted, &updated); err != nil {
@@ -233,7 +234,7 @@ func (s *Store) GetObjects(ctx context.Context, orgID int64, ids []int64) ([]mod
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	return s.objects(ctx, s.read, s.inIDs("o.id"), orgID, idList(ids))
+	return s.objects(ctx, s.read, s.inIDs("o.id"), orgID, sqldialect.IDList(ids))
 }
 
 func notFoundObject(id int64) error {
@@ -271,7 +272,7 @@ func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64
 		index[o.ID] = i
 	}
 	rows, err = s.query(ctx, q, `SELECT object_id, name, position, data_type, description, human_description, declared, tests
-		FROM columns WHERE `+s.inIDs("object_id")+" ORDER BY object_id, position, name", idList(ids))
+		FROM columns WHERE `+s.inIDs("object_id")+" ORDER BY object_id, position, name", sqldialect.IDList(ids))
 	if err != nil {
 		return nil, internal("read columns", err)
 	}

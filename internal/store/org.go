@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // DefaultOrganization is the organization the CLI works in when none is
@@ -61,7 +62,7 @@ func (s *Store) organizationByName(ctx context.Context, q querier, name string) 
 
 func (s *Store) scanOrganization(row *sql.Row, notFound error) (*modeldoc.Organization, error) {
 	var org modeldoc.Organization
-	var created dbTime
+	var created sqldialect.Time
 	if err := row.Scan(&org.ID, &org.Name, &created); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, notFound
@@ -82,7 +83,7 @@ func (s *Store) ListOrganizations(ctx context.Context) ([]modeldoc.Organization,
 	var out []modeldoc.Organization
 	for rows.Next() {
 		var org modeldoc.Organization
-		var created dbTime
+		var created sqldialect.Time
 		if err := rows.Scan(&org.ID, &org.Name, &created); err != nil {
 			return nil, internal("list organizations", err)
 		}
@@ -147,7 +148,7 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanProject(r scanner) (*modeldoc.Project, error) {
 	var p modeldoc.Project
-	var at dbTime
+	var at sqldialect.Time
 	if err := r.Scan(&p.ID, &p.OrgID, &p.Name, &p.Source, &p.Path, &p.SchemaVersion, &p.DbtVersion, &p.AdapterType, &at); err != nil {
 		return nil, err
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // Roles of an API token.
@@ -77,11 +78,11 @@ const tokenCols = "id, org_id, name, role, created_at, last_used_at, revoked_at"
 
 func scanToken(r scanner) (*Token, error) {
 	var t Token
-	var created, used, revoked dbTime
+	var created, used, revoked sqldialect.Time
 	if err := r.Scan(&t.ID, &t.OrgID, &t.Name, &t.Role, &created, &used, &revoked); err != nil {
 		return nil, err
 	}
-	t.CreatedAt, t.LastUsedAt, t.RevokedAt = created.Time, used.ptr(), revoked.ptr()
+	t.CreatedAt, t.LastUsedAt, t.RevokedAt = created.Time, used.Ptr(), revoked.Ptr()
 	return &t, nil
 }
 
