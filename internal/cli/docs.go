@@ -50,15 +50,7 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			org, st, obj, err := a.resolveObject(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -106,15 +98,7 @@ func newDocsShowCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			org, st, obj, err := a.resolveObject(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -143,15 +127,7 @@ func newDocsHistoryCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			org, st, obj, err := a.resolveObject(ctx, args[0])
 			if err != nil {
 				return err
 			}

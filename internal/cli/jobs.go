@@ -49,11 +49,7 @@ func newJobsListCmd(a *App) *cobra.Command {
 		Args:  exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			eng, err := a.engine(ctx)
+			org, eng, err := a.orgEngine(ctx)
 			if err != nil {
 				return err
 			}
@@ -98,11 +94,7 @@ func newJobsShowCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			eng, err := a.engine(ctx)
+			org, eng, err := a.orgEngine(ctx)
 			if err != nil {
 				return err
 			}
@@ -168,11 +160,7 @@ func newJobsControlCmd(a *App, action string) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			eng, err := a.engine(ctx)
+			org, eng, err := a.orgEngine(ctx)
 			if err != nil {
 				return err
 			}
@@ -215,11 +203,7 @@ again. --budget raises the budget of a job paused at its budget.`,
 			if err != nil {
 				return err
 			}
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			eng, err := a.engine(ctx)
+			org, eng, err := a.orgEngine(ctx)
 			if err != nil {
 				return err
 			}
@@ -277,11 +261,7 @@ func newJobsLogsCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			eng, err := a.engine(ctx)
+			org, eng, err := a.orgEngine(ctx)
 			if err != nil {
 				return err
 			}

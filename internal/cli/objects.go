@@ -41,11 +41,7 @@ func newObjectsListCmd(a *App) *cobra.Command {
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.store(ctx)
+			org, st, err := a.orgStore(ctx)
 			if err != nil {
 				return err
 			}
@@ -125,15 +121,7 @@ func newObjectsShowCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			org, err := a.org(ctx)
-			if err != nil {
-				return err
-			}
-			st, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			obj, err := st.ResolveObject(ctx, org.ID, args[0])
+			org, st, obj, err := a.resolveObject(ctx, args[0])
 			if err != nil {
 				return err
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -33,4 +34,41 @@ func (a *App) org(ctx context.Context) (*modeldoc.Organization, error) {
 		return st.EnsureDefaultOrganization(ctx)
 	}
 	return st.GetOrganizationByName(ctx, a.Org)
+}
+
+// orgStore returns the organization a command acts in and the store.
+func (a *App) orgStore(ctx context.Context) (*modeldoc.Organization, *store.Store, error) {
+	org, err := a.org(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, a.st, nil
+}
+
+// orgEngine returns the organization a command acts in and the wired job
+// machinery.
+func (a *App) orgEngine(ctx context.Context) (*modeldoc.Organization, *engine.Engine, error) {
+	org, err := a.org(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := a.engine(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return org, eng, nil
+}
+
+// resolveObject finds the object a command names (by name or unique id) in
+// the command's organization.
+func (a *App) resolveObject(ctx context.Context, name string) (*modeldoc.Organization, *store.Store, *modeldoc.Object, error) {
+	org, st, err := a.orgStore(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	obj, err := st.ResolveObject(ctx, org.ID, name)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return org, st, obj, nil
 }
