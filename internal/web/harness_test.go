@@ -272,12 +272,15 @@ func evalJS[T any](b *browser, expr string) T {
 // shot saves a full-page screenshot under testdata/artifacts.
 func (b *browser) shot(name string) {
 	b.t.Helper()
-	buf := run(b, "screenshot "+name, chromedp.FullScreenshot(90))
+	// From the top: a full-page capture of a scrolled page draws sticky
+	// elements where the scroll left them.
+	run(b, "scroll to top", chromedp.Evaluate[chromedp.Void]("window.scrollTo(0, 0)"))
+	buf := run(b, "screenshot "+name, chromedp.FullScreenshot(100))
 	dir := filepath.Join("testdata", "artifacts")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, name+".jpg"), buf, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
 }

@@ -195,7 +195,6 @@ func TestDashboardMainPath(t *testing.T) {
 	b.waitJS("two versions", `document.querySelectorAll('#versions li').length === 2`)
 	b.click("#diff-run")
 	b.waitJS("diff", `document.querySelector('#diff') && document.querySelectorAll('#diff .d-del, #diff .d-add').length > 0`)
-	b.do("scroll to diff", chromedp.ScrollIntoView(chromedp.CSS("#diff")))
 	b.shot("documentation-diff")
 
 	// Provider keys: the stored key is listed masked; set, replace, remove.

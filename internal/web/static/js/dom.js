@@ -68,8 +68,16 @@ export function fmtDate(s) {
   return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 }
 
+export function fmtDay(s) {
+  if (!s) return '';
+  const d = new Date(s);
+  if (isNaN(d)) return String(s);
+  return d.toLocaleDateString(undefined, { year: 'numeric', month: 'short', day: 'numeric' });
+}
+
 export function fmtDuration(sec) {
   if (sec === undefined || sec === null || sec < 0) return '—';
+  if (sec < 10 && sec > 0) return `${sec.toFixed(1)}s`;
   sec = Math.round(sec);
   if (sec < 60) return `${sec}s`;
   const m = Math.floor(sec / 60);
@@ -105,4 +113,15 @@ export function debounce(fn, ms) {
 
 export function tableWrap(table) {
   return h('div', { class: 'table-wrap' }, table);
+}
+
+// breakable lets long snake_case names wrap after an underscore or a dot
+// (with <wbr>) instead of at any letter. The name stays text nodes.
+export function breakable(name) {
+  const out = [];
+  for (const part of String(name).split(/(?<=[_.])/)) {
+    if (out.length) out.push(document.createElement('wbr'));
+    out.push(document.createTextNode(part));
+  }
+  return out;
 }

@@ -110,8 +110,10 @@ export function render(root, route) {
         h('div', { class: 'lineage-self', 'aria-hidden': 'true' }, '→ ', h('strong', null, obj.name), ' →'),
         h('div', null, h('h3', null, `Downstream (${downstream.length})`), lineList(downstream, 'lineage-down')))));
 
-    const compiled = str(obj.compiled_sql);
-    const raw = str(obj.raw_sql);
+    // Leading and trailing blank lines only: indentation is the SQL's own.
+    const trimLines = (s) => s.replace(/^\s*\n/, '').replace(/\n\s*$/, '');
+    const compiled = trimLines(str(obj.compiled_sql));
+    const raw = trimLines(str(obj.raw_sql));
     if (compiled || raw) {
       content.push(section('sql', 'SQL',
         compiled ? h('details', { open: true }, h('summary', null, 'Compiled SQL'), h('pre', { class: 'code sql', id: 'sql-compiled' }, h('code', null, compiled))) : null,
@@ -147,13 +149,15 @@ export function render(root, route) {
       h('thead', null, h('tr', null, h('th', null, 'Column'), h('th', { class: 'hide-sm' }, 'Type'), h('th', null, 'Description'), h('th', null, 'Lineage'))),
       h('tbody', null, list.map((c) => {
         const cat = byName.get(String(c.name).toLowerCase());
-        const human = cat && cat.human_description && cat.description;
+        // A person's description from the project is shown beside the
+        // generated one when they differ, so neither hides the other.
+        const human = cat && cat.human_description && cat.description && cat.description !== c.description ? cat.description : '';
         const kind = str(c.lineage) || 'unknown';
         const from = c.upstreamModel ? `${c.upstreamModel}${c.upstreamColumn ? '.' + c.upstreamColumn : ''}` : '';
         return h('tr', null,
           h('td', null, h('code', null, str(c.name))),
           h('td', { class: 'hide-sm' }, str(cat && cat.data_type)),
-          h('td', null, human ? [str(cat.description), h('div', { class: 'muted small' }, 'written by a person')] : str(c.description)),
+          h('td', null, str(c.description), human ? h('div', { class: 'muted small' }, 'In the project: ', human) : null),
           h('td', null, h('span', { class: `badge badge-${kind === 'passthrough' ? 'info' : kind === 'derived' ? 'plain' : 'muted'}` }, kind),
             from ? h('div', { class: 'muted small' }, 'from ', h('code', null, from)) : null));
       }))));

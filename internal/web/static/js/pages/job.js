@@ -1,7 +1,7 @@
 // One job, live: the page follows GET /jobs/{id}/events (SSE over fetch)
 // and redraws from each progress event's job JSON. Items and the error log
 // are re-read at most once a second while events arrive.
-import { h, replace, link, fmtMoney, fmtTokens, fmtInt, fmtDate, fmtDuration, statusBadge, errorBox, tableWrap } from '../dom.js';
+import { h, replace, link, fmtMoney, fmtTokens, fmtInt, fmtDate, fmtDuration, statusBadge, errorBox, tableWrap, breakable } from '../dom.js';
 import * as api from '../api.js';
 import { progressBar } from './jobs.js';
 import { layerTitle } from '../layers.js';
@@ -108,7 +108,7 @@ export function render(root, route) {
       stat('Estimated tokens', fmtTokens((j.estimated_prompt_tokens || 0) + (j.estimated_completion_tokens || 0)), 'stat-est-tokens'),
       stat('Avg per model', j.avg_item_ms ? fmtDuration(j.avg_item_ms / 1000) : '—', 'stat-avg'));
     const runningNames = j.running || [];
-    replace(running, runningNames.length ? runningNames.map((n) => h('li', null, h('span', { class: 'spinner', 'aria-hidden': 'true' }), n)) : h('li', { class: 'muted' }, TERMINAL.includes(j.status) ? 'Finished.' : 'Nothing writing right now.'));
+    replace(running, runningNames.length ? runningNames.map((n) => h('li', null, h('span', { class: 'spinner', 'aria-hidden': 'true' }), breakable(n))) : h('li', { class: 'muted' }, TERMINAL.includes(j.status) ? 'Finished.' : 'Nothing writing right now.'));
     const lc = j.layers || {};
     const names = Object.keys(lc);
     replace(layers, names.length ? tableWrap(h('table', { class: 'compact' },
@@ -141,7 +141,7 @@ export function render(root, route) {
       replace(items, list.length ? tableWrap(h('table', { class: 'compact', id: 'items-table' },
         h('thead', null, h('tr', null, h('th', null, 'Model'), h('th', null, 'State'), h('th', { class: 'hide-sm' }, 'Tokens'), h('th', null, 'Cost'), h('th', { class: 'hide-sm' }, 'Time'))),
         h('tbody', null, list.map((x) => h('tr', null,
-          h('td', null, link(x.object_name || `#${x.object_id}`, ['models', x.object_id]),
+          h('td', null, link(breakable(x.object_name || `#${x.object_id}`), ['models', x.object_id]),
             x.missing_layers?.length ? h('div', { class: 'muted small' }, 'missing: ', x.missing_layers.map(layerTitle).join(', ')) : null,
             x.skip_reason ? h('div', { class: 'muted small' }, x.skip_reason.replace(/_/g, ' ')) : null),
           h('td', null, statusBadge(x.status)),

@@ -1,6 +1,6 @@
 // Models: search and filter the catalog, select models (on this page, or
 // every one that matches), and start a job from the panel beside the list.
-import { h, replace, link, fmtDate, badge, errorBox, debounce, tableWrap } from '../dom.js';
+import { h, replace, link, fmtDate, fmtDay, badge, errorBox, debounce, tableWrap, breakable } from '../dom.js';
 import * as api from '../api.js';
 import { jobPanel } from './newjob.js';
 
@@ -70,9 +70,17 @@ export function render(root, route) {
   [project, type, documented, stale].forEach((el) => el.addEventListener('change', onChange));
 
   const field = (label, el) => h('div', { class: 'field' }, h('label', { for: el.id }, label), el);
-  const filters = h('form', { class: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); onChange(); } },
+  const active = [f.project_id, f.schema, f.type, f.documented, f.stale].filter(Boolean).length;
+  const filters = h('form', { class: 'filters collapsed', id: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); onChange(); } },
     field('Search by name', search), field('Project', project), field('Schema', schema), field('Type', type),
     field('Documentation', documented), field('Freshness', stale));
+  // On a phone the filters beyond the search fold away behind a button.
+  const more = h('button', { type: 'button', class: 'btn btn-small show-sm', id: 'filters-toggle', 'aria-controls': 'filters', 'aria-expanded': 'false' },
+    active ? `Filters (${active})` : 'Filters');
+  more.addEventListener('click', () => {
+    const open = filters.classList.toggle('collapsed') === false;
+    more.setAttribute('aria-expanded', String(open));
+  });
 
   const status = h('p', { class: 'muted', id: 'models-status', 'aria-live': 'polite' }, 'Loading…');
   const selInfo = h('div', { class: 'selbar', id: 'selbar', 'aria-live': 'polite' });
@@ -96,7 +104,8 @@ export function render(root, route) {
     replace(selInfo,
       h('span', { id: 'sel-count' }, n === 1 ? '1 model selected' : `${n} models selected`),
       total > 0 ? h('button', { type: 'button', class: 'btn btn-small', id: 'select-all-matching', onclick: selectAllMatching }, `Select all ${total} that match`) : null,
-      n ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'clear-selection', onclick: () => { selection.clear(); syncBoxes(); } }, 'Clear selection') : null);
+      n ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'clear-selection', onclick: () => { selection.clear(); syncBoxes(); } }, 'Clear selection') : null,
+      n ? h('button', { type: 'button', class: 'btn btn-small btn-primary show-md', id: 'to-job', onclick: () => panel.focus() }, 'Review job ↓') : null);
     panel.update();
   };
 
@@ -143,11 +152,11 @@ export function render(root, route) {
       });
       return h('tr', { class: selection.has(o.id) ? 'selected' : null },
         h('td', { class: 'sel' }, box),
-        h('td', { class: 'name' }, link(o.name, ['models', o.id], { class: 'model-link' }), h('div', { class: 'muted small show-sm' }, [o.schema, o.type].filter(Boolean).join(' · '))),
-        h('td', { class: 'hide-sm' }, [o.project, o.schema, o.type].filter(Boolean).join(' · ')),
+        h('td', { class: 'name' }, link(breakable(o.name), ['models', o.id], { class: 'model-link' }), h('div', { class: 'muted small show-sm' }, [o.schema, o.type].filter(Boolean).join(' · '))),
+        h('td', { class: 'hide-sm small' }, [o.project, o.schema, o.type].filter(Boolean).join(' · ')),
         h('td', null, docState(o)),
         h('td', { class: 'hide-sm' }, complexity(o.complexity_score)),
-        h('td', { class: 'hide-sm small' }, fmtDate(o.last_documented_at || o.updated_at)));
+        h('td', { class: 'hide-sm small nowrap', title: fmtDate(o.last_documented_at || o.updated_at) }, fmtDay(o.last_documented_at || o.updated_at)));
     }));
     if (!rows.length) tbody.append(h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No models match these filters.')));
   }
@@ -188,7 +197,7 @@ export function render(root, route) {
   root.append(
     h('div', { class: 'page-head' }, h('h1', null, 'Models'), h('p', { class: 'muted' }, 'Pick the models to document, then check the estimate before you start.')),
     h('div', { class: 'split' },
-      h('section', { class: 'main-col', 'aria-label': 'Models' }, filters, errBox, status, selInfo, tableWrap(table), pager),
+      h('section', { class: 'main-col', 'aria-label': 'Models' }, filters, h('div', { class: 'status-row' }, status, more), errBox, selInfo, tableWrap(table), pager),
       panel.el));
   refreshSel();
   load();

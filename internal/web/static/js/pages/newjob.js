@@ -48,8 +48,9 @@ export function jobPanel({ selection }) {
   const field = (label, el, hint) => h('div', { class: 'field' }, h('label', { for: el.id }, label), el, hint ? h('small', { class: 'muted' }, hint) : null);
   const check = (el, label) => h('div', { class: 'check' }, el, h('label', { for: el.id }, label));
 
+  const heading = h('h2', { id: 'new-job-title', tabindex: '-1' }, 'New job');
   const form = h('form', { class: 'job-form', id: 'job-form', 'aria-labelledby': 'new-job-title' },
-    h('h2', { id: 'new-job-title' }, 'New job'),
+    heading,
     h('fieldset', null, h('legend', null, 'Layers to write'), h('div', { class: 'checks' }, layerBoxes.map((l) => l.el))),
     h('fieldset', null, h('legend', null, 'Which models'),
       check(skip, 'Skip models that are already documented'),
@@ -58,7 +59,7 @@ export function jobPanel({ selection }) {
     h('div', { class: 'row2' }, field('Provider', provider), field('Model', model)),
     baseField,
     field('Budget (USD)', budget, 'The job pauses when it would spend more.'),
-    estBox, startErr, startBtn);
+    h('div', { class: 'job-footer' }, estBox, startErr, startBtn));
 
   function body() {
     const layers = layerBoxes.filter((l) => l.box.checked).map((l) => l.box.value);
@@ -197,6 +198,10 @@ export function jobPanel({ selection }) {
   return {
     el: h('aside', { class: 'side-col card' }, form),
     update: changed,
+    focus() {
+      heading.scrollIntoView({ behavior: 'smooth', block: 'start' });
+      heading.focus({ preventScroll: true });
+    },
     destroy() {
       alive = false;
       if (ctrl) ctrl.abort();
