@@ -1,0 +1,247 @@
+package export
+
+import (
+	"bytes"
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+// The site opens from file:// with no server: browsers block fetch() there,
+// so the search index is a script that assigns a variable, and no page
+// has inline script (strict setups forbid it).
+
+//go:embed site/style.css
+var siteCSS []byte
+
+//go:embed site/search.js
+var siteJS []byte
+
+//go:embed site/object.html.tmpl
+var objectTmpl string
+
+//go:embed site/index.html.tmpl
+var indexTmpl string
+
+var siteTemplates = template.Must(template.New("object").Funcs(template.FuncMap{
+	"join": strings.Join,
+}).Parse(objectTmpl))
+
+var indexTemplate = template.Must(template.New("index").Parse(indexTmpl))
+
+// page is one object's page: everything its template shows, decoded.
+type page struct {
+	Project    string
+	Object     *modeldoc.Object
+	File       string // file name under objects/
+	Doc        *modeldoc.DocVersion
+	Stale      bool
+	Summary    string
+	Narrative  *modeldoc.BusinessNarrative
+	Cards      []modeldoc.TransformationCard
+	Code       []modeldoc.CodeExplanation
+	Rules      []modeldoc.BusinessRule
+	Impact     *modeldoc.ImpactAnalysis
+	Columns    []pageColumn
+	Upstream   []link
+	Downstream []link
+	Missing    []modeldoc.Layer
+	Generated  string
+}
+
+type pageColumn struct {
+	Name, DataType, Description, Source, Lineage string
+	Tests                                        []string
+}
+
+type link struct {
+	Name, Type, File string
+}
+
+var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// fileNames gives every object a page file name from its unique id, safe
+// on every file system and unique across projects.
+func fileNames(projects []*Project) map[*modeldoc.Object]string {
+	out := map[*modeldoc.Object]string{}
+	used := map[string]bool{}
+	for _, p := range projects {
+		for _, o := range p.sortedObjects() {
+			base := strings.Trim(unsafeChars.ReplaceAllString(o.UniqueID, "_"), "._")
+			if len(base) > 120 {
+				base = base[:120]
+			}
+			name := base
+			if used[strings.ToLower(name)] || name == "" {
+				name = fmt.Sprintf("%s-%d", base, o.ID)
+			}
+			used[strings.ToLower(name)] = true
+			out[o] = name
+		}
+	}
+	return out
+}
+
+func decodeLayer(v *modeldoc.DocVersion, l modeldoc.Layer, into any) bool {
+	if v == nil {
+		return false
+	}
+	raw, ok := v.Layers[l]
+	return ok && json.Unmarshal(raw, into) == nil
+}
+
+func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) *page {
+	v := p.Docs[o.ID]
+	pg := &page{Project: p.Project.Name, Object: o, File: names[o] + ext, Doc: v, Stale: p.Summary[o.ID].Stale}
+	if v != nil {
+		pg.Summary = v.ExecutiveSummary()
+		pg.Missing = v.MissingLayers()
+		var n modeldoc.BusinessNarrative
+		if decodeLayer(v, modeldoc.LayerBusinessNarrative, &n) {
+			pg.Narrative = &n
+		}
+		var cards modeldoc.TransformationCardsOut
+		if decodeLayer(v, modeldoc.LayerTransformationCards, &cards) {
+			pg.Cards = cards.Cards
+		}
+		var code modeldoc.CodeExplanationsOut
+		if decodeLayer(v, modeldoc.LayerCodeExplanations, &code) {
+			pg.Code = code.Explanations
+		}
+		var rules modeldoc.BusinessRulesOut
+		if decodeLayer(v, modeldoc.LayerBusinessRules, &rules) {
+			pg.Rules = rules.Rules
+		}
+		var impact modeldoc.ImpactAnalysis
+		if decodeLayer(v, modeldoc.LayerImpactAnalysis, &impact) {
+			pg.Impact = &impact
+		}
+	}
+	_, gen := ColumnDocs(v)
+	seen := map[string]bool{}
+	for _, c := range o.Columns {
+		k := strings.ToLower(c.Name)
+		seen[k] = true
+		pc := pageColumn{Name: c.Name, DataType: c.DataType, Tests: c.Tests}
+		g, hasGen := gen[k]
+		switch {
+		case c.HumanDescription && strings.TrimSpace(c.Description) != "":
+			pc.Description, pc.Source = c.Description, "human"
+		case hasGen:
+			pc.Description, pc.Source = g.Description, "generated"
+		default:
+			pc.Description = c.Description
+		}
+		if hasGen {
+			pc.Lineage = lineageText(g)
+		}
+		pg.Columns = append(pg.Columns, pc)
+	}
+	cols, _ := ColumnDocs(v)
+	for _, g := range cols {
+		if !seen[strings.ToLower(g.Name)] {
+			pg.Columns = append(pg.Columns, pageColumn{Name: g.Name, Description: g.Description, Source: "generated", Lineage: lineageText(g)})
+		}
+	}
+	for _, id := range p.Upstream[o.ID] {
+		u := p.Object(id)
+		pg.Upstream = append(pg.Upstream, link{u.Name, string(u.Type), names[u] + ext})
+	}
+	for _, id := range p.Downstream[o.ID] {
+		d := p.Object(id)
+		pg.Downstream = append(pg.Downstream, link{d.Name, string(d.Type), names[d] + ext})
+	}
+	return pg
+}
+
+func lineageText(c modeldoc.ColumnDescription) string {
+	if c.Lineage == "passthrough" && c.UpstreamModel != "" {
+		return "from " + c.UpstreamModel + "." + c.UpstreamColumn
+	}
+	return c.Lineage
+}
+
+// searchEntry is one object in the search index.
+type searchEntry struct {
+	Name    string   `json:"n"`
+	Type    string   `json:"t"`
+	Project string   `json:"p"`
+	Schema  string   `json:"s"`
+	Summary string   `json:"d"`
+	Columns []string `json:"c"`
+	URL     string   `json:"u"`
+}
+
+// WriteSite writes the static site into dir and returns how many object
+// pages it wrote.
+func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
+	if err := os.MkdirAll(filepath.Join(dir, "objects"), 0o755); err != nil {
+		return 0, modeldoc.Errorf(modeldoc.EINVALID, "Cannot create %s: %v.", dir, err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "assets"), 0o755); err != nil {
+		return 0, modeldoc.Errorf(modeldoc.EINVALID, "Cannot create %s: %v.", dir, err)
+	}
+	names := fileNames(projects)
+	stamp := now.UTC().Format("2006-01-02 15:04 UTC")
+	var index []searchEntry
+	type indexProject struct {
+		Name  string
+		Pages []*page
+		Scope Scope
+	}
+	var ips []indexProject
+	cov := CoverageOf(projects)
+	n := 0
+	for pi, p := range projects {
+		ip := indexProject{Name: p.Project.Name, Scope: cov.Projects[pi].Scope}
+		for _, o := range p.sortedObjects() {
+			pg := buildPage(p, o, names, ".html")
+			pg.Generated = stamp
+			var buf bytes.Buffer
+			if err := siteTemplates.Execute(&buf, pg); err != nil {
+				return n, fmt.Errorf("render %s: %w", o.UniqueID, err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "objects", pg.File), buf.Bytes(), 0o644); err != nil {
+				return n, fmt.Errorf("write page: %w", err)
+			}
+			n++
+			ip.Pages = append(ip.Pages, pg)
+			e := searchEntry{Name: o.Name, Type: string(o.Type), Project: p.Project.Name, Schema: o.Schema,
+				Summary: pg.Summary, URL: "objects/" + pg.File, Columns: []string{}}
+			if e.Summary == "" {
+				e.Summary = o.Description
+			}
+			for _, c := range pg.Columns {
+				e.Columns = append(e.Columns, c.Name)
+			}
+			index = append(index, e)
+		}
+		ips = append(ips, ip)
+	}
+	data, err := json.Marshal(index) // escapes <, > and & as \u003c...
+	if err != nil {
+		return n, err
+	}
+	js := append([]byte("window.MODELDOC_INDEX = "), data...)
+	js = append(js, ";\n"...)
+	files := map[string][]byte{"assets/search-index.js": js, "assets/search.js": siteJS, "assets/style.css": siteCSS}
+	var buf bytes.Buffer
+	if err := indexTemplate.Execute(&buf, map[string]any{"Projects": ips, "Generated": stamp}); err != nil {
+		return n, fmt.Errorf("render index: %w", err)
+	}
+	files["index.html"] = buf.Bytes()
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), b, 0o644); err != nil {
+			return n, fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,241 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+
+	"github.com/modeldoc/modeldoc"
+)
+
+const xss = `<script>alert("x")</script><img src=x onerror=alert(1)>`
+
+// withXSS imports a second project whose model name, description, column
+// and SQL carry an HTML payload, and documents it.
+func withXSS(t *testing.T, fx *fixture) {
+	t.Helper()
+	ctx := context.Background()
+	cat := &modeldoc.Catalog{ProjectName: "evil", Source: "project", Path: "/tmp/evil", Objects: []modeldoc.Object{
+		{UniqueID: "model.evil.up", Type: modeldoc.TypeModel, Name: "up", Package: "evil", RawSQL: "select 1 as id"},
+		{UniqueID: "model.evil." + xss, Type: modeldoc.TypeModel, Name: xss, Package: "evil", Description: xss,
+			RawSQL: "select id as \"" + xss + "\" from {{ ref('up') }}",
+			Columns: []modeldoc.Column{{Name: xss, Description: xss, HumanDescription: true, Declared: true, Position: 1}}},
+	}, Edges: []modeldoc.Edge{{Upstream: "model.evil.up", Downstream: "model.evil." + xss}}}
+	if _, err := fx.st.ImportCatalog(ctx, fx.orgID, cat); err != nil {
+		t.Fatal(err)
+	}
+	obj, err := fx.st.ResolveObject(ctx, fx.orgID, "model.evil."+xss)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fx.document(t, obj.ID)
+}
+
+var hrefRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
+
+func TestSiteTuva(t *testing.T) {
+	ctx := context.Background()
+	fx := tuva(t, func(i int, name string) bool { return i%5 == 0 })
+	withXSS(t, fx)
+	projects, err := Load(ctx, fx.st, fx.orgID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	n, err := WriteSite(out, projects, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects := 0
+	for _, p := range projects {
+		objects += len(p.Objects)
+	}
+	if n != objects {
+		t.Errorf("%d pages for %d objects", n, objects)
+	}
+	names := fileNames(projects)
+	pages, _ := filepath.Glob(filepath.Join(out, "objects", "*.html"))
+	if len(pages) != objects {
+		t.Errorf("%d page files for %d objects", len(pages), objects)
+	}
+	// Every link and asset of every page resolves to a file.
+	all := append(pages, filepath.Join(out, "index.html"))
+	links := 0
+	for _, pg := range all {
+		b, _ := os.ReadFile(pg)
+		for _, m := range hrefRE.FindAllSubmatch(b, -1) {
+			ref := string(m[1])
+			if strings.HasPrefix(ref, "http") {
+				t.Errorf("%s: links outside the site: %s", pg, ref)
+				continue
+			}
+			u, err := url.PathUnescape(strings.SplitN(ref, "#", 2)[0])
+			if err != nil {
+				t.Errorf("%s: bad link %q", pg, ref)
+				continue
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(pg), filepath.FromSlash(u))); err != nil {
+				t.Errorf("%s: broken link %q", filepath.Base(pg), ref)
+			}
+			links++
+		}
+	}
+	if links < objects*2 {
+		t.Errorf("only %d links checked", links)
+	}
+	// A documented Tuva model's page shows its layers and provenance.
+	for _, p := range projects {
+		for id, v := range p.Docs {
+			o := p.Object(id)
+			b, _ := os.ReadFile(filepath.Join(out, "objects", names[o]+".html"))
+			s := string(b)
+			for _, want := range []string{`id="executive_summary"`, `id="business_narrative"`, `id="transformation_cards"`,
+				`id="impact_analysis"`, `id="columns"`, `id="lineage"`, "offline", "prompt " + v.PromptVersion, "/ 10"} {
+				if !strings.Contains(s, want) {
+					t.Errorf("%s: page lacks %q", o.Name, want)
+				}
+			}
+			break
+		}
+	}
+	// The payload is escaped everywhere.
+	var evil *modeldoc.Object
+	for _, p := range projects {
+		for i := range p.Objects {
+			if p.Objects[i].Name == xss {
+				evil = &p.Objects[i]
+			}
+		}
+	}
+	page, err := os.ReadFile(filepath.Join(out, "objects", names[evil]+".html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	index, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	js, _ := os.ReadFile(filepath.Join(out, "assets", "search-index.js"))
+	for name, b := range map[string][]byte{"page": page, "index": index, "search index": js} {
+		if bytes.Contains(b, []byte("<script>alert")) || bytes.Contains(b, []byte("<img src=x")) {
+			t.Errorf("%s: the payload is not escaped", name)
+		}
+	}
+	if !bytes.Contains(page, []byte("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;")) {
+		t.Error("the page does not show the escaped name")
+	}
+	if bytes.Count(page, []byte("<script")) != 0 || bytes.Count(index, []byte("<script")) != 2 {
+		t.Error("pages must carry no inline script; the index only its two files")
+	}
+	if !bytes.HasPrefix(js, []byte("window.MODELDOC_INDEX = [")) {
+		t.Errorf("search index: %.60s", js)
+	}
+	var entries []searchEntry
+	if err := json.Unmarshal(bytes.TrimSuffix(bytes.TrimPrefix(js, []byte("window.MODELDOC_INDEX = ")), []byte(";\n")), &entries); err != nil || len(entries) != objects {
+		t.Errorf("search index: %d entries, %v", len(entries), err)
+	}
+}
+
+func TestMarkdownAndJSON(t *testing.T) {
+	ctx := context.Background()
+	fx := tuva(t, func(i int, name string) bool { return i%7 == 0 })
+	withXSS(t, fx)
+	projects, err := Load(ctx, fx.st, fx.orgID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	n, err := WriteMarkdown(out, projects)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mdLink := regexp.MustCompile(`\]\(([^)\s]+)\)`)
+	files, _ := filepath.Glob(filepath.Join(out, "*.md"))
+	if len(files) != n+1 {
+		t.Errorf("%d files for %d pages + index", len(files), n)
+	}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		// Code blocks show their text literally; outside them nothing of
+		// the payload may stay HTML.
+		if prose := outsideFences(b); bytes.Contains(prose, []byte("<script")) || bytes.Contains(prose, []byte("<img")) {
+			t.Errorf("%s: raw HTML from the payload", filepath.Base(f))
+		}
+		for _, m := range mdLink.FindAllSubmatch(b, -1) {
+			if _, err := os.Stat(filepath.Join(out, string(m[1]))); err != nil {
+				t.Errorf("%s: broken link %s", filepath.Base(f), m[1])
+			}
+		}
+	}
+
+	doc := BuildJSON(projects, time.Now())
+	var buf bytes.Buffer
+	if err := WriteJSON(&buf, doc); err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	schemaDoc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.AddResource("export.schema.json", schemaDoc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("export.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sch.Validate(inst); err != nil {
+		t.Fatalf("the export does not match its schema: %v", err)
+	}
+	// The schema is not vacuous: a wrong type fails it.
+	var generic map[string]any
+	json.Unmarshal(buf.Bytes(), &generic)
+	generic["projects"].([]any)[0].(map[string]any)["objects"].([]any)[0].(map[string]any)["type"] = "table"
+	if err := sch.Validate(generic); err == nil {
+		t.Error("an object of type table passes the schema")
+	}
+	var objects, documented, edges int
+	for _, p := range doc.Projects {
+		objects += len(p.Objects)
+		edges += len(p.Lineage)
+		for _, o := range p.Objects {
+			if o.Documentation != nil {
+				documented++
+			}
+		}
+	}
+	if objects == 0 || documented == 0 || edges == 0 {
+		t.Errorf("objects %d, documented %d, edges %d", objects, documented, edges)
+	}
+}
+
+func outsideFences(b []byte) []byte {
+	var out []byte
+	in := ""
+	for _, line := range bytes.SplitAfter(b, []byte("\n")) {
+		t := string(bytes.TrimSpace(line))
+		if in == "" && strings.HasPrefix(t, "```") {
+			in = strings.TrimRight(t, "abcdefghijklmnopqrstuvwxyz")
+			continue
+		}
+		if in != "" {
+			if t == in {
+				in = ""
+			}
+			continue
+		}
+		out = append(out, line...)
+	}
+	return out
+}
