@@ -27,7 +27,7 @@ func withXSS(t *testing.T, fx *fixture) {
 	cat := &modeldoc.Catalog{ProjectName: "evil", Source: "project", Path: "/tmp/evil", Objects: []modeldoc.Object{
 		{UniqueID: "model.evil.up", Type: modeldoc.TypeModel, Name: "up", Package: "evil", RawSQL: "select 1 as id"},
 		{UniqueID: "model.evil." + xss, Type: modeldoc.TypeModel, Name: xss, Package: "evil", Description: xss,
-			RawSQL: "select id as \"" + xss + "\" from {{ ref('up') }}",
+			RawSQL:  "select id as \"" + xss + "\" from {{ ref('up') }}",
 			Columns: []modeldoc.Column{{Name: xss, Description: xss, HumanDescription: true, Declared: true, Position: 1}}},
 	}, Edges: []modeldoc.Edge{{Upstream: "model.evil.up", Downstream: "model.evil." + xss}}}
 	if _, err := fx.st.ImportCatalog(ctx, fx.orgID, cat); err != nil {
