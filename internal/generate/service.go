@@ -106,6 +106,7 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		n := writer.Neighbor{Object: o}
 		if v := summaries[o.ID]; v != nil {
 			n.Summary = v.ExecutiveSummary()
+			n.Object.Columns = withGeneratedColumns(o.Columns, v)
 		}
 		subject.Upstream = append(subject.Upstream, n)
 	}
@@ -292,4 +293,41 @@ func keepHumanColumns(raw json.RawMessage, cols []modeldoc.Column) json.RawMessa
 		return raw
 	}
 	return b
+}
+
+// withGeneratedColumns completes an upstream object's columns with its
+// current documentation: columns its YAML does not declare are added, and
+// empty descriptions are filled, marked as not human-written. A column
+// that passes through unchanged can then inherit its upstream description
+// along the whole lineage, as dbt-osmosis users expect, while the prompts
+// still show only human text (feeding generated text back into prompts
+// would make versions drift).
+func withGeneratedColumns(cols []modeldoc.Column, v *modeldoc.DocVersion) []modeldoc.Column {
+	raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]
+	if !ok {
+		return cols
+	}
+	var gen modeldoc.ColumnDescriptionsOut
+	if json.Unmarshal(raw, &gen) != nil || len(gen.Columns) == 0 {
+		return cols
+	}
+	out := make([]modeldoc.Column, len(cols), len(cols)+len(gen.Columns))
+	copy(out, cols)
+	index := make(map[string]int, len(out))
+	for i, c := range out {
+		index[strings.ToLower(c.Name)] = i
+	}
+	for _, g := range gen.Columns {
+		i, ok := index[strings.ToLower(g.Name)]
+		if !ok {
+			out = append(out, modeldoc.Column{Name: g.Name, Description: g.Description, Position: len(out) + 1})
+			index[strings.ToLower(g.Name)] = len(out) - 1
+			continue
+		}
+		if strings.TrimSpace(out[i].Description) == "" {
+			out[i].Description = g.Description
+			out[i].HumanDescription = false
+		}
+	}
+	return out
 }

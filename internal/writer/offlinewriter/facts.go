@@ -393,21 +393,54 @@ func (f *facts) finalSelect() *sqlscan.Select {
 	return f.a.Final.Selects[0]
 }
 
-// outputColumns are the object's columns, or the final SELECT's named
-// columns when the catalog knows none.
+// outputColumns are the object's columns when the warehouse reported them
+// (catalog.json); otherwise the final SELECT's named columns, with the
+// YAML-declared ones (which may be only some of them) kept as declared and
+// any the SELECT does not show appended.
 func (f *facts) outputColumns() []modeldoc.Column {
-	if len(f.obj.Columns) > 0 {
+	if columnsComplete(f.obj.Columns) {
 		return f.obj.Columns
+	}
+	declared := make(map[string]modeldoc.Column, len(f.obj.Columns))
+	for _, c := range f.obj.Columns {
+		declared[strings.ToLower(c.Name)] = c
 	}
 	var out []modeldoc.Column
 	seen := map[string]bool{}
+	add := func(c modeldoc.Column) {
+		c.Position = len(out) + 1
+		out = append(out, c)
+	}
 	for _, name := range f.selectNames(f.finalSelect(), 0) {
-		if !seen[strings.ToLower(name)] {
-			seen[strings.ToLower(name)] = true
-			out = append(out, modeldoc.Column{Name: name, Position: len(out) + 1})
+		key := strings.ToLower(name)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		if c, ok := declared[key]; ok {
+			add(c)
+		} else {
+			add(modeldoc.Column{Name: name})
+		}
+	}
+	for _, c := range f.obj.Columns {
+		if !seen[strings.ToLower(c.Name)] {
+			add(c)
 		}
 	}
 	return out
+}
+
+// columnsComplete reports whether cols is the object's whole column list:
+// true when the warehouse reported any of them (a type, or a column no YAML
+// declares).
+func columnsComplete(cols []modeldoc.Column) bool {
+	for _, c := range cols {
+		if c.DataType != "" || !c.Declared {
+			return true
+		}
+	}
+	return false
 }
 
 // selectNames lists the names a SELECT outputs, expanding * through CTEs,
