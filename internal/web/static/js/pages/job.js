@@ -96,7 +96,7 @@ export function render(root, route) {
       stat('Partial', fmtInt(j.partial), 'stat-partial'),
       stat('Failed', fmtInt(j.failed), 'stat-failed'),
       stat('Skipped', fmtInt(j.skipped), 'stat-skipped'),
-      j.cancelled ? stat('Cancelled', fmtInt(j.cancelled), 'stat-cancelled') : null,
+      j.cancelled || j.status === 'cancelled' ? stat('Cancelled', fmtInt(j.cancelled), 'stat-cancelled') : null,
       stat('In flight', fmtInt(j.in_flight), 'stat-inflight'),
       stat('ETA', TERMINAL.includes(j.status) ? '—' : fmtDuration(j.eta_seconds), 'stat-eta'));
     replace(money,
