@@ -39,6 +39,13 @@ func (c *jobControl) update(status string, budget, actual float64) {
 	}
 }
 
+// committedCost is the job's actual cost as last committed.
+func (c *jobControl) committedCost() float64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.committed
+}
+
 func (c *jobControl) setBudget(usd float64) {
 	c.mu.Lock()
 	c.budget = usd

@@ -80,7 +80,7 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		if out.version != nil {
 			cost = out.version.Cost
 		}
-		out.g.done(c.committed + cost)
+		out.g.done(c.committedCost() + cost)
 	}
 	m.notify(a.JobID)
 	return err
