@@ -2,9 +2,9 @@ package scaletest
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -204,6 +204,9 @@ func TestDatabaseRestartMidJob(t *testing.T) {
 	c.checkExact(j.ID)
 	for _, w := range ws {
 		w.stop(t)
+		b, _ := os.ReadFile(w.log)
+		t.Logf("%s logged %d warnings and %d errors across the restart", w.id,
+			strings.Count(string(b), "level=WARN"), strings.Count(string(b), "level=ERROR"))
 	}
 }
 
@@ -214,5 +217,3 @@ func pgVersion(t *testing.T) string {
 	}
 	return entries[0].Name()
 }
-
-var _ = fmt.Sprint
