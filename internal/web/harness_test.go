@@ -3,8 +3,8 @@ package web
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,6 +25,7 @@ import (
 	"github.com/modeldoc/modeldoc/internal/fakellm"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/providerkeys"
+	"github.com/modeldoc/modeldoc/internal/server"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -61,9 +62,6 @@ func startServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := eng.Jobs.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ring, err := providerkeys.Open(st)
 	if err != nil {
 		t.Fatal(err)
@@ -75,25 +73,54 @@ func startServer(t *testing.T) *testServer {
 	if _, err := fake.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The server as modeldoc serve runs it: API and dashboard on one
+	// listener, the job workers started and stopped with it.
 	a := api.New(api.Config{Store: st, Jobs: eng.Jobs, Keys: ring, RatePerSecond: -1})
-	mux := http.NewServeMux()
-	mux.Handle("/api/", a)
-	mux.Handle("/", Handler())
-	srv := httptest.NewServer(mux)
+	sctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(sctx, server.Config{Listener: ln, API: a, Web: Handler(), Jobs: eng.Jobs})
+	}()
 	token, _, err := st.CreateToken(ctx, org.ID, "admin@example.com", store.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		a.CloseStreams()
-		srv.Close()
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = eng.Jobs.Stop(sctx)
+		stop()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("server: %v", err)
+			}
+		case <-time.After(90 * time.Second):
+			t.Error("server did not stop")
+		}
 		_ = eng.Close()
 		_ = fake.Close()
 	})
-	return &testServer{URL: srv.URL, Token: token, Store: st, OrgID: org.ID, Eng: eng, Fake: fake}
+	url := "http://" + ln.Addr().String()
+	waitReady(t, url)
+	return &testServer{URL: url, Token: token, Store: st, OrgID: org.ID, Eng: eng, Fake: fake}
+}
+
+// waitReady waits until the server answers /readyz.
+func waitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := http.Get(url + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("%s/readyz never answered 200", url)
 }
 
 // chromiumPath finds the browser or skips the test saying how to get one.
@@ -259,9 +286,16 @@ func (b *browser) waitJS(what, expr string) {
 	run(b, "wait for "+what, chromedp.Poll[any](expr, chromedp.WithPollingTimeout(90*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
 }
 
+// text reads an element's rendered text in one evaluation: the live pages
+// replace their elements on every event, so a query-then-read could find
+// the node gone between the two.
 func (b *browser) text(sel string) string {
 	b.t.Helper()
-	return run(b, "read "+sel, chromedp.Text(chromedp.CSS(sel)))
+	v := evalJS[*string](b, `(() => { const e = document.querySelector(`+jsString(sel)+`); return e ? e.innerText : null })()`)
+	if v == nil {
+		b.t.Fatalf("no element %s\npage errors: %v", sel, b.errors())
+	}
+	return *v
 }
 
 func evalJS[T any](b *browser, expr string) T {
