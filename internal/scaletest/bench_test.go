@@ -108,6 +108,11 @@ func BenchmarkScaleRateLimit(b *testing.B) {
 		ceiling += rpm / 60.0
 		limited += float64(st.RateLimited)
 		requests += float64(st.Requests)
+		var series []string
+		for _, s := range ps {
+			series = append(series, fmt.Sprint(s.Succeeded))
+		}
+		b.Logf("served per second: %s", strings.Join(series, " "))
 		b.Logf("%d requests over %d s, %d answered 429; steady %.1f req/s against a ceiling of %.1f", st.Requests, len(ps), st.RateLimited, float64(ok)/secs, rpm/60.0)
 	}
 	b.StopTimer()
