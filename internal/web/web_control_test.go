@@ -90,6 +90,8 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	if !evalJS[bool](b, `!!document.querySelector('#stat-cancelled')`) {
 		t.Error("no cancelled counter on a cancelled job")
 	}
+	b.waitJS("items settle", `document.querySelectorAll('#items-table .badge').length === 6 &&
+		![...document.querySelectorAll('#items-table .badge')].some(b => ['running', 'enqueued'].includes(b.textContent))`)
 	b.shot("job-cancelled")
 	b.checkClean()
 }

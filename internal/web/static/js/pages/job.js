@@ -209,7 +209,7 @@ export function render(root, route) {
       await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** failures)));
     }
     if (streamCtrl === ctrl) {
-      live.textContent = job && TERMINAL.includes(job.status) ? 'finished' : 'not live';
+      live.textContent = job && TERMINAL.includes(job.status) ? '' : 'not live';
       live.classList.remove('on');
     }
   }
@@ -231,7 +231,7 @@ export function render(root, route) {
 
   refresh().then(() => {
     if (alive && job && !TERMINAL.includes(job.status)) follow();
-    else live.textContent = 'finished';
+    else live.textContent = '';
   }).catch((err) => replace(topErr, errorBox(err)));
 
   return () => {
