@@ -64,6 +64,8 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	if got, want := b.text("#stat-processed"), fmt.Sprint(j.Processed); got != want {
 		t.Errorf("page shows %s documented, server %s", got, want)
 	}
+	b.waitJS("items settle", `document.querySelectorAll('#items-table .badge').length === 6 &&
+		![...document.querySelectorAll('#items-table .badge')].some(b => b.textContent === 'running')`)
 	b.shot("job-paused")
 
 	b.click("#job-resume")

@@ -98,7 +98,7 @@ export function render(root, route) {
       stat('Skipped', fmtInt(j.skipped), 'stat-skipped'),
       j.cancelled || j.status === 'cancelled' ? stat('Cancelled', fmtInt(j.cancelled), 'stat-cancelled') : null,
       stat('In flight', fmtInt(j.in_flight), 'stat-inflight'),
-      stat('ETA', TERMINAL.includes(j.status) ? '—' : fmtDuration(j.eta_seconds), 'stat-eta'));
+      stat('ETA', TERMINAL.includes(j.status) || j.status === 'paused' ? '—' : fmtDuration(j.eta_seconds), 'stat-eta'));
     replace(money,
       stat('Cost so far', fmtMoney(j.actual_cost), 'stat-cost'),
       stat('Estimate', fmtMoney(j.estimated_cost), 'stat-estimate'),
@@ -209,7 +209,8 @@ export function render(root, route) {
       await new Promise((r) => setTimeout(r, Math.min(5000, 500 * 2 ** failures)));
     }
     if (streamCtrl === ctrl) {
-      live.textContent = job && TERMINAL.includes(job.status) ? '' : 'not live';
+      // A paused job's stream ends by design; only a lost stream is news.
+      live.textContent = job && (TERMINAL.includes(job.status) || job.status === 'paused') ? '' : 'not live';
       live.classList.remove('on');
     }
   }
