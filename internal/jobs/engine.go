@@ -112,6 +112,14 @@ func (m *Manager) open(ctx context.Context) error {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &itemWorker{m: m})
+	// SQLite has no LISTEN/NOTIFY: River learns of the items an item's
+	// completion releases by polling, so a short poll is what keeps one
+	// object from waiting on the next (a poll is one cheap indexed query).
+	// PostgreSQL is told of inserts at once and polls only as a fallback.
+	fetchCooldown, fetchPoll := 20*time.Millisecond, 500*time.Millisecond
+	if !m.store.IsPostgres() {
+		fetchCooldown, fetchPoll = 2*time.Millisecond, 25*time.Millisecond
+	}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                   m.workerID,
 		Logger:               m.log,
@@ -120,8 +128,8 @@ func (m *Manager) open(ctx context.Context) error {
 		JobTimeout:           m.cfg.ItemTimeout,
 		RescueStuckJobsAfter: m.cfg.ItemTimeout + 5*time.Minute,
 		MaxAttempts:          10,
-		FetchCooldown:        20 * time.Millisecond,
-		FetchPollInterval:    500 * time.Millisecond,
+		FetchCooldown:        fetchCooldown,
+		FetchPollInterval:    fetchPoll,
 	})
 	if err != nil {
 		return fmt.Errorf("jobs: river client: %w", err)
@@ -132,6 +140,8 @@ func (m *Manager) open(ctx context.Context) error {
 
 // Close releases River's handles. Stop first if started.
 func (m *Manager) Close() error {
+	m.writeStmts.Close()
+	m.readStmts.Close()
 	if m.engine == nil {
 		return nil
 	}

@@ -127,6 +127,8 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 		return nil, 0, internal("list objects", err)
 	}
 	defer tx.Rollback()
+	s.readTxs.Store(tx, true)
+	defer s.readTxs.Delete(tx)
 	if err := s.queryRow(ctx, tx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
 		return nil, 0, internal("list objects: count", err)
 	}
@@ -244,8 +246,15 @@ func notFoundObject(id int64) error {
 // objects loads the organization's objects matching cond (with its args)
 // and their columns, by name.
 func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64, args ...any) ([]modeldoc.Object, error) {
-	rows, err := s.query(ctx, q, "SELECT "+objectCols+` FROM objects o JOIN projects p ON p.id = o.project_id
-		WHERE p.org_id = ? AND `+cond+" ORDER BY "+s.byName("o.name")+", o.id", append([]any{orgID}, args...)...)
+	// A condition on o.id names a few rows: CROSS JOIN makes SQLite start
+	// from them (by rowid) instead of walking every object of the
+	// organization's projects, which made lineage lookups O(catalog).
+	// PostgreSQL's planner reorders the join either way.
+	from := " FROM objects o JOIN projects p ON p.id = o.project_id WHERE p.org_id = ? AND "
+	if strings.HasPrefix(cond, "o.id ") {
+		from = " FROM objects o CROSS JOIN projects p WHERE p.id = o.project_id AND p.org_id = ? AND "
+	}
+	rows, err := s.query(ctx, q, "SELECT "+objectCols+from+cond+" ORDER BY "+s.byName("o.name")+", o.id", append([]any{orgID}, args...)...)
 	if err != nil {
 		return nil, internal("read objects", err)
 	}

@@ -15,12 +15,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // Dialect names the SQL flavour a Store speaks.
@@ -42,6 +44,12 @@ type Store struct {
 	path    string
 	write   *sql.DB
 	read    *sql.DB
+	// Prepared statements of the SQLite handles (nil on PostgreSQL, where
+	// pgx caches them per connection).
+	writeStmts, readStmts *sqldialect.Stmts
+	// readTxs are the transactions open on the read pool, whose statements
+	// come from readStmts; every other transaction is on the write handle.
+	readTxs sync.Map
 }
 
 // Option configures Open.
@@ -140,6 +148,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.read = r
+	s.writeStmts, s.readStmts = sqldialect.NewStmts(w), sqldialect.NewStmts(r)
 	return nil
 }
 
@@ -165,6 +174,8 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools. It is safe to call twice.
 func (s *Store) Close() error {
+	s.writeStmts.Close()
+	s.readStmts.Close()
 	var errs []error
 	if s.read != nil && s.read != s.write {
 		errs = append(errs, s.read.Close())
@@ -260,15 +271,33 @@ type querier interface {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
-	return q.ExecContext(ctx, s.Rebind(query), args...)
+	return s.stmts(q).Exec(ctx, q, s.Rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
-	return q.QueryContext(ctx, s.Rebind(query), args...)
+	return s.stmts(q).Query(ctx, q, s.Rebind(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
-	return q.QueryRowContext(ctx, s.Rebind(query), args...)
+	return s.stmts(q).QueryRow(ctx, q, s.Rebind(query), args...)
+}
+
+// stmts is the statement cache for q: the read pool's for the read pool,
+// the write handle's for it and for transactions (which run on it).
+func (s *Store) stmts(q querier) *sqldialect.Stmts {
+	if s.read == s.write {
+		return s.writeStmts
+	}
+	if tx, ok := q.(*sql.Tx); ok {
+		if _, onRead := s.readTxs.Load(tx); onRead {
+			return s.readStmts
+		}
+		return s.writeStmts
+	}
+	if q == querier(s.read) {
+		return s.readStmts
+	}
+	return s.writeStmts
 }
 
 // redactDSN hides a password in a URL before it appears in a message.
