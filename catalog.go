@@ -147,3 +147,9 @@ type ImportSummary struct {
 	Deleted                int      `json:"deleted"`
 	Warnings               []string `json:"warnings,omitempty"`
 }
+
+// ObjectEdge is a lineage edge between two stored objects, by our ids.
+type ObjectEdge struct {
+	Upstream   int64 `json:"upstream"`
+	Downstream int64 `json:"downstream"`
+}

@@ -35,4 +35,11 @@ type Plan struct {
 	EstimatedCompletionTokens int64
 	EstimatedCost             float64
 	Options                   Options
+	// Calls is the number of requests (one per layer), kept when PlanMany
+	// drops the requests themselves.
+	Calls int
+	// Extrapolated is true when the estimate was extrapolated from other
+	// objects' exact prompts rather than counted from this one's.
+	Extrapolated bool
+	size         int
 }

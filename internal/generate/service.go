@@ -23,6 +23,10 @@ type Catalog interface {
 	Upstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error)
 	Downstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error)
 	CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error)
+	// For PlanMany: many objects with their columns, and the lineage edges
+	// around them, each in one query.
+	GetObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
+	EdgesTouching(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ObjectEdge, error)
 }
 
 // Config configures a Service.
@@ -101,6 +105,13 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 	if err != nil {
 		return nil, err
 	}
+	subject := newSubject(obj, up, down, summaries)
+	return s.PlanSubject(subject, opts)
+}
+
+// newSubject puts an object together with its lineage; summaries holds the
+// upstream objects' current documentation.
+func newSubject(obj *modeldoc.Object, up, down []modeldoc.Object, summaries map[int64]*modeldoc.DocVersion) *writer.Subject {
 	subject := &writer.Subject{Object: *obj}
 	for _, o := range up {
 		n := writer.Neighbor{Object: o}
@@ -113,7 +124,7 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 	for _, o := range down {
 		subject.Downstream = append(subject.Downstream, writer.Neighbor{Object: o})
 	}
-	return s.PlanSubject(subject, opts)
+	return subject
 }
 
 // PlanSubject is Plan for a subject the caller has already loaded.
@@ -121,22 +132,15 @@ func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, err
 	if len(opts.Layers) == 0 {
 		opts.Layers = modeldoc.AllLayers
 	}
+	plan := s.planBase(subject, opts)
 	po := s.cfg.Prompt
 	po.Model = opts.Model
-	plan := &Plan{
-		Object:    &subject.Object,
-		Subject:   subject,
-		InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model),
-		Options:   opts,
-	}
 	reqs, err := prompt.BuildAll(opts.Layers, subject, po)
 	if err != nil {
 		return nil, fmt.Errorf("build prompts for %s: %w", subject.Object.UniqueID, err)
 	}
 	plan.Requests = reqs
-	analysis := sqlscan.Analyze(subject.Object.SQL())
-	ncols := len(subject.Object.Columns)
-	plan.ComplexityScore = sqlscan.Complexity(analysis, len(subject.Upstream), ncols).Score
+	plan.Calls = len(reqs)
 	if opts.Provider != "offline" {
 		est := s.cfg.Prices.Estimate(opts.Provider, opts.Model, plan.Requests)
 		plan.EstimatedPromptTokens = int64(est.PromptTokens)
@@ -144,6 +148,19 @@ func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, err
 		plan.EstimatedCost = est.Cost
 	}
 	return plan, nil
+}
+
+// planBase is what every plan has, with or without its prompts: the input
+// hash and the complexity score.
+func (s *Service) planBase(subject *writer.Subject, opts Options) *Plan {
+	analysis := sqlscan.Analyze(subject.Object.SQL())
+	return &Plan{
+		Object:          &subject.Object,
+		Subject:         subject,
+		InputHash:       prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model),
+		ComplexityScore: sqlscan.Complexity(analysis, len(subject.Upstream), len(subject.Object.Columns)).Score,
+		Options:         opts,
+	}
 }
 
 // Write sends the plan's requests through w, all layers at once (no layer

@@ -82,6 +82,13 @@ type Documenter interface {
 	Write(ctx context.Context, plan *generate.Plan, w writer.Writer) (*modeldoc.DocVersion, error)
 }
 
+// ManyPlanner plans many objects at once, with a few queries in all; a
+// Documenter that offers it is used that way when a job is created.
+// *generate.Service does.
+type ManyPlanner interface {
+	PlanMany(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]*generate.Plan, error)
+}
+
 // WriterFactory builds the provider writer for a job from its provider,
 // model and base URL, with a key from the environment or the job's
 // organization (never from the job row). It is called once per job per
@@ -268,6 +275,10 @@ type Estimate struct {
 	EstimatedCost             float64 `json:"estimated_cost"`
 	Provider                  string  `json:"provider"`
 	Model                     string  `json:"model"`
+	// Extrapolated counts the objects whose estimate was extrapolated from
+	// a sample's exact prompts (selections larger than
+	// generate.DefaultExactLimit); the others were counted exactly.
+	Extrapolated int64 `json:"extrapolated,omitempty"`
 }
 
 // ListFilter filters List. Limit defaults to 50.

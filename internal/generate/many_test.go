@@ -1,0 +1,102 @@
+package generate_test
+
+import (
+	"context"
+	"math"
+	"testing"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/store"
+)
+
+// TestPlanManyAgreesWithPlan: bulk planning must give every object the
+// same input hash and the same exact estimate as planning it alone, or a
+// job's skip rules and estimate would depend on how it was planned.
+func TestPlanManyAgreesWithPlan(t *testing.T) {
+	ctx := context.Background()
+	st, orgID := catalogStore(t, "tuva-health__tuva")
+	svc := newService(t, st)
+	ids := modelIDs(t, st, orgID)
+	opts := generate.Options{Provider: "openai", Model: "gpt-5-mini"}
+	plans, err := svc.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) != len(ids) {
+		t.Fatalf("%d plans for %d objects", len(plans), len(ids))
+	}
+	for i, p := range plans {
+		if i%10 != 0 { // every tenth: planning alone is the slow path
+			continue
+		}
+		one, err := svc.Plan(ctx, orgID, p.Object.ID, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.InputHash != one.InputHash {
+			t.Errorf("%s: PlanMany hash %s, Plan hash %s", p.Object.Name, p.InputHash, one.InputHash)
+		}
+		if p.EstimatedPromptTokens != one.EstimatedPromptTokens || p.Calls != len(one.Requests) || p.Extrapolated {
+			t.Errorf("%s: PlanMany %d tokens in %d calls (extrapolated %v), Plan %d in %d",
+				p.Object.Name, p.EstimatedPromptTokens, p.Calls, p.Extrapolated, one.EstimatedPromptTokens, len(one.Requests))
+		}
+	}
+}
+
+// TestPlanManyExtrapolatesLargeSelections: past the exact limit, a sample
+// is counted exactly and the rest extrapolated; the total must stay close
+// to the exact total.
+func TestPlanManyExtrapolatesLargeSelections(t *testing.T) {
+	ctx := context.Background()
+	st, orgID := catalogStore(t, "tuva-health__tuva")
+	svc := newService(t, st)
+	ids := modelIDs(t, st, orgID)
+	opts := generate.Options{Provider: "openai", Model: "gpt-5-mini"}
+	exact, err := svc.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampled, err := svc.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var exactTokens, sampledTokens float64
+	var extrapolated, counted int
+	for i := range exact {
+		exactTokens += float64(exact[i].EstimatedPromptTokens)
+		sampledTokens += float64(sampled[i].EstimatedPromptTokens)
+		if sampled[i].Extrapolated {
+			extrapolated++
+		} else {
+			counted++
+			if sampled[i].EstimatedPromptTokens != exact[i].EstimatedPromptTokens {
+				t.Errorf("%s: a sampled object's estimate %d differs from its exact %d", sampled[i].Object.Name, sampled[i].EstimatedPromptTokens, exact[i].EstimatedPromptTokens)
+			}
+		}
+		if sampled[i].InputHash != exact[i].InputHash {
+			t.Errorf("%s: the hash depends on sampling", sampled[i].Object.Name)
+		}
+	}
+	if counted != 60 || extrapolated != len(ids)-60 {
+		t.Fatalf("%d counted and %d extrapolated of %d, want 60 counted", counted, extrapolated, len(ids))
+	}
+	ratio := sampledTokens / exactTokens
+	t.Logf("%d objects: exact %0.f prompt tokens, extrapolated from 60: %.0f (ratio %.3f)", len(ids), exactTokens, sampledTokens, ratio)
+	if math.Abs(ratio-1) > 0.15 {
+		t.Errorf("extrapolated total is %.3f of the exact total, want within 15%%", ratio)
+	}
+}
+
+func modelIDs(t *testing.T, st *store.Store, orgID int64) []int64 {
+	t.Helper()
+	objs, _, err := st.ListObjects(context.Background(), orgID, store.ObjectFilter{Types: []modeldoc.ObjectType{modeldoc.TypeModel}, Limit: 100000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int64, len(objs))
+	for i, o := range objs {
+		ids[i] = o.ID
+	}
+	return ids
+}
