@@ -88,6 +88,10 @@ type Config struct {
 	// Retry tunes the retry layer (backoffs, waits); Limiter and Estimate
 	// are set per job.
 	Retry retry.Config
+	// PricesFile overrides or extends the embedded price table (JSON or
+	// YAML, the shape of internal/cost/prices.json). Defaults to the
+	// MODELDOC_PRICES environment variable; "" keeps the embedded table.
+	PricesFile string
 	// NoEnvKeys ignores OPENAI_API_KEY and ANTHROPIC_API_KEY, so that only
 	// organizations' stored keys are used (the server's mode).
 	NoEnvKeys bool
@@ -122,7 +126,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			cfg.Limits = ratelimit.NewRegistry(func(key string) ratelimit.Bucket { return ratelimit.NewPGBucket(db, key) })
 		}
 	}
-	gen, err := generate.New(generate.Config{Catalog: cfg.Store, Logger: cfg.Logger})
+	if cfg.PricesFile == "" {
+		cfg.PricesFile = os.Getenv("MODELDOC_PRICES")
+	}
+	prices, err := cost.Load(cfg.PricesFile)
+	if err != nil {
+		return nil, err
+	}
+	gen, err := generate.New(generate.Config{Catalog: cfg.Store, Logger: cfg.Logger, Prices: prices})
 	if err != nil {
 		return nil, err
 	}
