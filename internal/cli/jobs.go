@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"text/tabwriter"
@@ -9,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/jobs"
 )
 
@@ -38,6 +40,20 @@ func parseJobID(s string) (int64, error) {
 		return 0, modeldoc.Errorf(modeldoc.EINVALID, "%q is not a job id: job ids are positive numbers (see: modeldoc jobs list).", s)
 	}
 	return id, nil
+}
+
+// jobTarget parses a job id argument and returns it with the organization
+// and the engine a job command acts through.
+func (a *App) jobTarget(ctx context.Context, arg string) (*modeldoc.Organization, *engine.Engine, int64, error) {
+	id, err := parseJobID(arg)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	org, eng, err := a.orgEngine(ctx)
+	if err != nil {
+		return nil, nil, 0, err
+	}
+	return org, eng, id, nil
 }
 
 func newJobsListCmd(a *App) *cobra.Command {
@@ -90,11 +106,7 @@ func newJobsShowCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			org, eng, err := a.orgEngine(ctx)
+			org, eng, id, err := a.jobTarget(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -156,11 +168,7 @@ func newJobsControlCmd(a *App, action string) *cobra.Command {
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			org, eng, err := a.orgEngine(ctx)
+			org, eng, id, err := a.jobTarget(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -199,11 +207,7 @@ again. --budget raises the budget of a job paused at its budget.`,
 		Args: exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			org, eng, err := a.orgEngine(ctx)
+			org, eng, id, err := a.jobTarget(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -257,11 +261,7 @@ func newJobsLogsCmd(a *App) *cobra.Command {
 		Args:  exactArgs(1, "ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
-			id, err := parseJobID(args[0])
-			if err != nil {
-				return err
-			}
-			org, eng, err := a.orgEngine(ctx)
+			org, eng, id, err := a.jobTarget(ctx, args[0])
 			if err != nil {
 				return err
 			}
