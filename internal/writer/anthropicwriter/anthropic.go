@@ -13,7 +13,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"time"
@@ -171,29 +170,6 @@ func (w *Writer) Params(req writer.Request) (anthropic.MessageNewParams, error) 
 	return p, nil
 }
 
-type exchange struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (x *exchange) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-	res, err := next(req)
-	if res != nil {
-		x.status, x.header = res.StatusCode, res.Header
-		if res.StatusCode >= 400 && res.Body != nil {
-			b, rerr := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-			_ = res.Body.Close()
-			x.body = b
-			res.Body = io.NopCloser(bytes.NewReader(b))
-			if rerr != nil {
-				return res, rerr
-			}
-		}
-	}
-	return res, err
-}
-
 // Write implements writer.Writer. Usage reports PromptTokens as every input
 // token the call processed (input_tokens + cache_read_input_tokens +
 // cache_creation_input_tokens, since Anthropic's input_tokens counts only
@@ -208,17 +184,17 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 	}
 	callCtx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var x exchange
-	msg, err := w.svc.New(callCtx, params, option.WithMiddleware(x.middleware))
+	var x writer.Exchange
+	msg, err := w.svc.New(callCtx, params, option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return x.Capture(r, next) }))
 	if err != nil {
 		if ctx.Err() != nil {
 			return writer.Result{}, writer.Canceled(provider, ctx)
 		}
-		e := Classify(x.status, x.header, x.body, err)
+		e := Classify(x.Status, x.Header, x.Body, err)
 		e.Message = writer.Redact(e.Message, w.secrets...)
 		return writer.Result{}, e
 	}
-	rl := writer.ParseAnthropicRateLimit(x.header, writer.ResponseTime(x.header, time.Now()))
+	rl := writer.ParseAnthropicRateLimit(x.Header, writer.ResponseTime(x.Header, time.Now()))
 	u := msg.Usage
 	res := writer.Result{Model: string(msg.Model), FinishReason: string(msg.StopReason), RateLimit: rl, Usage: writer.Usage{
 		PromptTokens:     u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
@@ -226,7 +202,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		CachedTokens:     u.CacheReadInputTokens,
 	}}
 	fail := func(kind writer.Kind, m string) (writer.Result, error) {
-		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.status, RateLimit: rl, Message: m}
+		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.Status, RateLimit: rl, Message: m}
 	}
 	switch msg.StopReason {
 	case anthropic.StopReasonMaxTokens:

@@ -6,11 +6,9 @@
 package openaiwriter
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -211,55 +209,30 @@ func (w *Writer) Params(req writer.Request) openai.ChatCompletionNewParams {
 	return p
 }
 
-// exchange records the raw HTTP response of one call, which the SDK does
-// not hand back on every path (a non-JSON error body, a body cut short).
-type exchange struct {
-	status int
-	header http.Header
-	body   []byte
-}
-
-func (x *exchange) middleware(req *http.Request, next option.MiddlewareNext) (*http.Response, error) {
-	res, err := next(req)
-	if res != nil {
-		x.status, x.header = res.StatusCode, res.Header
-		if res.StatusCode >= 400 && res.Body != nil {
-			b, rerr := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-			_ = res.Body.Close()
-			x.body = b
-			res.Body = io.NopCloser(bytes.NewReader(b))
-			if rerr != nil {
-				return res, rerr
-			}
-		}
-	}
-	return res, err
-}
-
 // Write implements writer.Writer. On Malformed and InvalidRequest answers
 // that did arrive (truncated, refused, not JSON) the returned Result still
 // carries Usage and RateLimit alongside the error: those tokens are billed.
 func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
 	callCtx, cancel := context.WithTimeout(ctx, w.timeout)
 	defer cancel()
-	var x exchange
-	resp, err := w.svc.New(callCtx, w.Params(req), option.WithMiddleware(x.middleware))
+	var x writer.Exchange
+	resp, err := w.svc.New(callCtx, w.Params(req), option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return x.Capture(r, next) }))
 	if err != nil {
 		if ctx.Err() != nil {
 			return writer.Result{}, writer.Canceled(provider, ctx)
 		}
-		e := Classify(x.status, x.header, x.body, err)
+		e := Classify(x.Status, x.Header, x.Body, err)
 		e.Message = writer.Redact(e.Message, w.secrets...)
 		return writer.Result{}, e
 	}
-	rl := writer.ParseOpenAIRateLimit(x.header, writer.ResponseTime(x.header, time.Now()))
+	rl := writer.ParseOpenAIRateLimit(x.Header, writer.ResponseTime(x.Header, time.Now()))
 	res := writer.Result{Model: resp.Model, RateLimit: rl, Usage: writer.Usage{
 		PromptTokens:     resp.Usage.PromptTokens,
 		CompletionTokens: resp.Usage.CompletionTokens,
 		CachedTokens:     resp.Usage.PromptTokensDetails.CachedTokens,
 	}}
 	fail := func(kind writer.Kind, msg string) (writer.Result, error) {
-		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.status, RateLimit: rl, Message: msg}
+		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.Status, RateLimit: rl, Message: msg}
 	}
 	if len(resp.Choices) == 0 {
 		return fail(writer.Malformed, "openai answered with no choices: ask again")
