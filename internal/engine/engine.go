@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
@@ -241,7 +242,15 @@ func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
 	if rpm == 0 && tpm == 0 {
 		rpm, tpm = e.cfg.DefaultRPM, e.cfg.DefaultTPM
 	}
-	rc.Limiter = e.Limits.Get(keyID, ratelimit.Config{RPM: rpm, TPM: tpm})
+	lc := ratelimit.Config{RPM: rpm, TPM: tpm}
+	if e.Store.IsPostgres() {
+		// Several processes share the bucket, and their requests reach the
+		// provider with more jitter between them than one process's: a
+		// half-second burst leaves the provider's one-second windows the
+		// headroom to absorb it (the steady rate is the same).
+		lc.Burst = 500 * time.Millisecond
+	}
+	rc.Limiter = e.Limits.Get(keyID, lc)
 	rc.MaxRetries = j.Options.MaxRetries
 	if rc.MaxRetries == 0 {
 		rc.MaxRetries = -1 // the job asked for none; retry's zero means its default
