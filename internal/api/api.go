@@ -46,6 +46,10 @@ type Config struct {
 	// WriteTimeout bounds writing one ordinary answer (60 s); event
 	// streams extend their deadline at each event.
 	WriteTimeout time.Duration
+	// AllowBaseURL says whether a job may call an OpenAI-compatible server
+	// at this base URL (with its organization's key). nil allows any; the
+	// serve command allows only the URLs its operator lists.
+	AllowBaseURL func(baseURL string) bool
 }
 
 // API is the HTTP API. It is an http.Handler.

@@ -33,7 +33,14 @@ type jobRequest struct {
 
 // create checks the provider and fills its default model (the estimate is
 // priced for the model that will run), and says who triggered the job.
-func (q jobRequest) create(p *principal) (jobs.CreateRequest, error) {
+func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.CreateRequest, error) {
+	if q.BaseURL != "" && allowBaseURL != nil && !allowBaseURL(q.BaseURL) {
+		// A job sends its organization's stored key to its base URL: an
+		// admin must not be able to send it anywhere the operator did not
+		// choose.
+		return jobs.CreateRequest{}, modeldoc.Errorf(modeldoc.EINVALID,
+			"base_url %q is not allowed on this server: its operator lists the OpenAI-compatible servers jobs may call with `modeldoc serve --allow-base-url URL`.", q.BaseURL)
+	}
 	if q.Provider == "" {
 		// The server ignores its environment's keys, so the choice cannot
 		// depend on them: a base URL means an OpenAI-compatible server.
@@ -67,7 +74,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	cr, err := req.create(p)
+	cr, err := req.create(p, a.cfg.AllowBaseURL)
 	if err != nil {
 		a.writeError(w, r, err)
 		return
@@ -89,7 +96,7 @@ func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	cr, err := req.create(p)
+	cr, err := req.create(p, a.cfg.AllowBaseURL)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -27,6 +28,7 @@ type serveFlags struct {
 	burst       int
 	maxUploadMB int64
 	logLevel    string
+	baseURLs    []string
 }
 
 func newServeCmd(a *App) *cobra.Command {
@@ -60,6 +62,7 @@ the server starts again.`,
 	fl.IntVar(&f.burst, "rate-burst", 200, "API requests a client may send at once before --rate-limit applies")
 	fl.Int64Var(&f.maxUploadMB, "max-upload-mb", 128, "largest project upload (manifest plus catalog), in MiB")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringSliceVar(&f.baseURLs, "allow-base-url", nil, "an OpenAI-compatible base URL (or URL prefix) that jobs may call with their organization's key, e.g. http://ollama:11434/v1; repeatable; none by default")
 	return cmd
 }
 
@@ -107,6 +110,14 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	apiHandler := api.New(api.Config{
 		Store: st, Jobs: eng.Jobs, Keys: ring, Metrics: m, Logger: logger,
 		MaxUploadBytes: f.maxUploadMB << 20, RatePerSecond: rate, RateBurst: f.burst,
+		AllowBaseURL: func(u string) bool {
+			for _, allowed := range f.baseURLs {
+				if u == allowed || strings.HasPrefix(u, strings.TrimSuffix(allowed, "/")+"/") {
+					return true
+				}
+			}
+			return false
+		},
 	})
 	return server.Run(ctx, server.Config{
 		Addr: f.addr, API: apiHandler, Web: web.Handler(), Jobs: eng.Jobs, Logger: logger,
