@@ -1,0 +1,135 @@
+package cli_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/modeldoc/modeldoc/internal/fakellm"
+)
+
+// TestKillNineThenJobsResume is issue 4's crash promise through the real
+// binary: `generate` is killed with SIGKILL in the middle of a job, and
+// `jobs resume` carries it to the end with the provider, model and base URL
+// the job was created with (the key from the environment), documenting no
+// finished object again and counting nothing twice.
+func TestKillNineThenJobsResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and waits out a lease")
+	}
+	bin := filepath.Join(t.TempDir(), "modeldoc")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/modeldoc")
+	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fake := fakellm.New(fakellm.Config{Latency: 400 * time.Millisecond, APIKey: "sk-test-crash-key-0123456789"})
+	if _, err := fake.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	defer fake.Close()
+	db := filepath.Join(t.TempDir(), "m.db")
+	env := append(os.Environ(), "MODELDOC_DB="+db, "OPENAI_API_KEY=sk-test-crash-key-0123456789", "OPENAI_BASE_URL=", "MODELDOC_SECRET_KEY=")
+	command := func(args ...string) *exec.Cmd {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = env
+		return cmd
+	}
+	jobState := func() map[string]any {
+		out, err := command("--json", "jobs", "show", "1").Output()
+		if err != nil {
+			return nil
+		}
+		var m map[string]any
+		if json.Unmarshal(out, &m) != nil {
+			return nil
+		}
+		return m
+	}
+
+	gen := command("--json", "generate", shop(t), "--provider", "openai", "--model", "gpt-4o-mini",
+		"--base-url", fake.BaseURL(), "--concurrency", "2")
+	var genErr bytes.Buffer
+	gen.Stderr = &genErr
+	if err := gen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	var before map[string]any
+	for time.Now().Before(deadline) {
+		if m := jobState(); m != nil && m["processed"].(float64) >= 3 {
+			before = m
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if before == nil {
+		gen.Process.Kill()
+		t.Fatalf("the job never got going:\n%s", genErr.String())
+	}
+	if err := gen.Process.Kill(); err != nil { // SIGKILL: no clean-up at all
+		t.Fatal(err)
+	}
+	_ = gen.Wait()
+	killed := jobState()
+	if killed["status"] == "completed" {
+		t.Skip("the job finished before it could be killed; nothing to resume")
+	}
+	t.Logf("killed at %v of %v processed, %v in flight", killed["processed"], killed["total"], killed["in_flight"])
+
+	out, err := command("--json", "jobs", "resume", "1").Output()
+	if err != nil {
+		t.Fatalf("jobs resume: %v\n%s", err, out)
+	}
+	var job map[string]any
+	if err := json.Unmarshal(out, &job); err != nil {
+		t.Fatalf("jobs resume printed no job: %v\n%s", err, out)
+	}
+	if job["status"] != "completed" || job["processed"] != job["total"] || job["failed"].(float64) != 0 {
+		t.Fatalf("after the resume: %v", job)
+	}
+	if o := job["options"].(map[string]any); o["base_url"] != fake.BaseURL() || o["model"] != "gpt-4o-mini" {
+		t.Errorf("the resume did not keep the job's provider settings: %v", o)
+	}
+
+	// Every object documented exactly once: no version was lost, none written twice.
+	list, err := command("--json", "jobs", "show", "1", "--items").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var shown struct {
+		Items []struct {
+			ObjectName string `json:"object_name"`
+			Status     string `json:"status"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(list, &shown); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range shown.Items {
+		out, err := command("--json", "docs", "history", it.ObjectName).Output()
+		if err != nil {
+			t.Fatalf("docs history %s: %v", it.ObjectName, err)
+		}
+		var h struct {
+			Versions []map[string]any `json:"versions"`
+		}
+		if err := json.Unmarshal(out, &h); err != nil {
+			t.Fatal(err)
+		}
+		if it.Status != "done" || len(h.Versions) != 1 {
+			t.Errorf("%s: item %s with %d documentation versions, want done with exactly 1", it.ObjectName, it.Status, len(h.Versions))
+		}
+	}
+	// The tokens the job counted are exactly what the provider served,
+	// minus the calls of the killed process whose answers never committed:
+	// never more than the provider served.
+	s := fake.Stats()
+	if pt := int64(job["prompt_tokens"].(float64)); pt > s.PromptTokens || pt == 0 {
+		t.Errorf("job counted %d prompt tokens; the provider served %d", pt, s.PromptTokens)
+	}
+}
