@@ -69,6 +69,26 @@ export async function request(method, path, body, opts = {}) {
   return text ? JSON.parse(text) : null;
 }
 
+// upload POSTs a multipart form. The browser writes the Content-Type with
+// the boundary itself, so none is set here. It answers the HTTP status with
+// the body because the status carries meaning (201 imported, 200 updated).
+export async function upload(path, form, opts = {}) {
+  let res;
+  try {
+    res = await fetch(BASE + path, { method: 'POST', headers: headers(), body: form, signal: opts.signal });
+  } catch (e) {
+    if (e.name === 'AbortError') throw e;
+    throw new ApiError(0, { detail: 'The server cannot be reached. Check that modeldoc serve is running.' });
+  }
+  if (!res.ok) {
+    const p = await problemOf(res);
+    if (res.status === 401) unauthorized.forEach((fn) => fn(p));
+    throw new ApiError(res.status, p);
+  }
+  const text = await res.text();
+  return { status: res.status, data: text ? JSON.parse(text) : null };
+}
+
 export const get = (path, opts) => request('GET', path, undefined, opts);
 export const post = (path, body, opts) => request('POST', path, body === undefined ? {} : body, opts);
 export const put = (path, body, opts) => request('PUT', path, body, opts);

@@ -10,6 +10,7 @@ import * as jobsPage from './pages/jobs.js';
 import * as jobPage from './pages/job.js';
 import * as docPage from './pages/doc.js';
 import * as keysPage from './pages/keys.js';
+import * as projectsPage from './pages/projects.js';
 import { session, loadMe, forget } from './session.js';
 
 const app = document.getElementById('app');
@@ -29,6 +30,7 @@ const routes = [
   { match: (p) => p[0] === 'models' && p.length === 2, page: docPage, nav: 'models', title: 'Documentation' },
   { match: (p) => p[0] === 'jobs' && p.length === 1, page: jobsPage, nav: 'jobs', title: 'Jobs' },
   { match: (p) => p[0] === 'jobs' && p.length === 2, page: jobPage, nav: 'jobs', title: 'Job' },
+  { match: (p) => p[0] === 'projects' && p.length === 1, page: projectsPage, nav: 'projects', title: 'Projects' },
   { match: (p) => p[0] === 'keys', page: keysPage, nav: 'keys', title: 'Provider keys' },
 ];
 
@@ -42,7 +44,7 @@ function renderNav(active) {
   const item = (key, text) => h('li', null, h('a', { href: `#/${key}`, 'aria-current': active === key ? 'page' : null }, text));
   const me = session.me;
   replace(nav,
-    h('ul', null, item('models', 'Models'), item('jobs', 'Jobs'), item('keys', 'Provider keys')),
+    h('ul', null, item('models', 'Models'), item('jobs', 'Jobs'), item('projects', 'Projects'), item('keys', 'Provider keys')),
     me ? h('span', { class: 'who muted small', id: 'who' }, `${me.organization} · ${me.role}`) : null,
     h('button', { type: 'button', class: 'btn btn-quiet', id: 'signout', onclick: () => signOut('') }, 'Sign out'));
 }

@@ -158,7 +158,14 @@ export function render(root, route) {
         h('td', { class: 'hide-sm' }, complexity(o.complexity_score)),
         h('td', { class: 'hide-sm small nowrap', title: fmtDate(o.last_documented_at || o.updated_at) }, fmtDay(o.last_documented_at || o.updated_at)));
     }));
-    if (!rows.length) tbody.append(h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No models match these filters.')));
+    if (!rows.length) {
+      // With no filter and nothing at all, the organization has no project
+      // yet: point at the page that imports one.
+      const none = total === 0 && !f.offset && !Object.values(apiParams(f)).some(Boolean);
+      tbody.append(h('tr', null, h('td', { colspan: 6, class: 'empty', id: 'models-empty' }, none ?
+        ['No models yet \u2014 ', link('upload a project', ['projects'], { id: 'models-empty-upload' })] :
+        'No models match these filters.')));
+    }
   }
 
   function renderPager() {
