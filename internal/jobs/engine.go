@@ -140,8 +140,6 @@ func (m *Manager) open(ctx context.Context) error {
 
 // Close releases River's handles. Stop first if started.
 func (m *Manager) Close() error {
-	m.writeStmts.Close()
-	m.readStmts.Close()
 	if m.engine == nil {
 		return nil
 	}

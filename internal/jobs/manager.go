@@ -71,10 +71,6 @@ type Manager struct {
 	writer map[int64]*jobWriter
 
 	engine *engine
-
-	// Prepared statements on SQLite (nil on PostgreSQL, where pgx caches
-	// them per connection).
-	writeStmts, readStmts *sqldialect.Stmts
 }
 
 // NewManager checks cfg, fills its defaults, migrates River's tables and
@@ -116,9 +112,6 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		subs:   map[int64]map[*subscription]struct{}{},
 		ctl:    map[int64]*jobControl{},
 		writer: map[int64]*jobWriter{},
-	}
-	if !m.store.IsPostgres() {
-		m.writeStmts, m.readStmts = sqldialect.NewStmts(m.store.DB()), sqldialect.NewStmts(m.store.ReadDB())
 	}
 	if err := m.open(ctx); err != nil {
 		m.Close()

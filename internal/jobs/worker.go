@@ -436,6 +436,10 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		layers = append(layers, string(l))
 	}
 	sort.Strings(layers)
+	// One statement for all layers' counts: every statement costs a parse
+	// on SQLite, and this transaction is the single writer's hot path.
+	var values []string
+	var args []any
 	for _, l := range layers {
 		ls := v.LayerStatus[modeldoc.Layer(l)]
 		ok, failed := 0, 0
@@ -447,12 +451,18 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		default:
 			continue
 		}
-		if _, err := m.exec(ctx, tx, `INSERT INTO job_layer_counts (job_id, layer, ok, failed) VALUES (?, ?, ?, ?)
+		values = append(values, "(?, ?, ?, ?)")
+		args = append(args, a.JobID, l, ok, failed)
+	}
+	if len(values) > 0 {
+		if _, err := m.exec(ctx, tx, `INSERT INTO job_layer_counts (job_id, layer, ok, failed) VALUES `+strings.Join(values, ", ")+`
 			ON CONFLICT (job_id, layer) DO UPDATE SET ok = job_layer_counts.ok + excluded.ok, failed = job_layer_counts.failed + excluded.failed`,
-			a.JobID, l, ok, failed); err != nil {
+			args...); err != nil {
 			return fmt.Errorf("jobs: layer counts: %w", err)
 		}
-		if failed == 1 {
+	}
+	for _, l := range layers {
+		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == "failed" {
 			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, l, ls.ErrorClass, ls.Error, ls.Attempts); err != nil {
 				return err
 			}

@@ -127,8 +127,6 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 		return nil, 0, internal("list objects", err)
 	}
 	defer tx.Rollback()
-	s.readTxs.Store(tx, true)
-	defer s.readTxs.Delete(tx)
 	if err := s.queryRow(ctx, tx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
 		return nil, 0, internal("list objects: count", err)
 	}

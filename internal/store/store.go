@@ -15,14 +15,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
 
 	"github.com/modeldoc/modeldoc"
-	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
 // Dialect names the SQL flavour a Store speaks.
@@ -44,12 +42,6 @@ type Store struct {
 	path    string
 	write   *sql.DB
 	read    *sql.DB
-	// Prepared statements of the SQLite handles (nil on PostgreSQL, where
-	// pgx caches them per connection).
-	writeStmts, readStmts *sqldialect.Stmts
-	// readTxs are the transactions open on the read pool, whose statements
-	// come from readStmts; every other transaction is on the write handle.
-	readTxs sync.Map
 }
 
 // Option configures Open.
@@ -148,7 +140,6 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	r.SetMaxOpenConns(4)
 	r.SetMaxIdleConns(4)
 	s.read = r
-	s.writeStmts, s.readStmts = sqldialect.NewStmts(w), sqldialect.NewStmts(r)
 	return nil
 }
 
@@ -174,8 +165,6 @@ func (s *Store) Path() string { return s.path }
 
 // Close closes both pools. It is safe to call twice.
 func (s *Store) Close() error {
-	s.writeStmts.Close()
-	s.readStmts.Close()
 	var errs []error
 	if s.read != nil && s.read != s.write {
 		errs = append(errs, s.read.Close())
@@ -271,33 +260,15 @@ type querier interface {
 }
 
 func (s *Store) exec(ctx context.Context, q querier, query string, args ...any) (sql.Result, error) {
-	return s.stmts(q).Exec(ctx, q, s.Rebind(query), args...)
+	return q.ExecContext(ctx, s.Rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, q querier, query string, args ...any) (*sql.Rows, error) {
-	return s.stmts(q).Query(ctx, q, s.Rebind(query), args...)
+	return q.QueryContext(ctx, s.Rebind(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q querier, query string, args ...any) *sql.Row {
-	return s.stmts(q).QueryRow(ctx, q, s.Rebind(query), args...)
-}
-
-// stmts is the statement cache for q: the read pool's for the read pool,
-// the write handle's for it and for transactions (which run on it).
-func (s *Store) stmts(q querier) *sqldialect.Stmts {
-	if s.read == s.write {
-		return s.writeStmts
-	}
-	if tx, ok := q.(*sql.Tx); ok {
-		if _, onRead := s.readTxs.Load(tx); onRead {
-			return s.readStmts
-		}
-		return s.writeStmts
-	}
-	if q == querier(s.read) {
-		return s.readStmts
-	}
-	return s.writeStmts
+	return q.QueryRowContext(ctx, s.Rebind(query), args...)
 }
 
 // redactDSN hides a password in a URL before it appears in a message.
