@@ -271,7 +271,11 @@ func printEstimate(a *App, est *jobs.Estimate, budget float64) {
 		fmt.Fprintf(out, "  cost                $0 (offline writer: no model, no tokens)\n")
 		return
 	}
-	fmt.Fprintf(out, "  tokens              %d prompt + %d completion (estimated from the exact prompts)\n", est.EstimatedPromptTokens, est.EstimatedCompletionTokens)
+	how := "estimated from the exact prompts"
+	if est.Extrapolated > 0 {
+		how = fmt.Sprintf("counted exactly for %d models, extrapolated by size for %d", est.ToDocument-est.Extrapolated, est.Extrapolated)
+	}
+	fmt.Fprintf(out, "  tokens              %d prompt + %d completion (%s)\n", est.EstimatedPromptTokens, est.EstimatedCompletionTokens, how)
 	fmt.Fprintf(out, "  cost                $%.4f\n", est.EstimatedCost)
 	if budget > 0 {
 		fmt.Fprintf(out, "  budget              $%.2f\n", budget)
