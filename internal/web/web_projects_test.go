@@ -159,6 +159,25 @@ func TestDashboardProjectUpload(t *testing.T) {
 	b.shot("phone-projects")
 	b.do("desktop", chromedp.EmulateViewport(1366, 900))
 
+	// Warnings are listed up to a cap, then counted. No real dataset at hand
+	// warns 25 times, so the page's own module renders a made-up answer.
+	b.do("render many warnings", chromedp.Evaluate[chromedp.Void](`import('./js/pages/projects.js').then((m) => {
+		const warnings = Array.from({ length: 25 }, (_, i) => 'warning <b>' + i + '</b>');
+		const card = m.summaryCard({ summary: { project_name: 'w', models: 1, warnings } }, false);
+		card.id = 'warn-test';
+		document.querySelector('#app').append(card);
+	})`))
+	b.waitJS("warnings card", `!!document.querySelector('#warn-test')`)
+	if n := evalJS[int](b, `document.querySelectorAll('#warn-test .warnings li').length`); n != 10 {
+		t.Errorf("%d warnings listed, want the first 10", n)
+	}
+	if got := b.text("#warn-test #upload-warnings-more"); got != "and 15 more" {
+		t.Errorf("warning overflow says %q", got)
+	}
+	if got := b.text("#warn-test .warnings li"); got != "warning <b>0</b>" {
+		t.Errorf("a warning rendered as %q, want its text as is", got)
+	}
+
 	// A member sees the projects but no form.
 	b.click("#signout")
 	b.signIn(member)
