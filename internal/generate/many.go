@@ -58,10 +58,14 @@ func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts O
 	}
 	// Chunks bound what is held at once (objects with their SQL and
 	// columns, and their neighbours) whatever the selection's size.
+	nb, err := s.newNeighbors(ctx, orgID, ids)
+	if err != nil {
+		return nil, err
+	}
 	plans := make([]*Plan, 0, len(ids))
-	for start := 0; start < len(ids); start += planChunkSize {
+	for k, start := 0, 0; start < len(ids); k, start = k+1, start+planChunkSize {
 		chunk := ids[start:min(start+planChunkSize, len(ids))]
-		got, err := s.planChunk(ctx, orgID, chunk, opts, func(i int) bool { return exact(start + i) })
+		got, err := s.planChunk(ctx, orgID, k, chunk, nb, opts, func(i int) bool { return exact(start + i) })
 		if err != nil {
 			return nil, err
 		}
@@ -71,11 +75,104 @@ func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts O
 	return plans, nil
 }
 
-// planChunk plans the objects of ids (a chunk of a selection) with their
-// lineage, loaded in a few queries; exact(i) says whether ids[i] gets its
-// exact prompts counted.
-func (s *Service) planChunk(ctx context.Context, orgID int64, ids []int64, opts Options, exact func(int) bool) ([]*Plan, error) {
-	objs, err := s.cfg.Catalog.GetObjects(ctx, orgID, ids)
+// bulkCatalog is what a store offers for reading many objects cheaply:
+// the fields planning reads and nothing else (see store.PlanObjects).
+type bulkCatalog interface {
+	PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
+	NeighborObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
+}
+
+// neighbors holds the lineage of a whole selection and the neighbours
+// already loaded, so that an object is read in full once (in its chunk)
+// and as a neighbour at most once more, however many chunks need it. In a
+// tree a chunk's parents and children sit in other chunks: reading them
+// again for each would read most objects three times.
+type neighbors struct {
+	chunkOf map[int64]int32            // selected id -> its chunk
+	edges   [][]modeldoc.ObjectEdge    // by chunk: the edges touching it
+	lastUse map[int64]int32            // id -> the last chunk that needs it
+	loaded  map[int64]*modeldoc.Object // without SQL; dropped after lastUse
+	expire  map[int32][]int64          // chunk -> ids loaded to drop after it
+}
+
+func (s *Service) newNeighbors(ctx context.Context, orgID int64, ids []int64) (*neighbors, error) {
+	nb := &neighbors{
+		chunkOf: make(map[int64]int32, len(ids)),
+		edges:   make([][]modeldoc.ObjectEdge, (len(ids)+planChunkSize-1)/planChunkSize),
+		lastUse: make(map[int64]int32, len(ids)),
+		loaded:  map[int64]*modeldoc.Object{},
+		expire:  map[int32][]int64{},
+	}
+	for i, id := range ids {
+		nb.chunkOf[id] = int32(i / planChunkSize)
+	}
+	// All the edges at once, a few bytes each, read in chunks of ids so
+	// that no one query carries 100,000 of them.
+	seen := map[modeldoc.ObjectEdge]bool{}
+	for start := 0; start < len(ids); start += 4 * planChunkSize {
+		edges, err := s.cfg.Catalog.EdgesTouching(ctx, orgID, ids[start:min(start+4*planChunkSize, len(ids))])
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range edges {
+			if seen[e] {
+				continue
+			}
+			seen[e] = true
+			cu, uIn := nb.chunkOf[e.Upstream]
+			cd, dIn := nb.chunkOf[e.Downstream]
+			if uIn {
+				nb.edges[cu] = append(nb.edges[cu], e)
+				nb.use(e.Downstream, cu)
+			}
+			if dIn {
+				if !uIn || cd != cu {
+					nb.edges[cd] = append(nb.edges[cd], e)
+				}
+				nb.use(e.Upstream, cd)
+			}
+		}
+	}
+	return nb, nil
+}
+
+func (nb *neighbors) use(id int64, chunk int32) {
+	if last, ok := nb.lastUse[id]; !ok || chunk > last {
+		nb.lastUse[id] = chunk
+	}
+}
+
+// keep remembers o (without its SQL) for the chunks after k that need it.
+func (nb *neighbors) keep(o *modeldoc.Object, k int32) {
+	last, ok := nb.lastUse[o.ID]
+	if !ok || last <= k || nb.loaded[o.ID] != nil {
+		return
+	}
+	nb.loaded[o.ID] = &modeldoc.Object{ID: o.ID, ProjectID: o.ProjectID, UniqueID: o.UniqueID, Type: o.Type,
+		Name: o.Name, Description: o.Description, Columns: o.Columns}
+	nb.expire[last] = append(nb.expire[last], o.ID)
+}
+
+// done forgets what no chunk after k needs.
+func (nb *neighbors) done(k int32) {
+	for _, id := range nb.expire[k] {
+		delete(nb.loaded, id)
+	}
+	delete(nb.expire, k)
+	nb.edges[k] = nil
+}
+
+// planChunk plans the objects of ids (chunk k of a selection) with their
+// lineage; exact(i) says whether ids[i] gets its exact prompts counted.
+func (s *Service) planChunk(ctx context.Context, orgID int64, k int, ids []int64, nb *neighbors, opts Options, exact func(int) bool) ([]*Plan, error) {
+	bulk, isBulk := s.cfg.Catalog.(bulkCatalog)
+	var objs []modeldoc.Object
+	var err error
+	if isBulk {
+		objs, err = bulk.PlanObjects(ctx, orgID, ids)
+	} else {
+		objs, err = s.cfg.Catalog.GetObjects(ctx, orgID, ids)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -86,34 +183,47 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, ids []int64, opts 
 	for i, id := range ids {
 		index[id] = i
 	}
-	edges, err := s.cfg.Catalog.EdgesTouching(ctx, orgID, ids)
-	if err != nil {
-		return nil, err
-	}
+	edges := nb.edges[k]
 	byID := make(map[int64]*modeldoc.Object, len(objs))
 	for i := range objs {
 		byID[objs[i].ID] = &objs[i]
 	}
-	// The neighbours outside the chunk, in one more query.
+	// The neighbours outside the chunk: those already loaded, and the
+	// others in one more query.
 	var outside []int64
-	seen := map[int64]bool{}
 	for _, e := range edges {
 		for _, id := range []int64{e.Upstream, e.Downstream} {
-			if byID[id] == nil && !seen[id] {
-				seen[id] = true
-				outside = append(outside, id)
+			if byID[id] != nil {
+				continue
 			}
+			if o := nb.loaded[id]; o != nil {
+				byID[id] = o
+				continue
+			}
+			byID[id] = nil
+			outside = append(outside, id)
 		}
 	}
+	outside = dedupe(outside)
 	if len(outside) > 0 {
-		more, err := s.cfg.Catalog.GetObjects(ctx, orgID, outside)
+		var more []modeldoc.Object
+		if isBulk {
+			more, err = bulk.NeighborObjects(ctx, orgID, outside)
+		} else {
+			more, err = s.cfg.Catalog.GetObjects(ctx, orgID, outside)
+		}
 		if err != nil {
 			return nil, err
 		}
 		for i := range more {
 			byID[more[i].ID] = &more[i]
+			nb.keep(&more[i], int32(k))
 		}
 	}
+	for i := range objs {
+		nb.keep(&objs[i], int32(k))
+	}
+	nb.done(int32(k))
 	up := map[int64][]modeldoc.Object{}
 	down := map[int64][]modeldoc.Object{}
 	var upstreamIDs []int64
@@ -125,8 +235,12 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, ids []int64, opts 
 		}
 		// The same neighbours as Plan's (store.Upstream/Downstream), so
 		// that both give the same input hash.
-		up[d.ID] = append(up[d.ID], *u)
-		down[u.ID] = append(down[u.ID], *d)
+		if _, in := index[d.ID]; in {
+			up[d.ID] = append(up[d.ID], *u)
+		}
+		if _, in := index[u.ID]; in {
+			down[u.ID] = append(down[u.ID], *d)
+		}
 		if !seenUp[u.ID] {
 			seenUp[u.ID] = true
 			upstreamIDs = append(upstreamIDs, u.ID)
@@ -137,6 +251,11 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, ids []int64, opts 
 		return nil, err
 	}
 
+	// Plans in the order of ids, whatever order the store returned.
+	order := make([]int, len(objs))
+	for i := range objs {
+		order[index[objs[i].ID]] = i
+	}
 	plans := make([]*Plan, len(objs))
 	errs := make([]error, len(objs))
 	var wg sync.WaitGroup
@@ -145,15 +264,15 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, ids []int64, opts 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
-				o := &objs[i]
+			for j := range work {
+				o := &objs[order[j]]
 				subject := newSubject(o, byName(up[o.ID]), byName(down[o.ID]), summaries)
-				if exact(index[o.ID]) {
-					plans[i], errs[i] = s.PlanSubject(subject, opts)
+				if exact(j) {
+					plans[j], errs[j] = s.PlanSubject(subject, opts)
 				} else {
-					plans[i] = s.planCheap(subject, opts)
+					plans[j] = s.planCheap(subject, opts)
 				}
-				if p := plans[i]; p != nil {
+				if p := plans[j]; p != nil {
 					p.size = subjectSize(subject)
 					// Only the figures are needed here: dropping the
 					// prompts, the subject and the SQL keeps a plan of
@@ -165,11 +284,11 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, ids []int64, opts 
 			}
 		}()
 	}
-	for i := range objs {
+	for j := range objs {
 		if ctx.Err() != nil {
 			break
 		}
-		work <- i
+		work <- j
 	}
 	close(work)
 	wg.Wait()
