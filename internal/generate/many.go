@@ -3,6 +3,7 @@ package generate
 import (
 	"context"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -62,14 +63,43 @@ func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts O
 	if err != nil {
 		return nil, err
 	}
+	// One goroutine reads chunk k+1 while the others plan chunk k: reading
+	// is one connection's work, planning is every core's.
+	loadCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	loaded := make(chan *loadedChunk, 1)
+	loadErr := make(chan error, 1)
+	go func() {
+		defer close(loaded)
+		for k, start := 0, 0; start < len(ids); k, start = k+1, start+planChunkSize {
+			c, err := s.loadChunk(loadCtx, orgID, k, ids[start:min(start+planChunkSize, len(ids))], nb)
+			if err != nil {
+				loadErr <- err
+				return
+			}
+			c.start = start
+			select {
+			case loaded <- c:
+			case <-loadCtx.Done():
+				return
+			}
+		}
+	}()
 	plans := make([]*Plan, 0, len(ids))
-	for k, start := 0, 0; start < len(ids); k, start = k+1, start+planChunkSize {
-		chunk := ids[start:min(start+planChunkSize, len(ids))]
-		got, err := s.planChunk(ctx, orgID, k, chunk, nb, opts, func(i int) bool { return exact(start + i) })
+	for c := range loaded {
+		got, err := s.planLoaded(ctx, c, opts, func(i int) bool { return exact(c.start + i) })
 		if err != nil {
 			return nil, err
 		}
 		plans = append(plans, got...)
+	}
+	select {
+	case err := <-loadErr:
+		return nil, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
 	}
 	s.extrapolate(plans, opts)
 	return plans, nil
@@ -83,25 +113,59 @@ type bulkCatalog interface {
 }
 
 // neighbors holds the lineage of a whole selection and the neighbours
-// already loaded, so that an object is read in full once (in its chunk)
-// and as a neighbour at most once more, however many chunks need it. In a
-// tree a chunk's parents and children sit in other chunks: reading them
-// again for each would read most objects three times.
+// that later chunks need, so that an object is read in full once (in its
+// chunk) and as a neighbour at most once more, however many chunks need
+// it. In a tree a chunk's parents and children sit in other chunks:
+// reading them again for each would read most objects three times.
 type neighbors struct {
-	chunkOf map[int64]int32            // selected id -> its chunk
-	edges   [][]modeldoc.ObjectEdge    // by chunk: the edges touching it
-	lastUse map[int64]int32            // id -> the last chunk that needs it
-	loaded  map[int64]*modeldoc.Object // without SQL; dropped after lastUse
-	expire  map[int32][]int64          // chunk -> ids loaded to drop after it
+	chunkOf map[int64]int32         // selected id -> its chunk
+	edges   [][]modeldoc.ObjectEdge // by chunk: the edges touching it
+	uses    map[int64][]int32       // id -> the chunks that need it as a neighbour, in order
+	// kept holds what a prompt shows of a neighbour until the next chunk
+	// that needs it; nothing else (chunks after k only hold what they use).
+	kept map[int64]*light
+}
+
+// light is what a prompt and the input hash read of a neighbour: a
+// quarter of a modeldoc.Object with its columns.
+type light struct {
+	id, projectID         int64
+	uniqueID, name, descr string
+	typ                   modeldoc.ObjectType
+	cols                  []lightColumn
+}
+
+type lightColumn struct {
+	name, dataType string
+	position       int
+}
+
+func lighten(o *modeldoc.Object) *light {
+	l := &light{id: o.ID, projectID: o.ProjectID, uniqueID: o.UniqueID, name: o.Name, descr: o.Description, typ: o.Type,
+		cols: make([]lightColumn, len(o.Columns))}
+	for i, c := range o.Columns {
+		l.cols[i] = lightColumn{c.Name, c.DataType, c.Position}
+	}
+	return l
+}
+
+// object is l as a neighbour: column descriptions are left out, since
+// neither the prompts nor the input hash show a neighbour's.
+func (l *light) object() *modeldoc.Object {
+	o := &modeldoc.Object{ID: l.id, ProjectID: l.projectID, UniqueID: l.uniqueID, Name: l.name, Description: l.descr, Type: l.typ,
+		Columns: make([]modeldoc.Column, len(l.cols))}
+	for i, c := range l.cols {
+		o.Columns[i] = modeldoc.Column{Name: c.name, DataType: c.dataType, Position: c.position}
+	}
+	return o
 }
 
 func (s *Service) newNeighbors(ctx context.Context, orgID int64, ids []int64) (*neighbors, error) {
 	nb := &neighbors{
 		chunkOf: make(map[int64]int32, len(ids)),
 		edges:   make([][]modeldoc.ObjectEdge, (len(ids)+planChunkSize-1)/planChunkSize),
-		lastUse: make(map[int64]int32, len(ids)),
-		loaded:  map[int64]*modeldoc.Object{},
-		expire:  map[int32][]int64{},
+		uses:    make(map[int64][]int32, len(ids)),
+		kept:    map[int64]*light{},
 	}
 	for i, id := range ids {
 		nb.chunkOf[id] = int32(i / planChunkSize)
@@ -133,38 +197,46 @@ func (s *Service) newNeighbors(ctx context.Context, orgID int64, ids []int64) (*
 			}
 		}
 	}
+	for id, u := range nb.uses {
+		slices.Sort(u)
+		nb.uses[id] = slices.Compact(u)
+	}
 	return nb, nil
 }
 
 func (nb *neighbors) use(id int64, chunk int32) {
-	if last, ok := nb.lastUse[id]; !ok || chunk > last {
-		nb.lastUse[id] = chunk
-	}
+	nb.uses[id] = append(nb.uses[id], chunk)
 }
 
-// keep remembers o (without its SQL) for the chunks after k that need it.
-func (nb *neighbors) keep(o *modeldoc.Object, k int32) {
-	last, ok := nb.lastUse[o.ID]
-	if !ok || last <= k || nb.loaded[o.ID] != nil {
+// keep decides, at the end of chunk k, whether o is held for a later
+// chunk: only when one needs it as a neighbour before o's own chunk (which
+// reads it in full anyway) comes.
+func (nb *neighbors) keep(id int64, o *modeldoc.Object, k int32) {
+	u := nb.uses[id]
+	i, _ := slices.BinarySearch(u, k+1)
+	own, selected := nb.chunkOf[id]
+	if i == len(u) || (selected && own > k && own <= u[i]) {
+		delete(nb.kept, id)
 		return
 	}
-	nb.loaded[o.ID] = &modeldoc.Object{ID: o.ID, ProjectID: o.ProjectID, UniqueID: o.UniqueID, Type: o.Type,
-		Name: o.Name, Description: o.Description, Columns: o.Columns}
-	nb.expire[last] = append(nb.expire[last], o.ID)
-}
-
-// done forgets what no chunk after k needs.
-func (nb *neighbors) done(k int32) {
-	for _, id := range nb.expire[k] {
-		delete(nb.loaded, id)
+	if nb.kept[id] == nil && o != nil {
+		nb.kept[id] = lighten(o)
 	}
-	delete(nb.expire, k)
-	nb.edges[k] = nil
 }
 
-// planChunk plans the objects of ids (chunk k of a selection) with their
-// lineage; exact(i) says whether ids[i] gets its exact prompts counted.
-func (s *Service) planChunk(ctx context.Context, orgID int64, k int, ids []int64, nb *neighbors, opts Options, exact func(int) bool) ([]*Plan, error) {
+// loadedChunk is a chunk of a selection with everything its plans read.
+type loadedChunk struct {
+	start     int // where the chunk starts in the selection
+	ids       []int64
+	objs      []modeldoc.Object
+	order     []int // order[j] is the index in objs of ids[j]
+	up, down  map[int64][]modeldoc.Object
+	summaries map[int64]*modeldoc.DocVersion
+}
+
+// loadChunk reads the objects of ids (chunk k of a selection) and their
+// lineage, in a few queries.
+func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64, nb *neighbors) (*loadedChunk, error) {
 	bulk, isBulk := s.cfg.Catalog.(bulkCatalog)
 	var objs []modeldoc.Object
 	var err error
@@ -196,8 +268,8 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, k int, ids []int64
 			if byID[id] != nil {
 				continue
 			}
-			if o := nb.loaded[id]; o != nil {
-				byID[id] = o
+			if l := nb.kept[id]; l != nil {
+				byID[id] = l.object()
 				continue
 			}
 			byID[id] = nil
@@ -217,13 +289,14 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, k int, ids []int64
 		}
 		for i := range more {
 			byID[more[i].ID] = &more[i]
-			nb.keep(&more[i], int32(k))
 		}
 	}
-	for i := range objs {
-		nb.keep(&objs[i], int32(k))
+	// Every object held for this chunk is among byID's: each is either
+	// held for its next use or let go.
+	for id, o := range byID {
+		nb.keep(id, o, int32(k))
 	}
-	nb.done(int32(k))
+	nb.edges[k] = nil
 	up := map[int64][]modeldoc.Object{}
 	down := map[int64][]modeldoc.Object{}
 	var upstreamIDs []int64
@@ -250,12 +323,17 @@ func (s *Service) planChunk(ctx context.Context, orgID int64, k int, ids []int64
 	if err != nil {
 		return nil, err
 	}
-
-	// Plans in the order of ids, whatever order the store returned.
 	order := make([]int, len(objs))
 	for i := range objs {
 		order[index[objs[i].ID]] = i
 	}
+	return &loadedChunk{ids: ids, objs: objs, order: order, up: up, down: down, summaries: summaries}, nil
+}
+
+// planLoaded plans the objects of c, in the order of its ids, in parallel;
+// exact(j) says whether c.ids[j] gets its exact prompts counted.
+func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, exact func(int) bool) ([]*Plan, error) {
+	objs, order, up, down, summaries := c.objs, c.order, c.up, c.down, c.summaries
 	plans := make([]*Plan, len(objs))
 	errs := make([]error, len(objs))
 	var wg sync.WaitGroup

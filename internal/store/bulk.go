@@ -23,8 +23,8 @@ func (s *Store) PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]mo
 
 // NeighborObjects is PlanObjects for the objects around the ones being
 // documented: what a prompt shows of a neighbour (id, project, unique id,
-// type, name, description and the columns), without the SQL and the
-// other fields, which are left empty.
+// type, name, description, and its columns' names, positions and types).
+// The SQL, the other fields and the columns' descriptions are left empty.
 func (s *Store) NeighborObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error) {
 	return s.bulkObjects(ctx, orgID, ids, false)
 }
@@ -76,8 +76,11 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 		i, _ := slices.BinarySearch(found, id)
 		return i
 	}
-	rows, err = s.query(ctx, s.read, `SELECT object_id, name, position, data_type, description, human_description, declared
-		FROM columns WHERE `+s.inIDs("object_id"), sqldialect.IDList(found))
+	colCols := "object_id, name, position, data_type"
+	if full {
+		colCols += ", description, human_description, declared"
+	}
+	rows, err = s.query(ctx, s.read, "SELECT "+colCols+" FROM columns WHERE "+s.inIDs("object_id"), sqldialect.IDList(found))
 	if err != nil {
 		return nil, internal("read columns", err)
 	}
@@ -100,7 +103,11 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	for rows.Next() {
 		var objID int64
 		var c modeldoc.Column
-		if err := rows.Scan(&objID, &c.Name, &c.Position, &c.DataType, &c.Description, &c.HumanDescription, &c.Declared); err != nil {
+		dest := []any{&objID, &c.Name, &c.Position, &c.DataType}
+		if full {
+			dest = append(dest, &c.Description, &c.HumanDescription, &c.Declared)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return nil, internal("read columns", err)
 		}
 		c.Name, c.DataType = same(c.Name), same(c.DataType)
