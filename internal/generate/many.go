@@ -18,7 +18,7 @@ import (
 const DefaultExactLimit = 2000
 
 // planChunkSize is how many objects PlanMany loads and plans at once.
-const planChunkSize = 4096
+const planChunkSize = 2048
 
 // ManyOptions tune PlanMany.
 type ManyOptions struct {
