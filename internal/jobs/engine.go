@@ -409,12 +409,8 @@ func (m *Manager) reap(ctx context.Context) {
 		}
 		return
 	}
-	type orphan struct {
-		id, job int64
-		worker  string
-	}
-	var orphans []orphan
 	deadline := m.clock().Add(-m.cfg.Lease)
+	var orphans []orphan
 	for rows.Next() {
 		var o orphan
 		var hb sqldialect.Time
@@ -426,41 +422,110 @@ func (m *Manager) reap(ctx context.Context) {
 		}
 	}
 	rows.Close()
+	orphans = append(orphans, m.fetchedByTheDead(ctx, deadline)...)
 	for _, o := range orphans {
-		err := m.withTx(ctx, func(tx *sql.Tx) error {
-			status, _, _, err := m.lockJob(ctx, tx, o.job)
-			if err != nil {
-				return err
-			}
-			next, cancelled := ItemReady, 0
-			if Terminal(status) {
-				next, cancelled = ItemCancelled, 1
-			}
-			res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + 1, worker_id = '' WHERE id = ? AND status = 'running' AND worker_id = ?`, next, o.id, o.worker)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return nil
-			}
-			if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + ?, updated_at = ? WHERE id = ?`, cancelled, m.now(), o.job); err != nil {
-				return err
-			}
-			if err := m.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", fmt.Sprintf("Worker %s stopped while writing this object; another worker takes it over.", o.worker), 0); err != nil {
-				return err
-			}
-			if err := m.settle(ctx, tx, o.job); err != nil {
-				return err
-			}
-			return m.release(ctx, tx, o.job)
-		})
-		if err != nil {
-			m.log.Warn("jobs: take over item", "item", o.id, "err", err)
+		m.takeOver(ctx, o)
+	}
+}
+
+// orphan is an item whose process died: running with a stale heartbeat
+// (worker set), or enqueued with its River job fetched by a process that
+// died before marking the item running (run set).
+type orphan struct {
+	id, job int64
+	worker  string
+	run     int64
+	fetched bool
+}
+
+// fetchedByTheDead finds enqueued items whose River job a process fetched
+// (River's state running) longer than a lease ago without ever marking the
+// item running: that process died between the two, and River itself would
+// only rescue the job after its stuck-job timeout (many minutes). A live
+// worker marks its item running within milliseconds of the fetch.
+func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []orphan {
+	q := `SELECT CAST(json_extract(args, '$.item_id') AS INTEGER), CAST(json_extract(args, '$.run') AS INTEGER), attempted_at
+		FROM river_job WHERE kind = ? AND state = 'running'`
+	if m.store.IsPostgres() {
+		q = `SELECT CAST(args->>'item_id' AS BIGINT), CAST(args->>'run' AS BIGINT), attempted_at
+		FROM river_job WHERE kind = ? AND state = 'running'`
+	}
+	rows, err := m.query(ctx, m.store.ReadDB(), q, ItemArgs{}.Kind())
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("jobs: reap fetched items", "err", err)
+		}
+		return nil
+	}
+	type fetched struct{ item, run int64 }
+	var stale []fetched
+	for rows.Next() {
+		var f fetched
+		var at sqldialect.Time
+		if rows.Scan(&f.item, &f.run, &at) != nil {
 			continue
 		}
-		m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker)
-		m.notify(o.job)
+		if at.Valid && at.Time.Before(deadline) {
+			stale = append(stale, f)
+		}
 	}
+	rows.Close()
+	var out []orphan
+	for _, f := range stale {
+		var job int64
+		err := m.queryRow(ctx, m.store.ReadDB(), `SELECT job_id FROM job_items WHERE id = ? AND status = 'enqueued' AND run = ?`, f.item, f.run).Scan(&job)
+		if err == nil {
+			out = append(out, orphan{id: f.item, job: job, run: f.run, fetched: true})
+		}
+	}
+	return out
+}
+
+// takeOver puts an orphaned item back to ready under a new run, so that a
+// late River job of the dead run does nothing, and releases work.
+func (m *Manager) takeOver(ctx context.Context, o orphan) {
+	err := m.withTx(ctx, func(tx *sql.Tx) error {
+		status, _, _, err := m.lockJob(ctx, tx, o.job)
+		if err != nil {
+			return err
+		}
+		next, cancelled := ItemReady, 0
+		if Terminal(status) {
+			next, cancelled = ItemCancelled, 1
+		}
+		var res sql.Result
+		if o.fetched {
+			res, err = m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + 1, worker_id = '' WHERE id = ? AND status = 'enqueued' AND run = ?`, next, o.id, o.run)
+		} else {
+			res, err = m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + 1, worker_id = '' WHERE id = ? AND status = 'running' AND worker_id = ?`, next, o.id, o.worker)
+		}
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + ?, updated_at = ? WHERE id = ?`, cancelled, m.now(), o.job); err != nil {
+			return err
+		}
+		who := "Worker " + o.worker
+		if o.fetched {
+			who = "The worker that fetched it"
+		}
+		if err := m.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", who+" stopped while writing this object; another worker takes it over.", 0); err != nil {
+			return err
+		}
+		if err := m.settle(ctx, tx, o.job); err != nil {
+			return err
+		}
+		return m.release(ctx, tx, o.job)
+	})
+	if err != nil {
+		m.log.Warn("jobs: take over item", "item", o.id, "err", err)
+		return
+	}
+	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker)
+	m.notify(o.job)
 }
 
 func (m *Manager) appendError(ctx context.Context, tx *sql.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {
