@@ -16,6 +16,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -119,24 +120,9 @@ func ForEachBackend(t *testing.T, fn func(t *testing.T, s *store.Store)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, NewPostgresStore(t)) })
 }
 
-// DatasetsDir returns the absolute path of shared/dbt-datasets, found by
-// walking up from the test's working directory, or skips the test when
-// the datasets are not on this machine.
+// DatasetsDir returns the absolute path of shared/dbt-datasets (see
+// dbttest.Dir), or skips the test when the datasets are not on this machine.
 func DatasetsDir(tb testing.TB) string {
 	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatalf("getwd: %v", err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "dbt-datasets")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("shared/dbt-datasets not found above the working directory")
-		}
-		dir = parent
-	}
+	return dbttest.Dir(tb)
 }

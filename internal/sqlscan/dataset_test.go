@@ -8,28 +8,12 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
 )
 
-// datasetDir walks up from the package directory to the shared datasets,
-// which are read in place and never copied into the repository.
-func datasetDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "dbt-datasets")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("shared/dbt-datasets not found above the package directory")
-		}
-		dir = parent
-	}
-}
+// datasetDir is where the shared datasets are, read in place.
+func datasetDir(tb testing.TB) string { return dbttest.Dir(tb) }
 
 type manifestModel struct {
 	UniqueID     string `json:"unique_id"`

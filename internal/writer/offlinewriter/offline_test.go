@@ -14,27 +14,12 @@ import (
 	"testing"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
-func datasetDir(tb testing.TB) string {
-	tb.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for {
-		p := filepath.Join(dir, "shared", "dbt-datasets")
-		if st, err := os.Stat(p); err == nil && st.IsDir() {
-			return p
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			tb.Skip("shared/dbt-datasets not found above the package directory")
-		}
-		dir = parent
-	}
-}
+// datasetDir is where the shared datasets are, read in place.
+func datasetDir(tb testing.TB) string { return dbttest.Dir(tb) }
 
 type mNode struct {
 	UniqueID     string   `json:"unique_id"`
