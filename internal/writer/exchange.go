@@ -2,8 +2,10 @@ package writer
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 )
 
 // Exchange records the raw HTTP response of one call, which the provider
@@ -34,4 +36,15 @@ func (x *Exchange) Capture(req *http.Request, next func(*http.Request) (*http.Re
 		}
 	}
 	return res, err
+}
+
+// CheckBaseURL rejects a base URL that is not an absolute http(s) URL, with
+// a message naming the provider and an example of a good one.
+func CheckBaseURL(provider, baseURL, example string) error {
+	u, err := url.Parse(baseURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{Kind: InvalidRequest, Provider: provider,
+			Message: fmt.Sprintf("base URL %q is not an http(s) URL: use e.g. %s", baseURL, example)}
+	}
+	return nil
 }

@@ -14,7 +14,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -79,10 +78,8 @@ func New(cfg Config) (*Writer, error) {
 		option.WithMaxRetries(0),
 	}
 	if cfg.BaseURL != "" {
-		u, err := url.Parse(cfg.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &writer.Error{Kind: writer.InvalidRequest, Provider: provider,
-				Message: fmt.Sprintf("base URL %q is not an http(s) URL: use e.g. https://api.anthropic.com", cfg.BaseURL)}
+		if err := writer.CheckBaseURL(provider, cfg.BaseURL, "https://api.anthropic.com"); err != nil {
+			return nil, err
 		}
 		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
 	}

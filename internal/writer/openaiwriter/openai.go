@@ -125,10 +125,8 @@ func New(cfg Config) (*Writer, error) {
 		option.WithMaxRetries(0),
 	}
 	if cfg.BaseURL != "" {
-		u, err := url.Parse(cfg.BaseURL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, &writer.Error{Kind: writer.InvalidRequest, Provider: provider,
-				Message: fmt.Sprintf("base URL %q is not an http(s) URL: use e.g. http://localhost:11434/v1", cfg.BaseURL)}
+		if err := writer.CheckBaseURL(provider, cfg.BaseURL, "http://localhost:11434/v1"); err != nil {
+			return nil, err
 		}
 		opts = append(opts, option.WithBaseURL(cfg.BaseURL))
 	}
