@@ -1,5 +1,8 @@
 package writer
 
+// What the SDK-based writers share: recording the raw HTTP exchange and
+// checking a base URL.
+
 import (
 	"bytes"
 	"fmt"
