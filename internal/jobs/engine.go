@@ -484,6 +484,7 @@ func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []or
 // takeOver puts an orphaned item back to ready under a new run, so that a
 // late River job of the dead run does nothing, and releases work.
 func (m *Manager) takeOver(ctx context.Context, o orphan) {
+	took := false
 	err := m.withTx(ctx, func(tx *sql.Tx) error {
 		status, _, _, err := m.lockJob(ctx, tx, o.job)
 		if err != nil {
@@ -503,8 +504,9 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
+			return nil // another process took it over first
 		}
+		took = true
 		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + ?, updated_at = ? WHERE id = ?`, cancelled, m.now(), o.job); err != nil {
 			return err
 		}
@@ -524,7 +526,10 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 		m.log.Warn("jobs: take over item", "item", o.id, "err", err)
 		return
 	}
-	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker)
+	if !took {
+		return
+	}
+	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched)
 	m.notify(o.job)
 }
 
