@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -39,9 +40,11 @@ func TestKillNineThenJobsResume(t *testing.T) {
 		cmd.Env = env
 		return cmd
 	}
+	var lastShow string
 	jobState := func() map[string]any {
-		out, err := command("--json", "jobs", "show", "1").Output()
+		out, err := command("--json", "jobs", "show", "1").CombinedOutput()
 		if err != nil {
+			lastShow = fmt.Sprintf("%v: %s", err, out)
 			return nil
 		}
 		var m map[string]any
@@ -53,8 +56,8 @@ func TestKillNineThenJobsResume(t *testing.T) {
 
 	gen := command("--json", "generate", shop(t), "--provider", "openai", "--model", "gpt-4o-mini",
 		"--base-url", fake.BaseURL(), "--concurrency", "2")
-	var genErr bytes.Buffer
-	gen.Stderr = &genErr
+	var genErr, genOut bytes.Buffer
+	gen.Stderr, gen.Stdout = &genErr, &genOut
 	if err := gen.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +72,7 @@ func TestKillNineThenJobsResume(t *testing.T) {
 	}
 	if before == nil {
 		gen.Process.Kill()
-		t.Fatalf("the job never got going:\n%s", genErr.String())
+		t.Fatalf("the job never got going:\nstdout: %s\nstderr: %s\nlast jobs show: %s", genOut.String(), genErr.String(), lastShow)
 	}
 	if err := gen.Process.Kill(); err != nil { // SIGKILL: no clean-up at all
 		t.Fatal(err)

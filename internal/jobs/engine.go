@@ -75,6 +75,38 @@ func randomID() string {
 	return "w-" + hex.EncodeToString(b[:])
 }
 
+// migrateRiver runs River's migrations one process at a time. Several
+// processes may start at once on a new database (a generate and a jobs
+// show, or N workers): River's migrator reads the applied versions before
+// it migrates, so two of them would both create the same tables. On SQLite
+// one write transaction (taken exclusively: _txlock=immediate) holds them
+// all; on PostgreSQL, where some of River's migrations cannot share a
+// transaction (a new enum value used at once), a session advisory lock
+// does. The processes that come later find nothing left to do.
+func (m *Manager) migrateRiver(ctx context.Context, migrator *rivermigrate.Migrator[*sql.Tx]) error {
+	if !m.store.IsPostgres() {
+		return m.withTx(ctx, func(tx *sql.Tx) error {
+			_, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+			return err
+		})
+	}
+	conn, err := m.store.DB().Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, riverMigrationLock); err != nil {
+		return err
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, riverMigrationLock) //nolint:errcheck // closing the session releases it anyway
+	_, err = migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
+	return err
+}
+
+// riverMigrationLock is the PostgreSQL advisory lock key that serializes
+// River's migrations between processes (an arbitrary constant of ours).
+const riverMigrationLock = 7_302_264_113
+
 // open makes River's driver and client and migrates River's tables.
 func (m *Manager) open(ctx context.Context) error {
 	e := &engine{}
@@ -107,7 +139,7 @@ func (m *Manager) open(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
 	}
-	if _, err := migrator.Migrate(ctx, rivermigrate.DirectionUp, nil); err != nil {
+	if err := m.migrateRiver(ctx, migrator); err != nil {
 		return fmt.Errorf("jobs: river migrations: %w", err)
 	}
 	workers := river.NewWorkers()
