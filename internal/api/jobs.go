@@ -67,16 +67,26 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 	}, nil
 }
 
-func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
+// readJobRequest decodes a job body (create and estimate share it) and
+// checks it, answering the error itself when there is one.
+func (a *API) readJobRequest(w http.ResponseWriter, r *http.Request) (*principal, jobs.CreateRequest, bool) {
 	p := principalOf(r.Context())
 	var req jobRequest
 	if err := a.decodeJSON(w, r, &req, false); err != nil {
 		a.writeError(w, r, err)
-		return
+		return nil, jobs.CreateRequest{}, false
 	}
 	cr, err := req.create(p, a.cfg.AllowBaseURL)
 	if err != nil {
 		a.writeError(w, r, err)
+		return nil, jobs.CreateRequest{}, false
+	}
+	return p, cr, true
+}
+
+func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
+	p, cr, ok := a.readJobRequest(w, r)
+	if !ok {
 		return
 	}
 	j, err := a.jobs.Create(r.Context(), p.orgID, cr)
@@ -90,15 +100,8 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
-	p := principalOf(r.Context())
-	var req jobRequest
-	if err := a.decodeJSON(w, r, &req, false); err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	cr, err := req.create(p, a.cfg.AllowBaseURL)
-	if err != nil {
-		a.writeError(w, r, err)
+	p, cr, ok := a.readJobRequest(w, r)
+	if !ok {
 		return
 	}
 	est, err := a.jobs.Estimate(r.Context(), p.orgID, cr)
