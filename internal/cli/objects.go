@@ -125,9 +125,6 @@ func newObjectsShowCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if obj, err = st.GetObject(ctx, org.ID, obj.ID); err != nil {
-				return err
-			}
 			up, err := st.Upstream(ctx, org.ID, obj.ID)
 			if err != nil {
 				return err
