@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -119,20 +118,13 @@ func (m *Manager) open(ctx context.Context) error {
 		e.pgPool = pool
 		driver = riverdatabasesql.NewWithPgxListener(m.store.DB(), pool)
 	} else {
-		// River gets its own handle on the file, with one connection as
-		// its driver requires; _txlock=immediate and busy_timeout let it
-		// and the store's single writer take turns instead of failing.
-		dsn := "file:" + (&url.URL{Path: m.store.Path()}).EscapedPath() +
-			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-		db, err := sql.Open("sqlite", dsn)
-		if err != nil {
-			return fmt.Errorf("jobs: river database: %w", err)
-		}
-		db.SetMaxOpenConns(1)
-		db.SetConnMaxIdleTime(0)
-		db.SetConnMaxLifetime(0)
-		e.riverDB = db
-		driver = riversqlite.New(db)
+		// River shares the store's single write connection. With a handle
+		// of its own, River's polls and completions and the store's item
+		// transactions fought over SQLite's write lock, and the loser of
+		// each collision slept in SQLite's busy handler (a millisecond or
+		// more); through one connection they queue in database/sql instead.
+		// River's SQLite driver needs a one-connection handle, which this is.
+		driver = riversqlite.New(m.store.DB())
 	}
 	m.engine = e
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: m.log})

@@ -21,6 +21,7 @@ import (
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqlitestmt"
 )
 
 // Dialect names the SQL flavour a Store speaks.
@@ -121,7 +122,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	// their own pool: WAL lets them run beside the writer.
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath() +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	w, err := sqlitestmt.Open(base+"&_txlock=immediate", sqlitestmt.DefaultSize)
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", abs, err)
 	}
@@ -133,7 +134,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	if err := w.PingContext(ctx); err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot open the SQLite database %s: %v.", abs, err)
 	}
-	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	r, err := sqlitestmt.Open(base+"&_pragma=query_only(1)", sqlitestmt.DefaultSize)
 	if err != nil {
 		return fmt.Errorf("store: open %s: %w", abs, err)
 	}
