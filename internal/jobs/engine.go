@@ -61,6 +61,7 @@ type engine struct {
 	riverDB *sql.DB // SQLite: River's own handle on the file
 	pgPool  *pgxpool.Pool
 	client  *river.Client[*sql.Tx]
+	waker   *waker // SQLite: wakes River when this process releases items
 
 	mu      sync.Mutex
 	started bool
@@ -124,7 +125,8 @@ func (m *Manager) open(ctx context.Context) error {
 		// each collision slept in SQLite's busy handler (a millisecond or
 		// more); through one connection they queue in database/sql instead.
 		// River's SQLite driver needs a one-connection handle, which this is.
-		driver = riversqlite.New(m.store.DB())
+		e.waker = newWaker()
+		driver = &wakingDriver{Driver: riversqlite.New(m.store.DB()), w: e.waker}
 	}
 	m.engine = e
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: m.log})
@@ -337,6 +339,7 @@ func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
 	if _, err := m.engine.client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("jobs: insert river jobs: %w", err)
 	}
+	m.markReleased(tx)
 	return nil
 }
 

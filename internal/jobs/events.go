@@ -91,16 +91,31 @@ func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, fun
 			} else if ctx.Err() == nil {
 				m.log.Warn("jobs: subscription poll", "job", jobID, "err", err)
 			}
+			loaded := time.Now()
 			select {
 			case <-ctx.Done():
 				return
 			case <-s.wake:
+				// At hundreds of objects a second a reload per change would
+				// cost more than the changes; one per subscriberGap carries
+				// them all, the last one included.
+				if wait := subscriberGap - time.Since(loaded); wait > 0 {
+					select {
+					case <-ctx.Done():
+						return
+					case <-time.After(wait):
+					}
+				}
 			case <-t.C:
 			}
 		}
 	}()
 	return out, stop
 }
+
+// subscriberGap is the least time between two loads of a subscribed job
+// that changes in this process.
+const subscriberGap = 50 * time.Millisecond
 
 // loadAny loads a job whatever its organization (for subscriptions).
 func (m *Manager) loadAny(ctx context.Context, id int64) (*Job, error) {

@@ -70,6 +70,9 @@ type Manager struct {
 	ctl    map[int64]*jobControl // jobs with items in flight here
 	writer map[int64]*jobWriter
 
+	releasedMu sync.Mutex
+	released   map[*sql.Tx]bool // transactions that inserted River jobs
+
 	engine *engine
 }
 
@@ -109,9 +112,10 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	m := &Manager{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, workerID: cfg.WorkerID,
-		subs:   map[int64]map[*subscription]struct{}{},
-		ctl:    map[int64]*jobControl{},
-		writer: map[int64]*jobWriter{},
+		subs:     map[int64]map[*subscription]struct{}{},
+		ctl:      map[int64]*jobControl{},
+		writer:   map[int64]*jobWriter{},
+		released: map[*sql.Tx]bool{},
 	}
 	if err := m.open(ctx); err != nil {
 		m.Close()
@@ -378,12 +382,32 @@ func (m *Manager) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
+		m.takeReleased(tx)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("jobs: commit: %w", err)
 	}
+	if m.takeReleased(tx) {
+		m.engine.waker.wake()
+	}
 	return nil
+}
+
+// markReleased notes that tx inserted River jobs, so that this process's
+// River is woken once tx commits (see wake.go).
+func (m *Manager) markReleased(tx *sql.Tx) {
+	m.releasedMu.Lock()
+	m.released[tx] = true
+	m.releasedMu.Unlock()
+}
+
+func (m *Manager) takeReleased(tx *sql.Tx) bool {
+	m.releasedMu.Lock()
+	defer m.releasedMu.Unlock()
+	ok := m.released[tx]
+	delete(m.released, tx)
+	return ok
 }
 
 func conflict(j *Job, what string) error {

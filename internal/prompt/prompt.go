@@ -22,6 +22,7 @@ import (
 	"slices"
 	"strings"
 	"text/template"
+	"text/template/parse"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/tokens"
@@ -41,6 +42,39 @@ var templateFS embed.FS
 // SQL sits in a fence longer than any backtick run inside it, and every other
 // piece of user text is flattened to one line.
 var templates = template.Must(template.New("").ParseFS(templateFS, "templates/*.tmpl"))
+
+// layerTemplates are the layer templates with their {{template "context" .}}
+// replaced by the context BuildAll rendered once for all layers: rendering
+// it seven times was most of the cost of planning an object. The files stay
+// as they are (their text is what Version fingerprints), and
+// TestSharedContextRendersTheSame holds the output byte-identical.
+var layerTemplates = shareContext(templates)
+
+func shareContext(base *template.Template) *template.Template {
+	t := template.Must(base.Clone())
+	field := template.Must(template.New("field").Parse(`{{.RenderedContext}}`)).Tree.Root.Nodes[0]
+	for _, l := range modeldoc.AllLayers {
+		name := string(l) + ".tmpl"
+		lt := t.Lookup(name)
+		if lt == nil {
+			panic("prompt: no template for layer " + string(l))
+		}
+		// Clone shares the parse trees with base: edit a copy.
+		tree := lt.Tree.Copy()
+		replaced := 0
+		for i, n := range tree.Root.Nodes {
+			if tn, ok := n.(*parse.TemplateNode); ok && tn.Name == "context" {
+				tree.Root.Nodes[i] = field
+				replaced++
+			}
+		}
+		if replaced != 1 {
+			panic(fmt.Sprintf("prompt: %s includes the context %d times at its top level, want once", name, replaced))
+		}
+		template.Must(t.AddParseTree(name, tree))
+	}
+	return t
+}
 
 // System is the system prompt every layer shares. It is byte-identical
 // across models and layers so that providers' prefix caches serve it.
@@ -120,9 +154,14 @@ func BuildAll(layers []modeldoc.Layer, s *writer.Subject, opts Options) ([]write
 	}
 	opts = opts.withDefaults()
 	v := newView(s, opts)
+	rendered, err := exec("context", v)
+	if err != nil {
+		return nil, err
+	}
+	v.RenderedContext = rendered
 	reqs := make([]writer.Request, 0, len(layers))
 	for _, layer := range layers {
-		user, err := exec(string(layer)+".tmpl", v)
+		user, err := execLayer(string(layer)+".tmpl", v)
 		if err != nil {
 			return nil, err
 		}
@@ -157,6 +196,9 @@ type view struct {
 	UpstreamTotal, UpstreamLeftOut     int
 	Downstream                         []neighborView
 	DownstreamTotal, DownstreamLeftOut int
+	// RenderedContext is the "context" template's output for this view,
+	// which layerTemplates print in its place.
+	RenderedContext string
 }
 
 type columnView struct{ Name, Type, Description string }
@@ -233,6 +275,11 @@ func TruncationMarker(shown, total int) string {
 }
 
 func cutSQL(sql string, budget int) string {
+	// Every token is at least one byte: SQL no longer in bytes than the
+	// budget in tokens fits without counting (counting is the dear part).
+	if len(sql) <= budget {
+		return sql
+	}
 	total := tokens.Count(sql)
 	if total <= budget {
 		return sql
@@ -311,6 +358,15 @@ func sortedNeighbors(ns []writer.Neighbor) []writer.Neighbor {
 func exec(name string, data any) (string, error) {
 	var b bytes.Buffer
 	if err := templates.ExecuteTemplate(&b, name, data); err != nil {
+		return "", fmt.Errorf("render prompt %s: %w", name, err)
+	}
+	return b.String(), nil
+}
+
+func execLayer(name string, v view) (string, error) {
+	var b bytes.Buffer
+	b.Grow(len(v.RenderedContext) + 2048)
+	if err := layerTemplates.ExecuteTemplate(&b, name, v); err != nil {
 		return "", fmt.Errorf("render prompt %s: %w", name, err)
 	}
 	return b.String(), nil

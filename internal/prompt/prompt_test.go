@@ -263,3 +263,34 @@ func BenchmarkBuild(b *testing.B) {
 		}
 	}
 }
+
+// TestSharedContextRendersTheSame holds BuildAll's prompts (the context
+// rendered once, layerTemplates) byte-identical to the template files
+// executed as written, on every Tuva model.
+func TestSharedContextRendersTheSame(t *testing.T) {
+	p := loadTuva(t)
+	n := 0
+	for _, id := range p.models() {
+		s := p.subject(t, id, nil)
+		opts := Options{MaxSQLTokens: 2000}
+		reqs, err := BuildAll(modeldoc.AllLayers, s, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := newView(s, opts.withDefaults())
+		for i, layer := range modeldoc.AllLayers {
+			want, err := exec(string(layer)+".tmpl", v)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if reqs[i].User != want {
+				t.Fatalf("%s %s: shared-context prompt differs from the template as written:\n got: %.300q\nwant: %.300q", id, layer, reqs[i].User, want)
+			}
+			n++
+		}
+		if testing.Short() && n > 100 {
+			break
+		}
+	}
+	t.Logf("%d prompts compared", n)
+}
