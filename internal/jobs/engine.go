@@ -61,7 +61,8 @@ type engine struct {
 	riverDB *sql.DB // SQLite: River's own handle on the file
 	pgPool  *pgxpool.Pool
 	client  *river.Client[*sql.Tx]
-	waker   *waker // SQLite: wakes River when this process releases items
+	waker   *waker       // SQLite: wakes River when this process releases items
+	group   *groupCommit // SQLite: items' outcomes committed together
 
 	mu      sync.Mutex
 	started bool
@@ -126,6 +127,7 @@ func (m *Manager) open(ctx context.Context) error {
 		// more); through one connection they queue in database/sql instead.
 		// River's SQLite driver needs a one-connection handle, which this is.
 		e.waker = newWaker()
+		e.group = &groupCommit{}
 		driver = &wakingDriver{Driver: riversqlite.New(m.store.DB()), w: e.waker}
 	}
 	m.engine = e

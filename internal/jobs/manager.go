@@ -70,6 +70,10 @@ type Manager struct {
 	ctl    map[int64]*jobControl // jobs with items in flight here
 	writer map[int64]*jobWriter
 
+	// finishFault, set by tests, fails an item's outcome in its
+	// transaction before anything of it is written.
+	finishFault func(*finish) error
+
 	releasedMu sync.Mutex
 	released   map[*sql.Tx]bool // transactions that inserted River jobs
 

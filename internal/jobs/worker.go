@@ -277,127 +277,222 @@ func fatalMessage(err error, j *Job) string {
 
 // finishItem commits the object's outcome: its version, its state, the
 // job's counters, its dependents' readiness, the next releases and the
-// River job's completion, in one transaction.
+// River job's completion, in one transaction. On SQLite, whose one
+// connection makes every writer wait for the others, the outcomes that
+// arrive while a transaction is being written are committed together in
+// the next one (group commit; see groupCommit).
 func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) error {
-	a := rj.Args
-	now := m.now()
-	dur := now.Sub(st.at).Milliseconds()
-	return m.withTx(ctx, func(tx *sql.Tx) error {
-		status, _, _, err := m.lockJob(ctx, tx, a.JobID)
-		if err != nil {
-			return err
-		}
-		// Fence: the item must still be ours.
-		next := out.status
-		if next == "" {
-			next = ItemReady
-		}
-		runBump := 0
-		if next == ItemReady || next == ItemCancelled {
-			runBump = 1
-		}
-		var fin any = now
-		if next == ItemReady {
-			fin = nil
-		}
-		v := out.version
-		var pt, ct, cached int64
-		var cost float64
-		if v != nil {
-			pt, ct, cached, cost = v.PromptTokens, v.CompletionTokens, v.CachedTokens, v.Cost
-		}
-		var missing []string
-		if v != nil && (next == ItemPartial) {
-			for _, l := range v.MissingLayers() {
-				missing = append(missing, string(l))
+	f := &finish{ctx: ctx, rj: rj, st: st, out: out, wake: make(chan bool, 1)}
+	if m.engine.group != nil {
+		return m.engine.group.submit(f, m.finishBatch)
+	}
+	m.finishBatch([]*finish{f})
+	return f.err
+}
+
+// finish is one item's outcome on its way to the database.
+type finish struct {
+	ctx   context.Context // the River work context: JobCompleteTx reads its client from it
+	rj    *river.Job[ItemArgs]
+	st    *started
+	out   outcome
+	err   error
+	batch int       // outcomes in the transaction (for tests)
+	wake  chan bool // groupCommit: true once committed (err set), false to lead the next batch
+}
+
+// finishBatch commits the outcomes of fs in one transaction and sets each
+// one's err. Each item's statements run inside a savepoint of their own, so
+// that one item's failure (it is then retried by River) costs the others
+// nothing; the jobs' states settle and their next items are released once
+// per job, after all of the batch's items.
+func (m *Manager) finishBatch(fs []*finish) {
+	ctx := context.WithoutCancel(fs[0].ctx)
+	var touched, failedJobs []int64
+	seen := map[int64]bool{}
+	err := m.withTx(ctx, func(tx *sql.Tx) error {
+		touched, failedJobs = touched[:0], failedJobs[:0]
+		clear(seen)
+		for _, f := range fs {
+			f.err = nil
+			if len(fs) == 1 {
+				settle, fatal, err := m.finishOne(tx, f)
+				if err != nil {
+					return err
+				}
+				if settle {
+					touched = append(touched, f.rj.Args.JobID)
+				}
+				if fatal {
+					failedJobs = append(failedJobs, f.rj.Args.JobID)
+				}
+				break
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT finish_item`); err != nil {
+				return fmt.Errorf("jobs: savepoint: %w", err)
+			}
+			f.batch = len(fs)
+			settle, fatal, err := m.finishOne(tx, f)
+			if err != nil {
+				f.err = err
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT finish_item`); err != nil {
+					return fmt.Errorf("jobs: rollback to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT finish_item`); err != nil {
+				return fmt.Errorf("jobs: release savepoint: %w", err)
+			}
+			if f.err != nil {
+				continue
+			}
+			if settle && !seen[f.rj.Args.JobID] {
+				seen[f.rj.Args.JobID] = true
+				touched = append(touched, f.rj.Args.JobID)
+			}
+			if fatal {
+				failedJobs = append(failedJobs, f.rj.Args.JobID)
 			}
 		}
-		res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + ?, worker_id = '', finished_at = ?,
-			duration_ms = duration_ms + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-			cached_tokens = cached_tokens + ?, cost = cost + ?, last_error = ?, missing_layers = ?
-			WHERE id = ? AND run = ? AND status = 'running'`,
-			next, runBump, fin, dur, pt, ct, cached, cost, out.err, strings.Join(missing, ","), a.ItemID, a.Run)
-		if err != nil {
-			return fmt.Errorf("jobs: finish item: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			// Taken over (this process was presumed dead): the other run
-			// owns the item; our result is dropped, never counted twice.
-			return completeRiver(ctx, tx, rj)
-		}
-		if v != nil && (next == ItemDone || next == ItemPartial) {
-			v.JobID = a.JobID
-			if err := m.store.InsertDocVersionTx(ctx, tx, v); err != nil {
-				return fmt.Errorf("jobs: store documentation of %s: %w", st.objectName, err)
-			}
-			if _, err := m.exec(ctx, tx, `UPDATE job_items SET doc_version_id = ? WHERE id = ?`, v.ID, a.ItemID); err != nil {
+		for _, id := range touched {
+			if err := m.settle(ctx, tx, id); err != nil {
 				return err
 			}
-		}
-		var processed, partial, failed, cancelled, itemDur int64
-		switch next {
-		case ItemDone:
-			processed, itemDur = 1, dur
-		case ItemPartial:
-			processed, partial, itemDur = 1, 1, dur
-		case ItemFailed:
-			failed, itemDur = 1, dur
-		case ItemCancelled:
-			cancelled = 1
-		}
-		if _, err := m.exec(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
-			cancelled = cancelled + ?, in_flight = in_flight - 1, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-			cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, item_duration_ms = item_duration_ms + ?, updated_at = ?
-			WHERE id = ?`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID); err != nil {
-			return fmt.Errorf("jobs: count: %w", err)
-		}
-		if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
-			return err
-		}
-		if out.err != "" && next != ItemCancelled {
-			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", out.class, out.err, st.attempt); err != nil {
+			if err := m.release(ctx, tx, id); err != nil {
 				return err
 			}
-		}
-		if next == ItemDone || next == ItemPartial || next == ItemFailed {
-			// Failed objects do not hold their dependents back: the job
-			// carries on, and the dependent's prompt lacks the summary.
-			q := `SELECT item_id FROM job_item_deps WHERE upstream_id = ?`
-			if _, err := m.exec(ctx, tx, `UPDATE job_items SET deps_remaining = deps_remaining - 1 WHERE id IN (`+q+`)`, a.ItemID); err != nil {
-				return fmt.Errorf("jobs: dependents: %w", err)
-			}
-			if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready' WHERE id IN (`+q+`) AND status = 'blocked' AND deps_remaining <= 0`, a.ItemID); err != nil {
-				return fmt.Errorf("jobs: dependents: %w", err)
-			}
-		}
-		switch {
-		case out.fatal && !Terminal(status):
-			if err := m.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
-				return err
-			}
-		case out.budget && (status == StatusRunning || status == StatusQueued):
-			if err := m.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
-				return err
-			}
-			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
-				"The next call would cross the job's budget: the job is paused. Raise the budget and resume it.", st.attempt); err != nil {
-				return err
-			}
-		}
-		if err := m.settle(ctx, tx, a.JobID); err != nil {
-			return err
-		}
-		if err := m.release(ctx, tx, a.JobID); err != nil {
-			return err
-		}
-		if err := completeRiver(ctx, tx, rj); err != nil {
-			return err
-		}
-		if out.fatal {
-			defer m.cancelLocal(a.JobID)
 		}
 		return nil
 	})
+	if err != nil {
+		for _, f := range fs {
+			if f.err == nil {
+				f.err = err
+			}
+		}
+		return
+	}
+	for _, id := range failedJobs {
+		m.cancelLocal(id)
+	}
+}
+
+// finishOne writes one item's outcome in tx, completing its River job.
+// settle is false when the item was no longer this run's (taken over
+// after this process was presumed dead): its outcome is dropped, never
+// counted twice. fatal reports that the outcome failed the job.
+func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err error) {
+	ctx, rj, st, out := f.ctx, f.rj, f.st, f.out
+	a := rj.Args
+	now := m.now()
+	dur := now.Sub(st.at).Milliseconds()
+	if m.finishFault != nil {
+		if err := m.finishFault(f); err != nil {
+			return false, false, err
+		}
+	}
+	status, _, _, err := m.lockJob(ctx, tx, a.JobID)
+	if err != nil {
+		return false, false, err
+	}
+	next := out.status
+	if next == "" {
+		next = ItemReady
+	}
+	runBump := 0
+	if next == ItemReady || next == ItemCancelled {
+		runBump = 1
+	}
+	var fin any = now
+	if next == ItemReady {
+		fin = nil
+	}
+	v := out.version
+	var pt, ct, cached int64
+	var cost float64
+	if v != nil {
+		pt, ct, cached, cost = v.PromptTokens, v.CompletionTokens, v.CachedTokens, v.Cost
+	}
+	var missing []string
+	if v != nil && (next == ItemPartial) {
+		for _, l := range v.MissingLayers() {
+			missing = append(missing, string(l))
+		}
+	}
+	// Fence: the item must still be this run's.
+	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + ?, worker_id = '', finished_at = ?,
+		duration_ms = duration_ms + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+		cached_tokens = cached_tokens + ?, cost = cost + ?, last_error = ?, missing_layers = ?
+		WHERE id = ? AND run = ? AND status = 'running'`,
+		next, runBump, fin, dur, pt, ct, cached, cost, out.err, strings.Join(missing, ","), a.ItemID, a.Run)
+	if err != nil {
+		return false, false, fmt.Errorf("jobs: finish item: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, false, completeRiver(ctx, tx, rj)
+	}
+	if v != nil && (next == ItemDone || next == ItemPartial) {
+		v.JobID = a.JobID
+		if err := m.store.InsertDocVersionTx(ctx, tx, v); err != nil {
+			return false, false, fmt.Errorf("jobs: store documentation of %s: %w", st.objectName, err)
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE job_items SET doc_version_id = ? WHERE id = ?`, v.ID, a.ItemID); err != nil {
+			return false, false, err
+		}
+	}
+	var processed, partial, failed, cancelled, itemDur int64
+	switch next {
+	case ItemDone:
+		processed, itemDur = 1, dur
+	case ItemPartial:
+		processed, partial, itemDur = 1, 1, dur
+	case ItemFailed:
+		failed, itemDur = 1, dur
+	case ItemCancelled:
+		cancelled = 1
+	}
+	if _, err := m.exec(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
+		cancelled = cancelled + ?, in_flight = in_flight - 1, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+		cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, item_duration_ms = item_duration_ms + ?, updated_at = ?
+		WHERE id = ?`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID); err != nil {
+		return false, false, fmt.Errorf("jobs: count: %w", err)
+	}
+	if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
+		return false, false, err
+	}
+	if out.err != "" && next != ItemCancelled {
+		if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", out.class, out.err, st.attempt); err != nil {
+			return false, false, err
+		}
+	}
+	if next == ItemDone || next == ItemPartial || next == ItemFailed {
+		// Failed objects do not hold their dependents back: the job
+		// carries on, and the dependent's prompt lacks the summary. One
+		// statement counts the dependency down and readies the dependents
+		// it was the last for (the right-hand sides read the old values).
+		if _, err := m.exec(ctx, tx, `UPDATE job_items SET deps_remaining = deps_remaining - 1,
+			status = CASE WHEN status = 'blocked' AND deps_remaining <= 1 THEN 'ready' ELSE status END
+			WHERE id IN (SELECT item_id FROM job_item_deps WHERE upstream_id = ?)`, a.ItemID); err != nil {
+			return false, false, fmt.Errorf("jobs: dependents: %w", err)
+		}
+	}
+	switch {
+	case out.fatal && !Terminal(status):
+		if err := m.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
+			return false, false, err
+		}
+	case out.budget && (status == StatusRunning || status == StatusQueued):
+		if err := m.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
+			return false, false, err
+		}
+		if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
+			"The next call would cross the job's budget: the job is paused. Raise the budget and resume it.", st.attempt); err != nil {
+			return false, false, err
+		}
+	}
+	if err := completeRiver(ctx, tx, rj); err != nil {
+		return false, false, err
+	}
+	return true, out.fatal, nil
 }
 
 // recordCalls writes the object's generation logs, per-layer counters and

@@ -1,0 +1,121 @@
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+)
+
+// Many concurrent outcomes: each is committed exactly once, in batches no
+// larger than maxGroup, never two batches at once, and each submitter gets
+// its own outcome's error back.
+func TestGroupCommit(t *testing.T) {
+	var g groupCommit
+	var mu sync.Mutex
+	committed := map[*finish]int{}
+	inCommit, batches, largest := 0, 0, 0
+	commit := func(fs []*finish) {
+		mu.Lock()
+		inCommit++
+		if inCommit > 1 {
+			t.Error("two batches committed at once")
+		}
+		batches++
+		largest = max(largest, len(fs))
+		mu.Unlock()
+		time.Sleep(2 * time.Millisecond) // let others queue up
+		mu.Lock()
+		for _, f := range fs {
+			committed[f]++
+			if f.st.objectName == "bad" {
+				f.err = errors.New("bad item")
+			}
+		}
+		inCommit--
+		mu.Unlock()
+	}
+	const n = 500
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	fs := make([]*finish, n)
+	for i := range n {
+		name := fmt.Sprint(i)
+		if i%7 == 0 {
+			name = "bad"
+		}
+		fs[i] = &finish{st: &started{objectName: name}, wake: make(chan bool, 1)}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = g.submit(fs[i], commit)
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("submitters still waiting: a batch was never led")
+	}
+	for i, f := range fs {
+		if committed[f] != 1 {
+			t.Fatalf("outcome %d committed %d times", i, committed[f])
+		}
+		if bad := i%7 == 0; bad != (errs[i] != nil) {
+			t.Fatalf("outcome %d: err = %v", i, errs[i])
+		}
+	}
+	if largest > maxGroup {
+		t.Fatalf("a batch of %d, more than %d", largest, maxGroup)
+	}
+	if batches >= n {
+		t.Errorf("%d batches for %d outcomes: nothing was grouped", batches, n)
+	}
+	if g.busy || len(g.pending) != 0 {
+		t.Fatalf("left busy=%v with %d pending", g.busy, len(g.pending))
+	}
+	t.Logf("%d outcomes in %d batches, largest %d", n, batches, largest)
+}
+
+// An item whose outcome fails inside a group commit is rolled back alone
+// (its savepoint); the others in its transaction are kept, and River runs
+// the failed one again. The job ends with every object documented once
+// and exact counters.
+func TestFailedOutcomeInAGroupIsRetriedAlone(t *testing.T) {
+	s := modeldoctest.NewSQLiteStore(t)
+	var names []string
+	for i := range 40 {
+		names = append(names, fmt.Sprintf("m%02d", i))
+	}
+	e := newEnv(t, s, names, nil)
+	var mu sync.Mutex
+	failed := map[int64]bool{}
+	e.m.finishFault = func(f *finish) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if f.batch > 1 && len(failed) < 3 && !failed[f.rj.Args.ItemID] {
+			failed[f.rj.Args.ItemID] = true
+			return errors.New("injected: the disk is full")
+		}
+		return nil
+	}
+	j := e.create(Options{Concurrency: 8})
+	done := e.run(j.ID)
+	if len(failed) == 0 {
+		t.Fatal("no outcome was ever committed in a group of more than one: the savepoint path went untested")
+	}
+	if done.Status != StatusCompleted || done.Processed != 40 || done.Failed != 0 {
+		t.Fatalf("job %+v", done)
+	}
+	e.checkCounters(done)
+	for _, n := range names {
+		if v := e.versions()[n]; v != 1 {
+			t.Fatalf("%s has %d versions, want 1", n, v)
+		}
+	}
+	t.Logf("%d outcomes failed inside a group and were retried", len(failed))
+}
