@@ -19,12 +19,9 @@ import (
 
 // Catalog is what generation reads from the store.
 type Catalog interface {
-	GetObject(ctx context.Context, orgID, id int64) (*modeldoc.Object, error)
-	Upstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error)
-	Downstream(ctx context.Context, orgID, id int64) ([]modeldoc.Object, error)
 	CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error)
-	// For PlanMany: many objects with their columns, and the lineage edges
-	// around them, each in one query.
+	// Many objects with their columns, and the lineage edges around them,
+	// each in one query whatever the number of ids.
 	GetObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
 	EdgesTouching(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ObjectEdge, error)
 }
@@ -85,23 +82,53 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		}
 	}
 	opts.Layers = layers
-	obj, err := s.cfg.Catalog.GetObject(ctx, orgID, objectID)
+	// The object and its neighbours in four queries (lineage, objects,
+	// columns, summaries): this runs once per object of every job.
+	edges, err := s.cfg.Catalog.EdgesTouching(ctx, orgID, []int64{objectID})
 	if err != nil {
 		return nil, err
 	}
-	up, err := s.cfg.Catalog.Upstream(ctx, orgID, objectID)
+	ids := []int64{objectID}
+	seen := map[int64]bool{objectID: true}
+	isUp, isDown := map[int64]bool{}, map[int64]bool{}
+	for _, e := range edges {
+		if e.Downstream == objectID {
+			isUp[e.Upstream] = true
+		}
+		if e.Upstream == objectID {
+			isDown[e.Downstream] = true
+		}
+		for _, id := range []int64{e.Upstream, e.Downstream} {
+			if !seen[id] && (isUp[id] || isDown[id]) {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+	}
+	objs, err := s.cfg.Catalog.GetObjects(ctx, orgID, ids)
 	if err != nil {
 		return nil, err
 	}
-	down, err := s.cfg.Catalog.Downstream(ctx, orgID, objectID)
-	if err != nil {
-		return nil, err
+	var obj *modeldoc.Object
+	var up, down []modeldoc.Object // by name, as GetObjects returns them
+	var upIDs []int64
+	for i := range objs {
+		o := &objs[i]
+		if o.ID == objectID {
+			obj = o
+		}
+		if isUp[o.ID] {
+			up = append(up, *o)
+			upIDs = append(upIDs, o.ID)
+		}
+		if isDown[o.ID] {
+			down = append(down, *o)
+		}
 	}
-	ids := make([]int64, len(up))
-	for i, o := range up {
-		ids[i] = o.ID
+	if obj == nil {
+		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object with id %d.", objectID)
 	}
-	summaries, err := s.cfg.Catalog.CurrentDocVersions(ctx, ids)
+	summaries, err := s.cfg.Catalog.CurrentDocVersions(ctx, upIDs)
 	if err != nil {
 		return nil, err
 	}
