@@ -61,8 +61,10 @@ type engine struct {
 	riverDB *sql.DB // SQLite: River's own handle on the file
 	pgPool  *pgxpool.Pool
 	client  *river.Client[*sql.Tx]
-	waker   *waker       // SQLite: wakes River when this process releases items
-	group   *groupCommit // SQLite: items' outcomes committed together
+	waker   *waker // SQLite: wakes River when this process releases items
+	// SQLite: items' starts, and their outcomes, committed together.
+	starts   *groupCommit[*start]
+	finishes *groupCommit[*finish]
 
 	mu      sync.Mutex
 	started bool
@@ -127,7 +129,7 @@ func (m *Manager) open(ctx context.Context) error {
 		// more); through one connection they queue in database/sql instead.
 		// River's SQLite driver needs a one-connection handle, which this is.
 		e.waker = newWaker()
-		e.group = &groupCommit{}
+		e.starts, e.finishes = &groupCommit[*start]{}, &groupCommit[*finish]{}
 		driver = &wakingDriver{Driver: riversqlite.New(m.store.DB()), w: e.waker}
 	}
 	m.engine = e

@@ -2,47 +2,60 @@ package jobs
 
 import "sync"
 
-// groupCommit commits the items' outcomes that arrive together in one
+// groupCommit commits the operations that arrive together in one
 // transaction. On SQLite every write waits for the single connection, and
-// an item's transaction (about twenty statements and a commit) was the
-// queue every worker stood in; a batch pays the commit, the job's
-// settling and the next items' release once.
+// an item's transactions (its start, and its outcome: about twenty
+// statements and a commit) were the queue every worker stood in; a batch
+// pays the commit, and for outcomes the job's settling and the next
+// items' release, once.
 //
-// There is no committing goroutine to start or stop: the first outcome to
-// arrive while nothing is being committed leads, committing everything
-// pending; outcomes arriving meanwhile wait, and when the leader is done
+// There is no committing goroutine to start or stop: the first operation
+// to arrive while nothing is being committed leads, committing everything
+// pending; operations arriving meanwhile wait, and when the leader is done
 // the first of them leads the next batch.
-type groupCommit struct {
+type groupCommit[T any] struct {
 	mu      sync.Mutex
 	busy    bool
-	pending []*finish
+	pending []*waiter[T]
+}
+
+type waiter[T any] struct {
+	op   T
+	wake chan bool // true once committed, false to lead the next batch
 }
 
 // maxGroup bounds a batch, and so how long one transaction holds the
 // connection.
 const maxGroup = 64
 
-func (g *groupCommit) submit(f *finish, commit func([]*finish)) error {
+// submit returns once commit has run with op in its batch. commit records
+// each operation's result in the operation itself.
+func (g *groupCommit[T]) submit(op T, commit func([]T)) {
+	w := &waiter[T]{op: op, wake: make(chan bool, 1)}
 	g.mu.Lock()
-	g.pending = append(g.pending, f)
+	g.pending = append(g.pending, w)
 	if g.busy {
 		g.mu.Unlock()
-		if committed := <-f.wake; committed {
-			return f.err
+		if committed := <-w.wake; committed {
+			return
 		}
-		// Promoted: f is first in pending, and leads.
+		// Promoted: w is first in pending, and leads.
 		g.mu.Lock()
 	}
 	g.busy = true
 	n := min(len(g.pending), maxGroup)
 	batch := g.pending[:n:n]
-	g.pending = append([]*finish(nil), g.pending[n:]...)
+	g.pending = append([]*waiter[T](nil), g.pending[n:]...)
 	g.mu.Unlock()
 
-	commit(batch)
-	for _, o := range batch {
-		if o != f {
-			o.wake <- true
+	ops := make([]T, len(batch))
+	for i, b := range batch {
+		ops[i] = b.op
+	}
+	commit(ops)
+	for _, b := range batch {
+		if b != w {
+			b.wake <- true
 		}
 	}
 
@@ -55,5 +68,4 @@ func (g *groupCommit) submit(f *finish, commit func([]*finish)) error {
 		g.busy = false
 		g.mu.Unlock()
 	}
-	return f.err
 }

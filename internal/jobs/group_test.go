@@ -14,7 +14,7 @@ import (
 // larger than maxGroup, never two batches at once, and each submitter gets
 // its own outcome's error back.
 func TestGroupCommit(t *testing.T) {
-	var g groupCommit
+	var g groupCommit[*finish]
 	var mu sync.Mutex
 	committed := map[*finish]int{}
 	inCommit, batches, largest := 0, 0, 0
@@ -47,11 +47,12 @@ func TestGroupCommit(t *testing.T) {
 		if i%7 == 0 {
 			name = "bad"
 		}
-		fs[i] = &finish{st: &started{objectName: name}, wake: make(chan bool, 1)}
+		fs[i] = &finish{st: &started{objectName: name}}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = g.submit(fs[i], commit)
+			g.submit(fs[i], commit)
+			errs[i] = fs[i].err
 		}()
 	}
 	done := make(chan struct{})

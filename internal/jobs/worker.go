@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -88,80 +89,149 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 
 // startItem moves the item to running, or, when its job is no longer
 // running or the River job is stale, settles it and completes the River
-// job. It returns nil when there is nothing to write.
+// job. It returns nil when there is nothing to write. On SQLite the starts
+// that arrive together (River hands out several jobs at once) are
+// committed together, as outcomes are.
 func (m *Manager) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
-	a := rj.Args
-	var st *started
-	err := m.withTx(ctx, func(tx *sql.Tx) error {
-		st = nil
-		status, _, _, err := m.lockJob(ctx, tx, a.JobID)
-		if errors.Is(err, sql.ErrNoRows) || err != nil && strings.Contains(err.Error(), "no rows") {
-			return completeRiver(ctx, tx, rj) // the job was deleted
-		}
-		if err != nil {
+	s := &start{ctx: ctx, rj: rj}
+	if m.engine.starts != nil {
+		m.engine.starts.submit(s, m.startBatch)
+	} else {
+		m.startBatch([]*start{s})
+	}
+	return s.st, s.err
+}
+
+// start is one River job on its way to becoming a running item.
+type start struct {
+	ctx context.Context
+	rj  *river.Job[ItemArgs]
+	st  *started
+	err error
+}
+
+// startBatch starts every item of ss in one transaction, each in its own
+// savepoint (see finishBatch).
+func (m *Manager) startBatch(ss []*start) {
+	err := m.inBatch(context.WithoutCancel(ss[0].ctx), len(ss), func(tx *sql.Tx, i int) error {
+		s := ss[i]
+		s.st = nil
+		// A River job whose work was cancelled (this process is
+		// stopping) starts nothing; its statements must not run with a
+		// cancelled context either, which would roll back the batch.
+		if err := s.ctx.Err(); err != nil {
+			s.err = err
 			return err
 		}
-		var itemStatus string
-		var run, objectID int64
-		var name string
-		var attempts int
-		err = m.queryRow(ctx, tx, `SELECT status, run, object_id, object_name, attempts FROM job_items WHERE id = ? AND job_id = ?`, a.ItemID, a.JobID).
-			Scan(&itemStatus, &run, &objectID, &name, &attempts)
-		if errors.Is(err, sql.ErrNoRows) {
-			return completeRiver(ctx, tx, rj)
-		}
-		if err != nil {
-			return err
-		}
-		// A River job that is not the item's current run (a pause or a
-		// take-over bumped it) has nothing to do.
-		if run != a.Run || (itemStatus != ItemEnqueued && itemStatus != ItemRunning) {
-			return completeRiver(ctx, tx, rj)
-		}
-		now := m.now()
-		switch status {
-		case StatusQueued, StatusRunning:
-		case StatusPausing, StatusPaused:
-			// Defensive: a pause puts enqueued items back itself.
-			if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready', run = run + 1, worker_id = '' WHERE id = ?`, a.ItemID); err != nil {
-				return err
-			}
-			if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
-				return err
-			}
-			if err := m.settle(ctx, tx, a.JobID); err != nil {
-				return err
-			}
-			return completeRiver(ctx, tx, rj)
-		default:
-			if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'cancelled', run = run + 1, worker_id = '', finished_at = ? WHERE id = ?`, now, a.ItemID); err != nil {
-				return err
-			}
-			if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
-				return err
-			}
-			return completeRiver(ctx, tx, rj)
-		}
-		if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'running', attempts = attempts + 1, worker_id = ?,
-			heartbeat_at = ?, started_at = ? WHERE id = ?`, m.workerID, now, now, a.ItemID); err != nil {
-			return err
-		}
-		if status == StatusQueued {
-			if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`, now, now, a.JobID); err != nil {
-				return err
+		st, err := m.startOne(context.WithoutCancel(s.ctx), tx, s.rj)
+		s.st, s.err = st, err
+		return err
+	}, nil)
+	if err != nil {
+		for _, s := range ss {
+			if s.err == nil {
+				s.st, s.err = nil, err
 			}
 		}
-		j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, a.JobID))
-		if err != nil {
-			return err
+	}
+}
+
+// inBatch runs one(tx, i) for i in [0, n) in one transaction, then after
+// (if any). With n > 1 each one runs in a savepoint: its error rolls back
+// its own statements only, and the others are committed. With n == 1 its
+// error rolls back the transaction.
+func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *sql.Tx, i int) error, after func(tx *sql.Tx) error) error {
+	return m.withTx(ctx, func(tx *sql.Tx) error {
+		for i := range n {
+			if n == 1 {
+				if err := one(tx, i); err != nil {
+					return err
+				}
+				break
+			}
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT batch_item`); err != nil {
+				return fmt.Errorf("jobs: savepoint: %w", err)
+			}
+			if err := one(tx, i); err != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT batch_item`); err != nil {
+					return fmt.Errorf("jobs: rollback to savepoint: %w", err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT batch_item`); err != nil {
+				return fmt.Errorf("jobs: release savepoint: %w", err)
+			}
 		}
-		st = &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1}
+		if after != nil {
+			return after(tx)
+		}
 		return nil
 	})
+}
+
+func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemArgs]) (*started, error) {
+	a := rj.Args
+	status, _, _, err := m.lockJob(ctx, tx, a.JobID)
+	if errors.Is(err, sql.ErrNoRows) || err != nil && strings.Contains(err.Error(), "no rows") {
+		return nil, completeRiver(ctx, tx, rj) // the job was deleted
+	}
 	if err != nil {
 		return nil, err
 	}
-	return st, nil
+	var itemStatus string
+	var run, objectID int64
+	var name string
+	var attempts int
+	err = m.queryRow(ctx, tx, `SELECT status, run, object_id, object_name, attempts FROM job_items WHERE id = ? AND job_id = ?`, a.ItemID, a.JobID).
+		Scan(&itemStatus, &run, &objectID, &name, &attempts)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, completeRiver(ctx, tx, rj)
+	}
+	if err != nil {
+		return nil, err
+	}
+	// A River job that is not the item's current run (a pause or a
+	// take-over bumped it) has nothing to do.
+	if run != a.Run || (itemStatus != ItemEnqueued && itemStatus != ItemRunning) {
+		return nil, completeRiver(ctx, tx, rj)
+	}
+	now := m.now()
+	switch status {
+	case StatusQueued, StatusRunning:
+	case StatusPausing, StatusPaused:
+		// Defensive: a pause puts enqueued items back itself.
+		if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready', run = run + 1, worker_id = '' WHERE id = ?`, a.ItemID); err != nil {
+			return nil, err
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
+			return nil, err
+		}
+		if err := m.settle(ctx, tx, a.JobID); err != nil {
+			return nil, err
+		}
+		return nil, completeRiver(ctx, tx, rj)
+	default:
+		if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'cancelled', run = run + 1, worker_id = '', finished_at = ? WHERE id = ?`, now, a.ItemID); err != nil {
+			return nil, err
+		}
+		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
+			return nil, err
+		}
+		return nil, completeRiver(ctx, tx, rj)
+	}
+	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'running', attempts = attempts + 1, worker_id = ?,
+		heartbeat_at = ?, started_at = ? WHERE id = ?`, m.workerID, now, now, a.ItemID); err != nil {
+		return nil, err
+	}
+	if status == StatusQueued {
+		if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`, now, now, a.JobID); err != nil {
+			return nil, err
+		}
+	}
+	j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, a.JobID))
+	if err != nil {
+		return nil, err
+	}
+	return &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1}, nil
 }
 
 // write plans and writes the object; no transaction is open meanwhile.
@@ -282,11 +352,12 @@ func fatalMessage(err error, j *Job) string {
 // arrive while a transaction is being written are committed together in
 // the next one (group commit; see groupCommit).
 func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) error {
-	f := &finish{ctx: ctx, rj: rj, st: st, out: out, wake: make(chan bool, 1)}
-	if m.engine.group != nil {
-		return m.engine.group.submit(f, m.finishBatch)
+	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
+	if m.engine.finishes != nil {
+		m.engine.finishes.submit(f, m.finishBatch)
+	} else {
+		m.finishBatch([]*finish{f})
 	}
-	m.finishBatch([]*finish{f})
 	return f.err
 }
 
@@ -297,8 +368,7 @@ type finish struct {
 	st    *started
 	out   outcome
 	err   error
-	batch int       // outcomes in the transaction (for tests)
-	wake  chan bool // groupCommit: true once committed (err set), false to lead the next batch
+	batch int // outcomes in the transaction (for tests)
 }
 
 // finishBatch commits the outcomes of fs in one transaction and sets each
@@ -307,57 +377,28 @@ type finish struct {
 // nothing; the jobs' states settle and their next items are released once
 // per job, after all of the batch's items.
 func (m *Manager) finishBatch(fs []*finish) {
-	ctx := context.WithoutCancel(fs[0].ctx)
 	var touched, failedJobs []int64
-	seen := map[int64]bool{}
-	err := m.withTx(ctx, func(tx *sql.Tx) error {
-		touched, failedJobs = touched[:0], failedJobs[:0]
-		clear(seen)
-		for _, f := range fs {
-			f.err = nil
-			if len(fs) == 1 {
-				settle, fatal, err := m.finishOne(tx, f)
-				if err != nil {
-					return err
-				}
-				if settle {
-					touched = append(touched, f.rj.Args.JobID)
-				}
-				if fatal {
-					failedJobs = append(failedJobs, f.rj.Args.JobID)
-				}
-				break
-			}
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT finish_item`); err != nil {
-				return fmt.Errorf("jobs: savepoint: %w", err)
-			}
-			f.batch = len(fs)
-			settle, fatal, err := m.finishOne(tx, f)
-			if err != nil {
-				f.err = err
-				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT finish_item`); err != nil {
-					return fmt.Errorf("jobs: rollback to savepoint: %w", err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT finish_item`); err != nil {
-				return fmt.Errorf("jobs: release savepoint: %w", err)
-			}
-			if f.err != nil {
-				continue
-			}
-			if settle && !seen[f.rj.Args.JobID] {
-				seen[f.rj.Args.JobID] = true
-				touched = append(touched, f.rj.Args.JobID)
-			}
-			if fatal {
-				failedJobs = append(failedJobs, f.rj.Args.JobID)
-			}
+	err := m.inBatch(context.WithoutCancel(fs[0].ctx), len(fs), func(tx *sql.Tx, i int) error {
+		f := fs[i]
+		f.batch = len(fs)
+		settle, fatal, err := m.finishOne(tx, f)
+		f.err = err
+		if err != nil {
+			return err
 		}
+		if settle && !slices.Contains(touched, f.rj.Args.JobID) {
+			touched = append(touched, f.rj.Args.JobID)
+		}
+		if fatal {
+			failedJobs = append(failedJobs, f.rj.Args.JobID)
+		}
+		return nil
+	}, func(tx *sql.Tx) error {
 		for _, id := range touched {
-			if err := m.settle(ctx, tx, id); err != nil {
+			if err := m.settle(context.WithoutCancel(fs[0].ctx), tx, id); err != nil {
 				return err
 			}
-			if err := m.release(ctx, tx, id); err != nil {
+			if err := m.release(context.WithoutCancel(fs[0].ctx), tx, id); err != nil {
 				return err
 			}
 		}
