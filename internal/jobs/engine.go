@@ -142,13 +142,15 @@ func (m *Manager) open(ctx context.Context) error {
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &itemWorker{m: m})
-	// SQLite has no LISTEN/NOTIFY: River learns of the items an item's
-	// completion releases by polling, so a short poll is what keeps one
-	// object from waiting on the next (a poll is one cheap indexed query).
-	// PostgreSQL is told of inserts at once and polls only as a fallback.
+	// PostgreSQL tells River of inserts at once (LISTEN/NOTIFY); its
+	// fetch poll is a fallback. On SQLite this process wakes its own
+	// River when it releases items (wake.go), and River's listener polls
+	// its notification table every 50 ms for the releases of other
+	// processes on the same file, so the fetch poll is a fallback there
+	// too; a short cooldown lets a wake fetch at once.
 	fetchCooldown, fetchPoll := 20*time.Millisecond, 500*time.Millisecond
 	if !m.store.IsPostgres() {
-		fetchCooldown, fetchPoll = 2*time.Millisecond, 25*time.Millisecond
+		fetchCooldown, fetchPoll = 2*time.Millisecond, time.Second
 	}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                   m.workerID,
