@@ -20,6 +20,9 @@ import (
 // Catalog is what generation reads from the store.
 type Catalog interface {
 	CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error)
+	// CurrentSummaries is CurrentDocVersions holding only the layers a
+	// downstream prompt shows (executive summary, column descriptions).
+	CurrentSummaries(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error)
 	// Many objects with their columns, and the lineage edges around them,
 	// each in one query whatever the number of ids.
 	GetObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
@@ -128,7 +131,7 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 	if obj == nil {
 		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object with id %d.", objectID)
 	}
-	summaries, err := s.cfg.Catalog.CurrentDocVersions(ctx, upIDs)
+	summaries, err := s.cfg.Catalog.CurrentSummaries(ctx, upIDs)
 	if err != nil {
 		return nil, err
 	}

@@ -153,6 +153,47 @@ func (s *Store) ListDocVersions(ctx context.Context, orgID, objectID int64) ([]m
 	return out, internal("list doc versions", rows.Err())
 }
 
+// CurrentSummaries returns, for those of objectIDs that have current
+// documentation, what a downstream model's prompt shows of it: a
+// DocVersion whose Layers hold only the executive summary and the column
+// descriptions (the others are neither read nor decoded). The caller has
+// already scoped the ids to an organization.
+func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error) {
+	out := make(map[int64]*modeldoc.DocVersion, len(objectIDs))
+	if len(objectIDs) == 0 {
+		return out, nil
+	}
+	layer := func(name string) string {
+		if s.dialect == Postgres {
+			return "(d.layers::jsonb -> '" + name + "')::text"
+		}
+		return "json_extract(d.layers, '$." + name + "')"
+	}
+	rows, err := s.query(ctx, s.read, "SELECT d.object_id, "+layer(string(modeldoc.LayerExecutiveSummary))+", "+
+		layer(string(modeldoc.LayerColumnDescriptions))+" FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"),
+		sqldialect.IDList(objectIDs))
+	if err != nil {
+		return nil, internal("read current summaries", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var summary, columns sql.NullString
+		if err := rows.Scan(&id, &summary, &columns); err != nil {
+			return nil, internal("read current summaries", err)
+		}
+		v := &modeldoc.DocVersion{ObjectID: id, Current: true, Layers: map[modeldoc.Layer]json.RawMessage{}}
+		if summary.Valid {
+			v.Layers[modeldoc.LayerExecutiveSummary] = json.RawMessage(summary.String)
+		}
+		if columns.Valid {
+			v.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(columns.String)
+		}
+		out[id] = v
+	}
+	return out, internal("read current summaries", rows.Err())
+}
+
 // CurrentDocVersions returns the current documentation, layers included,
 // of those of objectIDs that have one. The caller has already scoped the
 // ids to an organization.

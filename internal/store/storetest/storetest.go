@@ -749,6 +749,45 @@ func testDocVersions(t *testing.T, s *store.Store) {
 	if m, err := s.CurrentDocVersions(ctx, nil); err != nil || len(m) != 0 {
 		t.Fatalf("CurrentDocVersions(nil) = %v, %v", m, err)
 	}
+	// CurrentSummaries: the same objects, only the two layers a
+	// downstream prompt shows, decoding to the same values.
+	withCols := doc(other.ID, other.SQLHash)
+	withCols.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(`{"columns": [{"name": "id", "description": "The order's key, \"quoted\" and ünïcode.", "lineage": "passthrough", "upstreamModel": "stg", "upstreamColumn": "id"}]}`)
+	withCols.Layers[modeldoc.LayerBusinessNarrative] = json.RawMessage(`{"narrative": "not read"}`)
+	if err := s.InsertDocVersion(ctx, withCols); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := s.CurrentSummaries(ctx, []int64{o.ID, other.ID, mustResolve(t, s, org.ID, "stg_customers").ID})
+	if err != nil || len(sums) != 2 {
+		t.Fatalf("CurrentSummaries = %+v, %v", sums, err)
+	}
+	full, _ := s.CurrentDocVersions(ctx, []int64{o.ID, other.ID})
+	for id, v := range sums {
+		if v.ExecutiveSummary() != full[id].ExecutiveSummary() || v.ExecutiveSummary() == "" {
+			t.Fatalf("summary of %d: %q, want %q", id, v.ExecutiveSummary(), full[id].ExecutiveSummary())
+		}
+		if len(v.Layers) > 2 {
+			t.Fatalf("CurrentSummaries carries layers %v", v.Layers)
+		}
+		var got, want modeldoc.ColumnDescriptionsOut
+		_, has := v.Layers[modeldoc.LayerColumnDescriptions]
+		_, wantHas := full[id].Layers[modeldoc.LayerColumnDescriptions]
+		if has != wantHas {
+			t.Fatalf("column descriptions of %d: present %v, want %v", id, has, wantHas)
+		}
+		if has {
+			if err := json.Unmarshal(v.Layers[modeldoc.LayerColumnDescriptions], &got); err != nil {
+				t.Fatal(err)
+			}
+			_ = json.Unmarshal(full[id].Layers[modeldoc.LayerColumnDescriptions], &want)
+			if !reflect.DeepEqual(got, want) || len(got.Columns) != 1 {
+				t.Fatalf("column descriptions of %d: %+v, want %+v", id, got, want)
+			}
+		}
+	}
+	if m, err := s.CurrentSummaries(ctx, nil); err != nil || len(m) != 0 {
+		t.Fatalf("CurrentSummaries(nil) = %v, %v", m, err)
+	}
 	err = s.InsertDocVersion(ctx, doc(999999, ""))
 	wantCode(t, err, modeldoc.ENOTFOUND, "doc for unknown object")
 	noHash := doc(o.ID, "")
