@@ -2,12 +2,14 @@ package generate
 
 import (
 	"context"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
 	"sync"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -26,15 +28,64 @@ type ManyOptions struct {
 	ExactLimit int
 }
 
+// Brief is what a job keeps of one object's plan: the input hash its skip
+// rules compare and the figures of its estimate, a few dozen bytes rather
+// than a Plan with its object, subject and prompts (a job of 100,000
+// objects held 60 MB of plans while it inserted its items).
+type Brief struct {
+	InputHash                 string
+	EstimatedPromptTokens     int64
+	EstimatedCompletionTokens int64
+	EstimatedCost             float64
+	// Calls is the number of requests Write will send (one per layer).
+	Calls int32
+	// Extrapolated: see Plan.Extrapolated.
+	Extrapolated bool
+	size         int32
+}
+
 // PlanMany plans every object of ids (in the organization) as Plan would,
 // with a few queries in all rather than several per object, in parallel.
 // Every plan has its input hash and complexity; its estimate is exact (from
 // the very prompts Write would send) for up to ExactLimit objects, and for
 // larger selections exact on an evenly spread sample and extrapolated by
 // size for the others (Plan.Extrapolated). Plans carry no requests, only
-// their count: the worker plans each object again when it writes it, with
-// the fresh summaries of the objects upstream.
+// their count, and of their object only its id, project, unique id, type
+// and name: the worker plans each object again when it writes it, with the
+// fresh summaries of the objects upstream. PlanBriefs is the same without
+// the objects, for callers that hold many.
 func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions) ([]*Plan, error) {
+	ids = dedupe(ids)
+	plans := make([]*Plan, len(ids))
+	briefs, err := s.planMany(ctx, orgID, ids, opts, mo, func(i int, o *modeldoc.Object, p *Plan) {
+		p.Requests, p.Subject = nil, nil
+		p.Object = &modeldoc.Object{ID: o.ID, ProjectID: o.ProjectID, UniqueID: o.UniqueID, Type: o.Type, Name: o.Name}
+		plans[i] = p
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i, b := range briefs {
+		p := plans[i]
+		p.Calls = int(b.Calls)
+		p.EstimatedPromptTokens, p.EstimatedCompletionTokens, p.EstimatedCost = b.EstimatedPromptTokens, b.EstimatedCompletionTokens, b.EstimatedCost
+	}
+	return plans, nil
+}
+
+// PlanBriefs is PlanMany keeping only each object's Brief; briefs[i] is
+// the brief of ids[i] (ids must not repeat an id).
+func (s *Service) PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions) ([]Brief, error) {
+	if len(dedupe(ids)) != len(ids) {
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "The selection names an object twice.")
+	}
+	return s.planMany(ctx, orgID, ids, opts, mo, nil)
+}
+
+// planMany plans ids (without repeats); each, when not nil, is given every
+// plan before it is let go, from several goroutines at once (never twice
+// the same i), before extrapolation: the briefs have the final figures.
+func (s *Service) planMany(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions, each func(i int, o *modeldoc.Object, p *Plan)) ([]Brief, error) {
 	if len(opts.Layers) == 0 {
 		opts.Layers = modeldoc.AllLayers
 	}
@@ -47,7 +98,6 @@ func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts O
 	if limit == 0 {
 		limit = DefaultExactLimit
 	}
-	ids = dedupe(ids)
 	exact := func(int) bool { return true }
 	if limit > 0 && len(ids) > limit {
 		stride := float64(len(ids)) / float64(limit)
@@ -85,13 +135,11 @@ func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts O
 			}
 		}
 	}()
-	plans := make([]*Plan, 0, len(ids))
+	briefs := make([]Brief, len(ids))
 	for c := range loaded {
-		got, err := s.planLoaded(ctx, c, opts, func(i int) bool { return exact(c.start + i) })
-		if err != nil {
+		if err := s.planLoaded(ctx, c, opts, briefs[c.start:c.start+len(c.ids)], exact, each); err != nil {
 			return nil, err
 		}
-		plans = append(plans, got...)
 	}
 	select {
 	case err := <-loadErr:
@@ -101,8 +149,8 @@ func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts O
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	s.extrapolate(plans, opts)
-	return plans, nil
+	s.extrapolate(briefs, opts)
+	return briefs, nil
 }
 
 // bulkCatalog is what a store offers for reading many objects cheaply:
@@ -330,11 +378,11 @@ func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64
 	return &loadedChunk{ids: ids, objs: objs, order: order, up: up, down: down, summaries: summaries}, nil
 }
 
-// planLoaded plans the objects of c, in the order of its ids, in parallel;
-// exact(j) says whether c.ids[j] gets its exact prompts counted.
-func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, exact func(int) bool) ([]*Plan, error) {
+// planLoaded plans the objects of c, in the order of its ids, in parallel,
+// into briefs (briefs[j] is c.ids[j]'s); exact(c.start+j) says whether
+// c.ids[j] gets its exact prompts counted.
+func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, briefs []Brief, exact func(int) bool, each func(int, *modeldoc.Object, *Plan)) error {
 	objs, order, up, down, summaries := c.objs, c.order, c.up, c.down, c.summaries
-	plans := make([]*Plan, len(objs))
 	errs := make([]error, len(objs))
 	var wg sync.WaitGroup
 	work := make(chan int)
@@ -345,19 +393,25 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 			for j := range work {
 				o := &objs[order[j]]
 				subject := newSubject(o, byName(up[o.ID]), byName(down[o.ID]), summaries)
-				if exact(j) {
-					plans[j], errs[j] = s.PlanSubject(subject, opts)
+				var p *Plan
+				if exact(c.start + j) {
+					if p, errs[j] = s.PlanSubject(subject, opts); errs[j] != nil {
+						continue
+					}
 				} else {
-					plans[j] = s.planCheap(subject, opts)
+					p = s.planCheap(subject, opts, each != nil)
 				}
-				if p := plans[j]; p != nil {
-					p.size = subjectSize(subject)
-					// Only the figures are needed here: dropping the
-					// prompts, the subject and the SQL keeps a plan of
-					// 100,000 objects small.
-					p.Calls = len(p.Requests)
-					p.Requests, p.Subject = nil, nil
-					p.Object = &modeldoc.Object{ID: o.ID, ProjectID: o.ProjectID, UniqueID: o.UniqueID, Type: o.Type, Name: o.Name}
+				briefs[j] = Brief{
+					InputHash:                 p.InputHash,
+					EstimatedPromptTokens:     p.EstimatedPromptTokens,
+					EstimatedCompletionTokens: p.EstimatedCompletionTokens,
+					EstimatedCost:             p.EstimatedCost,
+					Calls:                     int32(p.Calls),
+					Extrapolated:              p.Extrapolated,
+					size:                      int32(min(subjectSize(subject), math.MaxInt32)),
+				}
+				if each != nil {
+					each(c.start+j, o, p)
 				}
 			}
 		}()
@@ -371,29 +425,39 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 	close(work)
 	wg.Wait()
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, err := range errs {
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return plans, nil
+	return nil
 }
 
-// planCheap is PlanSubject without the prompts: input hash and complexity.
-func (s *Service) planCheap(subject *writer.Subject, opts Options) *Plan {
-	p := s.planBase(subject, opts)
+// planCheap is PlanSubject without the prompts: the input hash, and the
+// complexity score when complexity is set. A job's items need no score
+// (the worker scores each object when it writes it), and analysing the SQL
+// of 100,000 objects was a fifth of creating their job.
+func (s *Service) planCheap(subject *writer.Subject, opts Options, complexity bool) *Plan {
+	var p *Plan
+	if complexity {
+		p = s.planBase(subject, opts)
+	} else {
+		p = &Plan{Object: &subject.Object, Subject: subject, Options: opts,
+			InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model)}
+	}
 	p.Extrapolated = true
 	p.Calls = len(opts.Layers)
 	return p
 }
 
-// extrapolate estimates the extrapolated plans from the exact ones, by a
+// extrapolate estimates the extrapolated briefs from the exact ones, by a
 // least-squares line of tokens against the size of what the prompts show.
-func (s *Service) extrapolate(plans []*Plan, opts Options) {
+func (s *Service) extrapolate(briefs []Brief, opts Options) {
 	var n, sx, sy, sz, sxx, sxy, sxz float64
-	for _, p := range plans {
+	for i := range briefs {
+		p := &briefs[i]
 		if p.Extrapolated {
 			continue
 		}
@@ -419,7 +483,8 @@ func (s *Service) extrapolate(plans []*Plan, opts Options) {
 	}
 	pa, pb := line(sy, sxy)
 	ca, cb := line(sz, sxz)
-	for _, p := range plans {
+	for i := range briefs {
+		p := &briefs[i]
 		if !p.Extrapolated || opts.Provider == "offline" {
 			continue
 		}

@@ -14,14 +14,39 @@ import (
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
-// selected is one object of a selection with its plan.
+// selected is one object of a selection with what its item needs of its
+// plan.
 type selected struct {
-	id, projectID int64
-	name          string
-	plan          *generate.Plan
-	skip          string // why it is skipped, "" when it is documented
-	position      int
-	deps          []int64 // object ids of selected upstream objects
+	id       int64
+	name     string
+	est      itemEstimate
+	skip     string // why it is skipped, "" when it is documented
+	position int
+	deps     []int64 // object ids of selected upstream objects
+}
+
+// itemEstimate is an item's share of the job's estimate: a whole
+// generate.Plan per object, kept until the items were inserted, was most
+// of what creating a 100,000-object job held.
+type itemEstimate struct {
+	promptTokens, completionTokens int64
+	cost                           float64
+	calls                          int32
+	extrapolated                   bool
+}
+
+func estimateOfPlan(p *generate.Plan) itemEstimate {
+	calls := p.Calls
+	if calls == 0 {
+		calls = len(p.Requests)
+	}
+	return itemEstimate{p.EstimatedPromptTokens, p.EstimatedCompletionTokens, p.EstimatedCost, int32(calls), p.Extrapolated}
+}
+
+// briefPlanner is a ManyPlanner that can give only what the items keep of
+// the plans (*generate.Service does); create prefers it.
+type briefPlanner interface {
+	PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]generate.Brief, error)
 }
 
 // normalize checks the request and fills defaults.
@@ -116,18 +141,24 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	for _, n := range s.Names {
 		names[n] = true
 	}
+	// Only a selection by ids or names needs to know what was found: a
+	// project of 100,000 objects must not fill sets it never reads.
 	found := map[string]bool{}
 	foundIDs := map[int64]bool{}
 	var sel []*selected
 	projects := map[int64]bool{}
+	var projectID int64
 	for rows.Next() {
 		var o selected
 		var typ string
-		if err := rows.Scan(&o.id, &o.projectID, &o.name, &typ); err != nil {
+		var pid int64
+		if err := rows.Scan(&o.id, &pid, &o.name, &typ); err != nil {
 			rows.Close()
 			return nil, 0, err
 		}
-		foundIDs[o.id] = true
+		if len(s.ObjectIDs) > 0 {
+			foundIDs[o.id] = true
+		}
 		if len(names) > 0 && !names[o.name] {
 			continue
 		}
@@ -141,8 +172,11 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 		if len(s.ObjectIDs) == 0 && len(names) == 0 && !types[modeldoc.ObjectType(typ)] {
 			continue
 		}
-		found[o.name] = true
-		projects[o.projectID] = true
+		if len(names) > 0 {
+			found[o.name] = true
+		}
+		projects[pid] = true
+		projectID = pid
 		sel = append(sel, &o)
 	}
 	rows.Close()
@@ -166,9 +200,8 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	if len(sel) == 0 {
 		return nil, 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "The selection matches no object: check the pattern or the project.")
 	}
-	var projectID int64
-	if len(projects) == 1 {
-		projectID = sel[0].projectID
+	if len(projects) != 1 {
+		projectID = 0
 	}
 	if err := m.order(ctx, db, sel); err != nil {
 		return nil, 0, err
@@ -287,7 +320,34 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 		}
 		todo = append(todo, o)
 	}
-	if many, ok := m.cfg.Documenter.(ManyPlanner); ok && len(todo) > 1 {
+	// Each object's skip decision is taken as soon as its input hash is
+	// known, and the hash let go.
+	stale := func(o *selected, hash string) {
+		if h, ok := current[o.id]; ok && req.OnlyStale && h == hash {
+			o.skip = "documentation is up to date"
+		}
+	}
+	bp, isBrief := m.cfg.Documenter.(briefPlanner)
+	many, isMany := m.cfg.Documenter.(ManyPlanner)
+	switch {
+	case isBrief && len(todo) > 1:
+		ids := make([]int64, len(todo))
+		for i, o := range todo {
+			ids[i] = o.id
+		}
+		briefs, err := bp.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{})
+		if err != nil {
+			return fmt.Errorf("jobs: plan: %w", err)
+		}
+		if len(briefs) != len(todo) {
+			return fmt.Errorf("jobs: plan: %d plans for %d objects", len(briefs), len(todo))
+		}
+		for i, o := range todo {
+			b := &briefs[i]
+			o.est = itemEstimate{b.EstimatedPromptTokens, b.EstimatedCompletionTokens, b.EstimatedCost, b.Calls, b.Extrapolated}
+			stale(o, b.InputHash)
+		}
+	case isMany && len(todo) > 1:
 		ids := make([]int64, len(todo))
 		for i, o := range todo {
 			ids[i] = o.id
@@ -301,22 +361,21 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 			byID[p.Object.ID] = p
 		}
 		for _, o := range todo {
-			if o.plan = byID[o.id]; o.plan == nil {
+			p := byID[o.id]
+			if p == nil {
 				return fmt.Errorf("jobs: plan: no plan for %s", o.name)
 			}
+			o.est = estimateOfPlan(p)
+			stale(o, p.InputHash)
 		}
-	} else {
+	default:
 		for _, o := range todo {
 			p, err := m.cfg.Documenter.Plan(ctx, orgID, o.id, opts)
 			if err != nil {
 				return fmt.Errorf("jobs: plan %s: %w", o.name, err)
 			}
-			o.plan = p
-		}
-	}
-	for _, o := range todo {
-		if h, ok := current[o.id]; ok && req.OnlyStale && h == o.plan.InputHash {
-			o.skip = "documentation is up to date"
+			o.est = estimateOfPlan(p)
+			stale(o, p.InputHash)
 		}
 	}
 	return nil
@@ -334,17 +393,13 @@ func estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 			continue
 		}
 		e.ToDocument++
-		calls := o.plan.Calls
-		if calls == 0 {
-			calls = len(o.plan.Requests)
-		}
-		e.Calls += int64(calls)
-		if o.plan.Extrapolated {
+		e.Calls += int64(o.est.calls)
+		if o.est.extrapolated {
 			e.Extrapolated++
 		}
-		e.EstimatedPromptTokens += o.plan.EstimatedPromptTokens
-		e.EstimatedCompletionTokens += o.plan.EstimatedCompletionTokens
-		e.EstimatedCost += o.plan.EstimatedCost
+		e.EstimatedPromptTokens += o.est.promptTokens
+		e.EstimatedCompletionTokens += o.est.completionTokens
+		e.EstimatedCost += o.est.cost
 	}
 	return e
 }
@@ -433,7 +488,7 @@ func (m *Manager) insertItems(ctx context.Context, tx *sql.Tx, jobID int64, sel 
 				if deps > 0 {
 					status = ItemBlocked
 				}
-				cost = o.plan.EstimatedCost
+				cost = o.est.cost
 			}
 			args = append(args, jobID, o.id, o.name, o.position, status, o.skip, deps, cost, fin)
 		}
