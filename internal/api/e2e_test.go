@@ -140,6 +140,42 @@ func endToEnd(t *testing.T, st *store.Store) {
 	if calls.Total == 0 || calls.Items[0].Status != "ok" {
 		t.Fatalf("generation logs: %+v", calls)
 	}
+	// Pages are cut in SQL: pages of 2 put together are the whole list, in
+	// order, each with the whole list's total; a status filter counts only
+	// its items; past the end is an empty page.
+	var paged []int64
+	for off := 0; off < items.Total+2; off += 2 {
+		var pg list[jobs.Item]
+		e.must(200, "GET", fmt.Sprintf("/api/v1/jobs/%d/items?limit=2&offset=%d", job.ID, off), e.memberA, nil, &pg)
+		if pg.Total != items.Total || pg.Limit != 2 || pg.Offset != off || len(pg.Items) > 2 {
+			t.Fatalf("items page at %d: total %d limit %d offset %d, %d items", off, pg.Total, pg.Limit, pg.Offset, len(pg.Items))
+		}
+		for _, it := range pg.Items {
+			paged = append(paged, it.ID)
+		}
+	}
+	if len(paged) != len(items.Items) {
+		t.Fatalf("pages of 2 hold %d items, one page %d", len(paged), len(items.Items))
+	}
+	done := 0
+	for i, it := range items.Items {
+		if paged[i] != it.ID {
+			t.Fatalf("item %d: paged id %d, listed id %d", i, paged[i], it.ID)
+		}
+		if it.Status == jobs.ItemDone {
+			done++
+		}
+	}
+	var donePage list[jobs.Item]
+	e.must(200, "GET", fmt.Sprintf("/api/v1/jobs/%d/items?status=done&limit=1", job.ID), e.memberA, nil, &donePage)
+	if donePage.Total != done || len(donePage.Items) != 1 || donePage.Items[0].Status != jobs.ItemDone {
+		t.Fatalf("done items: total %d (want %d), %+v", donePage.Total, done, donePage.Items)
+	}
+	var callsPage list[jobs.GenerationLog]
+	e.must(200, "GET", fmt.Sprintf("/api/v1/jobs/%d/logs?kind=calls&limit=3&offset=1", job.ID), e.memberA, nil, &callsPage)
+	if callsPage.Total != calls.Total || len(callsPage.Items) != 3 || callsPage.Items[0].ID != calls.Items[1].ID {
+		t.Fatalf("calls page: total %d (want %d), %d items", callsPage.Total, calls.Total, len(callsPage.Items))
+	}
 	var doc modeldoc.DocVersion
 	e.must(200, "GET", fmt.Sprintf("/api/v1/objects/%d/documentation", ordersID), e.memberA, nil, &doc)
 	if doc.Version != 1 || doc.ExecutiveSummary() == "" || doc.Provider != "openai" {

@@ -243,20 +243,11 @@ func (a *API) jobItems(w http.ResponseWriter, r *http.Request) {
 		if status != "" && !itemStatuses[status] {
 			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown item status %q: choose from blocked, ready, enqueued, running, done, partial, failed, skipped, cancelled.", status)
 		}
-		items, err := a.jobs.Items(r.Context(), p.orgID, id)
+		items, total, err := a.jobs.ItemsPage(r.Context(), p.orgID, id, jobs.Page{Status: status, Limit: pg.Limit, Offset: pg.Offset})
 		if err != nil {
 			return nil, err
 		}
-		if status != "" {
-			kept := items[:0]
-			for _, it := range items {
-				if it.Status == status {
-					kept = append(kept, it)
-				}
-			}
-			items = kept
-		}
-		return paginate(items, pg), nil
+		return pageList(items, total, pg), nil
 	})(w, r)
 }
 
@@ -270,17 +261,17 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 		}
 		switch kind := r.URL.Query().Get("kind"); kind {
 		case "", "errors":
-			es, err := a.jobs.Errors(r.Context(), p.orgID, id)
+			es, total, err := a.jobs.ErrorsPage(r.Context(), p.orgID, id, jobs.Page{Limit: pg.Limit, Offset: pg.Offset})
 			if err != nil {
 				return nil, err
 			}
-			return paginate(es, pg), nil
+			return pageList(es, total, pg), nil
 		case "calls":
-			ls, err := a.jobs.GenerationLogs(r.Context(), p.orgID, id)
+			ls, total, err := a.jobs.GenerationLogsPage(r.Context(), p.orgID, id, jobs.Page{Limit: pg.Limit, Offset: pg.Offset})
 			if err != nil {
 				return nil, err
 			}
-			return paginate(ls, pg), nil
+			return pageList(ls, total, pg), nil
 		default:
 			return nil, modeldoc.Errorf(modeldoc.EINVALID, "kind must be errors or calls (got %q).", kind)
 		}

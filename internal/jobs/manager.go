@@ -293,16 +293,47 @@ func validStatus(s string) bool {
 
 // Items returns the job's items in topological order.
 func (m *Manager) Items(ctx context.Context, orgID, id int64) ([]Item, error) {
+	items, _, err := m.ItemsPage(ctx, orgID, id, Page{})
+	return items, err
+}
+
+// Page selects part of a job's list: rows Offset to Offset+Limit (all of
+// them when Limit is 0), and for items only those in Status when set.
+type Page struct {
+	Status        string
+	Limit, Offset int
+}
+
+// limitClause pages in SQL, so that a page of a 100,000-item job reads a
+// page of rows, not the whole list.
+func (p Page) limitClause() string {
+	if p.Limit <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, max(p.Offset, 0))
+}
+
+// ItemsPage returns one page of the job's items in topological order, and
+// how many items the filter matches in all.
+func (m *Manager) ItemsPage(ctx context.Context, orgID, id int64, p Page) ([]Item, int, error) {
 	db := m.store.ReadDB()
 	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	where, args := `job_id = ?`, []any{id}
+	if p.Status != "" {
+		where, args = where+` AND status = ?`, append(args, p.Status)
+	}
+	total, err := m.count(ctx, db, `SELECT COUNT(*) FROM job_items WHERE `+where, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: items: %w", err)
 	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, object_id, object_name, position, status, skip_reason,
 		deps_remaining, attempts, prompt_tokens, completion_tokens, cached_tokens, estimated_cost, cost,
 		started_at, finished_at, duration_ms, last_error, missing_layers, COALESCE(doc_version_id, 0)
-		FROM job_items WHERE job_id = ? ORDER BY position`, id)
+		FROM job_items WHERE `+where+` ORDER BY position`+p.limitClause(), args...)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: items: %w", err)
+		return nil, 0, fmt.Errorf("jobs: items: %w", err)
 	}
 	defer rows.Close()
 	out := []Item{}
@@ -313,7 +344,7 @@ func (m *Manager) Items(ctx context.Context, orgID, id int64) ([]Item, error) {
 		if err := rows.Scan(&it.ID, &it.JobID, &it.ObjectID, &it.ObjectName, &it.Position, &it.Status, &it.SkipReason,
 			&it.DepsRemaining, &it.Attempts, &it.PromptTokens, &it.CompletionTokens, &it.CachedTokens, &it.EstimatedCost, &it.Cost,
 			&started, &finished, &it.DurationMS, &it.LastError, &missing, &it.DocVersionID); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		it.StartedAt, it.FinishedAt = started.Ptr(), finished.Ptr()
 		if missing != "" {
@@ -321,19 +352,36 @@ func (m *Manager) Items(ctx context.Context, orgID, id int64) ([]Item, error) {
 		}
 		out = append(out, it)
 	}
-	return out, rows.Err()
+	return out, total, rows.Err()
+}
+
+func (m *Manager) count(ctx context.Context, q querier, query string, args ...any) (int, error) {
+	var n int
+	err := m.queryRow(ctx, q, query, args...).Scan(&n)
+	return n, err
 }
 
 // Errors returns the job's error log, oldest first.
 func (m *Manager) Errors(ctx context.Context, orgID, id int64) ([]ErrorEntry, error) {
+	es, _, err := m.ErrorsPage(ctx, orgID, id, Page{})
+	return es, err
+}
+
+// ErrorsPage returns one page of the job's error log, oldest first, and
+// the log's length.
+func (m *Manager) ErrorsPage(ctx context.Context, orgID, id int64, p Page) ([]ErrorEntry, int, error) {
 	db := m.store.ReadDB()
 	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	total, err := m.count(ctx, db, `SELECT COUNT(*) FROM job_errors WHERE job_id = ?`, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: errors: %w", err)
 	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, COALESCE(item_id, 0), COALESCE(object_id, 0), object_name, layer,
-		error_class, message, attempt, created_at FROM job_errors WHERE job_id = ? ORDER BY id`, id)
+		error_class, message, attempt, created_at FROM job_errors WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: errors: %w", err)
+		return nil, 0, fmt.Errorf("jobs: errors: %w", err)
 	}
 	defer rows.Close()
 	out := []ErrorEntry{}
@@ -341,25 +389,36 @@ func (m *Manager) Errors(ctx context.Context, orgID, id int64) ([]ErrorEntry, er
 		var e ErrorEntry
 		var at sqldialect.Time
 		if err := rows.Scan(&e.ID, &e.JobID, &e.ItemID, &e.ObjectID, &e.ObjectName, &e.Layer, &e.ErrorClass, &e.Message, &e.Attempt, &at); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		e.CreatedAt = at.Time
 		out = append(out, e)
 	}
-	return out, rows.Err()
+	return out, total, rows.Err()
 }
 
 // GenerationLogs returns one row per call of the job, oldest first.
 func (m *Manager) GenerationLogs(ctx context.Context, orgID, id int64) ([]GenerationLog, error) {
+	ls, _, err := m.GenerationLogsPage(ctx, orgID, id, Page{})
+	return ls, err
+}
+
+// GenerationLogsPage returns one page of the job's calls, oldest first,
+// and how many calls the job made.
+func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Page) ([]GenerationLog, int, error) {
 	db := m.store.ReadDB()
 	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
-		return nil, err
+		return nil, 0, err
+	}
+	total, err := m.count(ctx, db, `SELECT COUNT(*) FROM generation_logs WHERE job_id = ?`, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
 	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, item_id, object_id, layer, attempt, status, model,
 		prompt_tokens, completion_tokens, cached_tokens, duration_ms, finish_reason, error_class, error, created_at
-		FROM generation_logs WHERE job_id = ? ORDER BY id`, id)
+		FROM generation_logs WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
 	if err != nil {
-		return nil, fmt.Errorf("jobs: generation logs: %w", err)
+		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
 	}
 	defer rows.Close()
 	out := []GenerationLog{}
@@ -368,12 +427,12 @@ func (m *Manager) GenerationLogs(ctx context.Context, orgID, id int64) ([]Genera
 		var at sqldialect.Time
 		if err := rows.Scan(&g.ID, &g.JobID, &g.ItemID, &g.ObjectID, &g.Layer, &g.Attempt, &g.Status, &g.Model,
 			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
-			return nil, err
+			return nil, 0, err
 		}
 		g.CreatedAt = at.Time
 		out = append(out, g)
 	}
-	return out, rows.Err()
+	return out, total, rows.Err()
 }
 
 // withTx runs fn in a write transaction. It must never be called while
