@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sync"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+	"github.com/riverqueue/river/rivertype"
 )
 
 // Many concurrent outcomes: each is committed exactly once, in batches no
@@ -119,4 +121,68 @@ func TestFailedOutcomeInAGroupIsRetriedAlone(t *testing.T) {
 		}
 	}
 	t.Logf("%d outcomes failed inside a group and were retried", len(failed))
+}
+
+// The River job is completed by River after the item's transaction
+// commits. A crash in between leaves a River job for a finished item;
+// when River runs it again (after its rescue), it must change nothing:
+// no second version, no counter moved.
+func TestRiverJobOfAFinishedItemDoesNothing(t *testing.T) {
+	s := modeldoctest.NewSQLiteStore(t)
+	e := newEnv(t, s, []string{"a", "b", "c"}, []string{"a>b"})
+	j := e.create(Options{Concurrency: 2})
+	done := e.run(j.ID)
+	if done.Status != StatusCompleted || done.Processed != 3 {
+		t.Fatalf("job %+v", done)
+	}
+	items, err := e.m.Items(context.Background(), e.org, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := e.m.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The same River job again, as River would run it after a crash: the
+	// item's current run, the item done.
+	var ids []int64
+	for _, it := range items {
+		var run int64
+		if err := s.ReadDB().QueryRow(`SELECT run FROM job_items WHERE id = ?`, it.ID).Scan(&run); err != nil {
+			t.Fatal(err)
+		}
+		res, err := e.m.engine.client.Insert(ctx, ItemArgs{JobID: j.ID, ItemID: it.ID, Run: run}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, res.Job.ID)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, id := range ids {
+		for {
+			rj, err := e.m.engine.client.JobGet(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rj.State == rivertype.JobStateCompleted {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("River job %d still %s", id, rj.State)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	after, err := e.m.Get(ctx, e.org, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.Processed != done.Processed || after.PromptTokens != done.PromptTokens || after.ActualCost != done.ActualCost || after.Status != StatusCompleted {
+		t.Fatalf("counters moved: before %+v after %+v", done, after)
+	}
+	for n, v := range e.versions() {
+		if v != 1 {
+			t.Fatalf("%s has %d versions", n, v)
+		}
+	}
 }

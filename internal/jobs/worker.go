@@ -530,9 +530,12 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 			return false, false, err
 		}
 	}
-	if err := completeRiver(ctx, tx, rj); err != nil {
-		return false, false, err
-	}
+	// The River job is completed by River once Work returns, outside this
+	// transaction: completing it here (JobCompleteTx) cost a River update
+	// in the single writer's transaction and then River's own no-op
+	// completion and metadata update after it. A crash in between leaves
+	// a running River job that River rescues later; its run then finds
+	// the item finished and does nothing.
 	return true, out.fatal, nil
 }
 
