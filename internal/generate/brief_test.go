@@ -2,10 +2,13 @@ package generate_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 )
 
 // TestPlanBriefsAgreeWithPlanMany: the briefs a job keeps must carry the
@@ -64,4 +67,79 @@ func TestPlanBriefsAgreeWithPlanMany(t *testing.T) {
 	if _, err := svc.PlanBriefs(ctx, orgID, []int64{ids[0], ids[0]}, opts, mo); err == nil {
 		t.Error("PlanBriefs accepted an id twice")
 	}
+}
+
+// TestPlanBriefsAcrossChunks: a selection of several chunks, in an order
+// where an object's neighbours sit in chunks before and after its own
+// (children first, then a tree's parents), must give every object Plan's
+// hash: a neighbour kept from one chunk to a later one, or read again,
+// must show the same fields as Plan's reading of it.
+func TestPlanBriefsAcrossChunks(t *testing.T) {
+	ctx := context.Background()
+	const n = 5000 // more than two chunks of 2,048
+	cat := &modeldoc.Catalog{ProjectName: "tree", Source: "manifest", Path: "/tree/manifest.json"}
+	name := func(i int) string { return fmt.Sprintf("m_%05d", i) }
+	for i := range n {
+		sql := "select id, amount from raw.orders"
+		if i > 0 {
+			sql = fmt.Sprintf("select id, amount * %d as amount from {{ ref('%s') }}", i, name((i-1)/2))
+		}
+		o := modeldoc.Object{UniqueID: "model.tree." + name(i), Type: modeldoc.TypeModel, Name: name(i),
+			Schema: "tree", Materialization: "table", RawSQL: sql, CompiledSQL: sql, FilePath: "models/" + name(i) + ".sql",
+			Description: fmt.Sprintf("Model %d.", i),
+			Columns: []modeldoc.Column{
+				{Name: "id", DataType: "bigint", Position: 1, Description: "The id.", HumanDescription: true},
+				{Name: "amount", DataType: "numeric", Position: 2},
+			}}
+		o.SQLHash = modeldoc.HashSQL(o.RawSQL, o.CompiledSQL)
+		cat.Objects = append(cat.Objects, o)
+		if i > 0 {
+			cat.Edges = append(cat.Edges, modeldoc.Edge{Upstream: "model.tree." + name((i-1)/2), Downstream: o.UniqueID})
+			if i%7 == 0 && i > 100 {
+				cat.Edges = append(cat.Edges, modeldoc.Edge{Upstream: "model.tree." + name(i-100), Downstream: o.UniqueID})
+			}
+		}
+	}
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	ids := modelIDs(t, st, org.ID)
+	if len(ids) != n {
+		t.Fatalf("%d models, want %d", len(ids), n)
+	}
+	// Leaves first, so that a chunk reads its parents before their own
+	// chunk comes, then the rest interleaved from both ends.
+	slices.Reverse(ids)
+	ids = append(ids[:n/2], interleave(ids[n/2:])...)
+	svc := newService(t, st)
+	opts := generate.Options{Provider: "openai", Model: "gpt-5-mini"}
+	briefs, err := svc.PlanBriefs(ctx, org.ID, ids, opts, generate.ManyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < n; i += 37 {
+		one, err := svc.Plan(ctx, org.ID, ids[i], opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if briefs[i].InputHash != one.InputHash {
+			t.Errorf("%s (position %d): brief hash %s, Plan hash %s", one.Object.Name, i, briefs[i].InputHash, one.InputHash)
+		}
+	}
+}
+
+func interleave(ids []int64) []int64 {
+	out := make([]int64, 0, len(ids))
+	for i, j := 0, len(ids)-1; i <= j; i, j = i+1, j-1 {
+		out = append(out, ids[i])
+		if i != j {
+			out = append(out, ids[j])
+		}
+	}
+	return out
 }
