@@ -53,7 +53,7 @@ type Brief struct {
 // their count, and of their object only its id, project, unique id, type
 // and name: the worker plans each object again when it writes it, with the
 // fresh summaries of the objects upstream. PlanBriefs is the same without
-// the objects, for callers that hold many.
+// the objects or the complexity scores, for callers that hold many.
 func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions) ([]*Plan, error) {
 	ids = dedupe(ids)
 	plans := make([]*Plan, len(ids))
