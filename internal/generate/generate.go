@@ -41,5 +41,4 @@ type Plan struct {
 	// Extrapolated is true when the estimate was extrapolated from other
 	// objects' exact prompts rather than counted from this one's.
 	Extrapolated bool
-	size         int
 }
