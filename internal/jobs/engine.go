@@ -352,14 +352,14 @@ func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
 // settle moves the job to its next state once its in-flight items allow:
 // completed when every item is final, paused when a pause has drained.
 func (m *Manager) settle(ctx context.Context, tx *sql.Tx, id int64) error {
+	// One statement for both moves: it runs for every batch of outcomes.
 	now := m.now()
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'completed', finished_at = ?, updated_at = ?
-		WHERE id = ? AND status IN ('queued', 'running', 'pausing') AND in_flight <= 0
-		AND processed + failed + skipped + cancelled >= total`, now, now, id); err != nil {
-		return fmt.Errorf("jobs: settle: %w", err)
-	}
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'paused', updated_at = ?
-		WHERE id = ? AND status = 'pausing' AND in_flight <= 0`, now, id); err != nil {
+	if _, err := m.exec(ctx, tx, `UPDATE jobs SET
+		status = CASE WHEN processed + failed + skipped + cancelled >= total THEN 'completed' ELSE 'paused' END,
+		finished_at = CASE WHEN processed + failed + skipped + cancelled >= total THEN ? ELSE finished_at END,
+		updated_at = ?
+		WHERE id = ? AND in_flight <= 0 AND (status = 'pausing'
+			OR status IN ('queued', 'running') AND processed + failed + skipped + cancelled >= total)`, now, now, id); err != nil {
 		return fmt.Errorf("jobs: settle: %w", err)
 	}
 	return nil

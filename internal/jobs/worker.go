@@ -170,13 +170,16 @@ func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *sql.Tx, i int
 
 func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemArgs]) (*started, error) {
 	a := rj.Args
-	status, _, _, err := m.lockJob(ctx, tx, a.JobID)
-	if errors.Is(err, sql.ErrNoRows) || err != nil && strings.Contains(err.Error(), "no rows") {
+	// The job row is read, and on PostgreSQL locked (lockJob's order), in
+	// one statement: the worker needs all of it.
+	j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`+m.forUpdate(), a.JobID))
+	if errors.Is(err, sql.ErrNoRows) {
 		return nil, completeRiver(ctx, tx, rj) // the job was deleted
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("jobs: lock job %d: %w", a.JobID, err)
 	}
+	status := j.Status
 	var itemStatus string
 	var run, objectID int64
 	var name string
@@ -226,10 +229,10 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 		if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`, now, now, a.JobID); err != nil {
 			return nil, err
 		}
-	}
-	j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, a.JobID))
-	if err != nil {
-		return nil, err
+		j.Status = StatusRunning
+		if j.StartedAt == nil {
+			j.StartedAt = &now
+		}
 	}
 	return &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1}, nil
 }
@@ -431,9 +434,16 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 			return false, false, err
 		}
 	}
-	status, _, _, err := m.lockJob(ctx, tx, a.JobID)
-	if err != nil {
-		return false, false, err
+	// The job's status decides only what a fatal error or the budget does.
+	// On PostgreSQL the job row is locked first in every transaction, for
+	// a lock order without deadlocks; SQLite has one writer, and reads it
+	// only when it needs it.
+	var status string
+	if m.store.IsPostgres() || out.fatal || out.budget {
+		var err error
+		if status, _, _, err = m.lockJob(ctx, tx, a.JobID); err != nil {
+			return false, false, err
+		}
 	}
 	next := out.status
 	if next == "" {

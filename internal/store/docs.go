@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
@@ -21,25 +22,26 @@ func (s *Store) InsertDocVersion(ctx context.Context, v *modeldoc.DocVersion) er
 // so that a job item's completion and its documentation commit together.
 // The transaction must come from DB().
 func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) error {
-	// Locking the object row serializes concurrent versions of one object
-	// on PostgreSQL, so max+1 is never taken twice; SQLite has one writer.
-	var id int64
-	var sqlHash string
-	err := s.queryRow(ctx, tx, "SELECT id, sql_hash FROM objects WHERE id = ?"+s.forUpdate(), v.ObjectID).Scan(&id, &sqlHash)
-	if isNoRows(err) {
-		return notFoundObject(v.ObjectID)
-	}
-	if err != nil {
-		return internal("insert doc version: lock object", err)
-	}
-	// A version written without the hash was written from the SQL the
-	// object has now; recording it keeps the version from looking stale.
-	if v.SQLHash == "" {
-		v.SQLHash = sqlHash
-	}
-	var version int
-	if err := s.queryRow(ctx, tx, "SELECT COALESCE(MAX(version), 0) + 1 FROM doc_versions WHERE object_id = ?", v.ObjectID).Scan(&version); err != nil {
-		return internal("insert doc version: next version", err)
+	// On PostgreSQL, locking the object row serializes concurrent versions
+	// of one object, so max+1 is never taken twice. SQLite has one writer:
+	// it reads the row only to fill a missing SQL hash, and its foreign key
+	// answers for an unknown object (this runs once per documented object,
+	// on the single writer's time).
+	if s.dialect == Postgres || v.SQLHash == "" {
+		var id int64
+		var sqlHash string
+		err := s.queryRow(ctx, tx, "SELECT id, sql_hash FROM objects WHERE id = ?"+s.forUpdate(), v.ObjectID).Scan(&id, &sqlHash)
+		if isNoRows(err) {
+			return notFoundObject(v.ObjectID)
+		}
+		if err != nil {
+			return internal("insert doc version: lock object", err)
+		}
+		// A version written without the hash was written from the SQL the
+		// object has now; recording it keeps the version from looking stale.
+		if v.SQLHash == "" {
+			v.SQLHash = sqlHash
+		}
 	}
 	if _, err := s.exec(ctx, tx, "UPDATE doc_versions SET is_current = FALSE WHERE object_id = ? AND is_current", v.ObjectID); err != nil {
 		return internal("insert doc version: unset current", err)
@@ -57,14 +59,19 @@ func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.
 		jobID = v.JobID
 	}
 	created := s.now()
-	err = s.queryRow(ctx, tx, `INSERT INTO doc_versions (object_id, version, is_current, provider, model, prompt_version,
+	var version int
+	err := s.queryRow(ctx, tx, `INSERT INTO doc_versions (object_id, version, is_current, provider, model, prompt_version,
 			input_hash, sql_hash, layers, layer_status, complexity_score, prompt_tokens, completion_tokens,
 			cached_tokens, estimated_cost, cost, duration_ms, job_id, created_at)
-		VALUES (?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-		v.ObjectID, version, v.Provider, v.Model, v.PromptVersion, v.InputHash, v.SQLHash,
+		VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM doc_versions WHERE object_id = ?), TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		RETURNING id, version`,
+		v.ObjectID, v.ObjectID, v.Provider, v.Model, v.PromptVersion, v.InputHash, v.SQLHash,
 		marshalJSON(layers), marshalJSON(status), v.ComplexityScore, v.PromptTokens, v.CompletionTokens,
-		v.CachedTokens, v.EstimatedCost, v.Cost, v.DurationMS, jobID, created).Scan(&v.ID)
+		v.CachedTokens, v.EstimatedCost, v.Cost, v.DurationMS, jobID, created).Scan(&v.ID, &version)
 	if err != nil {
+		if s.dialect == SQLite && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
+			return notFoundObject(v.ObjectID)
+		}
 		return internal("insert doc version", err)
 	}
 	v.Version, v.Current, v.CreatedAt = version, true, created

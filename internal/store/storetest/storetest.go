@@ -790,6 +790,13 @@ func testDocVersions(t *testing.T, s *store.Store) {
 	}
 	err = s.InsertDocVersion(ctx, doc(999999, ""))
 	wantCode(t, err, modeldoc.ENOTFOUND, "doc for unknown object")
+	// With its SQL hash given, SQLite does not read the object first: its
+	// foreign key must still answer not found.
+	err = s.InsertDocVersion(ctx, doc(999999, "abc"))
+	wantCode(t, err, modeldoc.ENOTFOUND, "doc with a hash for unknown object")
+	if m, _ := s.CurrentDocVersions(ctx, []int64{o.ID}); m[o.ID] == nil || m[o.ID].Version != 3 {
+		t.Fatalf("a failed insert moved the current version: %+v", m[o.ID])
+	}
 	noHash := doc(o.ID, "")
 	if err := s.InsertDocVersion(ctx, noHash); err != nil || noHash.SQLHash != o.SQLHash {
 		t.Fatalf("a version without a SQL hash gets the object's: %q, %v", noHash.SQLHash, err)
