@@ -58,10 +58,9 @@ func (w *itemWorker) Work(ctx context.Context, job *river.Job[ItemArgs]) error {
 }
 
 type engine struct {
-	riverDB *sql.DB // SQLite: River's own handle on the file
-	pgPool  *pgxpool.Pool
-	client  *river.Client[*sql.Tx]
-	waker   *waker // SQLite: wakes River when this process releases items
+	pgPool *pgxpool.Pool
+	client *river.Client[*sql.Tx]
+	waker  *waker // SQLite: wakes River when this process releases items
 	// SQLite: items' starts, and their outcomes, committed together.
 	starts   *groupCommit[*start]
 	finishes *groupCommit[*finish]
@@ -177,9 +176,6 @@ func (m *Manager) Close() error {
 	}
 	if m.engine.pgPool != nil {
 		m.engine.pgPool.Close()
-	}
-	if m.engine.riverDB != nil {
-		return m.engine.riverDB.Close()
 	}
 	return nil
 }
@@ -345,7 +341,9 @@ func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
 	if _, err := m.engine.client.InsertManyTx(ctx, tx, params); err != nil {
 		return fmt.Errorf("jobs: insert river jobs: %w", err)
 	}
-	m.markReleased(tx)
+	if m.engine.waker != nil {
+		m.markReleased(tx)
+	}
 	return nil
 }
 

@@ -129,10 +129,10 @@ func (c *conn) Close() error {
 
 func (c *conn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
 	e, err := c.take(ctx, query)
-	if err != nil || e == nil {
-		if err != nil {
-			return nil, err
-		}
+	switch {
+	case err != nil:
+		return nil, err
+	case e == nil:
 		return c.inner.ExecContext(ctx, query, args)
 	}
 	res, err := e.stmt.ExecContext(ctx, args)
@@ -142,10 +142,10 @@ func (c *conn) ExecContext(ctx context.Context, query string, args []driver.Name
 
 func (c *conn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
 	e, err := c.take(ctx, query)
-	if err != nil || e == nil {
-		if err != nil {
-			return nil, err
-		}
+	switch {
+	case err != nil:
+		return nil, err
+	case e == nil:
 		return c.inner.QueryContext(ctx, query, args)
 	}
 	r, err := e.stmt.QueryContext(ctx, args)
