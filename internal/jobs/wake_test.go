@@ -98,14 +98,16 @@ func TestWakingListener(t *testing.T) {
 		real := &riverdriver.Notification{Topic: "river_control", Payload: "{}"}
 		// The inner listener answers only once it is cancelled, as if its
 		// query had returned a row just as the wake came.
-		racing := &racingListener{n: real}
+		racing := &racingListener{n: real, waiting: make(chan struct{}, 1)}
 		l := &wakingListener{Listener: racing, w: w}
 		w.wake()
 		// The pending wake is served first, without asking the inner one.
 		if n, _ := wait(t, l, ctx); n.Topic != "river_insert" {
 			t.Fatalf("got %+v", n)
 		}
-		go func() { time.Sleep(20 * time.Millisecond); w.wake() }()
+		// Wake only once the inner listener is waiting, however slow the
+		// machine: a wake pending before would be served without it.
+		go func() { <-racing.waiting; w.wake() }()
 		if n, _ := wait(t, l, ctx); n.Topic != "river_insert" {
 			t.Fatalf("got %+v", n)
 		}
@@ -117,10 +119,15 @@ func TestWakingListener(t *testing.T) {
 
 type racingListener struct {
 	riverdriver.Listener
-	n *riverdriver.Notification
+	n       *riverdriver.Notification
+	waiting chan struct{}
 }
 
 func (l *racingListener) WaitForNotification(ctx context.Context) (*riverdriver.Notification, error) {
+	select {
+	case l.waiting <- struct{}{}:
+	default:
+	}
 	if l.n == nil {
 		<-ctx.Done()
 		return nil, ctx.Err()
