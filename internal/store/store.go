@@ -131,7 +131,7 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
 	s.write = w
-	if err := w.PingContext(ctx); err != nil {
+	if err := pingSQLite(ctx, w); err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot open the SQLite database %s: %v.", abs, err)
 	}
 	r, err := sqlitestmt.Open(base+"&_pragma=query_only(1)", sqlitestmt.DefaultSize)
@@ -142,6 +142,26 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	r.SetMaxIdleConns(4)
 	s.read = r
 	return nil
+}
+
+// pingSQLite opens the first connection, which sets the file's pragmas.
+// Two processes creating the same new database at once (a generate and a
+// jobs show, or several tests) can meet SQLITE_BUSY while one of them
+// switches the new file to WAL, a step SQLite's busy timeout does not
+// cover; that passes within milliseconds, so it is retried for a while.
+func pingSQLite(ctx context.Context, db *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for wait := 5 * time.Millisecond; ; wait = min(2*wait, 200*time.Millisecond) {
+		err := db.PingContext(ctx)
+		if err == nil || !strings.Contains(err.Error(), "SQLITE_BUSY") || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // DB is the handle for writes (on SQLite, the single write connection).
