@@ -1,6 +1,9 @@
 package jobs
 
-import "sync"
+import (
+	"fmt"
+	"sync"
+)
 
 // groupCommit commits the operations that arrive together in one
 // transaction. On SQLite every write waits for the single connection, and
@@ -29,8 +32,11 @@ type waiter[T any] struct {
 const maxGroup = 64
 
 // submit returns once commit has run with op in its batch. commit records
-// each operation's result in the operation itself.
-func (g *groupCommit[T]) submit(op T, commit func([]T)) {
+// each operation's result in the operation itself. Should commit panic,
+// fail gives every operation of the batch an error, the next batch is
+// still led, and the panic goes on in the leader (River records it as its
+// job's failure): a group left busy would stop every worker for good.
+func (g *groupCommit[T]) submit(op T, commit func([]T), fail func(T, error)) {
 	w := &waiter[T]{op: op, wake: make(chan bool, 1)}
 	g.mu.Lock()
 	g.pending = append(g.pending, w)
@@ -52,13 +58,26 @@ func (g *groupCommit[T]) submit(op T, commit func([]T)) {
 	for i, b := range batch {
 		ops[i] = b.op
 	}
+	defer g.handOff(w, batch)
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("jobs: committing a batch of %d panicked: %v", len(ops), r)
+			for _, o := range ops {
+				fail(o, err)
+			}
+			panic(r)
+		}
+	}()
 	commit(ops)
+}
+
+// handOff wakes the batch's other operations, then the next leader.
+func (g *groupCommit[T]) handOff(w *waiter[T], batch []*waiter[T]) {
 	for _, b := range batch {
 		if b != w {
 			b.wake <- true
 		}
 	}
-
 	g.mu.Lock()
 	if len(g.pending) > 0 {
 		next := g.pending[0]

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -53,7 +54,7 @@ func TestGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			g.submit(fs[i], commit)
+			g.submit(fs[i], commit, func(f *finish, err error) { f.err = err })
 			errs[i] = fs[i].err
 		}()
 	}
@@ -184,5 +185,55 @@ func TestRiverJobOfAFinishedItemDoesNothing(t *testing.T) {
 		if v != 1 {
 			t.Fatalf("%s has %d versions", n, v)
 		}
+	}
+}
+
+// A batch whose commit panics gives every operation in it an error, the
+// panic reaches the leader, and the next batches are still led.
+func TestGroupCommitSurvivesAPanic(t *testing.T) {
+	var g groupCommit[*finish]
+	fail := func(f *finish, err error) { f.err = err }
+	release := make(chan struct{})
+	first := &finish{st: &started{objectName: "first"}}
+	firstDone := make(chan any, 1)
+	go func() {
+		defer func() { firstDone <- recover() }()
+		g.submit(first, func(fs []*finish) {
+			<-release // the others queue up behind this batch
+			panic("boom")
+		}, fail)
+	}()
+	for !func() bool { g.mu.Lock(); defer g.mu.Unlock(); return g.busy }() {
+		time.Sleep(time.Millisecond)
+	}
+	const n = 5
+	var wg sync.WaitGroup
+	others := make([]*finish, n)
+	for i := range n {
+		others[i] = &finish{st: &started{objectName: fmt.Sprint(i)}}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			g.submit(others[i], func(fs []*finish) {}, fail)
+		}()
+	}
+	for func() int { g.mu.Lock(); defer g.mu.Unlock(); return len(g.pending) }() < n {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	if r := <-firstDone; r != "boom" {
+		t.Fatalf("the leader recovered %v, want the panic", r)
+	}
+	if first.err == nil || !strings.Contains(first.err.Error(), "panicked: boom") {
+		t.Fatalf("leader's err = %v", first.err)
+	}
+	wg.Wait()
+	for i, f := range others {
+		if f.err != nil {
+			t.Fatalf("outcome %d, in the next batch, got %v", i, f.err)
+		}
+	}
+	if g.busy || len(g.pending) != 0 {
+		t.Fatalf("left busy=%v with %d pending", g.busy, len(g.pending))
 	}
 }

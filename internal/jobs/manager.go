@@ -443,11 +443,20 @@ func (m *Manager) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("jobs: begin: %w", err)
 	}
+	// Rolled back on an error and also on a panic in fn, which must not
+	// leave the transaction open: on SQLite it holds the only write
+	// connection, and every writer would wait on it.
+	committed := false
+	defer func() {
+		if !committed {
+			_ = tx.Rollback()
+			m.takeReleased(tx)
+		}
+	}()
 	if err := fn(tx); err != nil {
-		_ = tx.Rollback()
-		m.takeReleased(tx)
 		return err
 	}
+	committed = true
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("jobs: commit: %w", err)
 	}

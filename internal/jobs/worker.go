@@ -95,7 +95,7 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 func (m *Manager) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
 	s := &start{ctx: ctx, rj: rj}
 	if m.engine.starts != nil {
-		m.engine.starts.submit(s, m.startBatch)
+		m.engine.starts.submit(s, m.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
 	} else {
 		m.startBatch([]*start{s})
 	}
@@ -357,7 +357,7 @@ func fatalMessage(err error, j *Job) string {
 func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) error {
 	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
 	if m.engine.finishes != nil {
-		m.engine.finishes.submit(f, m.finishBatch)
+		m.engine.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
 	} else {
 		m.finishBatch([]*finish{f})
 	}
