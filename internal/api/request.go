@@ -149,12 +149,12 @@ type list[T any] struct {
 	Offset int `json:"offset"`
 }
 
-// paginate cuts an in-memory slice to p.
 // pageList is a page the store has already cut, with the total it counted.
 func pageList[T any](items []T, total int, p page) list[T] {
 	return list[T]{Items: items, Total: total, Limit: p.Limit, Offset: p.Offset}
 }
 
+// paginate cuts an in-memory slice to p.
 func paginate[T any](all []T, p page) list[T] {
 	out := list[T]{Items: []T{}, Total: len(all), Limit: p.Limit, Offset: p.Offset}
 	if p.Offset < len(all) {

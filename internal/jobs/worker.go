@@ -349,8 +349,8 @@ func fatalMessage(err error, j *Job) string {
 }
 
 // finishItem commits the object's outcome: its version, its state, the
-// job's counters, its dependents' readiness, the next releases and the
-// River job's completion, in one transaction. On SQLite, whose one
+// job's counters, its dependents' readiness and the next releases, in one
+// transaction; River completes its own job once Work returns. On SQLite, whose one
 // connection makes every writer wait for the others, the outcomes that
 // arrive while a transaction is being written are committed together in
 // the next one (group commit; see groupCommit).
@@ -366,7 +366,7 @@ func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *s
 
 // finish is one item's outcome on its way to the database.
 type finish struct {
-	ctx   context.Context // the River work context: JobCompleteTx reads its client from it
+	ctx   context.Context // the River work context: JobCompleteTx (for a stale item) reads its client from it
 	rj    *river.Job[ItemArgs]
 	st    *started
 	out   outcome
@@ -420,10 +420,10 @@ func (m *Manager) finishBatch(fs []*finish) {
 	}
 }
 
-// finishOne writes one item's outcome in tx, completing its River job.
-// settle is false when the item was no longer this run's (taken over
-// after this process was presumed dead): its outcome is dropped, never
-// counted twice. fatal reports that the outcome failed the job.
+// finishOne writes one item's outcome in tx. settle is false when the
+// item was no longer this run's (taken over after this process was
+// presumed dead): its outcome is dropped, never counted twice, and its
+// River job is completed here. fatal reports that the outcome failed the job.
 func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err error) {
 	ctx, rj, st, out := f.ctx, f.rj, f.st, f.out
 	a := rj.Args
