@@ -142,23 +142,15 @@ func (m *Manager) startBatch(ss []*start) {
 // error rolls back the transaction.
 func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *sql.Tx, i int) error, after func(tx *sql.Tx) error) error {
 	return m.withTx(ctx, func(tx *sql.Tx) error {
-		for i := range n {
-			if n == 1 {
-				if err := one(tx, i); err != nil {
+		if n == 1 {
+			if err := one(tx, 0); err != nil {
+				return err
+			}
+		} else {
+			for i := range n {
+				if err := m.inSavepoint(ctx, tx, func() error { return one(tx, i) }); err != nil {
 					return err
 				}
-				break
-			}
-			if _, err := tx.ExecContext(ctx, `SAVEPOINT batch_item`); err != nil {
-				return fmt.Errorf("jobs: savepoint: %w", err)
-			}
-			if err := one(tx, i); err != nil {
-				if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT batch_item`); err != nil {
-					return fmt.Errorf("jobs: rollback to savepoint: %w", err)
-				}
-			}
-			if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT batch_item`); err != nil {
-				return fmt.Errorf("jobs: release savepoint: %w", err)
 			}
 		}
 		if after != nil {
@@ -166,6 +158,24 @@ func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *sql.Tx, i int
 		}
 		return nil
 	})
+}
+
+// inSavepoint runs fn in a savepoint of tx and rolls back to it when fn
+// fails; it returns only the savepoint's own errors, which end the
+// transaction.
+func (m *Manager) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT batch_item`); err != nil {
+		return fmt.Errorf("jobs: savepoint: %w", err)
+	}
+	if fn() != nil {
+		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT batch_item`); err != nil {
+			return fmt.Errorf("jobs: rollback to savepoint: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT batch_item`); err != nil {
+		return fmt.Errorf("jobs: release savepoint: %w", err)
+	}
+	return nil
 }
 
 func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemArgs]) (*started, error) {
@@ -380,8 +390,9 @@ type finish struct {
 // nothing; the jobs' states settle and their next items are released once
 // per job, after all of the batch's items.
 func (m *Manager) finishBatch(fs []*finish) {
+	ctx := context.WithoutCancel(fs[0].ctx)
 	var touched, failedJobs []int64
-	err := m.inBatch(context.WithoutCancel(fs[0].ctx), len(fs), func(tx *sql.Tx, i int) error {
+	err := m.inBatch(ctx, len(fs), func(tx *sql.Tx, i int) error {
 		f := fs[i]
 		f.batch = len(fs)
 		settle, fatal, err := m.finishOne(tx, f)
@@ -398,10 +409,10 @@ func (m *Manager) finishBatch(fs []*finish) {
 		return nil
 	}, func(tx *sql.Tx) error {
 		for _, id := range touched {
-			if err := m.settle(context.WithoutCancel(fs[0].ctx), tx, id); err != nil {
+			if err := m.settle(ctx, tx, id); err != nil {
 				return err
 			}
-			if err := m.release(context.WithoutCancel(fs[0].ctx), tx, id); err != nil {
+			if err := m.release(ctx, tx, id); err != nil {
 				return err
 			}
 		}
