@@ -324,10 +324,6 @@ func (m *Manager) ItemsPage(ctx context.Context, orgID, id int64, p Page) ([]Ite
 	if p.Status != "" {
 		where, args = where+` AND status = ?`, append(args, p.Status)
 	}
-	total, err := m.count(ctx, db, `SELECT COUNT(*) FROM job_items WHERE `+where, args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("jobs: items: %w", err)
-	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, object_id, object_name, position, status, skip_reason,
 		deps_remaining, attempts, prompt_tokens, completion_tokens, cached_tokens, estimated_cost, cost,
 		started_at, finished_at, duration_ms, last_error, missing_layers, COALESCE(doc_version_id, 0)
@@ -352,11 +348,22 @@ func (m *Manager) ItemsPage(ctx context.Context, orgID, id int64, p Page) ([]Ite
 		}
 		out = append(out, it)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	total, err := m.total(ctx, db, p, len(out), `SELECT COUNT(*) FROM job_items WHERE `+where, args...)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: items: %w", err)
+	}
+	return out, total, nil
 }
 
-func (m *Manager) count(ctx context.Context, q querier, query string, args ...any) (int, error) {
-	var n int
+// total is how many rows the whole list has: counted in SQL for a page,
+// the rows read (n) for an unpaged list.
+func (m *Manager) total(ctx context.Context, q querier, p Page, n int, query string, args ...any) (int, error) {
+	if p.Limit <= 0 {
+		return n, nil
+	}
 	err := m.queryRow(ctx, q, query, args...).Scan(&n)
 	return n, err
 }
@@ -374,10 +381,6 @@ func (m *Manager) ErrorsPage(ctx context.Context, orgID, id int64, p Page) ([]Er
 	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
 		return nil, 0, err
 	}
-	total, err := m.count(ctx, db, `SELECT COUNT(*) FROM job_errors WHERE job_id = ?`, id)
-	if err != nil {
-		return nil, 0, fmt.Errorf("jobs: errors: %w", err)
-	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, COALESCE(item_id, 0), COALESCE(object_id, 0), object_name, layer,
 		error_class, message, attempt, created_at FROM job_errors WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
 	if err != nil {
@@ -394,7 +397,14 @@ func (m *Manager) ErrorsPage(ctx context.Context, orgID, id int64, p Page) ([]Er
 		e.CreatedAt = at.Time
 		out = append(out, e)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	total, err := m.total(ctx, db, p, len(out), `SELECT COUNT(*) FROM job_errors WHERE job_id = ?`, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: errors: %w", err)
+	}
+	return out, total, nil
 }
 
 // GenerationLogs returns one row per call of the job, oldest first.
@@ -409,10 +419,6 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 	db := m.store.ReadDB()
 	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
 		return nil, 0, err
-	}
-	total, err := m.count(ctx, db, `SELECT COUNT(*) FROM generation_logs WHERE job_id = ?`, id)
-	if err != nil {
-		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
 	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, item_id, object_id, layer, attempt, status, model,
 		prompt_tokens, completion_tokens, cached_tokens, duration_ms, finish_reason, error_class, error, created_at
@@ -432,7 +438,14 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 		g.CreatedAt = at.Time
 		out = append(out, g)
 	}
-	return out, total, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, 0, err
+	}
+	total, err := m.total(ctx, db, p, len(out), `SELECT COUNT(*) FROM generation_logs WHERE job_id = ?`, id)
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
+	}
+	return out, total, nil
 }
 
 // withTx runs fn in a write transaction. It must never be called while
