@@ -91,21 +91,18 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 	if err != nil {
 		return nil, err
 	}
+	// EdgesTouching gives each edge once; an id twice in the list (a
+	// neighbour both up- and downstream) is read once.
 	ids := []int64{objectID}
-	seen := map[int64]bool{objectID: true}
 	isUp, isDown := map[int64]bool{}, map[int64]bool{}
 	for _, e := range edges {
 		if e.Downstream == objectID {
 			isUp[e.Upstream] = true
+			ids = append(ids, e.Upstream)
 		}
 		if e.Upstream == objectID {
 			isDown[e.Downstream] = true
-		}
-		for _, id := range []int64{e.Upstream, e.Downstream} {
-			if !seen[id] && (isUp[id] || isDown[id]) {
-				seen[id] = true
-				ids = append(ids, id)
-			}
+			ids = append(ids, e.Downstream)
 		}
 	}
 	objs, err := s.cfg.Catalog.GetObjects(ctx, orgID, ids)
