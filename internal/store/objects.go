@@ -380,7 +380,12 @@ func (s *Store) Lineage(ctx context.Context, orgID, projectID int64) ([]LineageE
 	if _, err := s.GetProject(ctx, orgID, projectID); err != nil {
 		return nil, err
 	}
-	rows, err := s.query(ctx, s.read, "SELECT upstream_id, downstream_id FROM edges WHERE project_id = ? ORDER BY downstream_id, upstream_id", projectID)
+	return s.edges(ctx, "SELECT upstream_id, downstream_id FROM edges WHERE project_id = ? ORDER BY downstream_id, upstream_id", projectID)
+}
+
+// edges runs a query answering (upstream_id, downstream_id) rows.
+func (s *Store) edges(ctx context.Context, query string, args ...any) ([]LineageEdge, error) {
+	rows, err := s.query(ctx, s.read, query, args...)
 	if err != nil {
 		return nil, internal("read lineage", err)
 	}
@@ -449,18 +454,5 @@ func (s *Store) EdgesTouching(ctx context.Context, orgID int64, ids []int64) ([]
 	half := `SELECT e.upstream_id, e.downstream_id FROM edges e CROSS JOIN projects p
 		WHERE p.id = e.project_id AND p.org_id = ? AND `
 	q := half + s.inIDs("e.downstream_id") + " UNION " + half + s.inIDs("e.upstream_id")
-	rows, err := s.query(ctx, s.read, q, orgID, list, orgID, list)
-	if err != nil {
-		return nil, internal("read lineage", err)
-	}
-	defer rows.Close()
-	var out []LineageEdge
-	for rows.Next() {
-		var e LineageEdge
-		if err := rows.Scan(&e.Upstream, &e.Downstream); err != nil {
-			return nil, internal("read lineage", err)
-		}
-		out = append(out, e)
-	}
-	return out, internal("read lineage", rows.Err())
+	return s.edges(ctx, q, orgID, list, orgID, list)
 }
