@@ -16,6 +16,7 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"io"
 
@@ -164,7 +165,7 @@ func (c *conn) QueryContext(ctx context.Context, query string, args []driver.Nam
 	return &rows{innerRows: full, release: func(err error) { c.give(e, err) }}, nil
 }
 
-var errUnwrappableRows = fmt.Errorf("sqlitestmt: rows cannot be wrapped")
+var errUnwrappableRows = errors.New("sqlitestmt: rows cannot be wrapped")
 
 // take returns the kept statement for query, compiling and keeping it if
 // need be, marked busy; nil (and no error) means "run it uncached".
