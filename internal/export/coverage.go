@@ -124,17 +124,20 @@ func Coverage(ctx context.Context, st *store.Store, orgID, projectID int64) (*Co
 	if err != nil {
 		return nil, err
 	}
-	return CoverageOf(projects), nil
+	return CoverageOf(projects)
 }
 
 // CoverageOf computes the report from loaded projects.
-func CoverageOf(projects []*Project) *CoverageReport {
+func CoverageOf(projects []*Project) (*CoverageReport, error) {
 	r := &CoverageReport{}
 	for _, p := range projects {
 		pc := ProjectCoverage{ID: p.Project.ID, Project: p.Project.Name}
 		bySchema := map[string]*SchemaCoverage{}
 		for _, o := range p.sortedObjects(modeldoc.TypeModel) {
-			mc := modelCoverage(p, o)
+			mc, err := modelCoverage(p, o)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", o.UniqueID, err)
+			}
 			sc := bySchema[o.Schema]
 			if sc == nil {
 				sc = &SchemaCoverage{Schema: o.Schema}
@@ -172,16 +175,16 @@ func CoverageOf(projects []*Project) *CoverageReport {
 		r.Projects = append(r.Projects, pc)
 	}
 	r.Total.finish()
-	return r
+	return r, nil
 }
 
-func modelCoverage(p *Project, o *modeldoc.Object) ModelCoverage {
+func modelCoverage(p *Project, o *modeldoc.Object) (ModelCoverage, error) {
 	v := p.Docs[o.ID]
 	sum := p.Summary[o.ID]
 	mc := ModelCoverage{ID: o.ID, UniqueID: o.UniqueID, Name: o.Name, Schema: o.Schema}
-	summary := ""
-	if v != nil {
-		summary = v.ExecutiveSummary()
+	summary, err := executiveSummary(v)
+	if err != nil {
+		return mc, err
 	}
 	desc := strings.TrimSpace(o.Description)
 	mc.Human = desc != "" && o.Description != summary
@@ -189,7 +192,10 @@ func modelCoverage(p *Project, o *modeldoc.Object) ModelCoverage {
 	mc.Documented = mc.Human || mc.Generated
 	mc.Stale = v != nil && sum.Stale
 
-	_, gen := ColumnDocs(v)
+	_, gen, err := ColumnDocs(v)
+	if err != nil {
+		return mc, err
+	}
 	seen := map[string]bool{}
 	count := func(human bool, generated bool) {
 		mc.Columns.Total++
@@ -227,7 +233,7 @@ func modelCoverage(p *Project, o *modeldoc.Object) ModelCoverage {
 		}
 	}
 	mc.Columns.finish()
-	return mc
+	return mc, nil
 }
 
 // Check compares the total with the thresholds (percentages). It records

@@ -297,7 +297,6 @@ func (x *dbtExporter) priorFor(ctx context.Context, obj *modeldoc.Object, curren
 		return p, nil
 	}
 	p := &priorText{summaries: map[string]bool{}, columns: map[string]map[string]bool{}}
-	x.prior[obj.ID] = p
 	versions, err := x.st.ListDocVersions(ctx, x.orgID, obj.ID)
 	if err != nil {
 		return nil, err
@@ -310,10 +309,17 @@ func (x *dbtExporter) priorFor(ctx context.Context, obj *modeldoc.Object, curren
 		if err != nil {
 			return nil, err
 		}
-		if s := full.ExecutiveSummary(); s != "" {
+		s, err := executiveSummary(full)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", obj.UniqueID, err)
+		}
+		if s != "" {
 			p.summaries[s] = true
 		}
-		cols, _ := ColumnDocs(full)
+		cols, _, err := ColumnDocs(full)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", obj.UniqueID, err)
+		}
 		for _, c := range cols {
 			k := strings.ToLower(c.Name)
 			if p.columns[k] == nil {
@@ -322,6 +328,7 @@ func (x *dbtExporter) priorFor(ctx context.Context, obj *modeldoc.Object, curren
 			p.columns[k][c.Description] = true
 		}
 	}
+	x.prior[obj.ID] = p
 	return p, nil
 }
 
@@ -381,12 +388,18 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 			x.res.Undocumented++
 			continue
 		}
-		summary := v.ExecutiveSummary()
+		summary, err := executiveSummary(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", obj.UniqueID, err)
+		}
 		if jinja(summary) {
 			x.jinja = append(x.jinja, obj.Name)
 			summary = ""
 		}
-		cols, _ := ColumnDocs(v)
+		cols, _, err := ColumnDocs(v)
+		if err != nil {
+			return fmt.Errorf("%s: %w", obj.UniqueID, err)
+		}
 		d, ok := x.models[obj.Name]
 		if !ok {
 			e := yamledit.Entry{Name: obj.Name, Description: summary}

@@ -194,7 +194,10 @@ func TestExportDBTTuvaRoundTrip(t *testing.T) {
 		} else {
 			models++
 		}
-		_, gen := ColumnDocs(v)
+		_, gen, err := ColumnDocs(v)
+		if err != nil {
+			t.Fatal(err)
+		}
 		wasCols := map[string]modeldoc.Column{}
 		for _, c := range was.Columns {
 			wasCols[strings.ToLower(c.Name)] = c

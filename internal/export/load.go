@@ -7,6 +7,7 @@ package export
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sort"
 	"strings"
 
@@ -89,19 +90,14 @@ func Load(ctx context.Context, st *store.Store, orgID, projectID int64) ([]*Proj
 }
 
 // ColumnDocs returns the generated column descriptions of v by lower-case
-// name, in the layer's order, without empty ones.
-func ColumnDocs(v *modeldoc.DocVersion) ([]modeldoc.ColumnDescription, map[string]modeldoc.ColumnDescription) {
+// name, in the layer's order, without empty ones. A layer that is stored
+// but cannot be read is an error: an export that left its columns out
+// would look complete.
+func ColumnDocs(v *modeldoc.DocVersion) ([]modeldoc.ColumnDescription, map[string]modeldoc.ColumnDescription, error) {
 	byName := map[string]modeldoc.ColumnDescription{}
-	if v == nil {
-		return nil, byName
-	}
-	raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]
-	if !ok {
-		return nil, byName
-	}
 	var out modeldoc.ColumnDescriptionsOut
-	if json.Unmarshal(raw, &out) != nil {
-		return nil, byName
+	if ok, err := decodeLayer(v, modeldoc.LayerColumnDescriptions, &out); !ok || err != nil {
+		return nil, byName, err
 	}
 	var list []modeldoc.ColumnDescription
 	for _, c := range out.Columns {
@@ -115,7 +111,34 @@ func ColumnDocs(v *modeldoc.DocVersion) ([]modeldoc.ColumnDescription, map[strin
 		byName[k] = c
 		list = append(list, c)
 	}
-	return list, byName
+	return list, byName, nil
+}
+
+// executiveSummary is v.ExecutiveSummary, except that a stored summary
+// that cannot be read is an error rather than "".
+func executiveSummary(v *modeldoc.DocVersion) (string, error) {
+	var out modeldoc.ExecutiveSummaryOut
+	if ok, err := decodeLayer(v, modeldoc.LayerExecutiveSummary, &out); !ok || err != nil {
+		return "", err
+	}
+	return out.Summary, nil
+}
+
+// decodeLayer decodes layer l of v into into. It reports false when v has
+// no such layer, and an error naming the object and version when the
+// stored layer does not decode.
+func decodeLayer(v *modeldoc.DocVersion, l modeldoc.Layer, into any) (bool, error) {
+	if v == nil {
+		return false, nil
+	}
+	raw, ok := v.Layers[l]
+	if !ok {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, into); err != nil {
+		return false, fmt.Errorf("object %d, documentation version %d: the stored %s layer cannot be read: %w", v.ObjectID, v.Version, l, err)
+	}
+	return true, nil
 }
 
 // sortedObjects returns the objects of the given types by name.

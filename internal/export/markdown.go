@@ -48,14 +48,21 @@ func fence(code string) string {
 	return strings.Repeat("`", max(3, longest+1))
 }
 
-// WriteMarkdown writes README.md (the index) and one .md page per object
-// into dir, and returns how many object pages it wrote.
+// MarkdownIndex is the name of the index page WriteMarkdown writes; no
+// object page can take it (see pageName).
+const MarkdownIndex = "README.md"
+
+// WriteMarkdown writes MarkdownIndex and one .md page per object into dir,
+// and returns how many object pages it wrote.
 func WriteMarkdown(dir string, projects []*Project) (int, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return 0, modeldoc.Errorf(modeldoc.EINVALID, "Cannot create %s: %v.", dir, err)
 	}
 	names := fileNames(projects)
-	cov := CoverageOf(projects)
+	cov, err := CoverageOf(projects)
+	if err != nil {
+		return 0, err
+	}
 	var idx strings.Builder
 	idx.WriteString("# Documentation\n")
 	n := 0
@@ -64,7 +71,10 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 		fmt.Fprintf(&idx, "\n## %s\n\nModels documented: %.1f%% (%d of %d); columns: %.1f%% (%d of %d).\n\n| Name | Type | Schema | Summary |\n|---|---|---|---|\n",
 			mdEscape(p.Project.Name), s.Models.Percent, s.Models.Documented, s.Models.Total, s.Columns.Percent, s.Columns.Documented, s.Columns.Total)
 		for _, o := range p.sortedObjects() {
-			pg := buildPage(p, o, names, ".md")
+			pg, err := buildPage(p, o, names, ".md")
+			if err != nil {
+				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
+			}
 			summary := pg.Summary
 			if summary == "" {
 				summary = o.Description
@@ -76,8 +86,8 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 			n++
 		}
 	}
-	if err := os.WriteFile(filepath.Join(dir, "README.md"), []byte(idx.String()), 0o644); err != nil {
-		return n, fmt.Errorf("write README.md: %w", err)
+	if err := os.WriteFile(filepath.Join(dir, MarkdownIndex), []byte(idx.String()), 0o644); err != nil {
+		return n, fmt.Errorf("write %s: %w", MarkdownIndex, err)
 	}
 	return n, nil
 }
@@ -85,7 +95,7 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 func markdownPage(pg *page) string {
 	var b strings.Builder
 	o := pg.Object
-	fmt.Fprintf(&b, "# %s\n\n[All objects](README.md)\n\n", mdEscape(o.Name))
+	fmt.Fprintf(&b, "# %s\n\n[All objects](%s)\n\n", mdEscape(o.Name), MarkdownIndex)
 	fmt.Fprintf(&b, "- **Type:** %s\n- **Project:** %s\n- **Unique id:** %s\n", o.Type, mdEscape(pg.Project), mdEscape(o.UniqueID))
 	if o.Schema != "" {
 		fmt.Fprintf(&b, "- **Schema:** %s\n", mdEscape(o.Schema))

@@ -2,13 +2,16 @@ package export
 
 import (
 	"bytes"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -66,22 +69,59 @@ type link struct {
 	Name, Type, File string
 }
 
-var unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+// A page is named after its object's unique id when that id is already
+// a safe, lower-case file name; any other id gets a cleaned-up name plus
+// a hash of the exact id, after a "~" that no plain name contains. So a
+// name depends on its object alone (it stays when other objects come and
+// go), two ids that differ only in case or in unsafe characters never
+// share a page, even on a case-insensitive file system, and no object can
+// take a reserved name such as the Markdown index.
+var (
+	plainName   = regexp.MustCompile(`^[a-z0-9_][a-z0-9._-]*$`)
+	unsafeChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+)
 
-// fileNames gives every object a page file name from its unique id, safe
-// on every file system and unique across projects.
+// reservedNames are names no page takes, in lower case: the indexes, and
+// the device names Windows reserves whatever the extension.
+var reservedNames = map[string]bool{"readme": true, "index": true, "con": true, "prn": true, "aux": true, "nul": true}
+
+func reserved(name string) bool {
+	first, _, _ := strings.Cut(strings.ToLower(name), ".")
+	if reservedNames[first] {
+		return true
+	}
+	// COM0-9 and LPT0-9.
+	return len(first) == 4 && (strings.HasPrefix(first, "com") || strings.HasPrefix(first, "lpt")) && first[3] >= '0' && first[3] <= '9'
+}
+
+const maxPageName = 120
+
+// pageName is the file name (without extension) of the page of the object
+// with this unique id.
+func pageName(uniqueID string) string {
+	if len(uniqueID) <= maxPageName && plainName.MatchString(uniqueID) && !strings.HasSuffix(uniqueID, ".") && !reserved(uniqueID) {
+		return uniqueID
+	}
+	base := strings.Trim(unsafeChars.ReplaceAllString(uniqueID, "_"), "._-")
+	if len(base) > maxPageName-20 {
+		base = strings.TrimRight(base[:maxPageName-20], "._-")
+	}
+	sum := sha256.Sum256([]byte(uniqueID))
+	return base + "~" + hex.EncodeToString(sum[:8])
+}
+
+// fileNames gives every object its page name, unique across projects
+// ignoring case. The same unique id in two projects (or a hash collision)
+// is told apart by the object's id, after "~n", which neither kind of
+// name above contains.
 func fileNames(projects []*Project) map[*modeldoc.Object]string {
 	out := map[*modeldoc.Object]string{}
 	used := map[string]bool{}
 	for _, p := range projects {
 		for _, o := range p.sortedObjects() {
-			base := strings.Trim(unsafeChars.ReplaceAllString(o.UniqueID, "_"), "._")
-			if len(base) > 120 {
-				base = base[:120]
-			}
-			name := base
-			if used[strings.ToLower(name)] || name == "" {
-				name = fmt.Sprintf("%s-%d", base, o.ID)
+			name := pageName(o.UniqueID)
+			for used[strings.ToLower(name)] {
+				name += "~n" + strconv.FormatInt(o.ID, 10)
 			}
 			used[strings.ToLower(name)] = true
 			out[o] = name
@@ -90,42 +130,44 @@ func fileNames(projects []*Project) map[*modeldoc.Object]string {
 	return out
 }
 
-func decodeLayer(v *modeldoc.DocVersion, l modeldoc.Layer, into any) bool {
-	if v == nil {
-		return false
-	}
-	raw, ok := v.Layers[l]
-	return ok && json.Unmarshal(raw, into) == nil
-}
-
-func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) *page {
+func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) (*page, error) {
 	v := p.Docs[o.ID]
 	pg := &page{Project: p.Project.Name, Object: o, File: names[o] + ext, Doc: v, Stale: p.Summary[o.ID].Stale}
 	if v != nil {
-		pg.Summary = v.ExecutiveSummary()
+		var err error
+		if pg.Summary, err = executiveSummary(v); err != nil {
+			return nil, err
+		}
 		pg.Missing = v.MissingLayers()
 		var n modeldoc.BusinessNarrative
-		if decodeLayer(v, modeldoc.LayerBusinessNarrative, &n) {
-			pg.Narrative = &n
-		}
 		var cards modeldoc.TransformationCardsOut
-		if decodeLayer(v, modeldoc.LayerTransformationCards, &cards) {
-			pg.Cards = cards.Cards
-		}
 		var code modeldoc.CodeExplanationsOut
-		if decodeLayer(v, modeldoc.LayerCodeExplanations, &code) {
-			pg.Code = code.Explanations
-		}
 		var rules modeldoc.BusinessRulesOut
-		if decodeLayer(v, modeldoc.LayerBusinessRules, &rules) {
-			pg.Rules = rules.Rules
-		}
 		var impact modeldoc.ImpactAnalysis
-		if decodeLayer(v, modeldoc.LayerImpactAnalysis, &impact) {
-			pg.Impact = &impact
+		for _, l := range []struct {
+			layer modeldoc.Layer
+			into  any
+			set   func()
+		}{
+			{modeldoc.LayerBusinessNarrative, &n, func() { pg.Narrative = &n }},
+			{modeldoc.LayerTransformationCards, &cards, func() { pg.Cards = cards.Cards }},
+			{modeldoc.LayerCodeExplanations, &code, func() { pg.Code = code.Explanations }},
+			{modeldoc.LayerBusinessRules, &rules, func() { pg.Rules = rules.Rules }},
+			{modeldoc.LayerImpactAnalysis, &impact, func() { pg.Impact = &impact }},
+		} {
+			ok, err := decodeLayer(v, l.layer, l.into)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				l.set()
+			}
 		}
 	}
-	_, gen := ColumnDocs(v)
+	cols, gen, err := ColumnDocs(v)
+	if err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, c := range o.Columns {
 		k := strings.ToLower(c.Name)
@@ -145,7 +187,6 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 		}
 		pg.Columns = append(pg.Columns, pc)
 	}
-	cols, _ := ColumnDocs(v)
 	for _, g := range cols {
 		if !seen[strings.ToLower(g.Name)] {
 			pg.Columns = append(pg.Columns, pageColumn{Name: g.Name, Description: g.Description, Source: "generated", Lineage: lineageText(g)})
@@ -159,7 +200,7 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 		d := p.Object(id)
 		pg.Downstream = append(pg.Downstream, link{d.Name, string(d.Type), names[d] + ext})
 	}
-	return pg
+	return pg, nil
 }
 
 func lineageText(c modeldoc.ColumnDescription) string {
@@ -198,12 +239,18 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 		Scope Scope
 	}
 	var ips []indexProject
-	cov := CoverageOf(projects)
+	cov, err := CoverageOf(projects)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for pi, p := range projects {
 		ip := indexProject{Name: p.Project.Name, Scope: cov.Projects[pi].Scope}
 		for _, o := range p.sortedObjects() {
-			pg := buildPage(p, o, names, ".html")
+			pg, err := buildPage(p, o, names, ".html")
+			if err != nil {
+				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
+			}
 			pg.Generated = stamp
 			var buf bytes.Buffer
 			if err := siteTemplates.Execute(&buf, pg); err != nil {
