@@ -2,6 +2,7 @@ package export
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -74,8 +75,12 @@ func (r *DBTResult) Diff() string {
 
 // propsFile is a properties YAML file of the project being edited.
 type propsFile struct {
-	rel     string // relative to the project folder, slashes
-	abs     string
+	rel string // relative to the project folder, slashes
+	// real is where the file is written: rel with every symbolic link
+	// resolved, inside the project folder; "" when outside says why not.
+	real    string
+	outside string
+	orig    []byte // the bytes read, for the diff and for a rollback
 	file    *yamledit.File
 	created bool
 	change  FileChange
@@ -91,10 +96,12 @@ type dbtExporter struct {
 	st      *store.Store
 	orgID   int64
 	opts    DBTOptions
+	root    string // the project folder, absolute, symbolic links resolved
 	res     *DBTResult
 	files   []*propsFile
 	byRel   map[string]*propsFile
-	models  map[string]declared // by model name
+	byReal  map[string]*propsFile // by where the file is written
+	models  map[string]declared   // by model name
 	prior   map[int64]*priorText
 	roots   []string // model paths, relative, slashes
 	pattern string   // file name for new properties files, {dir} for the folder
@@ -118,9 +125,12 @@ type priorText struct {
 // their folder has none.
 func ExportDBT(ctx context.Context, st *store.Store, orgID int64, opts DBTOptions) (*DBTResult, error) {
 	x := &dbtExporter{st: st, orgID: orgID, opts: opts, res: &DBTResult{DryRun: opts.DryRun},
-		byRel: map[string]*propsFile{}, models: map[string]declared{}, prior: map[int64]*priorText{}}
+		byRel: map[string]*propsFile{}, byReal: map[string]*propsFile{}, models: map[string]declared{}, prior: map[int64]*priorText{}}
 	name, err := x.readProject()
 	if err != nil {
+		return nil, err
+	}
+	if x.root, err = realDir(opts.Dir); err != nil {
 		return nil, err
 	}
 	if opts.Project != "" {
@@ -234,6 +244,21 @@ func (x *dbtExporter) readProps() error {
 	}
 	sort.Strings(rels)
 	for _, rel := range rels {
+		// A file linked from outside the project is still read: dbt reads
+		// it, so the models it declares must not be declared again here.
+		// It is never written. A file reached through a link inside the
+		// project is known by where it is, and read once.
+		real, why := x.target(rel)
+		if real != "" {
+			if x.byReal[real] != nil {
+				continue
+			}
+			r, err := filepath.Rel(x.root, real)
+			if err != nil {
+				return err
+			}
+			rel = filepath.ToSlash(r)
+		}
 		abs := filepath.Join(x.opts.Dir, filepath.FromSlash(rel))
 		data, err := os.ReadFile(abs)
 		if err != nil {
@@ -243,9 +268,12 @@ func (x *dbtExporter) readProps() error {
 		if err != nil {
 			return modeldoc.Errorf(modeldoc.EINVALID, "%s: %s. Fix the file (dbt cannot read it either) and export again.", abs, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
-		pf := &propsFile{rel: rel, abs: abs, file: f}
+		pf := &propsFile{rel: rel, real: real, outside: why, orig: data, file: f}
 		x.files = append(x.files, pf)
 		x.byRel[rel] = pf
+		if real != "" {
+			x.byReal[real] = pf
+		}
 		if x.style == nil && len(f.Models()) > 0 {
 			x.style = f
 		}
@@ -255,6 +283,55 @@ func (x *dbtExporter) readProps() error {
 	}
 	x.pattern = x.namePattern()
 	return nil
+}
+
+// realDir returns dir absolute, with its symbolic links resolved.
+func realDir(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err == nil {
+		abs, err = filepath.EvalSymlinks(abs)
+	}
+	if err != nil {
+		return "", modeldoc.Errorf(modeldoc.EINVALID, "Cannot read the folder %s: %v.", dir, err)
+	}
+	return abs, nil
+}
+
+// target resolves a properties file's path, relative to the project
+// folder, to where writing it would land, following every symbolic link.
+// It returns "" and the reason when that is outside the project folder
+// (a path from the store such as ../../outside/y.sql, or a link to
+// another folder) or in a folder the project does not have.
+func (x *dbtExporter) target(rel string) (real, why string) {
+	p := filepath.FromSlash(rel)
+	if !filepath.IsLocal(p) {
+		return "", "is not a path inside the project folder"
+	}
+	abs := filepath.Join(x.root, p)
+	real, err := filepath.EvalSymlinks(abs)
+	if errors.Is(err, fs.ErrNotExist) {
+		// A new file: its folder must exist (the export creates no
+		// folders), and is what the links are resolved in.
+		dir, derr := filepath.EvalSymlinks(filepath.Dir(abs))
+		if derr != nil {
+			return "", fmt.Sprintf("would be in %s, which the project folder does not have", path.Dir(rel))
+		}
+		real, err = filepath.Join(dir, filepath.Base(abs)), nil
+	}
+	if err != nil {
+		return "", fmt.Sprintf("cannot be resolved: %v", err)
+	}
+	if !within(x.root, real) {
+		return "", fmt.Sprintf("resolves to %s, outside the project folder", real)
+	}
+	return real, ""
+}
+
+// within reports whether p is root or under it; both are clean and
+// absolute.
+func within(root, p string) bool {
+	rel, err := filepath.Rel(root, p)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 func exists(p string) bool {
@@ -416,6 +493,10 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 			continue
 		}
 		pf, m := d.pf, d.model
+		if pf.outside != "" {
+			x.warnf("model %s is not exported: the file that declares it, %s, %s.", obj.Name, pf.rel, pf.outside)
+			continue
+		}
 		if summary != "" {
 			dec, err := x.decide(m.Description, summary, func() (bool, error) {
 				pr, err := x.priorFor(ctx, obj, v)
@@ -489,6 +570,10 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 	// entries already there.
 	for _, u := range undeclared {
 		pf := x.homeFor(u.obj, p)
+		if pf.outside != "" {
+			x.warnf("model %s (%s) is not exported: its properties file %s %s.", u.obj.Name, u.obj.FilePath, pf.rel, pf.outside)
+			continue
+		}
 		pf.newOnes = append(pf.newOnes, u.entry)
 	}
 	return nil
@@ -506,7 +591,7 @@ func (x *dbtExporter) homeFor(obj *modeldoc.Object, p *Project) *propsFile {
 		if o.Type != modeldoc.TypeModel || path.Dir(o.FilePath) != dir {
 			continue
 		}
-		if d, ok := x.models[o.Name]; ok {
+		if d, ok := x.models[o.Name]; ok && d.pf.outside == "" {
 			votes[d.pf]++
 		}
 	}
@@ -520,7 +605,7 @@ func (x *dbtExporter) homeFor(obj *modeldoc.Object, p *Project) *propsFile {
 		return best
 	}
 	for _, pf := range x.files {
-		if path.Dir(pf.rel) == dir && (pf.file.HasModels() || best == nil) {
+		if pf.outside == "" && path.Dir(pf.rel) == dir && (pf.file.HasModels() || best == nil) {
 			best = pf
 		}
 	}
@@ -536,7 +621,7 @@ func (x *dbtExporter) homeFor(obj *modeldoc.Object, p *Project) *propsFile {
 	}
 	for up := path.Dir(dir); up != "." && up != "/" && x.inRoots(up); up = path.Dir(up) {
 		for _, pf := range x.files {
-			if path.Dir(pf.rel) != up {
+			if pf.outside != "" || path.Dir(pf.rel) != up {
 				continue
 			}
 			for _, m := range pf.file.Models() {
@@ -550,13 +635,24 @@ func (x *dbtExporter) homeFor(obj *modeldoc.Object, p *Project) *propsFile {
 	if pf := x.byRel[rel]; pf != nil {
 		return pf
 	}
-	f, _ := yamledit.Parse([]byte("version: 2\n"))
+	real, why := x.target(rel)
+	if pf := x.byReal[real]; real != "" && pf != nil {
+		x.byRel[rel] = pf // the same file, through a link
+		return pf
+	}
+	f, err := yamledit.Parse([]byte("version: 2\n"))
+	if err != nil {
+		panic(err) // a constant document
+	}
 	if x.style != nil {
 		f.IndentLike(x.style)
 	}
-	pf := &propsFile{rel: rel, abs: filepath.Join(x.opts.Dir, filepath.FromSlash(rel)), file: f, created: true}
-	x.files = append(x.files, pf)
+	pf := &propsFile{rel: rel, real: real, outside: why, file: f, created: true}
 	x.byRel[rel] = pf
+	if why == "" {
+		x.files = append(x.files, pf)
+		x.byReal[real] = pf
+	}
 	return pf
 }
 
@@ -569,10 +665,15 @@ func (x *dbtExporter) inRoots(dir string) bool {
 	return false
 }
 
-// finish renders every changed file, checks it, and writes it unless this
-// is a dry run. Files are written only after all of them rendered.
+// finish renders every changed file, checks it, and writes them all
+// unless this is a dry run.
 func (x *dbtExporter) finish() error {
+	var writes []pendingWrite
 	for _, pf := range x.files {
+		if pf.outside != "" {
+			x.res.Unchanged++
+			continue
+		}
 		if len(pf.newOnes) > 0 {
 			if err := pf.file.AddModels(pf.newOnes); err != nil {
 				x.warnf("%s: cannot add %d model(s): %v", pf.rel, len(pf.newOnes), err)
@@ -600,49 +701,129 @@ func (x *dbtExporter) finish() error {
 			}
 			continue
 		}
-		c := pf.change
-		c.Path, c.Created, c.After = pf.rel, pf.created, after
-		if !pf.created {
-			c.Before, _ = os.ReadFile(pf.abs)
+		// The change is reported where it is written, which for a file
+		// reached through a link is the link's target.
+		rel, err := filepath.Rel(x.root, pf.real)
+		if err != nil {
+			return err
 		}
+		c := pf.change
+		c.Path, c.Created, c.Before, c.After = filepath.ToSlash(rel), pf.created, pf.orig, after
 		x.res.Files = append(x.res.Files, c)
+		writes = append(writes, pendingWrite{rel: rel, data: after, before: pf.orig, created: pf.created})
 	}
 	if x.opts.DryRun {
 		return nil
 	}
-	for _, c := range x.res.Files {
-		if err := writeAtomic(filepath.Join(x.opts.Dir, filepath.FromSlash(c.Path)), c.After); err != nil {
-			return err
+	return writeAll(x.root, writes)
+}
+
+// pendingWrite is one file of an export: where it goes (relative to the
+// project folder, symbolic links resolved), its new bytes, and what to
+// put back if another file fails.
+type pendingWrite struct {
+	rel     string
+	data    []byte
+	before  []byte
+	created bool
+	tmp     string // the staged temporary file, until it is renamed
+}
+
+// writeAll writes every file or none. Each new text first goes to a
+// temporary file beside its target (the same folder, so that the rename
+// is atomic and never crosses file systems); only when all of them are
+// written are they renamed over their targets. A rename that fails puts
+// back the files already renamed, so a failed export leaves the project
+// as it was. Every operation goes through an os.Root of the project
+// folder: even a folder swapped for a link after planning cannot lead a
+// write outside it.
+func writeAll(dir string, writes []pendingWrite) error {
+	if len(writes) == 0 {
+		return nil
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot open the folder %s: %v.", dir, err)
+	}
+	defer root.Close()
+	defer func() {
+		for _, w := range writes {
+			if w.tmp != "" {
+				root.Remove(w.tmp)
+			}
 		}
+	}()
+	for i := range writes {
+		w := &writes[i]
+		tmp, err := stage(root, w.rel, w.data)
+		if err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Cannot write beside %s: %v. No file of the project was changed.", filepath.Join(dir, w.rel), err)
+		}
+		w.tmp = tmp
+	}
+	for i := range writes {
+		w := &writes[i]
+		if err := root.Rename(w.tmp, w.rel); err != nil {
+			var undo []error
+			for j := i - 1; j >= 0; j-- {
+				undo = append(undo, writes[j].restore(root))
+			}
+			if uerr := errors.Join(undo...); uerr != nil {
+				return fmt.Errorf("write %s: %w; putting back the files written before it failed too: %w", filepath.Join(dir, w.rel), err, uerr)
+			}
+			var le *os.LinkError
+			if errors.As(err, &le) {
+				err = le.Err
+			}
+			return modeldoc.Errorf(modeldoc.EINVALID, "Cannot write %s: %v. No file of the project was changed.", filepath.Join(dir, w.rel), err)
+		}
+		w.tmp = ""
 	}
 	return nil
 }
 
-// writeAtomic replaces path with data through a temporary file in the same
-// folder, keeping the old file's mode, so a crash leaves old or new.
-func writeAtomic(p string, data []byte) error {
+// stage writes data to a new temporary file beside rel, with rel's mode
+// (0644 for a new file), and returns its name.
+func stage(root *os.Root, rel string, data []byte) (string, error) {
 	mode := fs.FileMode(0o644)
-	if st, err := os.Stat(p); err == nil {
+	if st, err := root.Stat(rel); err == nil {
 		mode = st.Mode().Perm()
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(p), ".modeldoc-*.tmp")
+	tmp := filepath.Join(filepath.Dir(rel), ".modeldoc-"+rand.Text()+".tmp")
+	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot write beside %s: %v.", p, err)
+		return "", err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", p, err)
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
 	}
-	if err := tmp.Chmod(mode); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write %s: %w", p, err)
+	if err == nil {
+		err = f.Sync()
 	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := os.Rename(tmp.Name(), p); err != nil {
-		return fmt.Errorf("write %s: %w", p, err)
+	if err != nil {
+		root.Remove(tmp)
+		return "", err
+	}
+	return tmp, nil
+}
+
+// restore undoes a rename: a created file goes, a replaced one gets its
+// old bytes back, atomically as they were replaced.
+func (w *pendingWrite) restore(root *os.Root) error {
+	if w.created {
+		return root.Remove(w.rel)
+	}
+	tmp, err := stage(root, w.rel, w.before)
+	if err != nil {
+		return err
+	}
+	if err := root.Rename(tmp, w.rel); err != nil {
+		root.Remove(tmp)
+		return err
 	}
 	return nil
 }
