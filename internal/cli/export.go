@@ -60,7 +60,13 @@ or a {{ doc() }} reference, that modeldoc did not generate) is kept unless
 --overwrite-human. Models and columns no YAML declares get entries in the file
 their folder already uses (or its parent's, as the project does); a new file,
 named like the project's others, is created only when there is none. Deleted
-models and packages' models are left alone.`,
+models and packages' models are left alone.
+
+Only files inside PROJECT_DIR are written, symbolic links resolved: a model
+whose path (original_file_path, from any manifest) or whose declaring file
+leads outside it is skipped with a warning that names it, and so is one whose
+folder PROJECT_DIR does not have. The export writes all its files or none:
+if one cannot be written, no file of the project is changed.`,
 		Example: `  modeldoc export dbt . --dry-run
   modeldoc export dbt ~/src/jaffle_shop
   modeldoc export dbt . --overwrite-human`,
@@ -185,7 +191,7 @@ func newExportMarkdownCmd(a *App) *cobra.Command {
 	var out, project string
 	cmd := &cobra.Command{
 		Use:     "markdown --out DIR",
-		Short:   "Write one Markdown page per object and an index, for wikis",
+		Short:   "Write one Markdown page per object and an index (README.md), for wikis",
 		Example: "  modeldoc export markdown --out wiki/models",
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -203,7 +209,7 @@ func newExportMarkdownCmd(a *App) *cobra.Command {
 			if a.JSON {
 				return a.printJSON(map[string]any{"out": out, "pages": n})
 			}
-			fmt.Fprintf(a.Stdout, "Wrote %d page(s) and %s\n", n, filepath.Join(out, "README.md"))
+			fmt.Fprintf(a.Stdout, "Wrote %d page(s) and %s\n", n, filepath.Join(out, export.MarkdownIndex))
 			return nil
 		},
 	}
