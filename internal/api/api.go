@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -40,6 +41,10 @@ type Config struct {
 	// limit off.
 	RatePerSecond float64
 	RateBurst     int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// that is throttled (serve --trusted-proxy). Empty by default: the
+	// header is then ignored, since any client can send it.
+	TrustedProxies []netip.Prefix
 	// Heartbeat is the interval of SSE comment lines that keep proxies
 	// from closing an idle stream (15 s).
 	Heartbeat time.Duration
