@@ -157,7 +157,8 @@ func principalOf(ctx context.Context) *principal {
 }
 
 // wrap puts around a route's handler what every request needs: metrics,
-// the write deadline, throttling, authentication and the role check.
+// the write deadline, throttling, authentication, the role check, and the
+// check of the path and query text.
 func (a *API) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -170,20 +171,23 @@ func (a *API) wrap(rt route) http.Handler {
 		if !rt.stream {
 			_ = http.NewResponseController(sw).SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 		}
-		if rt.access == public {
-			rt.handler(sw, r)
-			return
+		if rt.access != public {
+			p, err := a.authenticate(sw, r)
+			if err != nil {
+				a.writeError(sw, r, err)
+				return
+			}
+			if rt.access == admin && p.role != store.RoleAdmin {
+				a.writeError(sw, r, errorf("forbidden", "This action needs an admin token; this token's role is "+p.role+"."))
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
 		}
-		p, err := a.authenticate(sw, r)
-		if err != nil {
+		if err := checkRequestText(r); err != nil {
 			a.writeError(sw, r, err)
 			return
 		}
-		if rt.access == admin && p.role != store.RoleAdmin {
-			a.writeError(sw, r, errorf("forbidden", "This action needs an admin token; this token's role is "+p.role+"."))
-			return
-		}
-		rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+		rt.handler(sw, r)
 	})
 }
 
