@@ -114,8 +114,12 @@ func New(cfg Config) *API {
 	return a
 }
 
-// ServeHTTP serves the API's routes.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the API's routes. No answer may be sniffed into
+// another type than the one it declares.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	a.mux.ServeHTTP(w, r)
+}
 
 // CloseStreams ends every open event stream (clients reconnect). The
 // server calls it when it shuts down: streams never go idle by themselves,
