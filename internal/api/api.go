@@ -48,6 +48,9 @@ type Config struct {
 	// Heartbeat is the interval of SSE comment lines that keep proxies
 	// from closing an idle stream (15 s).
 	Heartbeat time.Duration
+	// TokenCheck is how often an open event stream checks that its token
+	// is still valid (2 s): a revoked token's streams end within it.
+	TokenCheck time.Duration
 	// WriteTimeout bounds writing one ordinary answer (60 s); event
 	// streams extend their deadline at each event.
 	WriteTimeout time.Duration
@@ -92,6 +95,9 @@ func New(cfg Config) *API {
 	}
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 15 * time.Second
+	}
+	if cfg.TokenCheck <= 0 {
+		cfg.TokenCheck = 2 * time.Second
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 60 * time.Second
