@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"sync"
 	"time"
@@ -40,9 +41,16 @@ type Config struct {
 	// limit off.
 	RatePerSecond float64
 	RateBurst     int
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// that is throttled (serve --trusted-proxy). Empty by default: the
+	// header is then ignored, since any client can send it.
+	TrustedProxies []netip.Prefix
 	// Heartbeat is the interval of SSE comment lines that keep proxies
 	// from closing an idle stream (15 s).
 	Heartbeat time.Duration
+	// TokenCheck is how often an open event stream checks that its token
+	// is still valid (2 s): a revoked token's streams end within it.
+	TokenCheck time.Duration
 	// WriteTimeout bounds writing one ordinary answer (60 s); event
 	// streams extend their deadline at each event.
 	WriteTimeout time.Duration
@@ -88,6 +96,9 @@ func New(cfg Config) *API {
 	if cfg.Heartbeat <= 0 {
 		cfg.Heartbeat = 15 * time.Second
 	}
+	if cfg.TokenCheck <= 0 {
+		cfg.TokenCheck = 2 * time.Second
+	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 60 * time.Second
 	}
@@ -109,8 +120,12 @@ func New(cfg Config) *API {
 	return a
 }
 
-// ServeHTTP serves the API's routes.
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the API's routes. No answer may be sniffed into
+// another type than the one it declares.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	a.mux.ServeHTTP(w, r)
+}
 
 // CloseStreams ends every open event stream (clients reconnect). The
 // server calls it when it shuts down: streams never go idle by themselves,
@@ -152,7 +167,8 @@ func principalOf(ctx context.Context) *principal {
 }
 
 // wrap puts around a route's handler what every request needs: metrics,
-// the write deadline, throttling, authentication and the role check.
+// the write deadline, throttling, authentication, the role check, and the
+// check of the path and query text.
 func (a *API) wrap(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -165,20 +181,23 @@ func (a *API) wrap(rt route) http.Handler {
 		if !rt.stream {
 			_ = http.NewResponseController(sw).SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 		}
-		if rt.access == public {
-			rt.handler(sw, r)
-			return
+		if rt.access != public {
+			p, err := a.authenticate(sw, r)
+			if err != nil {
+				a.writeError(sw, r, err)
+				return
+			}
+			if rt.access == admin && p.role != store.RoleAdmin {
+				a.writeError(sw, r, errorf("forbidden", "This action needs an admin token; this token's role is "+p.role+"."))
+				return
+			}
+			r = r.WithContext(context.WithValue(r.Context(), ctxKey{}, p))
 		}
-		p, err := a.authenticate(sw, r)
-		if err != nil {
+		if err := checkRequestText(r); err != nil {
 			a.writeError(sw, r, err)
 			return
 		}
-		if rt.access == admin && p.role != store.RoleAdmin {
-			a.writeError(sw, r, errorf("forbidden", "This action needs an admin token; this token's role is "+p.role+"."))
-			return
-		}
-		rt.handler(sw, r.WithContext(context.WithValue(r.Context(), ctxKey{}, p)))
+		rt.handler(sw, r)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 	"math"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -15,31 +16,30 @@ import (
 )
 
 // authenticate reads the bearer token, throttles its client and returns
-// who the request acts as. Throttling comes first so that a flood costs
-// no database reads: a request with a token is counted against the token,
-// one without against its IP address, and failed authentications also
-// against the IP address, so that guessing tokens is throttled too.
+// who the request acts as. A request without a token is counted against
+// its address. A request with one is counted against the token (so that
+// a flood with one token costs no database read), then the token is looked
+// up, and only a failure is counted against the address: guessing tokens
+// is throttled, while a valid token is never refused for what other
+// clients behind the same address (a proxy, a NAT) did.
 func (a *API) authenticate(w http.ResponseWriter, r *http.Request) (*principal, error) {
-	ip := clientIP(r)
 	raw, hasBearer := bearer(r)
-	key := "ip:" + ip
-	if hasBearer {
-		sum := sha256.Sum256([]byte(raw))
-		key = "tok:" + hex.EncodeToString(sum[:12])
-	}
-	if err := a.throttle(w, key); err != nil {
-		return nil, err
-	}
 	if !hasBearer {
+		if err := a.throttle(w, "ip:"+a.clientIP(r)); err != nil {
+			return nil, err
+		}
 		return nil, errorf(modeldoc.EUNAUTHORIZED, "Send an API token as `Authorization: Bearer TOKEN`. An admin creates one with `modeldoc tokens create --org NAME --role admin|member`.")
 	}
-	if a.limiter != nil && a.limiter.empty("fail:"+ip) {
-		return nil, a.throttle(w, "fail:"+ip)
+	sum := sha256.Sum256([]byte(raw))
+	if err := a.throttle(w, "tok:"+hex.EncodeToString(sum[:12])); err != nil {
+		return nil, err
 	}
 	tok, err := a.st.AuthenticateToken(r.Context(), raw)
 	if err != nil {
-		if modeldoc.ErrorCode(err) == modeldoc.EUNAUTHORIZED && a.limiter != nil {
-			a.limiter.allow("fail:" + ip)
+		if modeldoc.ErrorCode(err) == modeldoc.EUNAUTHORIZED {
+			if terr := a.throttle(w, "fail:"+a.clientIP(r)); terr != nil {
+				return nil, terr
+			}
 		}
 		return nil, err
 	}
@@ -76,14 +76,68 @@ func bearer(r *http.Request) (string, bool) {
 	return t, t != ""
 }
 
-// clientIP is the peer's address. X-Forwarded-For is not trusted: anyone
-// can send it, and trusting it would let a client pick its own bucket.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
+// clientIP is the address a request is throttled by: its TCP peer, or,
+// when that peer is a trusted proxy, the client it names in
+// X-Forwarded-For.
+func (a *API) clientIP(r *http.Request) string {
+	return clientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), a.cfg.TrustedProxies)
+}
+
+// clientAddr walks X-Forwarded-For from the nearest hop outwards and
+// stops at the first address that is not a trusted proxy: each entry was
+// written by the hop to its right, so an entry is believable only while
+// every hop to its right is trusted. Anything a client wrote itself lies
+// further left, so a client cannot pick its own bucket. Without trusted
+// proxies the header is ignored: anyone can send it.
+func clientAddr(remoteAddr string, forwarded []string, trusted []netip.Prefix) string {
+	host := remoteAddr
+	if h, _, err := net.SplitHostPort(remoteAddr); err == nil {
+		host = h
 	}
-	return host
+	client, err := netip.ParseAddr(host)
+	if err != nil || !isTrusted(client, trusted) {
+		return host
+	}
+	var hops []string
+	for _, v := range forwarded {
+		hops = append(hops, strings.Split(v, ",")...)
+	}
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop, ok := parseHop(hops[i])
+		if !ok {
+			// A trusted proxy wrote something that is not an address:
+			// the last address it vouched for is all we know.
+			break
+		}
+		client = hop
+		if !isTrusted(hop, trusted) {
+			break
+		}
+	}
+	return client.String()
+}
+
+// parseHop reads one X-Forwarded-For entry: an address, possibly with a
+// port ("192.0.2.1:4711", "[2001:db8::1]:4711") as some proxies write it.
+func parseHop(s string) (netip.Addr, bool) {
+	s = strings.TrimSpace(s)
+	if a, err := netip.ParseAddr(s); err == nil {
+		return a.Unmap().WithZone(""), true
+	}
+	if ap, err := netip.ParseAddrPort(s); err == nil {
+		return ap.Addr().Unmap().WithZone(""), true
+	}
+	return netip.Addr{}, false
+}
+
+func isTrusted(addr netip.Addr, trusted []netip.Prefix) bool {
+	addr = addr.Unmap().WithZone("")
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // limiter is a set of token buckets keyed by client.
@@ -131,18 +185,6 @@ func (l *limiter) take(key string) (bool, time.Duration) {
 		return true, 0
 	}
 	return false, time.Duration((1 - b.level) / l.rate * float64(time.Second))
-}
-
-func (l *limiter) allow(key string) bool {
-	ok, _ := l.take(key)
-	return ok
-}
-
-// empty reports whether key's bucket has no token, without spending one.
-func (l *limiter) empty(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.get(key, l.now()).level < 1
 }
 
 // sweep drops buckets that have refilled completely: they hold no state a

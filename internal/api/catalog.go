@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/dbt"
@@ -55,6 +56,11 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 			a.writeError(w, r, uploadError(err, a.cfg.MaxUploadBytes))
 			return
 		}
+		if !utf8.Valid(data) {
+			// encoding/json would store U+FFFD in place of each bad byte.
+			a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form field %q is not valid UTF-8: %s.", part.FormName(), textRule))
+			return
+		}
 		switch part.FormName() {
 		case "manifest":
 			manifest, manifestName = data, part.FileName()
@@ -87,6 +93,12 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cat.Path = "upload:" + manifestName
+	// A \u0000 escape anywhere in the manifest, the catalog, a file name
+	// or the name field would fail the import on PostgreSQL.
+	if err := checkValueText("The upload", cat); err != nil {
+		a.writeError(w, r, err)
+		return
+	}
 	existed := false
 	if ps, err := a.st.ListProjects(r.Context(), p.orgID); err == nil {
 		for _, pr := range ps {

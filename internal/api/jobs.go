@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -305,6 +306,10 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) {
 	defer stop()
 	heartbeat := time.NewTicker(a.cfg.Heartbeat)
 	defer heartbeat.Stop()
+	// The token was checked once, when the stream opened; a stream lasts
+	// as long as its job, so revoking the token must end it too.
+	tokenCheck := time.NewTicker(a.cfg.TokenCheck)
+	defer tokenCheck.Stop()
 	write := func(s string) bool {
 		_ = rc.SetWriteDeadline(time.Now().Add(a.cfg.WriteTimeout))
 		if _, err := fmt.Fprint(w, s); err != nil {
@@ -325,6 +330,13 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) {
 			if !write(": heartbeat\n\n") {
 				return
 			}
+		case <-tokenCheck.C:
+			if !a.tokenValid(r.Context(), p.tokenID) {
+				// A comment, not an event: a client's reconnection then
+				// meets the 401 that says why.
+				write(": the token was revoked\n\n")
+				return
+			}
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -340,6 +352,21 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+}
+
+// tokenValid reports whether the token still authenticates. A failed
+// read keeps the stream open, the next check deciding, rather than cutting
+// every stream at a hiccup of the store.
+func (a *API) tokenValid(ctx context.Context, tokenID int64) bool {
+	var n int
+	err := a.st.ReadDB().QueryRowContext(ctx, a.st.Rebind("SELECT COUNT(*) FROM api_tokens WHERE id = ? AND revoked_at IS NULL"), tokenID).Scan(&n)
+	if err != nil {
+		if ctx.Err() == nil {
+			a.log.Warn("api: event stream: token check", "token", tokenID, "err", err)
+		}
+		return true
+	}
+	return n > 0
 }
 
 // eventName names the event for the job's state: the job's ending once

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/secrets"
 )
 
 // Codes the API adds to modeldoc's own: they name what was wrong with a
@@ -44,8 +45,11 @@ var problems = map[string]problemKind{
 	modeldoc.ETOOLARGE:     {http.StatusRequestEntityTooLarge, "Request too large"},
 	codeUnsupportedMedia:   {http.StatusUnsupportedMediaType, "Unsupported media type"},
 	codeRateLimited:        {http.StatusTooManyRequests, "Too many requests"},
-	modeldoc.EINTERNAL:     {http.StatusInternalServerError, "Internal error"},
-	codeUnavailable:        {http.StatusServiceUnavailable, "Service unavailable"},
+	// The stored key is there but unreadable until someone stores it
+	// again: a state the client can resolve, as with ECONFLICT.
+	secrets.EMASTERKEY: {http.StatusConflict, "Provider key unreadable"},
+	modeldoc.EINTERNAL: {http.StatusInternalServerError, "Internal error"},
+	codeUnavailable:    {http.StatusServiceUnavailable, "Service unavailable"},
 }
 
 // Problem is an RFC 9457 problem details body. Code is the stable,
@@ -95,6 +99,15 @@ func (a *API) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	p.Instance = r.URL.Path
 	if p.Code == modeldoc.EINTERNAL {
 		a.log.Error("api: internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if p.Status == http.StatusUnauthorized {
+		// RFC 6750 §3: say which scheme to use, and, when a token was
+		// sent, that it is the token that failed.
+		challenge := `Bearer realm="modeldoc"`
+		if _, sent := bearer(r); sent {
+			challenge += `, error="invalid_token"`
+		}
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
 	writeProblem(w, p)
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/modeldoc/modeldoc"
 )
@@ -23,10 +25,18 @@ func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional
 			return errorf(codeUnsupportedMedia, fmt.Sprintf("Send the body as application/json (got %q).", ct))
 		}
 	}
-	body := http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
-	dec := json.NewDecoder(body)
+	// Read whole (it is bounded) to check its bytes: encoding/json would
+	// turn invalid UTF-8 into U+FFFD silently.
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes))
+	if err != nil {
+		return jsonError(err, a.cfg.MaxBodyBytes)
+	}
+	if !utf8.Valid(data) {
+		return modeldoc.Errorf(modeldoc.EINVALID, "The body is not valid UTF-8: %s.", textRule)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	err = dec.Decode(v)
 	if errors.Is(err, io.EOF) {
 		if optional {
 			return nil
@@ -36,16 +46,12 @@ func (a *API) decodeJSON(w http.ResponseWriter, r *http.Request, v any, optional
 	if err == nil {
 		// One value only: trailing data is as malformed as a missing brace.
 		if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
-			var mbe *http.MaxBytesError
-			if errors.As(terr, &mbe) {
-				err = terr
-			} else {
-				return errorf(codeMalformedJSON, "The request body holds more than one JSON value: send exactly one object.")
-			}
+			return errorf(codeMalformedJSON, "The request body holds more than one JSON value: send exactly one object.")
 		}
 	}
 	if err == nil {
-		return nil
+		// A \u0000 escape decodes to a NUL that no column can hold.
+		return checkValueText("The body", v)
 	}
 	return jsonError(err, a.cfg.MaxBodyBytes)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
@@ -29,6 +30,7 @@ type serveFlags struct {
 	maxUploadMB int64
 	logLevel    string
 	baseURLs    []string
+	proxies     []string
 }
 
 func newServeCmd(a *App) *cobra.Command {
@@ -62,6 +64,7 @@ the server starts again.`,
 	fl.IntVar(&f.burst, "rate-burst", 200, "API requests a client may send at once before --rate-limit applies")
 	fl.Int64Var(&f.maxUploadMB, "max-upload-mb", 128, "largest project upload (manifest plus catalog), in MiB")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringArrayVar(&f.proxies, "trusted-proxy", nil, "a reverse proxy (CIDR or address, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client that API throttling counts; repeatable; none by default, and then X-Forwarded-For is ignored")
 	fl.StringSliceVar(&f.baseURLs, "allow-base-url", nil, "an OpenAI-compatible base URL (or URL prefix) that jobs may call with their organization's key, e.g. http://ollama:11434/v1; repeatable; none by default")
 	return cmd
 }
@@ -70,6 +73,10 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return &cobraUsageError{fmt.Errorf("--log-level must be debug, info, warn or error (got %q)", f.logLevel)}
+	}
+	proxies, err := parseTrustedProxies(f.proxies)
+	if err != nil {
+		return &cobraUsageError{err}
 	}
 	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -109,7 +116,7 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	m := metrics.New(st, logger)
 	apiHandler := api.New(api.Config{
 		Store: st, Jobs: eng.Jobs, Keys: ring, Metrics: m, Logger: logger,
-		MaxUploadBytes: f.maxUploadMB << 20, RatePerSecond: rate, RateBurst: f.burst,
+		MaxUploadBytes: f.maxUploadMB << 20, RatePerSecond: rate, RateBurst: f.burst, TrustedProxies: proxies,
 		AllowBaseURL: func(u string) bool {
 			for _, allowed := range f.baseURLs {
 				if u == allowed || strings.HasPrefix(u, strings.TrimSuffix(allowed, "/")+"/") {
@@ -125,6 +132,26 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 			fmt.Fprintf(a.Stderr, "modeldoc is serving on http://%s (API: /api/v1, dashboard: /). Ctrl-C stops it.\n", addr)
 		},
 	})
+}
+
+// parseTrustedProxies reads --trusted-proxy values: CIDR prefixes, or
+// single addresses.
+func parseTrustedProxies(vals []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vals {
+		v = strings.TrimSpace(v)
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		if a, err := netip.ParseAddr(v); err == nil {
+			a = a.Unmap()
+			out = append(out, netip.PrefixFrom(a, a.BitLen()))
+			continue
+		}
+		return nil, fmt.Errorf("--trusted-proxy %q is neither a CIDR prefix (10.0.0.0/8, fd00::/8) nor an address (192.0.2.10)", v)
+	}
+	return out, nil
 }
 
 // tokenCount counts live tokens in every organization, to tell a first

@@ -21,6 +21,11 @@ import (
 // bytes as 64 hex digits or standard base64.
 const EnvMasterKey = "MODELDOC_SECRET_KEY"
 
+// EMASTERKEY is the code of a stored key that does not open under the
+// current master key. It is not EINTERNAL: the message says what to do,
+// and the API shows EINTERNAL messages to nobody. Retrying cannot help.
+const EMASTERKEY = "master_key_changed"
+
 // Box seals and opens secrets under one master key.
 type Box struct{ aead cipher.AEAD }
 
@@ -58,7 +63,7 @@ func (b *Box) Open(ciphertext, nonce, additional []byte) ([]byte, error) {
 	}
 	out, err := b.aead.Open(nil, nonce, ciphertext, additional)
 	if err != nil {
-		return nil, modeldoc.Errorf(modeldoc.EINTERNAL, "A stored provider key cannot be decrypted: the master key (%s or the key file) has changed since it was stored. Store the key again.", EnvMasterKey)
+		return nil, modeldoc.Errorf(EMASTERKEY, "A stored provider key cannot be decrypted: the master key (%s or the key file) has changed since it was stored. Store the key again (PUT /api/v1/provider-keys/PROVIDER or `modeldoc keys set`), or start the server with the old master key.", EnvMasterKey)
 	}
 	return out, nil
 }
@@ -126,15 +131,27 @@ func KeyFileFor(sqlitePath string) string {
 }
 
 // Mask shows enough of a key to recognise it and never enough to use it.
+// It counts characters, not bytes: a cut inside a multi-byte character
+// would leave invalid UTF-8, which PostgreSQL refuses to store.
 func Mask(key string) string {
-	if len(key) <= 8 {
-		return strings.Repeat("•", len(key))
+	rs := []rune(key)
+	if len(rs) <= 8 {
+		return strings.Repeat("•", len(rs))
 	}
-	prefix := key[:3]
-	if i := strings.LastIndexAny(key[:min(len(key), 8)], "-_"); i > 0 {
-		prefix = key[:i+1]
+	prefix := string(rs[:3])
+	if i := strings.LastIndexAny(string(rs[:8]), "-_"); i > 0 {
+		prefix = string(rs[:8])[:i+1]
 	}
-	return prefix + "…" + key[len(key)-4:]
+	return prefix + "…" + string(rs[len(rs)-4:])
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // ValidateKey checks a provider key's format before it is stored.
@@ -145,6 +162,11 @@ func ValidateKey(provider, key string) error {
 		return modeldoc.Errorf(modeldoc.EINVALID, "The key is empty.")
 	case strings.ContainsAny(key, " \t\r\n"):
 		return modeldoc.Errorf(modeldoc.EINVALID, "The key contains whitespace: paste it without spaces or line breaks.")
+	case !printableASCII(key):
+		// Every provider's keys are printable ASCII; anything else was
+		// picked up on the way (a typographic dash, a control character)
+		// and would only be rejected by the provider later.
+		return modeldoc.Errorf(modeldoc.EINVALID, "The key contains a character that is not printable ASCII: paste it exactly as the provider shows it.")
 	case len(key) < 20 || len(key) > 512:
 		return modeldoc.Errorf(modeldoc.EINVALID, "The key is %d characters long; %s keys are 20 to 512.", len(key), provider)
 	}

@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"unicode/utf8"
+
+	"github.com/modeldoc/modeldoc"
 )
 
 func TestSealOpen(t *testing.T) {
@@ -95,5 +98,63 @@ func TestMaskAndValidate(t *testing.T) {
 		if err := ValidateKey(tc.provider, tc.key); (err == nil) != tc.ok {
 			t.Errorf("ValidateKey(%s, %s) = %v, want ok=%v", tc.provider, tc.key, err, tc.ok)
 		}
+	}
+}
+
+// TestKeysArePrintableASCII: a key with a control character, a NUL or a
+// non-ASCII letter (pasted from a rich-text page, say) is refused with a
+// sentence that says so, before anything is stored.
+func TestKeysArePrintableASCII(t *testing.T) {
+	for _, key := range []string{
+		"sk-abcdefghij\x00klmnopqrstuvwxyz",
+		"sk-abcdefghij\x7fklmnopqrstuvwxyz",
+		"sk-abcdefghij\x1bklmnopqrstuvwxyz",
+		"sk-abcdéfghijklmnopqrstuvwxyz",
+		"sk-abcdefghijklmnopqrstuvwxyz\u2026",
+		"sk-abcdefghij\xffklmnopqrstuvwxyz",
+	} {
+		err := ValidateKey("openai", key)
+		if modeldoc.ErrorCode(err) != modeldoc.EINVALID || !strings.Contains(err.Error(), "printable ASCII") {
+			t.Errorf("ValidateKey(%q) = %v, want an invalid-key error about printable ASCII", key, err)
+		}
+	}
+}
+
+// TestMaskCutsByCharacter: Mask never splits a multi-byte character, so
+// its answer is always valid UTF-8 (PostgreSQL refuses anything else).
+func TestMaskCutsByCharacter(t *testing.T) {
+	for _, key := range []string{
+		"sk-proj-abcdefghijklmnop€€€",
+		"€€€-abcdefghijklmnop",
+		"é-é",
+		"ééééééééé",
+		"sk€abcdefghijklmnop",
+	} {
+		m := Mask(key)
+		if !utf8.ValidString(m) {
+			t.Errorf("Mask(%q) = %q: not valid UTF-8", key, m)
+		}
+	}
+	if m := Mask("sk-proj-abcdefghijklmnop€€€€"); !strings.HasSuffix(m, "€€€€") {
+		t.Errorf("Mask keeps the last four characters, got %q", m)
+	}
+	if m := Mask("éééé"); m != "••••" {
+		t.Errorf("a short key is one bullet a character, got %q", m)
+	}
+}
+
+// TestOpenUnderAnotherMasterKeySaysSo: the error names what happened and
+// what to do, under its own code rather than as an internal error (whose
+// message the API hides).
+func TestOpenUnderAnotherMasterKeySaysSo(t *testing.T) {
+	old, _ := New(bytes.Repeat([]byte{1}, 32))
+	ct, nonce, err := old.Seal([]byte("sk-secret-value-1234567890"), []byte("b"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now, _ := New(bytes.Repeat([]byte{2}, 32))
+	_, err = now.Open(ct, nonce, []byte("b"))
+	if modeldoc.ErrorCode(err) != EMASTERKEY || !strings.Contains(modeldoc.ErrorMessage(err), "master key") {
+		t.Fatalf("Open under another master key: code %q, %v", modeldoc.ErrorCode(err), err)
 	}
 }

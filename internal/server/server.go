@@ -48,6 +48,9 @@ func Handler(a *api.API, web http.Handler) http.Handler {
 		web = http.NotFoundHandler()
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// No answer, whoever writes it (the dashboard, the API, a 404),
+		// may be sniffed into another type than the one it declares.
+		w.Header().Set("X-Content-Type-Options", "nosniff")
 		p := r.URL.Path
 		if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/metrics" {
 			a.ServeHTTP(w, r)

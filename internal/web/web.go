@@ -6,6 +6,8 @@ import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"path"
+	"strings"
 )
 
 //go:embed static
@@ -29,6 +31,28 @@ func Handler() http.Handler {
 		// The files carry no version in their names, so browsers must ask
 		// again after an upgrade rather than mix old and new modules.
 		h.Set("Cache-Control", "no-cache")
+		if isBareDir(sub, r.URL.Path) {
+			// The file server would list the folder: the dashboard's
+			// layout is nobody's business, and a listing is one more
+			// page to secure.
+			http.NotFound(w, r)
+			return
+		}
 		files.ServeHTTP(w, r)
 	})
+}
+
+// isBareDir reports whether urlPath names a folder of fsys without an
+// index.html: the only case in which the file server lists a folder.
+func isBareDir(fsys fs.FS, urlPath string) bool {
+	name := strings.TrimPrefix(path.Clean("/"+urlPath), "/")
+	if name == "" {
+		name = "."
+	}
+	fi, err := fs.Stat(fsys, name)
+	if err != nil || !fi.IsDir() {
+		return false
+	}
+	_, err = fs.Stat(fsys, path.Join(name, "index.html"))
+	return err != nil
 }
