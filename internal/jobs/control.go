@@ -88,7 +88,18 @@ func (m *Manager) cancelLocal(id int64) {
 	c := m.ctl[id]
 	m.mu.Unlock()
 	if c != nil {
-		c.update(StatusCancelled, c.budget, 0)
+		c.cancel()
+	}
+}
+
+// cancel marks the job cancelled here and cancels its calls in flight,
+// keeping the budget and committed cost as they are.
+func (c *jobControl) cancel() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.status = StatusCancelled
+	for _, cancel := range c.items {
+		cancel(errJobStopped)
 	}
 }
 
