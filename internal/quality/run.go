@@ -63,7 +63,7 @@ func Run(ctx context.Context, dataset string, st *store.Store, cat *modeldoc.Cat
 // the column texts, and every prose string of every layer (code fields,
 // which quote the SQL on purpose, left out).
 func FromVersion(v *modeldoc.DocVersion) *Generated {
-	g := &Generated{Columns: map[string]string{}}
+	g := &Generated{Columns: map[string]string{}, Inherited: map[string]bool{}}
 	for layer, raw := range v.Layers {
 		var tree any
 		if json.Unmarshal(raw, &tree) != nil {
@@ -75,6 +75,9 @@ func FromVersion(v *modeldoc.DocVersion) *Generated {
 			if json.Unmarshal(raw, &out) == nil {
 				for _, c := range out.Columns {
 					g.Columns[strings.ToLower(c.Name)] = c.Description
+					if c.InheritedFrom != "" {
+						g.Inherited[strings.ToLower(c.Name)] = true
+					}
 				}
 			}
 		}

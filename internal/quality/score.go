@@ -60,7 +60,10 @@ func Hide(cat *modeldoc.Catalog) *Truth {
 // layer (for leaks).
 type Generated struct {
 	Columns map[string]string
-	Texts   []string
+	// Inherited marks the columns whose text is an ancestor's human text
+	// (the layer's inheritedFrom): not the writer's, so not a restatement.
+	Inherited map[string]bool
+	Texts     []string
 }
 
 // Report is the score of one dataset.
@@ -82,8 +85,9 @@ type Report struct {
 	// Leaks counts generated texts with a SQL comment or Jinja, out of
 	// Texts.
 	Leaks, Texts int
-	// Restatements counts generated column texts of hidden models that say
-	// nothing beyond the column's name, out of ColumnTexts.
+	// Restatements counts the column texts a writer wrote (not inherited)
+	// for hidden models that say nothing beyond the column's name, out of
+	// ColumnTexts.
 	Restatements, ColumnTexts int
 	// LeakSamples and RestatementSamples keep a few examples to read.
 	LeakSamples, RestatementSamples []string
@@ -172,7 +176,7 @@ func Score(dataset string, cat *modeldoc.Catalog, truth *Truth, gen map[string]*
 			continue
 		}
 		for name, t := range g.Columns {
-			if strings.TrimSpace(t) == "" {
+			if strings.TrimSpace(t) == "" || g.Inherited[name] {
 				continue
 			}
 			r.ColumnTexts++

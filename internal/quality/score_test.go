@@ -93,8 +93,9 @@ func TestScore(t *testing.T) {
 	}}
 	gen := map[string]*Generated{
 		b.UniqueID: {
-			Columns: map[string]string{"id": "The order's   key.", "amount": "Amount.", "status": "Fulfilment state of the order."},
-			Texts:   []string{"Summary -- with a comment.", "Clean text.", "Reads {{ this }}."},
+			Columns:   map[string]string{"id": "The order's   key.", "amount": "Amount.", "status": "Fulfilment state of the order.", "code": "Code."},
+			Inherited: map[string]bool{"code": true}, // a person's text, restatement or not
+			Texts:     []string{"Summary -- with a comment.", "Clean text.", "Reads {{ this }}."},
 		},
 	}
 	r := Score("fixture", cat, truth, gen)
