@@ -59,6 +59,7 @@ type Object struct {
 	Package         string         `json:"package"`
 	Database        string         `json:"database,omitempty"`
 	Schema          string         `json:"schema,omitempty"`
+	Identifier      string         `json:"identifier,omitempty"` // warehouse name when not Name: a model's alias, a source's identifier
 	Materialization string         `json:"materialization,omitempty"`
 	RawSQL          string         `json:"raw_sql,omitempty"`
 	CompiledSQL     string         `json:"compiled_sql,omitempty"`
@@ -94,6 +95,10 @@ type Column struct {
 	// Declared is true when the project's YAML declares the column; false
 	// when only catalog.json (the warehouse) knows it.
 	Declared bool `json:"declared"`
+	// InheritedFrom is set (never stored with the column) when Description
+	// is not the project's text for this column but an ancestor's, carried
+	// down the column lineage: "source hubspot.form.guid".
+	InheritedFrom string `json:"inherited_from,omitempty"`
 }
 
 // Edge is a lineage edge: Downstream reads from Upstream. Importers fill

@@ -86,6 +86,11 @@ type (
 		Lineage        string `json:"lineage"`
 		UpstreamModel  string `json:"upstreamModel"`
 		UpstreamColumn string `json:"upstreamColumn"`
+		// InheritedFrom is the documented ancestor column whose human
+		// text Description repeats verbatim ("source hubspot.form.guid",
+		// "model stg_orders.order_id"), empty for text a writer wrote.
+		// It is data beside the text, never inside it.
+		InheritedFrom string `json:"inheritedFrom,omitempty"`
 	}
 )
 

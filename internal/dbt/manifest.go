@@ -7,6 +7,7 @@ package dbt
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,8 @@ type manifestNode struct {
 	Tags             json.RawMessage `json:"tags"`
 	Meta             map[string]any  `json:"meta"`
 	Columns          json.RawMessage `json:"columns"`
+	Alias            string          `json:"alias"`      // models, seeds, snapshots
+	Identifier       string          `json:"identifier"` // sources
 	Config           struct {
 		Materialized string `json:"materialized"`
 	} `json:"config"`
@@ -318,6 +321,9 @@ func manifestObject(n *manifestNode, t modeldoc.ObjectType, file string) (modeld
 	}
 	if n.Database != nil {
 		o.Database = *n.Database
+	}
+	if id := cmp.Or(n.Alias, n.Identifier); id != "" && id != n.Name {
+		o.Identifier = id
 	}
 	if len(o.Meta) == 0 {
 		o.Meta = nil

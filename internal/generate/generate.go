@@ -38,6 +38,10 @@ type Plan struct {
 	// Calls is the number of requests (one per layer), kept when PlanMany
 	// drops the requests themselves.
 	Calls int
+	// Inherited are the columns whose description is inherited along
+	// the column lineage (see inheritColumns): Write puts them into the
+	// column layer whatever the writer answered.
+	Inherited []modeldoc.ColumnDescription
 	// Extrapolated is true when the estimate was extrapolated from other
 	// objects' exact prompts rather than counted from this one's.
 	Extrapolated bool

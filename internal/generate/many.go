@@ -177,33 +177,44 @@ type neighbors struct {
 // light is what a prompt and the input hash read of a neighbour: a
 // quarter of a modeldoc.Object with its columns.
 type light struct {
-	id, projectID         int64
-	uniqueID, name, descr string
-	typ                   modeldoc.ObjectType
-	cols                  []lightColumn
+	id, projectID                     int64
+	uniqueID, name, descr             string
+	pkg, database, schema, identifier string // to match relations back (inheritance)
+	typ                               modeldoc.ObjectType
+	cols                              []lightColumn
 }
 
 type lightColumn struct {
 	name, dataType string
 	position       int
+	declared       bool
+	// human is the column's human description, which downstream columns
+	// inherit (and so the input hash shows); "" when it has none.
+	human string
 }
 
 func lighten(o *modeldoc.Object) *light {
 	l := &light{id: o.ID, projectID: o.ProjectID, uniqueID: o.UniqueID, name: o.Name, descr: o.Description, typ: o.Type,
+		pkg: o.Package, database: o.Database, schema: o.Schema, identifier: o.Identifier,
 		cols: make([]lightColumn, len(o.Columns))}
 	for i, c := range o.Columns {
-		l.cols[i] = lightColumn{c.Name, c.DataType, c.Position}
+		l.cols[i] = lightColumn{name: c.Name, dataType: c.DataType, position: c.Position, declared: c.Declared}
+		if c.HumanDescription {
+			l.cols[i].human = c.Description
+		}
 	}
 	return l
 }
 
-// object is l as a neighbour: column descriptions are left out, since
-// neither the prompts nor the input hash show a neighbour's.
+// object is l as a neighbour: of column descriptions only the human ones,
+// which downstream columns inherit.
 func (l *light) object() *modeldoc.Object {
 	o := &modeldoc.Object{ID: l.id, ProjectID: l.projectID, UniqueID: l.uniqueID, Name: l.name, Description: l.descr, Type: l.typ,
+		Package: l.pkg, Database: l.database, Schema: l.schema, Identifier: l.identifier,
 		Columns: make([]modeldoc.Column, len(l.cols))}
 	for i, c := range l.cols {
-		o.Columns[i] = modeldoc.Column{Name: c.name, DataType: c.dataType, Position: c.position}
+		o.Columns[i] = modeldoc.Column{Name: c.name, DataType: c.dataType, Position: c.position, Declared: c.declared,
+			Description: c.human, HumanDescription: c.human != ""}
 	}
 	return o
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -133,7 +134,7 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		return nil, err
 	}
 	subject := newSubject(obj, up, down, summaries)
-	return s.PlanSubject(subject, opts)
+	return s.planSubject(subject, opts, s.ancestorDocs(ctx, orgID, objectID, upIDs))
 }
 
 // newSubject puts an object together with its lineage; summaries holds the
@@ -144,7 +145,7 @@ func newSubject(obj *modeldoc.Object, up, down []modeldoc.Object, summaries map[
 		n := writer.Neighbor{Object: o}
 		if v := summaries[o.ID]; v != nil {
 			n.Summary = v.ExecutiveSummary()
-			n.Object.Columns = withGeneratedColumns(o.Columns, v)
+			n.Object.Columns = withInherited(o.Columns, v)
 		}
 		subject.Upstream = append(subject.Upstream, n)
 	}
@@ -155,11 +156,24 @@ func newSubject(obj *modeldoc.Object, up, down []modeldoc.Object, summaries map[
 }
 
 // PlanSubject is Plan for a subject the caller has already loaded.
+// Inheritance looks at the subject's direct upstreams only.
 func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, error) {
+	return s.planSubject(subject, opts, nil)
+}
+
+func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancestorDocs) (*Plan, error) {
 	if len(opts.Layers) == 0 {
 		opts.Layers = modeldoc.AllLayers
 	}
 	plan := s.planBase(subject, opts)
+	var inh *inheritance
+	if slices.Contains(opts.Layers, modeldoc.LayerColumnDescriptions) {
+		// The prompts show what the direct upstreams give (as a bulk
+		// plan, which reads no farther, does); the farther ancestors'
+		// text joins the columns written.
+		inh = inheritColumns(subject)
+		applyInherited(&subject.Object, inh.list())
+	}
 	po := s.cfg.Prompt
 	po.Model = opts.Model
 	reqs, err := prompt.BuildAll(opts.Layers, subject, po)
@@ -168,6 +182,10 @@ func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, err
 	}
 	plan.Requests = reqs
 	plan.Calls = len(reqs)
+	if inh != nil {
+		inh.deepen(deep)
+		plan.Inherited = inh.list()
+	}
 	if opts.Provider != "offline" {
 		est := s.cfg.Prices.Estimate(opts.Provider, opts.Model, plan.Requests)
 		plan.EstimatedPromptTokens = int64(est.PromptTokens)
@@ -261,8 +279,11 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			PromptTokens: r.status.PromptTokens, CompletionTokens: r.status.CompletionTokens, CachedTokens: r.status.CachedTokens,
 		})
 	}
-	if raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]; ok && !plan.Options.OverwriteHuman {
-		v.Layers[modeldoc.LayerColumnDescriptions] = keepHumanColumns(raw, plan.Object.Columns)
+	if raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]; ok {
+		if !plan.Options.OverwriteHuman {
+			raw = keepHumanColumns(raw, plan.Object.Columns)
+		}
+		v.Layers[modeldoc.LayerColumnDescriptions] = mergeInherited(raw, plan.Inherited, plan.Object.Columns)
 	}
 	v.DurationMS = s.cfg.Now().Sub(start).Milliseconds()
 	return v, nil
@@ -337,41 +358,4 @@ func keepHumanColumns(raw json.RawMessage, cols []modeldoc.Column) json.RawMessa
 		return raw
 	}
 	return b
-}
-
-// withGeneratedColumns completes an upstream object's columns with its
-// current documentation: columns its YAML does not declare are added, and
-// empty descriptions are filled, marked as not human-written. A column
-// that passes through unchanged can then inherit its upstream description
-// along the whole lineage, as dbt-osmosis users expect, while the prompts
-// still show only human text (feeding generated text back into prompts
-// would make versions drift).
-func withGeneratedColumns(cols []modeldoc.Column, v *modeldoc.DocVersion) []modeldoc.Column {
-	raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]
-	if !ok {
-		return cols
-	}
-	var gen modeldoc.ColumnDescriptionsOut
-	if json.Unmarshal(raw, &gen) != nil || len(gen.Columns) == 0 {
-		return cols
-	}
-	out := make([]modeldoc.Column, len(cols), len(cols)+len(gen.Columns))
-	copy(out, cols)
-	index := make(map[string]int, len(out))
-	for i, c := range out {
-		index[strings.ToLower(c.Name)] = i
-	}
-	for _, g := range gen.Columns {
-		i, ok := index[strings.ToLower(g.Name)]
-		if !ok {
-			out = append(out, modeldoc.Column{Name: g.Name, Description: g.Description, Position: len(out) + 1})
-			index[strings.ToLower(g.Name)] = len(out) - 1
-			continue
-		}
-		if strings.TrimSpace(out[i].Description) == "" {
-			out[i].Description = g.Description
-			out[i].HumanDescription = false
-		}
-	}
-	return out
 }

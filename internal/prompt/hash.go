@@ -16,7 +16,8 @@ import (
 // current: the object's name, type, materialization, schema, file path,
 // description, raw and compiled SQL; its columns in order with their types
 // and human descriptions; the upstream objects' names, types, current
-// summaries, descriptions and column names and types; the downstream
+// summaries, descriptions and column names, types and human or inherited
+// descriptions (what this model's columns inherit); the downstream
 // objects' names and types; the prompt Version, the provider, the model and
 // the set of layers.
 //
@@ -78,6 +79,13 @@ func InputHash(s *writer.Subject, layers []modeldoc.Layer, provider, model strin
 		for _, c := range ncols {
 			w.str(c.Name)
 			w.str(c.DataType)
+			// Human and inherited text is what this model's columns
+			// inherit: a change upstream makes this documentation stale.
+			if c.HumanDescription || c.InheritedFrom != "" {
+				w.str(c.Description)
+			} else {
+				w.str("")
+			}
 		}
 	}
 	down := sortedNeighbors(s.Downstream)

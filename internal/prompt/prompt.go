@@ -32,7 +32,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v2"
+const Version = "v3"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -191,7 +191,10 @@ type view struct {
 	Columns                                                    []columnView
 	// ColumnsComplete is false when the known columns are only those YAML
 	// declares (or none): the model must then add the SELECT's others.
-	ColumnsComplete                    bool
+	ColumnsComplete bool
+	// ToDescribe counts the columns a writer is asked to describe: those
+	// not inherited from upstream (see generate's inheritance).
+	ToDescribe, Inherited              int
 	Upstream                           []neighborView
 	UpstreamTotal, UpstreamLeftOut     int
 	Downstream                         []neighborView
@@ -201,7 +204,7 @@ type view struct {
 	RenderedContext string
 }
 
-type columnView struct{ Name, Type, Description string }
+type columnView struct{ Name, Type, Description, InheritedFrom string }
 
 type neighborView struct {
 	Name, Type, Summary, Description string
@@ -235,12 +238,19 @@ func newView(s *writer.Subject, opts Options) view {
 		cv := columnView{Name: line(c.Name), Type: line(c.DataType)}
 		// Only human descriptions: feeding our own earlier output back in
 		// would make each version drift further from the SQL.
-		if c.HumanDescription {
+		switch {
+		case c.HumanDescription:
 			cv.Description = line(c.Description)
+		case c.InheritedFrom != "":
+			// A person's text from upstream, carried down verbatim:
+			// documentation, not a task.
+			cv.Description, cv.InheritedFrom = line(c.Description), line(c.InheritedFrom)
+			v.Inherited++
 		}
 		v.Columns = append(v.Columns, cv)
 	}
 
+	v.ToDescribe = len(v.Columns) - v.Inherited
 	up := sortedNeighbors(s.Upstream)
 	v.UpstreamTotal = len(up)
 	if len(up) > opts.MaxUpstream {

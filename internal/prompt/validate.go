@@ -119,6 +119,7 @@ func ValidateFor(layer modeldoc.Layer, content string, s *writer.Subject) error 
 	}
 	if layer == modeldoc.LayerColumnDescriptions {
 		fillOptionalUpstream(inst)
+		dropInheritedFrom(inst)
 	}
 	if err := sch.Validate(inst); err != nil {
 		var ve *jsonschema.ValidationError
@@ -153,6 +154,19 @@ func fillOptionalUpstream(inst any) {
 					m[k] = ""
 				}
 			}
+		}
+	}
+}
+
+// dropInheritedFrom ignores inheritedFrom: not part of what a writer
+// answers, but the provenance modeldoc records beside inherited text in the
+// stored layer, which must validate too. (generate drops a writer's own.)
+func dropInheritedFrom(inst any) {
+	root, _ := inst.(map[string]any)
+	cols, _ := root["columns"].([]any)
+	for _, c := range cols {
+		if m, ok := c.(map[string]any); ok {
+			delete(m, "inheritedFrom")
 		}
 	}
 }
@@ -313,7 +327,9 @@ func checkColumns(v *ValidationError, cols []modeldoc.ColumnDescription, s *writ
 	var missing []string
 	for _, c := range sortedColumns(s.Object.Columns) {
 		want[c.Name] = true
-		if _, ok := seen[c.Name]; !ok {
+		// An inherited column is not asked for; an answer for it is
+		// harmless (the inherited text replaces it).
+		if _, ok := seen[c.Name]; !ok && c.InheritedFrom == "" {
 			missing = append(missing, c.Name)
 		}
 	}

@@ -13,8 +13,8 @@ import (
 // in id order, with only what documentation reads of an object: id,
 // project, unique id, type, name, schema, materialization, file path,
 // description, raw and compiled SQL, SQL hash, and its columns (name,
-// position, type, description, whether human-written or declared). Package,
-// database, tags, meta and column tests are left empty: planning 100,000
+// position, type, description, whether human-written or declared), package,
+// database and identifier. Tags, meta and column tests are left empty: planning 100,000
 // objects spends most of its time reading rows, and parsing JSON it never
 // uses. Ids it does not have are left out.
 func (s *Store) PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error) {
@@ -23,8 +23,10 @@ func (s *Store) PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]mo
 
 // NeighborObjects is PlanObjects for the objects around the ones being
 // documented: what a prompt shows of a neighbour (id, project, unique id,
-// type, name, description, and its columns' names, positions and types).
-// The SQL, the other fields and the columns' descriptions are left empty.
+// type, name, description, package, database, schema, identifier, and its
+// columns' names, positions, types, whether declared, and human
+// descriptions, which downstream columns inherit). The SQL, the other
+// fields and the columns' other descriptions are left empty.
 func (s *Store) NeighborObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error) {
 	return s.bulkObjects(ctx, orgID, ids, false)
 }
@@ -34,9 +36,11 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 		return nil, nil
 	}
 	list := sqldialect.IDList(ids)
-	cols := "o.id, o.project_id, o.unique_id, o.type, o.name, o.description"
+	// Package, database, schema and identifier match the relations a
+	// downstream model's SQL reads back to this object.
+	cols := "o.id, o.project_id, o.unique_id, o.type, o.name, o.description, o.package, o.database_name, o.schema_name, o.identifier"
 	if full {
-		cols += ", o.schema_name, o.materialization, o.file_path, o.raw_sql, o.compiled_sql, o.sql_hash"
+		cols += ", o.materialization, o.file_path, o.raw_sql, o.compiled_sql, o.sql_hash"
 	}
 	// No ORDER BY on a name: sorting rows that carry their SQL cost more
 	// than the reading. CROSS JOIN starts from the ids, as in objects.
@@ -49,9 +53,9 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	for rows.Next() {
 		var o modeldoc.Object
 		var typ string
-		dest := []any{&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Description}
+		dest := []any{&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Description, &o.Package, &o.Database, &o.Schema, &o.Identifier}
 		if full {
-			dest = append(dest, &o.Schema, &o.Materialization, &o.FilePath, &o.RawSQL, &o.CompiledSQL, &o.SQLHash)
+			dest = append(dest, &o.Materialization, &o.FilePath, &o.RawSQL, &o.CompiledSQL, &o.SQLHash)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
@@ -79,6 +83,8 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	colCols := "object_id, name, position, data_type"
 	if full {
 		colCols += ", description, human_description, declared"
+	} else {
+		colCols += ", CASE WHEN human_description THEN description ELSE '' END, declared"
 	}
 	rows, err = s.query(ctx, s.read, "SELECT "+colCols+" FROM columns WHERE "+s.inIDs("object_id"), sqldialect.IDList(found))
 	if err != nil {
@@ -106,9 +112,14 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 		dest := []any{&objID, &c.Name, &c.Position, &c.DataType}
 		if full {
 			dest = append(dest, &c.Description, &c.HumanDescription, &c.Declared)
+		} else {
+			dest = append(dest, &c.Description, &c.Declared)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			return nil, internal("read columns", err)
+		}
+		if !full {
+			c.HumanDescription = c.Description != ""
 		}
 		c.Name, c.DataType = same(c.Name), same(c.DataType)
 		o := &out[index(objID)]

@@ -204,7 +204,7 @@ func (s *Store) importCatalog(ctx context.Context, tx *sql.Tx, orgID int64, cat 
 func contentHash(o *modeldoc.Object) string {
 	h := sha256.New()
 	for _, f := range []string{string(o.Type), o.Name, o.Package, o.Database, o.Schema, o.Materialization,
-		o.RawSQL, o.CompiledSQL, o.Description, marshalJSON(o.Tags), marshalJSON(o.Meta), o.FilePath, objectSQLHash(o)} {
+		o.RawSQL, o.CompiledSQL, o.Description, marshalJSON(o.Tags), marshalJSON(o.Meta), o.FilePath, objectSQLHash(o), o.Identifier} {
 		writeField(h, f)
 	}
 	obj := hex.EncodeToString(h.Sum(nil))
@@ -255,7 +255,7 @@ func nonNilMeta(m map[string]any) map[string]any {
 }
 
 func (s *Store) upsertObjects(ctx context.Context, tx *sql.Tx, projectID int64, objs []*modeldoc.Object, hashes []string, ids map[string]int64, now any) error {
-	const cols = 19
+	const cols = 20
 	for start := 0; start < len(objs); start += objectBatch {
 		end := min(start+objectBatch, len(objs))
 		args := make([]any, 0, (end-start)*cols)
@@ -263,11 +263,11 @@ func (s *Store) upsertObjects(ctx context.Context, tx *sql.Tx, projectID int64, 
 			o := objs[i]
 			args = append(args, projectID, o.UniqueID, string(o.Type), o.Name, o.Package, o.Database, o.Schema,
 				o.Materialization, o.RawSQL, o.CompiledSQL, o.Description, marshalJSON(nonNilTags(o.Tags)),
-				marshalJSON(nonNilMeta(o.Meta)), o.FilePath, objectSQLHash(o), hashes[i], false, now, now)
+				marshalJSON(nonNilMeta(o.Meta)), o.FilePath, objectSQLHash(o), hashes[i], false, now, now, o.Identifier)
 		}
 		q := `INSERT INTO objects (project_id, unique_id, type, name, package, database_name, schema_name,
 			materialization, raw_sql, compiled_sql, description, tags, meta, file_path, sql_hash, content_hash,
-			deleted, created_at, updated_at)
+			deleted, created_at, updated_at, identifier)
 		VALUES ` + placeholders(end-start, cols) + `
 		ON CONFLICT (project_id, unique_id) DO UPDATE SET
 			type = excluded.type, name = excluded.name, package = excluded.package,
@@ -280,7 +280,7 @@ func (s *Store) upsertObjects(ctx context.Context, tx *sql.Tx, projectID int64, 
 				THEN objects.description_edited ELSE FALSE END,
 			tags = excluded.tags, meta = excluded.meta, file_path = excluded.file_path,
 			sql_hash = excluded.sql_hash, content_hash = excluded.content_hash,
-			deleted = FALSE, updated_at = excluded.updated_at
+			deleted = FALSE, updated_at = excluded.updated_at, identifier = excluded.identifier
 		RETURNING id, unique_id`
 		rows, err := s.query(ctx, tx, q, args...)
 		if err != nil {

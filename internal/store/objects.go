@@ -193,7 +193,7 @@ func likePattern(m string) string {
 
 const objectCols = `o.id, o.project_id, o.unique_id, o.type, o.name, o.package, o.database_name, o.schema_name,
 	o.materialization, o.raw_sql, o.compiled_sql, o.description, o.tags, o.meta, o.file_path, o.sql_hash,
-	o.deleted, o.updated_at`
+	o.deleted, o.updated_at, o.identifier`
 
 func scanObject(r scanner) (*modeldoc.Object, error) {
 	var o modeldoc.Object
@@ -201,7 +201,7 @@ func scanObject(r scanner) (*modeldoc.Object, error) {
 	var updated sqldialect.Time
 	if err := r.Scan(&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Package, &o.Database, &o.Schema,
 		&o.Materialization, &o.RawSQL, &o.CompiledSQL, &o.Description, &tags, &meta, &o.FilePath, &o.SQLHash,
-		&o.Deleted, &updated); err != nil {
+		&o.Deleted, &updated, &o.Identifier); err != nil {
 		return nil, err
 	}
 	o.Type = modeldoc.ObjectType(typ)
