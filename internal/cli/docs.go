@@ -63,7 +63,7 @@ which runs a durable job.`,
 				return err
 			}
 			svc := eng.Gen
-			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman})
+			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman, ReasoningEffort: pf.ReasoningEffort})
 			if err != nil {
 				return err
 			}

@@ -162,6 +162,7 @@ func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, err
 	plan := s.planBase(subject, opts)
 	po := s.cfg.Prompt
 	po.Model = opts.Model
+	po.ReasoningEffort = opts.ReasoningEffort
 	reqs, err := prompt.BuildAll(opts.Layers, subject, po)
 	if err != nil {
 		return nil, fmt.Errorf("build prompts for %s: %w", subject.Object.UniqueID, err)

@@ -137,6 +137,10 @@ type Options struct {
 	// JSONMode asks OpenAI-compatible servers for JSON mode instead of
 	// structured outputs.
 	JSONMode bool `json:"json_mode,omitempty"`
+	// ReasoningEffort is the reasoning_effort asked of a reasoning model
+	// ("" means writer.DefaultReasoningEffort for OpenAI's reasoning
+	// models); one of writer.ReasoningEfforts.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 	// Budget in USD; 0 means none.
 	Budget float64 `json:"budget,omitempty"`
 	// RPM and TPM are the limits the CLI was given, kept for the resume.
