@@ -524,4 +524,3 @@ func TestClassifyTable(t *testing.T) {
 		t.Errorf("connection refused = %s", e.Kind)
 	}
 }
-

@@ -15,7 +15,7 @@ import (
 
 func reasoningSubject() *writer.Subject {
 	o := modeldoc.Object{Name: "orders", UniqueID: "model.shop.orders", Type: modeldoc.TypeModel,
-		RawSQL: "select id, amount from {{ ref('stg_orders') }}",
+		RawSQL:  "select id, amount from {{ ref('stg_orders') }}",
 		Columns: []modeldoc.Column{{Name: "id"}, {Name: "amount"}}}
 	return &writer.Subject{Object: o}
 }
