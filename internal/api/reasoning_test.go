@@ -128,6 +128,10 @@ func TestReasoningEffortJobOption(t *testing.T) {
 				t.Errorf("reasoning_effort %q: %d %s, want 400 naming the choices", bad, a.status, a.body)
 			}
 		}
+		claude := map[string]any{"selection": base["selection"], "provider": "anthropic", "reasoning_effort": "high"}
+		if a := e.do("POST", "/api/v1/jobs", e.adminA, claude); a.status != 400 || !strings.Contains(a.problem(t).Detail, "extended thinking") {
+			t.Errorf("a reasoning effort for anthropic: %d %s, want 400 saying thinking stays off", a.status, a.body)
+		}
 		base["reasoning_effort"] = "medium"
 		job := e.runJob(t, base)
 		if job.Status != jobs.StatusCompleted || job.Options.ReasoningEffort != "medium" {
@@ -157,7 +161,7 @@ func TestReasoningExhaustedFailsTheLayerAfterOneRetry(t *testing.T) {
 			t.Fatalf("calls: %+v; fake %+v", calls.Items, fake.Stats())
 		}
 		for i, c := range calls.Items {
-			if c.ErrorClass != "reasoning_exhausted" || c.FinishReason != "length" || c.CompletionTokens != int64(first<<i) {
+			if c.ErrorClass != "reasoning_exhausted" || c.FinishReason != "length" || c.CompletionTokens != int64(first<<i) || c.ReasoningTokens != int64(first<<i) {
 				t.Errorf("call %d: %+v, want reasoning_exhausted at length with %d tokens", i+1, c, first<<i)
 			}
 		}

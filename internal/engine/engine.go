@@ -71,6 +71,11 @@ func (p Provider) Resolve() (Provider, error) {
 	if err := writer.CheckReasoningEffort(p.ReasoningEffort); err != nil {
 		return p, modeldoc.Errorf(modeldoc.EINVALID, "%s.", upperFirst(err.Error()))
 	}
+	if p.Name == "anthropic" && p.ReasoningEffort != "" && p.ReasoningEffort != "none" {
+		// Extended thinking would be the way to honour it, and Anthropic
+		// refuses thinking with the forced tool call each layer is.
+		return p, modeldoc.Errorf(modeldoc.EINVALID, "A reasoning effort (%s) cannot be honoured for anthropic: each layer is a forced tool call, which Anthropic does not allow with extended thinking, so thinking stays off. Leave out the reasoning effort.", p.ReasoningEffort)
+	}
 	return p, nil
 }
 
