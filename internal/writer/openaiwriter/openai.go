@@ -273,9 +273,11 @@ func ReasoningExhaustedMessage(req writer.Request, u writer.Usage) string {
 	if effort == "" {
 		effort = "the model's default"
 	}
-	return fmt.Sprintf("openai: %s spent its whole output budget of %d tokens on reasoning%s and wrote no answer: "+
-		"lower --reasoning-effort (the job option reasoning_effort; this request asked for %s, and minimal or none spend least where the model takes them) "+
-		"or raise the layer's max tokens", req.Model, req.MaxTokens, spent, effort)
+	// The cap is the layer's budget plus the effort's allowance; the effort
+	// is what a user can change (--reasoning-effort, the job option).
+	return fmt.Sprintf("%s spent its whole output budget of %d tokens on reasoning%s and wrote no answer: "+
+		"lower --reasoning-effort (the job option reasoning_effort; this request asked for %s, and minimal or none spend least where the model takes them)",
+		req.Model, req.MaxTokens, spent, effort)
 }
 
 // StripFence removes the ```json fence that models in JSON mode sometimes
