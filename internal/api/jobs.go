@@ -27,9 +27,11 @@ type jobRequest struct {
 	Model         string           `json:"model"`
 	BaseURL       string           `json:"base_url"`
 	JSONMode      bool             `json:"json_mode"`
-	Budget        float64          `json:"budget"`
-	RPM           int              `json:"rpm"`
-	TPM           int              `json:"tpm"`
+	// ReasoningEffort is asked of reasoning models; "" means the default.
+	ReasoningEffort string  `json:"reasoning_effort"`
+	Budget          float64 `json:"budget"`
+	RPM             int     `json:"rpm"`
+	TPM             int     `json:"tpm"`
 }
 
 // create checks the provider and fills its default model (the estimate is
@@ -50,7 +52,7 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 			q.Provider = "openai"
 		}
 	}
-	prov, err := engine.Provider{Name: q.Provider, Model: q.Model, BaseURL: q.BaseURL, JSONMode: q.JSONMode}.Resolve()
+	prov, err := engine.Provider{Name: q.Provider, Model: q.Model, BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort}.Resolve()
 	if err != nil {
 		return jobs.CreateRequest{}, err
 	}
@@ -59,7 +61,7 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 		Options: jobs.Options{
 			Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
 			Layers: q.Layers, MaxRetries: q.MaxRetries, Concurrency: q.Concurrency, Provider: q.Provider, Model: q.Model,
-			BaseURL: q.BaseURL, JSONMode: q.JSONMode, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
+			BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
 		},
 		// The token is the user: its id is stable, its name is what a
 		// person gave it (often an email address).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/retry"
 )
 
 func init() { register(newDocsCmd) }
@@ -62,8 +63,14 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
+			if w.Provider() != "offline" {
+				// No transient retries here (a job has them), but a call
+				// that spent its whole cap reasoning is asked once more with
+				// a larger cap, and a 429 is waited out, as in a job.
+				w = retry.New(w, retry.Config{MaxRetries: -1})
+			}
 			svc := eng.Gen
-			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman})
+			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman, ReasoningEffort: pf.ReasoningEffort})
 			if err != nil {
 				return err
 			}

@@ -21,6 +21,7 @@ func init() { register(newFakeLLMCmd) }
 func newFakeLLMCmd(app *App) *cobra.Command {
 	var (
 		addr, jitter, apiKey string
+		reasoningTokens      string
 		cfg                  fakellm.Config
 		faults               fakellm.Faults
 	)
@@ -31,6 +32,13 @@ func newFakeLLMCmd(app *App) *cobra.Command {
 from the prompt, token usage counted with o200k, OpenAI's rate limits (enforced
 over one-second windows, with 429s, retry-after and x-ratelimit-* headers) and
 injectable faults. Point a client at the printed base URL.
+
+Model names of OpenAI's reasoning families (o1, o3, o4, gpt-5 and later, not
+the chat models) answer as OpenAI's reasoning models do: 400 on max_tokens and
+on a temperature other than 1, reasoning_effort checked per model, and
+reasoning tokens (--reasoning-tokens) spent out of max_completion_tokens before
+the answer, so a cap that is too small comes back empty with finish_reason
+"length".
 
 GET /stats counts what it served; POST /control changes faults, latency and
 limits while it runs, e.g.
@@ -49,6 +57,9 @@ limits while it runs, e.g.
 			}
 			if cfg.RPM < 0 || cfg.TPM < 0 {
 				return modeldoc.Errorf(modeldoc.EINVALID, "--rpm and --tpm must be 0 (no limit) or positive.")
+			}
+			if cfg.ReasoningTokens, err = fakellm.ParseReasoningTokens(reasoningTokens); err != nil {
+				return modeldoc.Errorf(modeldoc.EINVALID, "--reasoning-tokens: %v.", err)
 			}
 			cfg.Jitter, cfg.Faults, cfg.APIKey = j, faults, apiKey
 			srv := fakellm.New(cfg)
@@ -83,6 +94,7 @@ limits while it runs, e.g.
 	f.BoolVar(&faults.AuthFail, "auth-fail", false, "answer every request 401 invalid_api_key")
 	f.BoolVar(&faults.Quota, "quota", false, "answer every request 429 insufficient_quota")
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY (401 otherwise)")
+	f.StringVar(&reasoningTokens, "reasoning-tokens", "", `reasoning tokens a reasoning model (o1, o3, o4, gpt-5…) spends per answer, by reasoning_effort, out of max_completion_tokens, e.g. "low=2000,medium=4000" (defaults: minimal=32, low=256, medium=1024, high=4096, xhigh=8192)`)
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for faults and jitter; the same seed gives the same decisions to the n-th request")
 	return cmd
 }

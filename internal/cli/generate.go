@@ -117,20 +117,21 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		return err
 	}
 	req := jobs.CreateRequest{Options: jobs.Options{
-		Selection:     sel,
-		SkipExisting:  f.skipExisting,
-		OnlyStale:     !f.skipExisting && !f.regenerateAll,
-		RegenerateAll: f.regenerateAll,
-		Layers:        layers,
-		MaxRetries:    f.maxRetries,
-		Concurrency:   f.concurrency,
-		Provider:      f.Name,
-		Model:         f.Model,
-		BaseURL:       f.BaseURL,
-		JSONMode:      f.JSONMode,
-		Budget:        f.budget,
-		RPM:           f.rpm,
-		TPM:           f.tpm,
+		Selection:       sel,
+		SkipExisting:    f.skipExisting,
+		OnlyStale:       !f.skipExisting && !f.regenerateAll,
+		RegenerateAll:   f.regenerateAll,
+		Layers:          layers,
+		MaxRetries:      f.maxRetries,
+		Concurrency:     f.concurrency,
+		Provider:        f.Name,
+		Model:           f.Model,
+		BaseURL:         f.BaseURL,
+		JSONMode:        f.JSONMode,
+		ReasoningEffort: f.ReasoningEffort,
+		Budget:          f.budget,
+		RPM:             f.rpm,
+		TPM:             f.tpm,
 	}, TriggeredByUserID: currentUser(), TriggeredByEmail: os.Getenv("MODELDOC_USER_EMAIL")}
 	est, err := eng.Jobs.Estimate(ctx, org.ID, req)
 	if err != nil {

@@ -290,10 +290,10 @@ func newJobsLogsCmd(a *App) *cobra.Command {
 			}
 			if calls {
 				w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "\nTIME\tOBJECT\tLAYER\tATTEMPT\tSTATUS\tTOKENS (in/out)\tMS\tFINISH\tERROR")
+				fmt.Fprintln(w, "\nTIME\tOBJECT\tLAYER\tATTEMPT\tSTATUS\tTOKENS (in/out)\tREASONING\tMS\tFINISH\tERROR")
 				for _, l := range logs {
-					fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%d/%d\t%d\t%s\t%s\n", l.CreatedAt.Local().Format(time.TimeOnly), l.ObjectID, l.Layer, l.Attempt, l.Status,
-						l.PromptTokens, l.CompletionTokens, l.DurationMS, l.FinishReason, oneLine(l.Error, 80))
+					fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%d/%d\t%d\t%d\t%s\t%s\n", l.CreatedAt.Local().Format(time.TimeOnly), l.ObjectID, l.Layer, l.Attempt, l.Status,
+						l.PromptTokens, l.CompletionTokens, l.ReasoningTokens, l.DurationMS, l.FinishReason, oneLine(l.Error, 80))
 				}
 				w.Flush()
 			}

@@ -20,6 +20,7 @@ func (p *providerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.Model, "model", "", "model name (default: gpt-5-mini for openai, claude-haiku-4-5 for anthropic)")
 	cmd.Flags().StringVar(&p.BaseURL, "base-url", os.Getenv("OPENAI_BASE_URL"), "OpenAI-compatible base URL, e.g. http://localhost:11434/v1 for Ollama (env OPENAI_BASE_URL)")
 	cmd.Flags().BoolVar(&p.JSONMode, "json-mode", false, "ask for JSON mode instead of structured outputs (for servers without json_schema support)")
+	cmd.Flags().StringVar(&p.ReasoningEffort, "reasoning-effort", "", "reasoning_effort for reasoning models: none, minimal, low, medium, high, xhigh or max (default: low for OpenAI's o-series and gpt-5 family, none sent to other models); each layer's output cap gets room for it")
 }
 
 // resolve fills the provider and model defaults and checks the names.

@@ -41,6 +41,9 @@ type Provider struct {
 	Model    string `json:"model"`
 	BaseURL  string `json:"base_url,omitempty"`
 	JSONMode bool   `json:"json_mode,omitempty"`
+	// ReasoningEffort is asked of reasoning models; "" means the default
+	// (low for OpenAI's reasoning models, none sent to other models).
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
 // Resolve fills the provider and model defaults and checks the names. An
@@ -65,7 +68,22 @@ func (p Provider) Resolve() (Provider, error) {
 	if p.Model == "" {
 		p.Model = def
 	}
+	if err := writer.CheckReasoningEffort(p.ReasoningEffort); err != nil {
+		return p, modeldoc.Errorf(modeldoc.EINVALID, "%s.", upperFirst(err.Error()))
+	}
+	if p.Name == "anthropic" && p.ReasoningEffort != "" && p.ReasoningEffort != "none" {
+		// Extended thinking would be the way to honour it, and Anthropic
+		// refuses thinking with the forced tool call each layer is.
+		return p, modeldoc.Errorf(modeldoc.EINVALID, "A reasoning effort (%s) cannot be honoured for anthropic: each layer is a forced tool call, which Anthropic does not allow with extended thinking, so thinking stays off. Leave out the reasoning effort.", p.ReasoningEffort)
+	}
 	return p, nil
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // envKeys names the environment variable of each provider's key.

@@ -19,7 +19,8 @@ type chatRequest struct {
 	ResponseFormat      *responseFormat `json:"response_format"`
 	MaxTokens           *int            `json:"max_tokens"`
 	MaxCompletionTokens *int            `json:"max_completion_tokens"`
-	Temperature         *float64        `json:"temperature"`
+	Temperature         json.RawMessage `json:"temperature"` // as sent: OpenAI's refusal quotes it
+	ReasoningEffort     *string         `json:"reasoning_effort"`
 	Stream              bool            `json:"stream"`
 }
 
@@ -157,6 +158,12 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model := *req.Model
+	effort, rerr := checkReasoning(req)
+	if rerr != nil {
+		s.stats.badRequests.Add(1)
+		fail(http.StatusBadRequest, *rerr)
+		return
+	}
 
 	if set.faults.Quota {
 		s.stats.fault(faultQuota)
@@ -216,11 +223,23 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		s.stats.fault(faultTruncate)
 		content, finish = cutHalf(content), "length"
 	}
+	// A reasoning model thinks first, out of the same cap as its answer:
+	// when the thinking uses it all up, the answer is empty and cut at
+	// "length", billed all the same.
+	reasoning := 0
+	if reasoningModel(model) {
+		reasoning = set.reasoning[effort]
+		if maxTokens > 0 && reasoning >= maxTokens {
+			reasoning, content, finish = maxTokens, "", "length"
+		}
+	}
+	answerCap := maxTokens - reasoning
 	completionTokens := s.tokens.count(content)
-	if maxTokens > 0 && completionTokens > maxTokens {
-		content, finish = s.tokens.truncate(content, maxTokens), "length"
+	if maxTokens > 0 && completionTokens > answerCap {
+		content, finish = s.tokens.truncate(content, answerCap), "length"
 		completionTokens = s.tokens.count(content)
 	}
+	completionTokens += reasoning
 	cached := s.prefixes.lookupAndAdd(msgs, cumulative)
 
 	resp := chatResponse{
@@ -239,7 +258,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	resp.Usage.CompletionTokens = completionTokens
 	resp.Usage.TotalTokens = promptTokens + completionTokens
 	resp.Usage.PromptTokensDetails.CachedTokens = cached
-	s.stats.usage(promptTokens, completionTokens, cached)
+	resp.Usage.CompletionTokensDetails.ReasoningTokens = reasoning
+	s.stats.usage(promptTokens, completionTokens, cached, reasoning)
 	h.Set("openai-processing-ms", strconv.FormatInt(s.now().Sub(start).Milliseconds(), 10))
 	status = http.StatusOK
 	writeJSON(w, status, resp)

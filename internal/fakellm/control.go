@@ -22,7 +22,10 @@ type Control struct {
 	Jitter        *jsonDuration `json:"jitter,omitempty"`
 	RPM           *int          `json:"rpm,omitempty"`
 	TPM           *int          `json:"tpm,omitempty"`
-	ResetStats    bool          `json:"reset_stats,omitempty"`
+	// ReasoningTokens changes the reasoning tokens of the efforts it names,
+	// e.g. {"low": 2000}.
+	ReasoningTokens map[string]int `json:"reasoning_tokens,omitempty"`
+	ResetStats      bool           `json:"reset_stats,omitempty"`
 }
 
 // State is what GET and POST /control answer: the behaviour now in force.
@@ -32,6 +35,8 @@ type State struct {
 	Jitter  string `json:"jitter"`
 	RPM     int    `json:"rpm"`
 	TPM     int    `json:"tpm"`
+	// ReasoningTokens is what a reasoning model spends thinking, by effort.
+	ReasoningTokens map[string]int `json:"reasoning_tokens"`
 }
 
 type jsonDuration time.Duration
@@ -67,9 +72,15 @@ func (s *Server) Apply(c Control) (State, error) {
 			return s.State(), fmt.Errorf("%s must be 0 (no limit) or positive, got %d", name, *l)
 		}
 	}
+	if err := checkReasoningTokens(c.ReasoningTokens); err != nil {
+		return s.State(), err
+	}
 	for {
 		old := s.set.Load()
 		n := *old
+		if len(c.ReasoningTokens) > 0 {
+			n.reasoning = mergeReasoning(old.reasoning, c.ReasoningTokens)
+		}
 		f := &n.faults
 		setIf(&f.AuthFail, c.AuthFail)
 		setIf(&f.Quota, c.Quota)
@@ -109,7 +120,8 @@ func setIf[T any](dst *T, v *T) {
 func (s *Server) State() State {
 	set := s.set.Load()
 	rpm, tpm := s.Limits()
-	return State{Faults: set.faults, Latency: set.latency.String(), Jitter: set.jitter.String(), RPM: rpm, TPM: tpm}
+	return State{Faults: set.faults, Latency: set.latency.String(), Jitter: set.jitter.String(), RPM: rpm, TPM: tpm,
+		ReasoningTokens: mergeReasoning(set.reasoning, nil)}
 }
 
 func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
@@ -123,7 +135,7 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&c); err != nil {
 		msg := err.Error()
 		if strings.HasPrefix(msg, "json: unknown field") {
-			msg += "; known fields: auth_fail, quota, fail_rate, timeout_rate, malformed_rate, truncate_rate, latency, jitter, rpm, tpm, reset_stats"
+			msg += "; known fields: auth_fail, quota, fail_rate, timeout_rate, malformed_rate, truncate_rate, latency, jitter, rpm, tpm, reasoning_tokens, reset_stats"
 		}
 		writeJSON(w, http.StatusBadRequest, map[string]apiError{"error": {Message: "Bad control request: " + msg, Type: "invalid_request_error"}})
 		return

@@ -46,6 +46,13 @@ type Config struct {
 	Models []string
 	// Organization appears in rate-limit messages. Defaults to "org-fakellm".
 	Organization string
+	// ReasoningTokens is what a reasoning model (o1, o3, o4, the gpt-5
+	// family) spends thinking per answer, by reasoning_effort, on top of
+	// DefaultReasoningTokens. The tokens come out of the request's
+	// max_completion_tokens before the answer does, and are reported in
+	// usage.completion_tokens_details.reasoning_tokens (and inside
+	// completion_tokens, as OpenAI bills them).
+	ReasoningTokens map[string]int
 	// Now is the clock for rate limiting and stats. Defaults to time.Now;
 	// tests freeze it so that limits do not refill while they run.
 	Now func() time.Time
@@ -65,9 +72,10 @@ type Faults struct {
 // settings is what /control can change; it is swapped whole so request
 // handling reads it without locks.
 type settings struct {
-	faults  Faults
-	latency time.Duration
-	jitter  time.Duration
+	faults    Faults
+	latency   time.Duration
+	jitter    time.Duration
+	reasoning map[string]int // never changed in place: swapped whole
 }
 
 // Server is the fake. Create it with New.
@@ -107,7 +115,8 @@ func New(cfg Config) *Server {
 		stats:    newStats(cfg.Now()),
 		done:     make(chan struct{}),
 	}
-	s.set.Store(&settings{faults: cfg.Faults, latency: cfg.Latency, jitter: cfg.Jitter})
+	s.set.Store(&settings{faults: cfg.Faults, latency: cfg.Latency, jitter: cfg.Jitter,
+		reasoning: mergeReasoning(DefaultReasoningTokens, cfg.ReasoningTokens)})
 	s.limiter.Store(newLimiter(cfg.RPM, cfg.TPM, cfg.Now()))
 	return s
 }

@@ -36,6 +36,11 @@ type Stats struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	CachedTokens     int64 `json:"cached_tokens"`
+	// ReasoningTokens is the part of CompletionTokens reasoning models spent
+	// thinking, and EmptyAnswers counts the 200s whose whole cap went on
+	// reasoning (empty content, finish_reason "length").
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+	EmptyAnswers    int64 `json:"empty_answers"`
 	// InFlight is the number of chat requests being handled now, and
 	// MaxConcurrent the highest it has been.
 	InFlight      int64 `json:"in_flight"`
@@ -65,6 +70,7 @@ type stats struct {
 	rateLimitedReq, rateLimitedTok           atomic.Int64
 	unauthorized, badRequests, clientGone    atomic.Int64
 	promptTokens, completionTokens, cachedTk atomic.Int64
+	reasoningTokens, emptyAnswers            atomic.Int64
 	inFlight, maxConcurrent                  atomic.Int64
 	byStatus                                 [600]atomic.Int64
 	faults                                   [numFaultKinds]atomic.Int64
@@ -129,10 +135,14 @@ func (st *stats) second(now time.Time, f func(*SecondCount)) {
 
 func (st *stats) fault(k faultKind) { st.faults[k].Add(1) }
 
-func (st *stats) usage(prompt, completion, cached int) {
+func (st *stats) usage(prompt, completion, cached, reasoning int) {
 	st.promptTokens.Add(int64(prompt))
 	st.completionTokens.Add(int64(completion))
 	st.cachedTk.Add(int64(cached))
+	st.reasoningTokens.Add(int64(reasoning))
+	if reasoning > 0 && completion == reasoning {
+		st.emptyAnswers.Add(1)
+	}
 }
 
 func (st *stats) snapshot(now time.Time) Stats {
@@ -149,6 +159,8 @@ func (st *stats) snapshot(now time.Time) Stats {
 		PromptTokens:        st.promptTokens.Load(),
 		CompletionTokens:    st.completionTokens.Load(),
 		CachedTokens:        st.cachedTk.Load(),
+		ReasoningTokens:     st.reasoningTokens.Load(),
+		EmptyAnswers:        st.emptyAnswers.Load(),
 		InFlight:            st.inFlight.Load(),
 		MaxConcurrent:       st.maxConcurrent.Load(),
 		PerSecond:           []SecondCount{},
@@ -180,7 +192,7 @@ func (st *stats) snapshot(now time.Time) Stats {
 
 func (st *stats) reset(now time.Time) {
 	for _, a := range []*atomic.Int64{&st.requests, &st.succeeded, &st.rateLimitedReq, &st.rateLimitedTok,
-		&st.unauthorized, &st.badRequests, &st.clientGone, &st.promptTokens, &st.completionTokens, &st.cachedTk} {
+		&st.unauthorized, &st.badRequests, &st.clientGone, &st.promptTokens, &st.completionTokens, &st.cachedTk, &st.reasoningTokens, &st.emptyAnswers} {
 		a.Store(0)
 	}
 	st.maxConcurrent.Store(st.inFlight.Load())

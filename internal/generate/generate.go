@@ -21,6 +21,9 @@ type Options struct {
 	// person wrote. Defaults to false: human text always wins.
 	OverwriteHuman bool
 	JobID          int64
+	// ReasoningEffort is the reasoning_effort asked of a reasoning model;
+	// "" means the default (see prompt.Options.ReasoningEffort).
+	ReasoningEffort string
 }
 
 // Plan is everything known about one object's documentation before any

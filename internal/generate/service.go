@@ -176,6 +176,7 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 	}
 	po := s.cfg.Prompt
 	po.Model = opts.Model
+	po.ReasoningEffort = opts.ReasoningEffort
 	reqs, err := prompt.BuildAll(opts.Layers, subject, po)
 	if err != nil {
 		return nil, fmt.Errorf("build prompts for %s: %w", subject.Object.UniqueID, err)

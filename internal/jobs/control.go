@@ -200,7 +200,7 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 	l := GenerationLog{
 		Layer: string(req.Layer), Attempt: g.attempts[req.Layer], Status: status, Model: res.Model,
 		PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens, CachedTokens: res.Usage.CachedTokens,
-		DurationMS: d.Milliseconds(), FinishReason: res.FinishReason,
+		ReasoningTokens: res.Usage.ReasoningTokens, DurationMS: d.Milliseconds(), FinishReason: res.FinishReason,
 	}
 	if l.Model == "" {
 		l.Model = req.Model

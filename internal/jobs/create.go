@@ -12,6 +12,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
 // selected is one object of a selection with what its item needs of its
@@ -102,6 +103,9 @@ func (m *Manager) normalize(req *CreateRequest) error {
 	}
 	if o.Provider == "" {
 		o.Provider = "offline"
+	}
+	if err := writer.CheckReasoningEffort(o.ReasoningEffort); err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "reasoningEffort: %v.", err)
 	}
 	return nil
 }
@@ -382,7 +386,7 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 }
 
 func (m *Manager) generateOptions(o *Options, jobID int64) generate.Options {
-	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID}
+	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID, ReasoningEffort: o.ReasoningEffort}
 }
 
 func estimateOf(req *CreateRequest, sel []*selected) *Estimate {

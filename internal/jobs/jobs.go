@@ -137,6 +137,10 @@ type Options struct {
 	// JSONMode asks OpenAI-compatible servers for JSON mode instead of
 	// structured outputs.
 	JSONMode bool `json:"json_mode,omitempty"`
+	// ReasoningEffort is the reasoning_effort asked of a reasoning model
+	// ("" means writer.DefaultReasoningEffort for OpenAI's reasoning
+	// models); one of writer.ReasoningEfforts.
+	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 	// Budget in USD; 0 means none.
 	Budget float64 `json:"budget,omitempty"`
 	// RPM and TPM are the limits the CLI was given, kept for the resume.
@@ -246,22 +250,25 @@ type ErrorEntry struct {
 
 // GenerationLog is one call: one layer, one attempt.
 type GenerationLog struct {
-	ID               int64     `json:"id"`
-	JobID            int64     `json:"job_id"`
-	ItemID           int64     `json:"item_id"`
-	ObjectID         int64     `json:"object_id"`
-	Layer            string    `json:"layer"`
-	Attempt          int       `json:"attempt"`
-	Status           string    `json:"status"` // ok, failed, refused
-	Model            string    `json:"model,omitempty"`
-	PromptTokens     int64     `json:"prompt_tokens"`
-	CompletionTokens int64     `json:"completion_tokens"`
-	CachedTokens     int64     `json:"cached_tokens"`
-	DurationMS       int64     `json:"duration_ms"`
-	FinishReason     string    `json:"finish_reason,omitempty"`
-	ErrorClass       string    `json:"error_class,omitempty"`
-	Error            string    `json:"error,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
+	ID               int64  `json:"id"`
+	JobID            int64  `json:"job_id"`
+	ItemID           int64  `json:"item_id"`
+	ObjectID         int64  `json:"object_id"`
+	Layer            string `json:"layer"`
+	Attempt          int    `json:"attempt"`
+	Status           string `json:"status"` // ok, failed, refused
+	Model            string `json:"model,omitempty"`
+	PromptTokens     int64  `json:"prompt_tokens"`
+	CompletionTokens int64  `json:"completion_tokens"`
+	CachedTokens     int64  `json:"cached_tokens"`
+	// ReasoningTokens is the part of CompletionTokens a reasoning model
+	// spent thinking.
+	ReasoningTokens int64     `json:"reasoning_tokens"`
+	DurationMS      int64     `json:"duration_ms"`
+	FinishReason    string    `json:"finish_reason,omitempty"`
+	ErrorClass      string    `json:"error_class,omitempty"`
+	Error           string    `json:"error,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // Estimate is what a job would do and cost, before anything runs.

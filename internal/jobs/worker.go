@@ -572,15 +572,15 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 			end := min(start+200, len(logs))
 			var b strings.Builder
 			b.WriteString(`INSERT INTO generation_logs (job_id, item_id, object_id, layer, attempt, status, model, prompt_tokens,
-				completion_tokens, cached_tokens, duration_ms, finish_reason, error_class, error, created_at) VALUES `)
+				completion_tokens, cached_tokens, reasoning_tokens, duration_ms, finish_reason, error_class, error, created_at) VALUES `)
 			var args []any
 			for i, l := range logs[start:end] {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 				args = append(args, a.JobID, a.ItemID, st.objectID, l.Layer, l.Attempt, l.Status, l.Model, l.PromptTokens,
-					l.CompletionTokens, l.CachedTokens, l.DurationMS, l.FinishReason, l.ErrorClass, l.Error, now)
+					l.CompletionTokens, l.CachedTokens, l.ReasoningTokens, l.DurationMS, l.FinishReason, l.ErrorClass, l.Error, now)
 			}
 			if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
 				return fmt.Errorf("jobs: generation logs: %w", err)

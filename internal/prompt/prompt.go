@@ -96,6 +96,12 @@ type Options struct {
 	MaxUpstreamColumns int
 	// MaxTokens overrides the completion budget of a layer; see MaxTokens.
 	MaxTokens map[modeldoc.Layer]int
+	// ReasoningEffort is the reasoning_effort asked of the model; "" means
+	// writer.DefaultReasoningEffort for an OpenAI reasoning model and none
+	// for other models (see writer.ReasoningEffortFor). A request that
+	// carries an effort gets its writer.ReasoningAllowance on top of the
+	// layer's budget, which sizes the answer alone.
+	ReasoningEffort string
 }
 
 func (o Options) withDefaults() Options {
@@ -169,15 +175,18 @@ func BuildAll(layers []modeldoc.Layer, s *writer.Subject, opts Options) ([]write
 		if n, ok := opts.MaxTokens[layer]; ok && n > 0 {
 			maxTokens = n
 		}
+		effort := writer.ReasoningEffortFor(opts.Model, opts.ReasoningEffort)
+		maxTokens += writer.ReasoningAllowance(effort)
 		reqs = append(reqs, writer.Request{
-			Layer:      layer,
-			Model:      opts.Model,
-			System:     System,
-			User:       user,
-			SchemaName: string(layer),
-			Schema:     Schema(layer),
-			MaxTokens:  maxTokens,
-			Subject:    s,
+			Layer:           layer,
+			Model:           opts.Model,
+			System:          System,
+			User:            user,
+			SchemaName:      string(layer),
+			Schema:          Schema(layer),
+			MaxTokens:       maxTokens,
+			ReasoningEffort: effort,
+			Subject:         s,
 		})
 	}
 	return reqs, nil

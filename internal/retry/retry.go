@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"time"
 
@@ -119,6 +120,10 @@ func (w *Writer) Provider() string { return w.inner.Provider() }
 //     the same call is made again; this is not a failed attempt. Once the
 //     total of those waits would pass MaxRateLimitWait, the 429 is returned.
 //   - Transient: backoff, then again, up to MaxRetries times.
+//   - ReasoningExhausted: asked once more with the cap doubled (at most
+//     writer.MaxOutputTokens), whatever MaxRetries says, since it is a
+//     different request rather than the same one again; if that runs out
+//     too, the error is returned saying both caps.
 //   - AuthFailed, QuotaExhausted, InvalidRequest, Malformed: returned at once.
 //
 // When ctx is done, waits stop at once and ctx's error is returned.
@@ -126,6 +131,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 	var (
 		number, failures, limited int
 		rateLimitWaited, waited   time.Duration
+		firstCap                  int // the cap before a ReasoningExhausted raised it
 	)
 	estimate := w.cfg.Estimate(req)
 	for {
@@ -210,6 +216,14 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 				return result, err
 			}
 			wait = w.backoff(failures)
+		case writer.ReasoningExhausted:
+			if firstCap != 0 || req.MaxTokens <= 0 || req.MaxTokens >= writer.MaxOutputTokens {
+				return result, exhaustedTwice(err, werr, firstCap)
+			}
+			firstCap = req.MaxTokens
+			req.MaxTokens = min(2*req.MaxTokens, writer.MaxOutputTokens)
+			estimate = w.cfg.Estimate(req)
+			continue // a different request: nothing to wait for
 		default:
 			return result, err
 		}
@@ -218,6 +232,17 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		}
 		waited += wait
 	}
+}
+
+// exhaustedTwice is the error of a call that ran out of its cap on
+// reasoning after the cap was raised from firstCap (0: never raised).
+func exhaustedTwice(err error, werr *writer.Error, firstCap int) error {
+	if werr == nil || firstCap == 0 {
+		return err
+	}
+	e := *werr
+	e.Message += fmt.Sprintf(" (asked twice: the first call, with a cap of %d tokens, ran out the same way)", firstCap)
+	return &e
 }
 
 // backoff is the n-th (from 1) exponential backoff with full jitter:

@@ -34,8 +34,14 @@ type Request struct {
 	User       string
 	SchemaName string
 	Schema     json.RawMessage // JSON Schema the answer must satisfy
-	MaxTokens  int
-	Subject    *Subject
+	// MaxTokens caps the answer, reasoning included: for a request with
+	// a ReasoningEffort it holds the layer's cap plus the effort's
+	// ReasoningAllowance.
+	MaxTokens int
+	// ReasoningEffort is sent as reasoning_effort when set; see
+	// ReasoningEffortFor.
+	ReasoningEffort string
+	Subject         *Subject
 }
 
 // Subject is the model being documented with its lineage.
@@ -63,16 +69,20 @@ type Result struct {
 }
 
 // Usage counts tokens as the provider reported them. CachedTokens is the
-// part of PromptTokens served from the provider's prompt cache.
+// part of PromptTokens served from the provider's prompt cache, and
+// ReasoningTokens the part of CompletionTokens a reasoning model spent
+// thinking: OpenAI counts (and bills) them inside completion_tokens, so
+// prices apply to CompletionTokens alone and never add them again.
 type Usage struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	CachedTokens     int64 `json:"cached_tokens"`
+	ReasoningTokens  int64 `json:"reasoning_tokens,omitempty"`
 }
 
 // Add returns u + o.
 func (u Usage) Add(o Usage) Usage {
-	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.CachedTokens + o.CachedTokens}
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.CachedTokens + o.CachedTokens, u.ReasoningTokens + o.ReasoningTokens}
 }
 
 // RateLimit is what the provider said about its limits on this response.
@@ -108,6 +118,11 @@ const (
 	// Malformed: the answer was not valid JSON for the schema, or was cut
 	// short; ask again once with the validation error.
 	Malformed Kind = "malformed_output"
+	// ReasoningExhausted: a reasoning model spent its whole output cap on
+	// reasoning and answered nothing (empty content, finish reason
+	// "length"). Asking again as is would fail the same way and be billed
+	// again; the retry layer asks once more with a larger cap.
+	ReasoningExhausted Kind = "reasoning_exhausted"
 )
 
 // Fatal reports whether an error of this kind must stop the whole job:

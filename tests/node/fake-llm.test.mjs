@@ -231,6 +231,40 @@ test('truncated output has finish_reason length', async () => {
   }
 });
 
+test('a reasoning model refuses max_tokens and temperature as OpenAI does', async () => {
+  let err = await rejection(client().chat.completions.create({ model: 'gpt-5-mini', messages, max_tokens: 830 }));
+  assert.ok(err instanceof OpenAI.BadRequestError, `${err}`);
+  assert.equal(err.status, 400);
+  assert.equal(err.code, 'unsupported_parameter');
+  assert.equal(err.param, 'max_tokens');
+  assert.match(err.message, /'max_tokens' is not supported with this model\. Use 'max_completion_tokens' instead\./);
+  err = await rejection(client().chat.completions.create({ model: 'gpt-5-mini', messages, temperature: 0.2 }));
+  assert.ok(err instanceof OpenAI.BadRequestError, `${err}`);
+  assert.equal(err.code, 'unsupported_value');
+  assert.equal(err.param, 'temperature');
+});
+
+test('a reasoning model reports reasoning tokens and comes back empty when they use the cap', async () => {
+  await control({ reasoning_tokens: { low: 500 } });
+  const ask = (cap) => client().chat.completions.create({
+    model: 'gpt-5-mini',
+    messages,
+    reasoning_effort: 'low',
+    max_completion_tokens: cap,
+    response_format: { type: 'json_schema', json_schema: { name: 'cards', strict: true, schema } },
+  });
+  let completion = await ask(4000);
+  assert.equal(completion.choices[0].finish_reason, 'stop');
+  assert.equal(completion.usage.completion_tokens_details.reasoning_tokens, 500);
+  assert.ok(completion.usage.completion_tokens > 500);
+  JSON.parse(completion.choices[0].message.content);
+  completion = await ask(300);
+  assert.equal(completion.choices[0].finish_reason, 'length');
+  assert.equal(completion.choices[0].message.content, '');
+  assert.equal(completion.usage.completion_tokens, 300);
+  assert.equal(completion.usage.completion_tokens_details.reasoning_tokens, 300);
+});
+
 test('/stats counts what was served', async () => {
   const stats = await (await fetch(`${root}/stats`)).json();
   for (const key of ['requests', 'rate_limited', 'faults', 'prompt_tokens', 'completion_tokens']) {

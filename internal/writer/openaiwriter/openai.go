@@ -48,14 +48,18 @@ type Config struct {
 	// appended to the system prompt so the model can still follow it.
 	JSONMode bool
 	// MaxTokensParam names the request field that carries Request.MaxTokens:
-	// "max_completion_tokens" or "max_tokens". Empty chooses by server:
-	// max_completion_tokens for OpenAI and Azure (their reasoning models
-	// reject max_tokens), max_tokens for every other base URL (Ollama and
-	// older vLLM and llama.cpp builds only know max_tokens, and LiteLLM
-	// translates it for reasoning models).
+	// "max_completion_tokens" or "max_tokens", whatever the model. Empty
+	// chooses: max_completion_tokens for an OpenAI reasoning model (see
+	// writer.ReasoningModel) wherever it is served, since OpenAI and Azure
+	// refuse max_tokens for them and a proxy in front of them (LiteLLM, a
+	// gateway, our fake) passes the field on; for other models
+	// max_completion_tokens on OpenAI and Azure, and max_tokens on every
+	// other base URL (Ollama and older vLLM and llama.cpp builds only know
+	// max_tokens).
 	MaxTokensParam string
 	// Temperature defaults to DefaultTemperature. It is not sent to
-	// reasoning models (o1, o3, o4, gpt-5), which reject any value but 1.
+	// reasoning models (o1, o3, o4, gpt-5), which refuse any value but the
+	// default.
 	Temperature *float64
 	// HTTPClient replaces the default client (tests, proxies).
 	HTTPClient *http.Client
@@ -73,7 +77,8 @@ type Writer struct {
 	key         string
 	timeout     time.Duration
 	jsonMode    bool
-	legacyMax   bool
+	maxParam    string // Config.MaxTokensParam
+	official    bool   // the base URL is OpenAI's or Azure's
 	temperature float64
 	secrets     []string
 }
@@ -100,12 +105,9 @@ func New(cfg Config) (*Writer, error) {
 			w.secrets = append(w.secrets, v)
 		}
 	}
+	w.maxParam, w.official = cfg.MaxTokensParam, officialHost(cfg.BaseURL)
 	switch cfg.MaxTokensParam {
-	case "max_tokens":
-		w.legacyMax = true
-	case "max_completion_tokens":
-	case "":
-		w.legacyMax = !officialHost(cfg.BaseURL)
+	case "max_tokens", "max_completion_tokens", "":
 	default:
 		return nil, &writer.Error{Kind: writer.InvalidRequest, Provider: provider,
 			Message: fmt.Sprintf("unknown max tokens parameter %q: use max_completion_tokens or max_tokens", cfg.MaxTokensParam)}
@@ -157,21 +159,6 @@ func officialHost(base string) bool {
 	return h == "api.openai.com" || strings.HasSuffix(h, ".openai.azure.com") || strings.HasSuffix(h, ".cognitiveservices.azure.com")
 }
 
-// reasoningModel reports the model families that accept only the default
-// temperature.
-func reasoningModel(m string) bool {
-	m = strings.ToLower(m)
-	if i := strings.LastIndex(m, "/"); i >= 0 { // "openai/gpt-5" on LiteLLM
-		m = m[i+1:]
-	}
-	for _, p := range []string{"o1", "o3", "o4", "gpt-5"} {
-		if m == p || strings.HasPrefix(m, p+"-") {
-			return !strings.Contains(m, "chat")
-		}
-	}
-	return false
-}
-
 // Provider implements writer.Writer.
 func (w *Writer) Provider() string { return provider }
 
@@ -194,17 +181,33 @@ func (w *Writer) Params(req writer.Request) openai.ChatCompletionNewParams {
 		}
 	}
 	p.Messages = []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(req.User)}
+	reasoning := writer.ReasoningModel(req.Model)
 	if req.MaxTokens > 0 {
-		if w.legacyMax {
+		if w.legacyMaxTokens(reasoning) {
 			p.MaxTokens = openai.Int(int64(req.MaxTokens))
 		} else {
 			p.MaxCompletionTokens = openai.Int(int64(req.MaxTokens))
 		}
 	}
-	if !reasoningModel(req.Model) {
+	if req.ReasoningEffort != "" {
+		p.ReasoningEffort = shared.ReasoningEffort(req.ReasoningEffort)
+	}
+	if !reasoning {
 		p.Temperature = openai.Float(w.temperature)
 	}
 	return p
+}
+
+// legacyMaxTokens reports whether the cap travels as max_tokens; see
+// Config.MaxTokensParam.
+func (w *Writer) legacyMaxTokens(reasoningModel bool) bool {
+	switch w.maxParam {
+	case "max_tokens":
+		return true
+	case "max_completion_tokens":
+		return false
+	}
+	return !reasoningModel && !w.official
 }
 
 // Write implements writer.Writer. On Malformed and InvalidRequest answers
@@ -228,6 +231,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		PromptTokens:     resp.Usage.PromptTokens,
 		CompletionTokens: resp.Usage.CompletionTokens,
 		CachedTokens:     resp.Usage.PromptTokensDetails.CachedTokens,
+		ReasoningTokens:  resp.Usage.CompletionTokensDetails.ReasoningTokens,
 	}}
 	fail := func(kind writer.Kind, msg string) (writer.Result, error) {
 		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.Status, RateLimit: rl, Message: msg}
@@ -238,6 +242,8 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 	ch := resp.Choices[0]
 	res.FinishReason = ch.FinishReason
 	switch {
+	case ch.FinishReason == "length" && StripFence(ch.Message.Content) == "" && ch.Message.Refusal == "":
+		return fail(writer.ReasoningExhausted, ReasoningExhaustedMessage(req, res.Usage))
 	case ch.FinishReason == "length":
 		return fail(writer.Malformed, fmt.Sprintf("openai output truncated at max tokens (%d): raise the layer's max tokens or shorten the prompt", req.MaxTokens))
 	case ch.Message.Refusal != "":
@@ -254,6 +260,24 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 	}
 	res.Content = content
 	return res, nil
+}
+
+// ReasoningExhaustedMessage says that the model spent the request's whole
+// output cap without answering, and what the user can change.
+func ReasoningExhaustedMessage(req writer.Request, u writer.Usage) string {
+	spent := ""
+	if u.ReasoningTokens > 0 {
+		spent = fmt.Sprintf(" (%d reasoning tokens)", u.ReasoningTokens)
+	}
+	effort := req.ReasoningEffort
+	if effort == "" {
+		effort = "the model's default"
+	}
+	// The cap is the layer's budget plus the effort's allowance; the effort
+	// is what a user can change (--reasoning-effort, the job option).
+	return fmt.Sprintf("%s spent its whole output budget of %d tokens on reasoning%s and wrote no answer: "+
+		"lower --reasoning-effort (the job option reasoning_effort; this request asked for %s, and minimal or none spend least where the model takes them)",
+		req.Model, req.MaxTokens, spent, effort)
 }
 
 // StripFence removes the ```json fence that models in JSON mode sometimes

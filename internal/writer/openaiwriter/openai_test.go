@@ -524,12 +524,3 @@ func TestClassifyTable(t *testing.T) {
 		t.Errorf("connection refused = %s", e.Kind)
 	}
 }
-
-func TestReasoningModel(t *testing.T) {
-	for m, want := range map[string]bool{"gpt-5": true, "gpt-5-mini": true, "o3-mini": true, "o4-mini": true, "openai/o1": true,
-		"gpt-4.1-mini": false, "gpt-4o": false, "llama3.1": false, "gpt-5-chat-latest": false, "o1x": false} {
-		if reasoningModel(m) != want {
-			t.Errorf("reasoningModel(%q) = %v", m, !want)
-		}
-	}
-}
