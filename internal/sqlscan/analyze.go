@@ -119,6 +119,10 @@ type Expr struct {
 	Text string
 	Pos  int
 	Line int
+	// Aggregate is, for a CASE that is the whole argument of an aggregate
+	// (sum(case when x then 1 else 0 end)), the aggregate's name: the CASE
+	// then counts or sums, it does not set a value.
+	Aggregate string
 }
 
 // Window is a window function call.
@@ -1003,7 +1007,7 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			if e >= hi {
 				e = hi - 1
 			}
-			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos)})
+			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos), Aggregate: p.aggregateAround(j, e)})
 			// Inner CASEs are part of the outer text; windows and
 			// aggregates inside it are still wanted, so keep scanning.
 			caseUntil = e
@@ -1031,6 +1035,22 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			s.Aggregates = append(s.Aggregates, name)
 		}
 	}
+}
+
+// aggregateAround returns the aggregate function whose only argument is
+// toks[lo..hi] (sum(case ... end), count(distinct case ... end)), or "".
+func (p *parser) aggregateAround(lo, hi int) string {
+	open := lo - 1
+	if p.is(open, "distinct") {
+		open--
+	}
+	if p.kind(open) != LParen || p.match[open] != hi+1 || p.kind(open-1) != Ident || p.kind(open-2) == Dot {
+		return ""
+	}
+	if name := strings.ToLower(p.toks[open-1].Text); aggregates[name] {
+		return name
+	}
+	return ""
 }
 
 type windowHit struct {

@@ -129,3 +129,22 @@ from unioned {{ dbt_utils.group_by(n=2) }}`)
 		}
 	})
 }
+
+// TestCaseInAggregate: a CASE that is an aggregate's argument is marked
+// with the aggregate, so it reads as the count or sum it is.
+func TestCaseInAggregate(t *testing.T) {
+	t.Parallel()
+	a := Analyze(`select account_id,
+  sum(case when status = 'won' then 1 else 0 end) as won_deals,
+  count(distinct case when is_open then deal_id end) as open_deals,
+  case when amount > 100 then 'big' else 'small' end as size,
+  sum(case when a then 1 else 0 end) + 1 as shifted
+from deals group by 1`)
+	var got []string
+	for _, c := range a.Final.Selects[0].Cases {
+		got = append(got, c.Aggregate)
+	}
+	if strings.Join(got, ",") != "sum,count,,sum" {
+		t.Errorf("aggregates around the CASEs = %q, want sum,count,,sum", got)
+	}
+}
