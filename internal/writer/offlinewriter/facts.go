@@ -171,6 +171,10 @@ func (f *facts) relName(r sqlscan.Relation) string {
 		return "a subquery"
 	case "function":
 		return clip(r.Name, 60)
+	case "this":
+		return "this model"
+	case "jinja":
+		return clip(r.Name, 60)
 	}
 	return r.Name
 }
@@ -189,6 +193,8 @@ func (f *facts) relDisplay(r sqlscan.Relation) string {
 		return "table function `" + clip(r.Name, 60) + "`"
 	case "jinja":
 		return "the relation rendered by `" + clip(r.Name, 60) + "`"
+	case "this":
+		return "the rows this model already holds"
 	}
 	return "table `" + r.Name + "`"
 }
