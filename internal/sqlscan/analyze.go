@@ -123,6 +123,8 @@ type Expr struct {
 	// (sum(case when x then 1 else 0 end)), the aggregate's name: the CASE
 	// then counts or sums, it does not set a value.
 	Aggregate string
+	// AggregateDistinct is true for count(distinct case ... end).
+	AggregateDistinct bool
 }
 
 // Window is a window function call.
@@ -1007,7 +1009,8 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			if e >= hi {
 				e = hi - 1
 			}
-			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos), Aggregate: p.aggregateAround(j, e)})
+			agg := p.aggregateAround(j, e)
+			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos), Aggregate: agg, AggregateDistinct: agg != "" && p.is(j-1, "distinct")})
 			// Inner CASEs are part of the outer text; windows and
 			// aggregates inside it are still wanted, so keep scanning.
 			caseUntil = e

@@ -286,6 +286,12 @@ func describeCond(c string, keep bool) string {
 			return "`" + bare(strings.TrimSpace(c[:i])) + "` " + p.words + " " + rhs
 		}
 	}
+	if isPath(c) {
+		return "`" + bare(c) + "` is true"
+	}
+	if strings.HasPrefix(lc, "not ") && isPath(strings.TrimSpace(c[4:])) {
+		return "`" + bare(strings.TrimSpace(c[4:])) + "` is false"
+	}
 	return "`" + clip(c, 120) + "`"
 }
 
@@ -524,8 +530,8 @@ func describeExpr(c *sqlscan.OutputColumn, sel *sqlscan.Select) string {
 			}
 			return aggWords[name] + " of `" + clip(bare(arg), 80) + "`" + per + "."
 		case name == "coalesce" || name == "ifnull" || name == "nvl":
-			if len(args) < 2 {
-				return ""
+			if len(args) < 2 || allSame(args) {
+				return "" // one column coalesced with itself from two sides of a join
 			}
 			return "`" + clip(bare(arg), 60) + "`, or " + list(ticks(clipAll(args[1:], 50)), 3) + " when it is null."
 		case name == "cast" || name == "try_cast" || name == "safe_cast":
@@ -584,6 +590,15 @@ func isNullPlaceholder(expr string) bool {
 func isStringLiteral(s string) bool {
 	toks := sqlscan.Tokenize(s)
 	return len(toks) == 1 && toks[0].Kind == sqlscan.String
+}
+
+func allSame(args []string) bool {
+	for _, a := range args[1:] {
+		if !strings.EqualFold(bare(oneLine(a)), bare(oneLine(args[0]))) {
+			return false
+		}
+	}
+	return true
 }
 
 func clipAll(items []string, n int) []string {

@@ -141,10 +141,14 @@ group by order_id`}, Upstream: []writer.Neighbor{payments}}
 			t.Errorf("%s = %q\nwant %q", name, got, want)
 		}
 	}
-	for _, r := range rulesOf(t, subj) {
+	rules := rulesOf(t, subj)
+	for _, r := range rules {
 		if strings.Contains(r.Rule, "set by a CASE") || strings.Contains(r.Rule, "1 when") {
 			t.Errorf("a conditional count read as a CASE that sets a value: %q", r.Rule)
 		}
+	}
+	if len(rules) != 3 || rules[2].Rule != "`refunds` is the number of distinct `payment_id` values among rows where `status` is 'refunded'." {
+		t.Errorf("rules = %+v", rules)
 	}
 }
 

@@ -57,7 +57,7 @@ func (f *facts) allJoins() []sqlscan.Relation {
 	var out []sqlscan.Relation
 	for _, s := range f.a.Selects {
 		for _, r := range s.From {
-			if r.Join != "from" {
+			if r.Join != "from" && !f.isSelf(r) {
 				out = append(out, r)
 			}
 		}
@@ -70,7 +70,7 @@ func (f *facts) allJoins() []sqlscan.Relation {
 func (f *facts) upstreamNames() []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, r := range externals(f.a) {
+	for _, r := range f.inputs() {
 		n := f.relName(r)
 		if !seen[n] {
 			seen[n] = true
@@ -88,25 +88,77 @@ func (f *facts) upstreamNames() []string {
 
 // grain says what one output row is, when the SQL makes it clear.
 func (f *facts) grain() string {
-	s := f.finalSelect()
-	if s == nil {
-		return ""
-	}
-	if g := groupingOf(s); g != "" {
-		return "one row per " + g
-	}
-	for _, st := range f.steps {
-		for _, sel := range st.q.Selects {
-			if sel.Qualify != "" {
-				for _, w := range sel.Windows {
-					if w.Name == "row_number" {
-						return "one row per " + strings.TrimPrefix(describeOver(w.Over), "within each ") + " (duplicates removed with QUALIFY)"
-					}
-				}
-			}
-		}
+	if cols := f.sqlGrain(); len(cols) > 0 {
+		return "one row per " + list(ticks(cols), 6)
 	}
 	return ""
+}
+
+// outputChain is the final SELECT and the SELECTs it passes through
+// unchanged in row count: "select ... from final" reads the CTE final,
+// whose grain is the model's. It stops at a join, a union or a
+// subquery, where the rows may multiply or mix.
+func (f *facts) outputChain() []*sqlscan.Select {
+	var chain []*sqlscan.Select
+	sel := f.finalSelect()
+	for depth := 0; sel != nil && depth < 40; depth++ {
+		chain = append(chain, sel)
+		if sel.GroupBy != "" || sel.Qualify != "" || len(sel.From) != 1 || sel.From[0].Kind != "cte" {
+			break
+		}
+		c := f.a.CTE(sel.From[0].Name)
+		if c == nil || c.Query == nil || len(c.Query.Selects) != 1 {
+			break
+		}
+		sel = c.Query.Selects[0]
+	}
+	return chain
+}
+
+// sqlGrain reads the grain from the SQL: the GROUP BY or the QUALIFY
+// ROW_NUMBER() partition of the SELECT that last sets the row count.
+func (f *facts) sqlGrain() []string {
+	for _, sel := range f.outputChain() {
+		if sel.GroupBy != "" {
+			var cols []string
+			for _, part := range splitTop(sel.GroupBy, ",") {
+				part = strings.TrimSpace(part)
+				var n int
+				if _, err := fmt.Sscanf(part, "%d", &n); err == nil && fmt.Sprint(n) == part && n >= 1 && n <= len(sel.Columns) {
+					part = sel.Columns[n-1].Name
+				}
+				if part == "" || strings.ContainsAny(part, "( ") {
+					return nil
+				}
+				cols = append(cols, bare(part))
+			}
+			return cols
+		}
+		if sel.Qualify == "" {
+			continue
+		}
+		for _, w := range sel.Windows {
+			o := strings.ToLower(w.Over)
+			i := strings.Index(o, "partition by ")
+			if w.Name != "row_number" || i < 0 {
+				continue
+			}
+			rest := w.Over[i+13:]
+			if j := strings.Index(strings.ToLower(rest), "order by"); j >= 0 {
+				rest = rest[:j]
+			}
+			var cols []string
+			for _, p := range splitTop(strings.TrimSuffix(strings.TrimSpace(rest), ")"), ",") {
+				if p = strings.TrimSpace(p); p == "" || strings.ContainsAny(p, "( ") {
+					return nil
+				}
+				cols = append(cols, bare(p))
+			}
+			return cols
+		}
+		return nil
+	}
+	return nil
 }
 
 // actions are the verbs of what the model does, most telling first. They
@@ -350,7 +402,7 @@ func (f *facts) executiveSummary() string {
 		b = append(b, sentence(f.leadSentence(grain)))
 	}
 	if acts := f.actions(); len(acts) > 0 {
-		b = append(b, sentence("It "+list(acts, 4)))
+		b = append(b, sentence("It "+list(acts, 0)))
 	}
 	if f.obj.Materialization == "incremental" || len(f.a.Incremental) > 0 {
 		if r, ok := f.incremental(); ok {
@@ -375,7 +427,8 @@ func (f *facts) executiveSummary() string {
 // description: the grain and the purpose, without identifiers.
 func (f *facts) leadSentence(grain string) string {
 	what := plainName(f.obj.Name)
-	if a := f.area(); a != "" && !strings.Contains(what, strings.ToLower(a)) {
+	if a := plainName(strings.ReplaceAll(f.area(), " ", "_") + "_x"); a != "x" && !strings.Contains(what, strings.TrimSuffix(a, " x")) {
+		a = strings.TrimSuffix(a, " x")
 		what = a + " " + what
 	}
 	what += " " + map[string]string{
@@ -437,53 +490,7 @@ func (f *facts) grainColumns() []string {
 	if len(unique) == 1 {
 		return unique
 	}
-	if s := f.finalSelect(); s != nil && s.GroupBy != "" {
-		var cols []string
-		for _, part := range splitTop(s.GroupBy, ",") {
-			part = strings.TrimSpace(part)
-			var n int
-			if _, err := fmt.Sscanf(part, "%d", &n); err == nil && fmt.Sprint(n) == part && n >= 1 && n <= len(s.Columns) {
-				part = s.Columns[n-1].Name
-			}
-			if part == "" || strings.ContainsAny(part, "( ") {
-				return nil
-			}
-			cols = append(cols, bare(part))
-		}
-		return cols
-	}
-	for _, st := range f.steps {
-		for _, sel := range st.q.Selects {
-			if sel.Qualify == "" {
-				continue
-			}
-			for _, w := range sel.Windows {
-				if w.Name != "row_number" {
-					continue
-				}
-				o := strings.ToLower(w.Over)
-				i := strings.Index(o, "partition by ")
-				if i < 0 {
-					continue
-				}
-				rest := w.Over[i+13:]
-				if j := strings.Index(strings.ToLower(rest), "order by"); j >= 0 {
-					rest = rest[:j]
-				}
-				rest = strings.TrimSuffix(strings.TrimSpace(rest), ")")
-				var cols []string
-				for _, p := range splitTop(rest, ",") {
-					p = strings.TrimSpace(p)
-					if p == "" || strings.ContainsAny(p, "( ") {
-						return nil
-					}
-					cols = append(cols, bare(p))
-				}
-				return cols
-			}
-		}
-	}
-	return nil
+	return f.sqlGrain()
 }
 
 // plainGrain says what one row is in words: "one row per order id".
@@ -583,7 +590,7 @@ func (f *facts) impactSentence() string {
 func uniqueExternals(f *facts) []sqlscan.Relation {
 	var out []sqlscan.Relation
 	seen := map[string]bool{}
-	for _, r := range externals(f.a) {
+	for _, r := range f.inputs() {
 		n := f.relName(r)
 		if !seen[n] {
 			seen[n] = true
@@ -958,7 +965,7 @@ func (f *facts) businessRules() []modeldoc.BusinessRule {
 				case c.Aggregate != "":
 					// sum(case when x then 1 else 0 end) counts; it sets
 					// no value of its own.
-					what := aggregateCase(c.Aggregate, c.Text, false, "")
+					what := aggregateCase(c.Aggregate, c.Text, c.AggregateDistinct, "")
 					if what == "" {
 						continue
 					}
@@ -1361,7 +1368,7 @@ func isPath(s string) bool {
 func (f *facts) importedName(r sqlscan.Relation) string {
 	for depth := 0; depth < 10; depth++ {
 		switch r.Kind {
-		case "subquery", "function":
+		case "subquery", "function", "this":
 			return ""
 		case "cte":
 			c := f.a.CTE(r.Name)
@@ -1370,6 +1377,9 @@ func (f *facts) importedName(r sqlscan.Relation) string {
 			}
 			r = c.Query.Selects[0].From[0]
 			continue
+		}
+		if f.isSelf(r) {
+			return ""
 		}
 		return f.relName(r)
 	}

@@ -3,7 +3,6 @@ package offlinewriter
 import (
 	"context"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -217,8 +216,14 @@ func TestRealismOnDatasets(t *testing.T) {
 		for _, e := range r.examples {
 			t.Logf("  leak: %s", e)
 		}
-		if os.Getenv("MODELDOC_REALISM_STRICT") != "" && r.leaks > 0 {
-			t.Errorf("%s: %d texts leak SQL comments or Jinja", p.name, r.leaks)
+		if r.leaks > 0 {
+			t.Errorf("%s: %d texts leak SQL comments or Jinja (target 0)", p.name, r.leaks)
+		}
+		if r.chained > 0 {
+			t.Errorf("%s: %d texts chain an upstream's text", p.name, r.chained)
+		}
+		if composed := r.documented - r.inherited; composed > 0 && r.restated*20 >= composed {
+			t.Errorf("%s: %d of %d composed column texts restate the name (target under 5%%)", p.name, r.restated, composed)
 		}
 	}
 }
