@@ -271,6 +271,9 @@ func FuzzAnalyze(f *testing.F) {
 		"select * exclude (a) from t, lateral flatten(input => t.v) f",
 		"{{ '}}' }} {% '%}' %} '\\",
 		"select sum(x) filter (where y) over w from t window w as (order by z)",
+		"{{ simple_cte([('a', 'b'), (\"c\", 'd')]) }}, f as (select * from a) {{ dbt_audit(cte_ref='f') }}",
+		"select {{ dbt_utils.generate_surrogate_key(['a']) }} k from {{ this }} {% if is_incremental() %} where d > (select max(d) from {{ this }}) {% else %} where 1 {% endif %}",
+		"with u as ({{ dbt_utils.union_relations(relations=[ref('a'), ref('b')]) }}) select sum(case when x then 1 end) from u {{ dbt_utils.group_by(n=1) }}",
 	} {
 		f.Add(s)
 	}
