@@ -273,9 +273,20 @@ group by order_id`}, Upstream: []writer.Neighbor{payments},
 	if strings.Contains(first, "`") || strings.Contains(sum, "CASE expression") || strings.Contains(sum, "WHERE clause") {
 		t.Errorf("summary reads like SQL: %q", sum)
 	}
-	if !strings.Contains(sum, "1 model reads it directly (`finance_dashboard`)") {
+	if !strings.Contains(sum, "1 model reads it directly (`finance_dashboard`).") {
 		t.Errorf("summary does not name its consumer: %q", sum)
 	}
+	// What a change reaches counts the consumers' consumers too.
+	subj.Dependents = 241
+	if sum := summaryOf(t, subj); !strings.Contains(sum, "1 model reads it directly (`finance_dashboard`), and 241 depend on it in all, through them.") {
+		t.Errorf("summary does not count the transitive dependents: %q", sum)
+	}
+	var impact modeldoc.ImpactAnalysis
+	write(t, subj, modeldoc.LayerImpactAnalysis, &impact)
+	if !strings.Contains(impact.DownstreamImpact, "241 depend on it in all") {
+		t.Errorf("impact does not count the transitive dependents: %q", impact.DownstreamImpact)
+	}
+	subj.Dependents = 0
 	// A unique test states the grain too.
 	subj.Object.RawSQL = "select payment_id, amount from {{ ref('stg_payments') }}"
 	subj.Object.Columns = []modeldoc.Column{{Name: "payment_id", Tests: []string{"unique", "not_null"}}, {Name: "amount"}}

@@ -416,7 +416,7 @@ func (f *facts) executiveSummary() string {
 		for _, d := range f.subj.Downstream {
 			names = append(names, d.Object.Name)
 		}
-		b = append(b, sentence(fmt.Sprintf("%s it directly (%s)", verb(n, "model reads", "models read"), list(ticks(names), 3))))
+		b = append(b, sentence(fmt.Sprintf("%s it directly (%s)%s", verb(n, "model reads", "models read"), list(ticks(names), 3), f.reachPhrase())))
 	} else {
 		b = append(b, "No model in the project reads it: it is an end point for dashboards, exports or analysts.")
 	}
@@ -1139,6 +1139,15 @@ func frequency(models []*writer.Neighbor) string {
 	return "On every dbt run that builds its consumers"
 }
 
+// reachPhrase adds the objects a change reaches through the direct
+// consumers, when the lineage says how many there are.
+func (f *facts) reachPhrase() string {
+	if n := f.subj.Dependents; n > len(f.subj.Downstream) {
+		return fmt.Sprintf(", and %d depend on it in all, through them", n)
+	}
+	return ""
+}
+
 func (f *facts) downstreamImpact() string {
 	n := len(f.subj.Downstream)
 	if n == 0 {
@@ -1148,7 +1157,7 @@ func (f *facts) downstreamImpact() string {
 	for _, d := range f.subj.Downstream {
 		names = append(names, "`"+d.Object.Name+"`")
 	}
-	s := fmt.Sprintf("%s it directly (%s). Renaming or removing a column breaks those models at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6))
+	s := fmt.Sprintf("%s it directly (%s)%s. Renaming or removing a column breaks those models at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6), f.reachPhrase())
 	if g := f.grain(); g != "" {
 		s += "; keep it at " + g
 	}
