@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -234,6 +235,9 @@ func TestObjectsAndDocs(t *testing.T) {
 	}
 	if r := run(t, db, "docs", "show", name); r.code != 0 || !strings.Contains(strings.ToLower(r.stdout), "summary") {
 		t.Errorf("docs show (terminal): %d\n%s", r.code, r.stdout)
+	} else if cs := num(t, show, "complexity_score"); !strings.Contains(r.stdout, fmt.Sprintf("complexity %d/5", int(cs))) ||
+		cs > 1 && !strings.Contains(r.stdout, "because:") {
+		t.Errorf("docs show (terminal) does not show complexity %v/5 with its reasons:\n%s", cs, r.stdout)
 	}
 	if r := run(t, db, "docs", "history", name); r.code != 0 {
 		t.Errorf("docs history: %d %s", r.code, r.stderr)

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,8 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/export"
 	"github.com/modeldoc/modeldoc/internal/generate"
 	"github.com/modeldoc/modeldoc/internal/retry"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 func init() { register(newDocsCmd) }
@@ -87,7 +90,7 @@ which runs a durable job.`,
 			if a.JSON {
 				return a.printJSON(v)
 			}
-			renderDoc(a.Stdout, obj, v)
+			renderDoc(a.Stdout, obj, v, complexityReasons(ctx, st, org.ID, obj))
 			return nil
 		},
 	}
@@ -119,7 +122,7 @@ func newDocsShowCmd(a *App) *cobra.Command {
 			if a.JSON {
 				return a.printJSON(v)
 			}
-			renderDoc(a.Stdout, obj, v)
+			renderDoc(a.Stdout, obj, v, complexityReasons(ctx, st, org.ID, obj))
 			return nil
 		},
 	}
@@ -196,12 +199,31 @@ func layerSummary(v *modeldoc.DocVersion) string {
 	return fmt.Sprintf("%d ok", ok)
 }
 
+// complexityReasons says what raised obj's complexity score, as the
+// exports do; the score itself is stored with the version.
+func complexityReasons(ctx context.Context, st *store.Store, orgID int64, obj *modeldoc.Object) []string {
+	edges, err := st.EdgesTouching(ctx, orgID, []int64{obj.ID})
+	if err != nil {
+		return nil // the reasons are a courtesy; the score is printed anyway
+	}
+	ups := 0
+	for _, e := range edges {
+		if e.Downstream == obj.ID {
+			ups++
+		}
+	}
+	return export.ComplexityReasons(obj, ups)
+}
+
 // renderDoc prints a version for reading in a terminal.
-func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion) {
+func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reasons []string) {
 	p := func(format string, args ...any) { fmt.Fprintf(out, format, args...) }
 	p("%s — documentation v%d\n", obj.Name, v.Version)
 	p("written %s by %s/%s, prompt %s, complexity %d/5, %d+%d tokens, $%.4f\n",
 		v.CreatedAt.Local().Format(time.DateTime), v.Provider, v.Model, v.PromptVersion, v.ComplexityScore, v.PromptTokens, v.CompletionTokens, v.Cost)
+	if len(reasons) > 0 {
+		p("complexity %d/5 because: %s\n", v.ComplexityScore, strings.Join(reasons, "; "))
+	}
 	if missing := v.MissingLayers(); len(missing) > 0 {
 		p("PARTIAL: these layers failed: %v\n", missing)
 		for _, l := range missing {

@@ -367,3 +367,57 @@ func unescape(s string) string {
 	}
 	return b.String()
 }
+
+// dictLiteral reads a Jinja dict literal ({"a": 1, 'b': 'x'}) into its
+// entries, values as literal() reads them (lists and other expressions as
+// written). It returns nil when s is not a dict with string keys.
+func dictLiteral(s string) map[string]string {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || s[0] != '{' || matchParen(s, 0) != len(s)-1 {
+		return nil
+	}
+	out := map[string]string{}
+	for _, entry := range splitArgs(s[1 : len(s)-1]) {
+		colon := -1
+		for k := 0; k < len(entry); {
+			if entry[k] == '\'' || entry[k] == '"' {
+				k = skipString(entry, k)
+				continue
+			}
+			if entry[k] == ':' {
+				colon = k
+				break
+			}
+			k++
+		}
+		if colon < 0 {
+			return nil
+		}
+		key, ok := literal(strings.TrimSpace(entry[:colon]))
+		if !ok || key == "" {
+			return nil
+		}
+		val, _ := literal(strings.TrimSpace(entry[colon+1:]))
+		out[key] = val
+	}
+	return out
+}
+
+// listLiteral reads a tag value: one string (already unquoted by
+// literal), or a list of string literals.
+func listLiteral(s string) []string {
+	s = strings.TrimSpace(s)
+	if len(s) < 2 || s[0] != '[' || matchParen(s, 0) != len(s)-1 {
+		if s == "" || strings.ContainsAny(s, "()[]{}") {
+			return nil
+		}
+		return []string{s}
+	}
+	var out []string
+	for _, item := range splitArgs(s[1 : len(s)-1]) {
+		if v, ok := literal(item); ok && v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}

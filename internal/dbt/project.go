@@ -104,6 +104,7 @@ type rawObject struct {
 	calls   []jinjaCall
 	relDirs []string // folders under the model path, for dbt_project.yml config
 	sqlCfg  map[string]string
+	sqlTags []string // tags of the SQL's config() calls
 	ymlCfg  map[string]any
 	version string
 	ymlSeen bool
@@ -521,36 +522,85 @@ func (l *projectLoader) readModel(p *pkg, path, below string) error {
 	if d := filepath.ToSlash(filepath.Dir(below)); d != "." {
 		ro.relDirs = strings.Split(d, "/")
 	}
-	ro.calls, ro.sqlCfg = blockCalls(blocks)
+	ro.calls, ro.sqlCfg, ro.sqlTags = blockCalls(blocks)
 	l.register(ro)
 	return nil
 }
 
-// blockCalls returns the ref/source calls of blocks and the literal
-// arguments of their config() calls.
-func blockCalls(blocks []jinjaBlock) ([]jinjaCall, map[string]string) {
+// blockCalls returns the ref/source calls of blocks, the literal arguments
+// of their config() calls and the tags those calls give. dbt takes config
+// both as keyword arguments and as one dict ({{ config({"enabled": false})
+// }}); both forms land in the same map.
+func blockCalls(blocks []jinjaBlock) ([]jinjaCall, map[string]string, []string) {
 	var calls []jinjaCall
 	var cfg map[string]string
+	var tagList []string
+	set := func(k, v string) {
+		if k == "tags" {
+			tagList = append(tagList, listLiteral(v)...)
+			return
+		}
+		if cfg == nil {
+			cfg = map[string]string{}
+		}
+		if _, ok := literal(v); ok || !strings.ContainsAny(v, "()[]{}") {
+			cfg[k] = v
+		}
+	}
 	for _, b := range blocks {
 		if !strings.Contains(b.Body, "(") {
 			continue
 		}
-		for _, c := range callsIn(b.Body, b.Line, "ref", "source", "config") {
+		for _, c := range callsIn(b.Body, b.Line, "ref", "source", "config", "simple_cte") {
+			if c.Fn == "simple_cte" {
+				calls = append(calls, simpleCTERefs(c)...)
+				continue
+			}
 			if c.Fn == "config" {
+				for _, a := range c.Args {
+					for k, v := range dictLiteral(a) {
+						set(k, v)
+					}
+				}
 				for k, v := range c.Kwargs {
-					if cfg == nil {
-						cfg = map[string]string{}
-					}
-					if _, ok := literal(v); ok || !strings.ContainsAny(v, "()[]{}") {
-						cfg[k] = v
-					}
+					set(k, v)
 				}
 				continue
 			}
 			calls = append(calls, c)
 		}
 	}
-	return calls, cfg
+	return calls, cfg, tagList
+}
+
+// simpleCTERefs reads the refs of GitLab's simple_cte macro, a common
+// import-CTE helper: simple_cte([('alias', 'model'), ...]) renders
+// "alias AS (SELECT * FROM {{ ref('model') }})" for each pair, so each
+// pair is a dependency dbt records.
+func simpleCTERefs(c jinjaCall) []jinjaCall {
+	if len(c.Args) != 1 {
+		return nil
+	}
+	list := strings.TrimSpace(c.Args[0])
+	if len(list) < 2 || list[0] != '[' || matchParen(list, 0) != len(list)-1 {
+		return nil
+	}
+	var out []jinjaCall
+	for _, item := range splitArgs(list[1 : len(list)-1]) {
+		if len(item) < 2 || item[0] != '(' || matchParen(item, 0) != len(item)-1 {
+			continue
+		}
+		pair := splitArgs(item[1 : len(item)-1])
+		if len(pair) != 2 {
+			continue
+		}
+		name, ok := literal(pair[1])
+		if !ok || name == "" {
+			continue
+		}
+		out = append(out, jinjaCall{Fn: "ref", Args: []string{name}, Line: c.Line})
+	}
+	return out
 }
 
 func (l *projectLoader) readSnapshots(p *pkg, path string) error {
@@ -592,7 +642,7 @@ func (l *projectLoader) readSnapshots(p *pkg, path string) error {
 			},
 			pkg: p,
 		}
-		ro.calls, ro.sqlCfg = blockCalls(blocks[i+1 : end])
+		ro.calls, ro.sqlCfg, ro.sqlTags = blockCalls(blocks[i+1 : end])
 		l.register(ro)
 		i = end
 	}
@@ -1055,7 +1105,7 @@ func (l *projectLoader) finish() {
 		if d := cfg["database"]; d != "" && !strings.Contains(d, "{") {
 			o.Database = d
 		}
-		o.Tags = sortUnique(o.Tags)
+		o.Tags = sortUnique(append(o.Tags, ro.sqlTags...))
 		o.SQLHash = modeldoc.HashSQL(o.RawSQL, "")
 		kept = append(kept, ro)
 	}

@@ -111,3 +111,72 @@ sources:
 		t.Errorf("refs in Jinja comments or raw blocks were read:\n%s", warnings)
 	}
 }
+
+// TestDictConfig: dbt reads {{ config({...}) }} exactly like keyword
+// arguments, so a disabled model written that way is not imported and the
+// others keep their materialization, schema and tags.
+func TestDictConfig(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"dbt_project.yml": "name: shop\n",
+		"models/events.sql": `{{ config({"materialized": "incremental", "schema": "product", "alias": "events_all",
+    "unique_key": "event_id", "tags": ["daily", 'core']}) }}
+select * from {{ ref('stg_events') }}`,
+		"models/old_events.sql": `{{ config({'enabled': false, "materialized": "table"}) }}
+select * from {{ ref('stg_events') }}`,
+		"models/stg_events.sql": `{{ config(materialized='table', tags='staging') }} select 1 as event_id`,
+	})
+	c, err := dbt.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]modeldoc.Object{}
+	for _, o := range c.Objects {
+		got[o.Name] = o
+	}
+	if _, ok := got["old_events"]; ok {
+		t.Error("old_events is disabled with config({'enabled': false}) but was imported")
+	}
+	ev := got["events"]
+	if ev.Materialization != "incremental" || ev.Schema != "product" || strings.Join(ev.Tags, ",") != "core,daily" {
+		t.Errorf("events: materialization %q, schema %q, tags %v; want incremental, product, [core daily]", ev.Materialization, ev.Schema, ev.Tags)
+	}
+	if st := got["stg_events"]; st.Materialization != "table" || strings.Join(st.Tags, ",") != "staging" {
+		t.Errorf("stg_events: materialization %q, tags %v; want table, [staging]", st.Materialization, st.Tags)
+	}
+	found := false
+	for _, w := range c.Warnings {
+		found = found || strings.Contains(w, "old_events is disabled")
+	}
+	if !found {
+		t.Errorf("no warning about the disabled model: %v", c.Warnings)
+	}
+}
+
+// TestSimpleCTELineage: a model whose import CTEs come from GitLab's
+// simple_cte macro depends on every model the macro's pairs name.
+func TestSimpleCTELineage(t *testing.T) {
+	dir := writeTree(t, map[string]string{
+		"dbt_project.yml": "name: shop\n",
+		"models/report.sql": `{{ simple_cte([
+    ('orders', 'stg_orders'),
+    ("customers", "stg_customers")
+]) }}
+, final AS (SELECT * FROM orders JOIN customers USING (customer_id))
+SELECT * FROM final`,
+		"models/stg_orders.sql":    "select 1 as customer_id",
+		"models/stg_customers.sql": "select 1 as customer_id",
+	})
+	c, err := dbt.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range c.Edges {
+		if e.Downstream == "model.shop.report" {
+			got = append(got, e.Upstream)
+		}
+	}
+	if strings.Join(got, ",") != "model.shop.stg_customers,model.shop.stg_orders" {
+		t.Errorf("report's upstreams: %v, want stg_customers and stg_orders", got)
+	}
+}

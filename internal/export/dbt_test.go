@@ -354,7 +354,9 @@ func TestExportDBTNewEntriesFollowConvention(t *testing.T) {
 	write("models/staging/_staging__models.yml", "version: 2\nmodels:\n  - name: stg_orders\n    description: Orders, staged by hand.\n")
 	write("models/staging/stg_orders.sql", "select 1 as id")
 	write("models/staging/stg_payments.sql", "select 2 as amount")
-	write("models/marts/fct_orders.sql", "select id from {{ ref('stg_orders') }}")
+	// A column the offline writer can explain (a pass-through with no
+	// upstream text is left undocumented, so it would not be written).
+	write("models/marts/fct_orders.sql", "select id, 'web' as channel from {{ ref('stg_orders') }}")
 	cat, err := dbt.LoadProject(dir)
 	if err != nil {
 		t.Fatal(err)

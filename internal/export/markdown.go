@@ -107,8 +107,12 @@ func markdownPage(pg *page) string {
 		fmt.Fprintf(&b, "- **File:** %s\n", mdEscape(o.FilePath))
 	}
 	if v := pg.Doc; v != nil {
-		fmt.Fprintf(&b, "- **Complexity:** %d / 10\n- **Written by:** %s · %s · prompt %s · version %d · %s\n",
-			v.ComplexityScore, mdEscape(v.Provider), mdEscape(v.Model), mdEscape(v.PromptVersion), v.Version, v.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
+		cx := fmt.Sprintf("%d / 5", v.ComplexityScore)
+		if len(pg.ComplexityReasons) > 0 {
+			cx += " (" + mdEscape(strings.Join(pg.ComplexityReasons, "; ")) + ")"
+		}
+		fmt.Fprintf(&b, "- **Complexity:** %s\n- **Written by:** %s · %s · prompt %s · version %d · %s\n",
+			cx, mdEscape(v.Provider), mdEscape(v.Model), mdEscape(v.PromptVersion), v.Version, v.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	if pg.Stale {
 		b.WriteString("- **Stale:** the SQL or an upstream model changed after this documentation was written\n")

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqlscan"
 )
 
 // The site opens from file:// with no server: browsers block fetch() there,
@@ -58,6 +59,8 @@ type page struct {
 	Downstream []link
 	Missing    []modeldoc.Layer
 	Generated  string
+	// ComplexityReasons say what raised the complexity score (1 to 5).
+	ComplexityReasons []string
 }
 
 type pageColumn struct {
@@ -200,7 +203,17 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 		d := p.Object(id)
 		pg.Downstream = append(pg.Downstream, link{d.Name, string(d.Type), names[d] + ext})
 	}
+	if v != nil {
+		pg.ComplexityReasons = ComplexityReasons(o, len(pg.Upstream))
+	}
 	return pg, nil
+}
+
+// ComplexityReasons recomputes what raised an object's complexity score
+// from its SQL, the way the score was computed when it was written: the
+// version stores the score, and the reasons are what makes it reviewable.
+func ComplexityReasons(o *modeldoc.Object, upstream int) []string {
+	return sqlscan.Complexity(sqlscan.Analyze(o.SQL()), upstream, len(o.Columns)).Reasons
 }
 
 func lineageText(c modeldoc.ColumnDescription) string {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -99,10 +100,14 @@ func TestSiteTuva(t *testing.T) {
 			b, _ := os.ReadFile(filepath.Join(out, "objects", names[o]+".html"))
 			s := string(b)
 			for _, want := range []string{`id="executive_summary"`, `id="business_narrative"`, `id="transformation_cards"`,
-				`id="impact_analysis"`, `id="columns"`, `id="lineage"`, "offline", "prompt " + v.PromptVersion, "/ 10"} {
+				`id="impact_analysis"`, `id="columns"`, `id="lineage"`, "offline", "prompt " + v.PromptVersion, fmt.Sprintf("%d / 5", v.ComplexityScore)} {
 				if !strings.Contains(s, want) {
 					t.Errorf("%s: page lacks %q", o.Name, want)
 				}
+			}
+			// One scale everywhere: the CLI prints /5 too.
+			if strings.Contains(s, "/ 10") {
+				t.Errorf("%s: complexity on a scale of 10", o.Name)
 			}
 			break
 		}
@@ -172,6 +177,27 @@ func TestMarkdownAndJSON(t *testing.T) {
 				t.Errorf("%s: broken link %s", filepath.Base(f), m[1])
 			}
 		}
+	}
+
+	// Complexity is on the 1-5 scale, with what raised it.
+	names := fileNames(projects)
+	checked := 0
+	for _, p := range projects {
+		for id, v := range p.Docs {
+			o := p.Object(id)
+			b, _ := os.ReadFile(filepath.Join(out, names[o]+".md"))
+			want := fmt.Sprintf("- **Complexity:** %d / 5", v.ComplexityScore)
+			if !strings.Contains(string(b), want) || strings.Contains(string(b), "/ 10") {
+				t.Errorf("%s: page lacks %q", o.Name, want)
+			}
+			if v.ComplexityScore > 1 && !strings.Contains(string(b), want+" (") {
+				t.Errorf("%s: complexity %d without its reasons", o.Name, v.ComplexityScore)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Error("no documented page to check")
 	}
 
 	doc := BuildJSON(projects, time.Now())

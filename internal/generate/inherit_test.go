@@ -94,7 +94,10 @@ func documentShop(t *testing.T, st *store.Store, w writer.Writer) (orgID int64, 
 		if err := st.InsertDocVersion(ctx, v); err != nil {
 			t.Fatal(err)
 		}
-		_, by := export.ColumnDocs(v)
+		_, by, err := export.ColumnDocs(v)
+		if err != nil {
+			t.Fatal(err)
+		}
 		plans[name], cols[name] = plan, by
 	}
 	return org.ID, plans, cols

@@ -134,6 +134,9 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		return nil, err
 	}
 	subject := newSubject(obj, up, down, summaries)
+	if subject.Dependents, err = s.dependents(ctx, orgID, objectID, edges); err != nil {
+		return nil, err
+	}
 	return s.planSubject(subject, opts, s.ancestorDocs(ctx, orgID, objectID, upIDs))
 }
 

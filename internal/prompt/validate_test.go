@@ -112,6 +112,8 @@ func TestValidate(t *testing.T) {
 		{modeldoc.LayerImpactAnalysis, `{"usedBy":[],"questionsAnswered":["Who?"]}`, []string{"missing property 'downstreamImpact'"}},
 		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"The id.","lineage":"copied","upstreamModel":"","upstreamColumn":""}]}`, []string{"at /columns/0/lineage: value must be one of 'passthrough', 'derived'"}},
 		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"The id.","lineage":"passthrough","upstreamModel":"","upstreamColumn":""}]}`, []string{"column \"id\" is passthrough but upstreamModel or upstreamColumn is empty"}},
+		// A column the writer cannot explain is left undocumented.
+		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`, nil},
 		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"a","lineage":"derived","upstreamModel":"","upstreamColumn":""},{"name":"id","description":"b","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`, []string{"at /columns/1/name: \"id\" is described twice"}},
 	}
 	for _, c := range cases {

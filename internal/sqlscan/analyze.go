@@ -25,6 +25,11 @@ type Analysis struct {
 	SetOps int
 	// Refs are the ref()/source() calls of the SQL's Jinja (see Refs).
 	Refs []Ref
+	// Incremental holds the SQL of each {% if is_incremental() %} block
+	// (comments removed): what an incremental build adds, typically a
+	// watermark such as "where d > (select max(d) from {{ this }})". It is
+	// not part of Final or Selects.
+	Incremental []Expr
 
 	newlines []int
 }
@@ -95,7 +100,8 @@ type OutputColumn struct {
 
 // Relation is one item of a FROM clause.
 type Relation struct {
-	// Kind is "table", "cte", "ref", "source", "subquery", "function" or "jinja".
+	// Kind is "table", "cte", "ref", "source", "subquery", "function",
+	// "jinja" or "this" ({{ this }}, the model itself).
 	Kind string
 	// Name is the table path as written without quotes ("db.schema.t"),
 	// the CTE's name, the ref/source's table name, or the function call.
@@ -113,6 +119,12 @@ type Expr struct {
 	Text string
 	Pos  int
 	Line int
+	// Aggregate is, for a CASE that is the whole argument of an aggregate
+	// (sum(case when x then 1 else 0 end)), the aggregate's name: the CASE
+	// then counts or sums, it does not set a value.
+	Aggregate string
+	// AggregateDistinct is true for count(distinct case ... end).
+	AggregateDistinct bool
 }
 
 // Window is a window function call.
@@ -127,6 +139,7 @@ type Window struct {
 // Analyze reads sql. It never fails and never panics; unknown syntax is
 // skipped.
 func Analyze(sql string) *Analysis {
+	sql = expandMacros(sql)
 	a := &Analysis{SQL: sql}
 	for i := 0; i < len(sql); i++ {
 		if sql[i] == '\n' {
@@ -135,19 +148,58 @@ func Analyze(sql string) *Analysis {
 	}
 	all := Tokenize(sql)
 	toks := make([]Token, 0, len(all))
+	var comments [][2]int
 	// Block sets and macros hold SQL that is not the model's query:
 	// {% set x %}(select ...){% endset %} is a value, not a statement.
 	skipUntil := ""
+	// incr > 0 inside {% if is_incremental() %}: its SQL runs only on
+	// incremental builds, so it is kept apart (Incremental) and the
+	// query is read as a full build reads it, {% else %} branch included.
+	incr, incrStart := 0, 0
+	elseDepth := 0 // > 0 inside the {% else %} branch of an is_incremental() block
 	for _, t := range all {
+		// Statement tags ({% if %}, {% for %}) go with the comments: the
+		// SQL they wrap is kept, the tags themselves are not prose.
+		if t.Kind == Comment || t.JinjaKind() == "{#" || t.JinjaKind() == "{%" {
+			comments = append(comments, [2]int{t.Pos, t.End()})
+		}
+		if elseDepth > 0 {
+			switch jinjaTag(t) {
+			case "if":
+				elseDepth++
+			case "endif":
+				if elseDepth--; elseDepth == 0 {
+					continue
+				}
+			}
+		}
 		if skipUntil != "" {
 			if t.Kind == Jinja && jinjaTag(t) == skipUntil {
 				skipUntil = ""
 			}
 			continue
 		}
+		if incr > 0 {
+			switch tag := jinjaTag(t); {
+			case tag == "if":
+				incr++
+			case tag == "endif" && incr > 1:
+				incr--
+			case tag == "endif" || (tag == "else" || tag == "elif") && incr == 1:
+				a.Incremental = append(a.Incremental, Expr{Pos: incrStart, Line: a.Line(incrStart),
+					Text: strings.TrimSpace(stripSpans(sql, incrStart, t.Pos, comments[:len(comments)-1]))})
+				incr = 0
+				if tag != "endif" {
+					elseDepth = 1
+				}
+			}
+			continue
+		}
 		switch {
 		case t.Kind == Comment:
 		case t.JinjaKind() == "{#":
+		case isIncrementalIf(t):
+			incr, incrStart = 1, t.End()
 		case t.JinjaKind() == "{%" && jinjaTag(t) == "set" && !strings.Contains(t.Text, "="):
 			skipUntil = "endset"
 		case t.JinjaKind() == "{%" && jinjaTag(t) == "macro":
@@ -157,7 +209,7 @@ func Analyze(sql string) *Analysis {
 		}
 	}
 	a.Refs = Refs(sql)
-	p := &parser{a: a, sql: sql, toks: toks, ctes: map[string]bool{}}
+	p := &parser{a: a, sql: sql, toks: toks, ctes: map[string]bool{}, comments: comments}
 	p.matchParens()
 	lo, hi := p.mainStatement()
 	if lo < hi {
@@ -201,6 +253,9 @@ type parser struct {
 	match []int // index of the matching paren, -1 when unbalanced
 	ctes  map[string]bool
 	depth int
+	// comments are the byte spans of SQL and Jinja comments, sorted: the
+	// texts the parser hands out leave them out.
+	comments [][2]int
 }
 
 func (p *parser) matchParens() {
@@ -254,7 +309,7 @@ func (p *parser) text(lo, hi int) string {
 	if lo >= hi {
 		return ""
 	}
-	return strings.TrimSpace(p.sql[p.toks[lo].Pos:p.toks[hi-1].End()])
+	return strings.TrimSpace(stripSpans(p.sql, p.toks[lo].Pos, p.toks[hi-1].End(), p.comments))
 }
 
 // mainStatement picks the model's query: the first ;-separated statement
@@ -423,7 +478,7 @@ func (p *parser) parseWith(i, hi int) int {
 		m := p.match[j]
 		cte := &CTE{Name: name.Name(), Columns: cols, Pos: name.Pos, Line: p.a.Line(name.Pos)}
 		if m > j+1 {
-			cte.Body = strings.TrimSpace(p.sql[p.toks[j].End():p.toks[m].Pos])
+			cte.Body = strings.TrimSpace(stripSpans(p.sql, p.toks[j].End(), p.toks[m].Pos, p.comments))
 		}
 		p.a.CTEs = append(p.a.CTEs, cte)
 		p.ctes[strings.ToLower(cte.Name)] = true // visible to its own body when recursive
@@ -811,6 +866,11 @@ func (p *parser) parseFrom(lo, hi int, subAt map[int]*Query, join string) []Rela
 				k = m + 1
 				r.Kind = ""
 			}
+		case t.Kind == Jinja && IsThis(t.Text):
+			// The model reading itself (an incremental merge): not a source
+			// of data, and never an upstream.
+			r.Kind, r.Name = "this", "this"
+			k++
 		case t.Kind == Jinja:
 			r.Kind, r.Name = "jinja", t.Text
 			if refs := jinjaRefs(t); len(refs) == 1 && t.JinjaKind() == "{{" {
@@ -949,7 +1009,8 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			if e >= hi {
 				e = hi - 1
 			}
-			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos)})
+			agg := p.aggregateAround(j, e)
+			s.Cases = append(s.Cases, Expr{Text: p.text(j, e+1), Pos: t.Pos, Line: p.a.Line(t.Pos), Aggregate: agg, AggregateDistinct: agg != "" && p.is(j-1, "distinct")})
 			// Inner CASEs are part of the outer text; windows and
 			// aggregates inside it are still wanted, so keep scanning.
 			caseUntil = e
@@ -977,6 +1038,22 @@ func (p *parser) scanExprs(s *Select, lo, hi int, subRanges [][2]int) {
 			s.Aggregates = append(s.Aggregates, name)
 		}
 	}
+}
+
+// aggregateAround returns the aggregate function whose only argument is
+// toks[lo..hi] (sum(case ... end), count(distinct case ... end)), or "".
+func (p *parser) aggregateAround(lo, hi int) string {
+	open := lo - 1
+	if p.is(open, "distinct") {
+		open--
+	}
+	if p.kind(open) != LParen || p.match[open] != hi+1 || p.kind(open-1) != Ident || p.kind(open-2) == Dot {
+		return ""
+	}
+	if name := strings.ToLower(p.toks[open-1].Text); aggregates[name] {
+		return name
+	}
+	return ""
 }
 
 type windowHit struct {

@@ -55,7 +55,8 @@ func TestAnalyzeColumns(t *testing.T) {
 		{"select case when a then 1 end, case when a then 1 end flag from t", "=expression flag=expression"},
 		{"select not flag, a is not null as has_a from t", "=expression has_a=expression"},
 		{"select interval '1' day, date '2020-01-01' from t", "=expression =expression"},
-		{"select {{ dbt_utils.star(ref('x')) }} from t", "=jinja"},
+		{"select {{ dbt_utils.star(ref('x')) }} from t", "*=star"},
+		{"select {{ my_macro('x') }} from t", "=jinja"},
 		{"select distinct on (a) a, b from t", "a=column(a) b=column(b)"},
 		{"select top 10 a from t", "a=column(a)"},
 		{"select a from t where x is distinct from y", "a=column(a)"},
@@ -270,6 +271,9 @@ func FuzzAnalyze(f *testing.F) {
 		"select * exclude (a) from t, lateral flatten(input => t.v) f",
 		"{{ '}}' }} {% '%}' %} '\\",
 		"select sum(x) filter (where y) over w from t window w as (order by z)",
+		"{{ simple_cte([('a', 'b'), (\"c\", 'd')]) }}, f as (select * from a) {{ dbt_audit(cte_ref='f') }}",
+		"select {{ dbt_utils.generate_surrogate_key(['a']) }} k from {{ this }} {% if is_incremental() %} where d > (select max(d) from {{ this }}) {% else %} where 1 {% endif %}",
+		"with u as ({{ dbt_utils.union_relations(relations=[ref('a'), ref('b')]) }}) select sum(case when x then 1 end) from u {{ dbt_utils.group_by(n=1) }}",
 	} {
 		f.Add(s)
 	}

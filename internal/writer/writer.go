@@ -49,6 +49,10 @@ type Subject struct {
 	Object     modeldoc.Object // with Columns
 	Upstream   []Neighbor
 	Downstream []Neighbor
+	// Dependents counts every object downstream of Object, directly or
+	// through others (what a change can reach); 0 when not known.
+	// Downstream lists the direct ones.
+	Dependents int
 }
 
 // Neighbor is an object next to the subject in the lineage, with its

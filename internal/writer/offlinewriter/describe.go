@@ -2,25 +2,68 @@ package offlinewriter
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/modeldoc/modeldoc/internal/sqlscan"
 )
 
-// oneLine collapses runs of whitespace so SQL reads inline.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine collapses runs of whitespace so SQL reads inline, and renders
+// what is left of dbt's Jinja the way a reader thinks of it: a ref() is
+// the model it names, {{ this }} the model itself, a statement tag nothing.
+func oneLine(s string) string {
+	if strings.Contains(s, "{{") || strings.Contains(s, "{%") || strings.Contains(s, "{#") {
+		s = renderJinja(s)
+	}
+	return strings.Join(strings.Fields(s), " ")
+}
 
-// clip shortens s to about n characters on one line.
+var (
+	jinjaStmt = regexp.MustCompile(`(?s)\{%.*?%\}|\{#.*?#\}`)
+	jinjaExpr = regexp.MustCompile(`(?s)\{\{-?\s*(.*?)\s*-?\}\}`)
+	refCall   = regexp.MustCompile(`^(?:ref|source)\s*\(\s*(.*?)\s*\)$`)
+	varCall   = regexp.MustCompile(`^var\s*\(\s*['"]([^'"]+)['"].*\)$`)
+)
+
+func renderJinja(s string) string {
+	s = jinjaStmt.ReplaceAllString(s, " ")
+	return jinjaExpr.ReplaceAllStringFunc(s, func(tag string) string {
+		in := strings.TrimSpace(jinjaExpr.FindStringSubmatch(tag)[1])
+		switch {
+		case in == "this" || strings.HasPrefix(in, "this."):
+			return "this model"
+		case refCall.MatchString(in):
+			var parts []string
+			for _, a := range strings.Split(refCall.FindStringSubmatch(in)[1], ",") {
+				if a = strings.Trim(strings.TrimSpace(a), `'"`); a != "" && !strings.Contains(a, "=") {
+					parts = append(parts, a)
+				}
+			}
+			return strings.Join(parts, ".")
+		case varCall.MatchString(in):
+			return "the variable " + varCall.FindStringSubmatch(in)[1]
+		}
+		return strings.Trim(in, "{}% ")
+	})
+}
+
+// clip shortens s to at most about n characters on one line. It cuts only
+// between words and marks the cut with an ellipsis; a single word longer
+// than n is kept whole rather than cut in its middle.
 func clip(s string, n int) string {
 	s = oneLine(s)
 	if len(s) <= n {
 		return s
 	}
-	cut := n
-	for cut > 0 && s[cut]&0xC0 == 0x80 { // do not split a UTF-8 sequence
-		cut--
+	cut := strings.LastIndexByte(s[:n+1], ' ')
+	if cut <= 0 {
+		if end := strings.IndexByte(s, ' '); end > 0 {
+			cut = end
+		} else {
+			return s
+		}
 	}
-	return strings.TrimSpace(s[:cut]) + "…"
+	return strings.TrimRight(s[:cut], " ,;(") + " …"
 }
 
 // humanize turns an identifier into words: "seed_hcc_mapping" → "seed hcc mapping".
@@ -74,35 +117,6 @@ func ticks(items []string) []string {
 		out[i] = "`" + s + "`"
 	}
 	return out
-}
-
-// nameHint guesses what a column holds from its name alone.
-func nameHint(col string) string {
-	n := strings.ToLower(strings.Trim(col, `"`))
-	h := humanize(n)
-	switch {
-	case n == "id":
-		return "Primary identifier of the row"
-	case strings.HasPrefix(n, "is_") || strings.HasPrefix(n, "has_") || strings.HasSuffix(n, "_flag"):
-		return "Flag: whether " + humanize(strings.TrimSuffix(strings.TrimPrefix(strings.TrimPrefix(n, "is_"), "has_"), "_flag"))
-	case strings.HasSuffix(n, "_id") || strings.HasSuffix(n, "_key"):
-		return "Identifier of the " + humanize(n[:len(n)-3])
-	case strings.HasSuffix(n, "_at") || strings.HasSuffix(n, "_timestamp") || strings.HasSuffix(n, "_time"):
-		return "Timestamp of " + humanize(strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(n, "_at"), "_timestamp"), "_time"))
-	case strings.HasSuffix(n, "_date") || strings.HasPrefix(n, "date_"):
-		return "Date of " + humanize(strings.TrimPrefix(strings.TrimSuffix(n, "_date"), "date_"))
-	case strings.HasSuffix(n, "_count") || strings.HasPrefix(n, "count_") || strings.HasPrefix(n, "num_") || strings.HasPrefix(n, "number_of_"):
-		return "Number of " + humanize(strings.TrimPrefix(strings.TrimPrefix(strings.TrimPrefix(strings.TrimSuffix(n, "_count"), "count_"), "num_"), "number_of_"))
-	case strings.HasSuffix(n, "_amount") || strings.HasSuffix(n, "_amt") || strings.HasSuffix(n, "_paid") || strings.HasSuffix(n, "_cost"):
-		return "Amount: " + h
-	case strings.HasSuffix(n, "_name") || n == "name":
-		return "Name: " + h
-	case strings.HasSuffix(n, "_code"):
-		return "Code for the " + humanize(strings.TrimSuffix(n, "_code"))
-	case strings.HasSuffix(n, "_type") || strings.HasSuffix(n, "_category") || strings.HasSuffix(n, "_status"):
-		return "Category: " + h
-	}
-	return capitalize(h)
 }
 
 // call splits "fn(a, b)" into the lower-case name and its top-level
@@ -272,6 +286,12 @@ func describeCond(c string, keep bool) string {
 			return "`" + bare(strings.TrimSpace(c[:i])) + "` " + p.words + " " + rhs
 		}
 	}
+	if isPath(c) {
+		return "`" + bare(c) + "` is true"
+	}
+	if strings.HasPrefix(lc, "not ") && isPath(strings.TrimSpace(c[4:])) {
+		return "`" + bare(strings.TrimSpace(c[4:])) + "` is false"
+	}
 	return "`" + clip(c, 120) + "`"
 }
 
@@ -297,27 +317,41 @@ func describeConditions(cond string) string {
 	return list(out, 6)
 }
 
-// caseSummary renders a CASE in words: "'large' when amount > 100;
-// 'small' otherwise".
-func caseSummary(text string) string {
+// caseParts is a CASE read into its branches. For a simple CASE
+// (case x when 1 then ...) subject is x and each cond is a value of it.
+type caseParts struct {
+	subject  string
+	whens    []caseBranch
+	elseVal  string
+	hasElse  bool
+	complete bool // the text parsed as one CASE ... END
+}
+
+type caseBranch struct{ cond, value string }
+
+func parseCase(text string) caseParts {
+	var cp caseParts
 	toks := sqlscan.Tokenize(text)
+	if len(toks) == 0 || !toks[0].Is("case") {
+		return cp
+	}
 	depth, nest := 0, 0
-	var branches []string
+	mark, kind := -1, ""
 	var cond string
-	mark := -1
-	kind := ""
 	flush := func(end int) {
 		if mark < 0 {
 			return
 		}
 		part := strings.TrimSpace(text[mark:end])
 		switch kind {
+		case "case":
+			cp.subject = part
 		case "when":
 			cond = part
 		case "then":
-			branches = append(branches, clip(part, 40)+" when "+clip(cond, 70))
+			cp.whens = append(cp.whens, caseBranch{cond, part})
 		case "else":
-			branches = append(branches, clip(part, 40)+" otherwise")
+			cp.elseVal, cp.hasElse = part, true
 		}
 	}
 	for i, t := range toks {
@@ -328,11 +362,15 @@ func caseSummary(text string) string {
 			depth--
 		case depth == 0 && t.Is("case"):
 			nest++
+			if nest == 1 {
+				mark, kind = t.End(), "case"
+			}
 		case depth == 0 && t.Is("end"):
 			nest--
 			if nest == 0 {
 				flush(t.Pos)
-				mark = -1
+				cp.complete = i == len(toks)-1
+				return cp
 			}
 		case depth == 0 && nest == 1 && (t.Is("when") || t.Is("then") || t.Is("else")):
 			flush(t.Pos)
@@ -340,15 +378,79 @@ func caseSummary(text string) string {
 			mark = toks[i].End()
 		}
 	}
-	if len(branches) == 0 {
-		return "`" + clip(text, 120) + "`"
+	return cp
+}
+
+// branchCond renders a WHEN condition, against the subject of a simple CASE.
+func (cp caseParts) branchCond(cond string) string {
+	if cp.subject != "" {
+		return "`" + clip(bare(cp.subject), 50) + "` is " + codeValue(cond, 40)
 	}
-	more := ""
-	if len(branches) > 5 {
-		more = fmt.Sprintf("; and %d more branches", len(branches)-5)
-		branches = branches[:5]
+	return describeConditions(cond)
+}
+
+// codeValue shows a value: literals as written, anything else as code.
+func codeValue(v string, n int) string {
+	v = oneLine(v)
+	if isNumber(v) || strings.HasPrefix(v, "'") && strings.HasSuffix(v, "'") && len(v) <= n {
+		return v
 	}
-	return strings.Join(branches, "; ") + more
+	return "`" + clip(bare(v), n) + "`"
+}
+
+func isNull(v string) bool { return strings.EqualFold(strings.TrimSpace(v), "null") }
+
+// caseSummary renders a CASE in words: "'large' when `amount` is greater
+// than 100, otherwise 'small'".
+func caseSummary(text string) string {
+	cp := parseCase(text)
+	if len(cp.whens) == 0 {
+		return ""
+	}
+	var branches []string
+	for i, b := range cp.whens {
+		if i == 5 {
+			branches = append(branches, fmt.Sprintf("and %d more cases", len(cp.whens)-5))
+			break
+		}
+		branches = append(branches, codeValue(b.value, 40)+" when "+cp.branchCond(b.cond))
+	}
+	s := strings.Join(branches, "; ")
+	switch {
+	case cp.hasElse && !isNull(cp.elseVal):
+		s += "; otherwise " + codeValue(cp.elseVal, 40)
+	default:
+		s += "; otherwise null"
+	}
+	return s
+}
+
+// aggregateCase describes agg(CASE ...), a conditional count or sum, or
+// "" when the CASE has a shape it cannot put in one sentence.
+func aggregateCase(agg, text string, distinct bool, per string) string {
+	cp := parseCase(text)
+	if len(cp.whens) != 1 || cp.subject != "" {
+		return ""
+	}
+	b := cp.whens[0]
+	zero := !cp.hasElse || isNull(cp.elseVal) || cp.elseVal == "0"
+	if !zero {
+		return ""
+	}
+	where := " where " + describeConditions(b.cond)
+	one := b.value == "1"
+	switch {
+	case agg == "sum" && one, agg == "count" && !distinct && (!cp.hasElse || isNull(cp.elseVal)) && !isNull(b.value):
+		return "Number of rows" + where + per + "."
+	case agg == "count" && distinct && (!cp.hasElse || isNull(cp.elseVal)):
+		return "Number of distinct " + codeValue(b.value, 50) + " values among rows" + where + per + "."
+	case agg == "sum":
+		return "Sum of " + codeValue(b.value, 50) + " over rows" + where + per + "."
+	case (agg == "avg" || agg == "min" || agg == "max") && (!cp.hasElse || isNull(cp.elseVal)):
+		word := map[string]string{"avg": "Average", "min": "Smallest", "max": "Largest"}[agg]
+		return word + " " + codeValue(b.value, 50) + " among rows" + where + per + "."
+	}
+	return ""
 }
 
 var aggWords = map[string]string{
@@ -366,32 +468,43 @@ var windowWords = map[string]string{
 }
 
 // describeExpr writes a derived column's description from the expression
-// that computes it.
+// that computes it: one short factual sentence, or "" when the expression
+// says nothing a reader could not see from the column's name (a Jinja
+// call, an unknown function, a null placeholder).
 func describeExpr(c *sqlscan.OutputColumn, sel *sqlscan.Select) string {
 	expr := oneLine(c.Expr)
+	lexpr := strings.ToLower(expr)
 	per := ""
 	if g := groupingOf(sel); g != "" {
 		per = " per " + g
 	}
 	switch c.Kind {
 	case sqlscan.Literal:
-		if strings.EqualFold(expr, "null") {
-			return "Always null in this model (a placeholder column kept so the shape matches other models)."
+		if isNull(expr) {
+			return "" // a placeholder: nothing is known about what it will hold
 		}
-		return "Constant " + clip(expr, 60) + " on every row, set by this model."
+		return "Always " + codeValue(expr, 60) + "."
 	case sqlscan.JinjaExpr:
-		return "Rendered by the Jinja expression `" + clip(expr, 100) + "` when dbt compiles the model."
+		return ""
+	}
+	if isNullPlaceholder(expr) {
+		return ""
+	}
+	if strings.HasPrefix(expr, "'") {
+		if lit, _, ok := strings.Cut(expr, "::"); ok && isStringLiteral(lit) {
+			return "Always " + lit + "."
+		}
 	}
 	for _, w := range sel.Windows {
-		if strings.HasPrefix(expr, oneLine(w.Func)) && strings.Contains(expr, "over") {
+		if strings.HasPrefix(expr, oneLine(w.Func)) && strings.Contains(lexpr, "over") {
 			what := windowWords[w.Name]
 			if what == "" {
-				what = "Window function `" + w.Name + "`"
+				return ""
 			}
 			if _, args, ok := call(oneLine(w.Func)); ok && len(args) > 0 && w.Name != "ntile" {
 				what += " of `" + clip(bare(args[0]), 50) + "`"
 			}
-			return what + " computed " + describeOver(w.Over) + "."
+			return what + " " + describeOver(w.Over) + "."
 		}
 	}
 	if name, args, ok := call(expr); ok {
@@ -399,27 +512,35 @@ func describeExpr(c *sqlscan.OutputColumn, sel *sqlscan.Select) string {
 		if len(args) > 0 {
 			arg = args[0]
 		}
+		la := strings.ToLower(arg)
+		distinct := strings.HasPrefix(la, "distinct ")
+		inner := arg
+		if distinct {
+			inner = strings.TrimSpace(arg[9:])
+		}
 		switch {
+		case aggWords[name] != "" && strings.HasPrefix(strings.ToLower(inner), "case"):
+			return aggregateCase(name, inner, distinct, per)
 		case aggWords[name] != "":
 			if name == "count" && (arg == "*" || arg == "1") {
 				return "Number of rows" + per + "."
 			}
-			if la := strings.ToLower(arg); strings.HasPrefix(la, "distinct ") {
-				return "Number of distinct `" + clip(bare(strings.TrimSpace(arg[9:])), 60) + "` values" + per + "."
+			if distinct && name == "count" {
+				return "Number of distinct `" + clip(bare(inner), 60) + "` values" + per + "."
 			}
 			return aggWords[name] + " of `" + clip(bare(arg), 80) + "`" + per + "."
 		case name == "coalesce" || name == "ifnull" || name == "nvl":
-			rest := ""
-			if len(args) > 1 {
-				rest = ", falling back to " + list(ticks(clipAll(args[1:], 50)), 3) + " when it is null"
+			if len(args) < 2 || allSame(args) {
+				return "" // one column coalesced with itself from two sides of a join
 			}
-			return "`" + clip(bare(arg), 60) + "`" + rest + "."
+			return "`" + clip(bare(arg), 60) + "`, or " + list(ticks(clipAll(args[1:], 50)), 3) + " when it is null."
 		case name == "cast" || name == "try_cast" || name == "safe_cast":
-			if i := strings.LastIndex(strings.ToLower(arg), " as "); i > 0 {
+			if i := strings.LastIndex(strings.ToLower(arg), " as "); i > 0 && !isNull(arg[:i]) {
 				return "`" + clip(arg[:i], 80) + "` converted to " + strings.TrimSpace(arg[i+4:]) + "."
 			}
+			return ""
 		case name == "concat" || name == "concat_ws":
-			return "Text built by joining " + list(ticks(clipAll(args, 40)), 5) + "."
+			return "Text joining " + list(ticks(clipAll(args, 40)), 5) + "."
 		case name == "datediff" || name == "date_diff" || name == "timestampdiff":
 			if len(args) == 3 {
 				return "Number of " + strings.Trim(args[0], "'") + "s between `" + clip(args[1], 50) + "` and `" + clip(args[2], 50) + "`."
@@ -429,30 +550,55 @@ func describeExpr(c *sqlscan.OutputColumn, sel *sqlscan.Select) string {
 				return "`" + clip(args[1], 60) + "` truncated to the " + strings.Trim(args[0], "'") + "."
 			}
 		case name == "md5" || name == "sha2" || name == "hash" || name == "sha256" || strings.Contains(name, "surrogate_key"):
-			return "Hash key built from " + list(ticks(clipAll(args, 40)), 5) + ", used as a surrogate identifier."
+			return "Surrogate key: a hash of " + list(ticks(clipAll(args, 40)), 5) + "."
 		case name == "row_number" || name == "rank":
-			return windowWords[name] + "."
-		case name == "upper" || name == "lower" || name == "trim" || name == "ltrim" || name == "rtrim" || name == "initcap":
-			return "`" + clip(bare(arg), 60) + "` with " + map[string]string{"upper": "letters upper-cased", "lower": "letters lower-cased", "initcap": "words capitalized"}[name] + map[bool]string{true: "surrounding spaces removed", false: ""}[strings.Contains(name, "trim")] + "."
+			return ""
+		case name == "upper" || name == "lower" || name == "initcap":
+			return "`" + clip(bare(arg), 60) + "` with " + map[string]string{"upper": "letters upper-cased", "lower": "letters lower-cased", "initcap": "words capitalized"}[name] + "."
+		case name == "trim" || name == "ltrim" || name == "rtrim":
+			return "`" + clip(bare(arg), 60) + "` without surrounding spaces."
 		case name == "iff" || name == "if":
 			if len(args) == 3 {
-				return "`" + clip(args[1], 40) + "` when " + describeConditions(args[0]) + ", otherwise `" + clip(args[2], 40) + "`."
+				return codeValue(args[1], 40) + " when " + describeConditions(args[0]) + ", otherwise " + codeValue(args[2], 40) + "."
 			}
 		}
+		return ""
 	}
-	if strings.HasPrefix(strings.ToLower(expr), "case") && strings.HasSuffix(strings.ToLower(expr), "end") {
-		return "CASE mapping: " + caseSummary(expr) + "."
+	if strings.HasPrefix(lexpr, "case") && strings.HasSuffix(lexpr, "end") {
+		if s := caseSummary(expr); s != "" {
+			return capitalize(s) + "."
+		}
+		return ""
 	}
 	if topLevel(expr, "=", "<>", "!=", ">", "<", ">=", "<=", "is", "in", "like", "and", "or", "not", "exists") {
 		return "True when " + describeConditions(expr) + "."
 	}
-	if topLevel(expr, "||") {
-		return "Text built by concatenating `" + clip(expr, 100) + "`."
+	if len(expr) <= 100 && (topLevel(expr, "+", "-", "*", "/") || topLevel(expr, "||")) {
+		return "Computed as `" + expr + "`" + per + "."
 	}
-	if topLevel(expr, "+", "-", "*", "/") {
-		return "Computed as `" + clip(expr, 120) + "`" + per + "."
+	return ""
+}
+
+// isNullPlaceholder reports whether expr is a typed null (cast(null as
+// text), null::int): a column that exists only to match another shape.
+func isNullPlaceholder(expr string) bool {
+	l := strings.ToLower(strings.Join(strings.Fields(expr), ""))
+	return strings.HasPrefix(l, "cast(null as") || strings.HasPrefix(l, "cast(nullas") || strings.HasPrefix(l, "null::") ||
+		strings.HasPrefix(l, "try_cast(nullas") || strings.HasPrefix(l, "safe_cast(nullas")
+}
+
+func isStringLiteral(s string) bool {
+	toks := sqlscan.Tokenize(s)
+	return len(toks) == 1 && toks[0].Kind == sqlscan.String
+}
+
+func allSame(args []string) bool {
+	for _, a := range args[1:] {
+		if !strings.EqualFold(bare(oneLine(a)), bare(oneLine(args[0]))) {
+			return false
+		}
 	}
-	return "Computed as `" + clip(expr, 120) + "`."
+	return true
 }
 
 func clipAll(items []string, n int) []string {

@@ -72,6 +72,30 @@ func externals(a *sqlscan.Analysis) []sqlscan.Relation {
 	return out
 }
 
+// isSelf reports whether r is the model itself: {{ this }}, or in compiled
+// SQL its own relation (an incremental model reading what it holds).
+func (f *facts) isSelf(r sqlscan.Relation) bool {
+	if r.Kind == "this" {
+		return true
+	}
+	if r.Kind != "table" {
+		return false
+	}
+	parts := strings.Split(r.Name, ".")
+	return len(parts) > 1 && norm(parts[len(parts)-1]) == norm(f.obj.Name)
+}
+
+// inputs are the relations outside the model that it reads.
+func (f *facts) inputs() []sqlscan.Relation {
+	var out []sqlscan.Relation
+	for _, r := range externals(f.a) {
+		if !f.isSelf(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
 // resolveRelations maps the tables the compiled SQL reads to upstream
 // neighbors. Compiled SQL names warehouse relations ("db.schema._alias"),
 // which need not look like the dbt names; the raw SQL has the ref() calls
@@ -163,6 +187,9 @@ func (f *facts) relName(r sqlscan.Relation) string {
 	if nb := f.byPos[r.Pos]; nb != nil {
 		return nb.Object.Name
 	}
+	if f.isSelf(r) {
+		return "this model"
+	}
 	switch r.Kind {
 	case "subquery":
 		if r.Alias != "" {
@@ -171,6 +198,15 @@ func (f *facts) relName(r sqlscan.Relation) string {
 		return "a subquery"
 	case "function":
 		return clip(r.Name, 60)
+	case "this":
+		return "this model"
+	case "jinja":
+		return clip(r.Name, 60)
+	case "table":
+		// A compiled relation the lineage does not list: its last part
+		// is the name people know it by.
+		parts := strings.Split(r.Name, ".")
+		return parts[len(parts)-1]
 	}
 	return r.Name
 }
@@ -179,6 +215,9 @@ func (f *facts) relName(r sqlscan.Relation) string {
 func (f *facts) relDisplay(r sqlscan.Relation) string {
 	if nb := f.byPos[r.Pos]; nb != nil {
 		return describeObjectKind(&nb.Object) + " `" + nb.Object.Name + "`"
+	}
+	if f.isSelf(r) {
+		return "the rows this model already holds"
 	}
 	switch r.Kind {
 	case "cte":
@@ -189,6 +228,8 @@ func (f *facts) relDisplay(r sqlscan.Relation) string {
 		return "table function `" + clip(r.Name, 60) + "`"
 	case "jinja":
 		return "the relation rendered by `" + clip(r.Name, 60) + "`"
+	case "this":
+		return "the rows this model already holds"
 	}
 	return "table `" + r.Name + "`"
 }

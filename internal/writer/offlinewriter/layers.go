@@ -10,9 +10,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
-// offlineNote closes the summary so no reader takes it for a model's prose.
-const offlineNote = "(Written by modeldoc's offline writer from the SQL and lineage, without a language model.)"
-
 // role guesses the model's place in a dbt project from its name and path.
 func (f *facts) role() string {
 	n := strings.ToLower(f.obj.Name)
@@ -60,7 +57,7 @@ func (f *facts) allJoins() []sqlscan.Relation {
 	var out []sqlscan.Relation
 	for _, s := range f.a.Selects {
 		for _, r := range s.From {
-			if r.Join != "from" {
+			if r.Join != "from" && !f.isSelf(r) {
 				out = append(out, r)
 			}
 		}
@@ -73,7 +70,7 @@ func (f *facts) allJoins() []sqlscan.Relation {
 func (f *facts) upstreamNames() []string {
 	var names []string
 	seen := map[string]bool{}
-	for _, r := range externals(f.a) {
+	for _, r := range f.inputs() {
 		n := f.relName(r)
 		if !seen[n] {
 			seen[n] = true
@@ -91,28 +88,81 @@ func (f *facts) upstreamNames() []string {
 
 // grain says what one output row is, when the SQL makes it clear.
 func (f *facts) grain() string {
-	s := f.finalSelect()
-	if s == nil {
-		return ""
-	}
-	if g := groupingOf(s); g != "" {
-		return "one row per " + g
-	}
-	for _, st := range f.steps {
-		for _, sel := range st.q.Selects {
-			if sel.Qualify != "" {
-				for _, w := range sel.Windows {
-					if w.Name == "row_number" {
-						return "one row per " + strings.TrimPrefix(describeOver(w.Over), "within each ") + " (duplicates removed with QUALIFY)"
-					}
-				}
-			}
-		}
+	if cols := f.sqlGrain(); len(cols) > 0 {
+		return "one row per " + list(ticks(cols), 6)
 	}
 	return ""
 }
 
-// actions are the verbs of what the model does, most telling first.
+// outputChain is the final SELECT and the SELECTs it passes through
+// unchanged in row count: "select ... from final" reads the CTE final,
+// whose grain is the model's. It stops at a join, a union or a
+// subquery, where the rows may multiply or mix.
+func (f *facts) outputChain() []*sqlscan.Select {
+	var chain []*sqlscan.Select
+	sel := f.finalSelect()
+	for depth := 0; sel != nil && depth < 40; depth++ {
+		chain = append(chain, sel)
+		if sel.GroupBy != "" || sel.Qualify != "" || len(sel.From) != 1 || sel.From[0].Kind != "cte" {
+			break
+		}
+		c := f.a.CTE(sel.From[0].Name)
+		if c == nil || c.Query == nil || len(c.Query.Selects) != 1 {
+			break
+		}
+		sel = c.Query.Selects[0]
+	}
+	return chain
+}
+
+// sqlGrain reads the grain from the SQL: the GROUP BY or the QUALIFY
+// ROW_NUMBER() partition of the SELECT that last sets the row count.
+func (f *facts) sqlGrain() []string {
+	for _, sel := range f.outputChain() {
+		if sel.GroupBy != "" {
+			var cols []string
+			for _, part := range splitTop(sel.GroupBy, ",") {
+				part = strings.TrimSpace(part)
+				var n int
+				if _, err := fmt.Sscanf(part, "%d", &n); err == nil && fmt.Sprint(n) == part && n >= 1 && n <= len(sel.Columns) {
+					part = sel.Columns[n-1].Name
+				}
+				if part == "" || strings.ContainsAny(part, "( ") {
+					return nil
+				}
+				cols = append(cols, bare(part))
+			}
+			return cols
+		}
+		if sel.Qualify == "" {
+			continue
+		}
+		for _, w := range sel.Windows {
+			o := strings.ToLower(w.Over)
+			i := strings.Index(o, "partition by ")
+			if w.Name != "row_number" || i < 0 {
+				continue
+			}
+			rest := w.Over[i+13:]
+			if j := strings.Index(strings.ToLower(rest), "order by"); j >= 0 {
+				rest = rest[:j]
+			}
+			var cols []string
+			for _, p := range splitTop(strings.TrimSuffix(strings.TrimSpace(rest), ")"), ",") {
+				if p = strings.TrimSpace(p); p == "" || strings.ContainsAny(p, "( ") {
+					return nil
+				}
+				cols = append(cols, bare(p))
+			}
+			return cols
+		}
+		return nil
+	}
+	return nil
+}
+
+// actions are the verbs of what the model does, most telling first. They
+// say what happens to the rows, never how many SQL constructs do it.
 func (f *facts) actions() []string {
 	var acts []string
 	joins := f.allJoins()
@@ -132,22 +182,28 @@ func (f *facts) actions() []string {
 		if len(names) > 0 {
 			acts = append(acts, "joins in "+list(names, 4))
 		} else {
-			acts = append(acts, "combines its intermediate steps with "+plural(len(joins), "join"))
+			acts = append(acts, "joins its intermediate steps together")
 		}
 	}
 	if f.a.SetOps > 0 {
-		acts = append(acts, fmt.Sprintf("stacks %d result sets with UNION", f.a.SetOps+1))
+		acts = append(acts, "stacks the rows of several inputs (UNION)")
 	}
-	aggregated, filtered, cases, windows, casts := false, 0, 0, 0, 0
+	aggregated, filtered, cases, aggCases, windows, casts := false, false, false, false, false, 0
 	for _, s := range f.a.Selects {
 		if s.GroupBy != "" || len(s.Aggregates) > 0 {
 			aggregated = true
 		}
-		if s.Where != "" {
-			filtered++
+		if len(f.filterConds(s)) > 0 {
+			filtered = true
 		}
-		cases += len(s.Cases)
-		windows += len(s.Windows)
+		for _, c := range s.Cases {
+			if c.Aggregate != "" {
+				aggCases = true
+			} else {
+				cases = true
+			}
+		}
+		windows = windows || len(s.Windows) > 0
 		for _, c := range s.Columns {
 			if c.Kind == sqlscan.ColumnCast {
 				casts++
@@ -163,14 +219,17 @@ func (f *facts) actions() []string {
 	} else if s := f.finalSelect(); s != nil && s.Distinct {
 		acts = append(acts, "removes duplicate rows")
 	}
-	if filtered > 0 {
-		acts = append(acts, "filters rows with "+plural(filtered, "WHERE clause"))
+	if filtered {
+		acts = append(acts, "filters rows")
 	}
-	if cases > 0 {
-		acts = append(acts, "derives categories with "+plural(cases, "CASE expression"))
+	if aggCases {
+		acts = append(acts, "counts or sums rows by condition")
 	}
-	if windows > 0 {
-		acts = append(acts, "computes "+plural(windows, "window function"))
+	if cases {
+		acts = append(acts, "sorts values into categories")
+	}
+	if windows {
+		acts = append(acts, "ranks or compares rows within groups")
 	}
 	if casts > 0 && len(acts) < 2 {
 		acts = append(acts, "casts columns to consistent types")
@@ -181,6 +240,133 @@ func (f *facts) actions() []string {
 		}
 	}
 	return acts
+}
+
+// filterConds are the conditions of a SELECT's WHERE that decide which
+// rows the model holds: an incremental watermark is left out, it only
+// decides which rows a run refreshes.
+func (f *facts) filterConds(sel *sqlscan.Select) []string {
+	if sel.Where == "" {
+		return nil
+	}
+	var out []string
+	for _, c := range conjuncts(sel.Where) {
+		if strings.TrimSpace(c) != "" && !f.isWatermark(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// isWatermark reports whether cond compares with the latest (or
+// earliest) value the model itself already holds: "d >= (select max(d)
+// from {{ this }})", or in compiled SQL the model's own relation.
+func (f *facts) isWatermark(cond string) bool {
+	l := strings.ToLower(cond)
+	if !strings.Contains(l, "select") || !strings.Contains(l, "max(") && !strings.Contains(l, "min(") {
+		return false
+	}
+	toks := sqlscan.Tokenize(cond)
+	for i, t := range toks {
+		if !t.Is("from") || i+1 >= len(toks) {
+			continue
+		}
+		if n := toks[i+1]; n.Kind == sqlscan.Jinja && sqlscan.IsThis(n.Text) {
+			return true
+		}
+		last := ""
+		for j := i + 1; j < len(toks) && (toks[j].Kind == sqlscan.Ident || toks[j].Kind == sqlscan.QuotedIdent); {
+			last = toks[j].Name()
+			if j+1 < len(toks) && toks[j+1].Kind == sqlscan.Dot {
+				j += 2
+				continue
+			}
+			break
+		}
+		if last != "" && norm(last) == norm(f.obj.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// incremental describes how the model refreshes when dbt builds it
+// incrementally: from its is_incremental() block, or in compiled SQL from
+// a watermark condition. ok is false for a model that is rebuilt whole.
+func (f *facts) incremental() (rule modeldoc.BusinessRule, ok bool) {
+	var cond, ref string
+	for _, b := range f.a.Incremental {
+		text := strings.TrimSpace(b.Text)
+		for _, kw := range []string{"where ", "and "} {
+			if len(text) > len(kw) && strings.EqualFold(text[:len(kw)], kw) {
+				text = text[len(kw):]
+			}
+		}
+		for _, c := range conjuncts(text) {
+			if f.isWatermark(c) {
+				cond = c
+				break
+			}
+		}
+		ref = fmt.Sprintf("is_incremental() block, line %d: %s", b.Line, clip(b.Text, 200))
+		if cond != "" {
+			break
+		}
+	}
+	if ref == "" {
+		for _, st := range f.steps {
+			for _, sel := range st.q.Selects {
+				for _, c := range conjuncts(sel.Where) {
+					if cond == "" && f.isWatermark(c) {
+						cond = c
+						ref = fmt.Sprintf("%s, line %d: WHERE %s", f.stepTitle(st), sel.Line, clip(c, 200))
+					}
+				}
+			}
+		}
+	}
+	if ref == "" {
+		return rule, false
+	}
+	rule.Rule = "On incremental runs the model only adds or refreshes rows newer than what it already holds."
+	if col, than := watermarkColumns(cond); col != "" {
+		rule.Rule = "On incremental runs the model only processes rows whose `" + col + "` is " + than + "."
+	}
+	rule.CodeReference = ref
+	rule.Impact = "This decides which rows a run refreshes, not which rows the model holds: a full refresh rebuilds every row, and late rows older than the watermark wait for one."
+	return rule, true
+}
+
+// watermarkColumns reads "col >= (select max(col2) from ...)" into the
+// column compared and the phrase for the comparison.
+func watermarkColumns(cond string) (string, string) {
+	c := oneLine(cond)
+	for _, op := range []struct{ sep, words string }{{" >= ", "at or after"}, {" > ", "after"}} {
+		i := strings.Index(c, op.sep)
+		if i <= 0 || strings.ContainsAny(c[:i], "( ") {
+			continue
+		}
+		rest := strings.ToLower(c[i+len(op.sep):])
+		agg := "max("
+		if strings.Contains(rest, "min(") && !strings.Contains(rest, "max(") {
+			agg = "min("
+		}
+		j := strings.Index(rest, agg)
+		if j < 0 {
+			continue
+		}
+		k := strings.IndexByte(rest[j:], ')')
+		if k < 0 {
+			continue
+		}
+		inner := strings.TrimSpace(c[i+len(op.sep)+j+len(agg) : i+len(op.sep)+j+k])
+		what := "the latest"
+		if agg == "min(" {
+			what = "the earliest"
+		}
+		return bare(c[:i]), op.words + " " + what + " `" + clip(bare(inner), 50) + "` already in the model"
+	}
+	return "", ""
 }
 
 func plural(n int, w string) string {
@@ -201,50 +387,123 @@ func firstSentence(s string) string {
 	return s
 }
 
+// executiveSummary leads with what one row is and what the model is for,
+// in plain words (no code in the first sentence); then what it does, how
+// it refreshes and who reads it.
 func (f *facts) executiveSummary() string {
 	var b []string
-	what := f.role()
-	if a := f.area(); a != "" {
-		what += " in the " + a + " area"
-	}
-	acts := f.actions()
-	first := "`" + f.obj.Name + "` is " + article(what) + " " + what
-	if len(acts) > 0 {
-		first += " that " + list(acts, 5)
-	}
+	grain := f.plainGrain()
 	if meaningful(f.obj.Description) {
 		b = append(b, sentence(firstSentence(f.obj.Description)))
-		b = append(b, sentence(first))
-	} else {
-		b = append(b, sentence(first))
-	}
-	ups := f.upstreamNames()
-	cols := f.outputColumns()
-	second := ""
-	switch {
-	case len(ups) > 0 && len(cols) > 0:
-		second = fmt.Sprintf("It reads %s and delivers %s", list(ticks(ups), 3), plural(len(cols), "column"))
-	case len(ups) > 0:
-		second = "It reads " + list(ticks(ups), 3)
-	case len(cols) > 0:
-		second = fmt.Sprintf("It delivers %s", plural(len(cols), "column"))
-	}
-	if second != "" {
-		if g := f.grain(); g != "" {
-			second += " at " + g
+		if grain != "" {
+			b = append(b, sentence(grain))
 		}
-		b = append(b, sentence(second))
+	} else {
+		b = append(b, sentence(f.leadSentence(grain)))
+	}
+	if acts := f.actions(); len(acts) > 0 {
+		b = append(b, sentence("It "+list(acts, 0)))
+	}
+	if f.obj.Materialization == "incremental" || len(f.a.Incremental) > 0 {
+		if r, ok := f.incremental(); ok {
+			b = append(b, "It is built incrementally: "+strings.TrimPrefix(r.Rule, "On incremental runs the model "))
+		} else {
+			b = append(b, "It is built incrementally: each run adds or refreshes recent rows instead of rebuilding the table.")
+		}
 	}
 	if n := len(f.subj.Downstream); n > 0 {
 		var names []string
 		for _, d := range f.subj.Downstream {
 			names = append(names, d.Object.Name)
 		}
-		b = append(b, sentence(fmt.Sprintf("%s on it (%s), so changes here reach %s", verb(n, "downstream model depends", "downstream models depend"), list(ticks(names), 3), f.teamsPhrase())))
+		b = append(b, sentence(fmt.Sprintf("%s it directly (%s)%s", verb(n, "model reads", "models read"), list(ticks(names), 3), f.reachPhrase())))
 	} else {
-		b = append(b, "Nothing in the dbt project reads it, so it is an end point for dashboards, exports or analysts.")
+		b = append(b, "No model in the project reads it: it is an end point for dashboards, exports or analysts.")
 	}
-	return strings.Join(b, " ") + " " + offlineNote
+	return strings.Join(b, " ")
+}
+
+// leadSentence is the summary's first sentence when the team wrote no
+// description: the grain and the purpose, without identifiers.
+func (f *facts) leadSentence(grain string) string {
+	what := plainName(f.obj.Name)
+	if a := plainName(strings.ReplaceAll(f.area(), " ", "_") + "_x"); a != "x" && !strings.Contains(what, strings.TrimSuffix(a, " x")) {
+		a = strings.TrimSuffix(a, " x")
+		what = a + " " + what
+	}
+	what += " " + map[string]string{
+		"staging model": "staging data", "intermediate model": "intermediate data", "fact model": "facts",
+		"dimension model": "dimension", "temporary base model": "base data",
+	}[f.role()]
+	what = strings.TrimSpace(what)
+	var s string
+	if grain != "" {
+		s = grain + " of the " + what
+	} else {
+		s = "The " + what
+	}
+	var ups []string
+	for _, n := range f.upstreamNames() {
+		ups = append(ups, plainName(n))
+	}
+	if len(ups) > 0 {
+		verb := "built from "
+		if f.role() == "staging model" {
+			verb = "cleaned up from "
+		}
+		s += ", " + verb + list(ups, 2)
+	}
+	if len(f.subj.Downstream) == 0 {
+		s += ", for reporting and analysis"
+	}
+	return s
+}
+
+// plainName turns a model name into words a business reader uses: the
+// package or area prefix and the layer prefix (stg_, int_, fct_...) go.
+func plainName(name string) string {
+	n := strings.ToLower(name)
+	if i := strings.LastIndex(n, "__"); i > 0 && i+2 < len(n) {
+		n = n[i+2:]
+	}
+	for _, p := range []string{"stg_", "int_", "fct_", "fact_", "dim_", "base_", "prep_", "mart_", "rpt_", "src_"} {
+		if strings.HasPrefix(n, p) && len(n) > len(p) {
+			n = n[len(p):]
+			break
+		}
+	}
+	return humanize(strings.TrimSuffix(n, "_tmp"))
+}
+
+// grainColumns are the columns that make a row unique, as the project
+// says it (a unique test) or the SQL shows it (the final GROUP BY, a
+// QUALIFY that keeps one row per partition).
+func (f *facts) grainColumns() []string {
+	var unique []string
+	for _, c := range f.obj.Columns {
+		for _, t := range c.Tests {
+			if t == "unique" || strings.HasSuffix(t, ".unique") {
+				unique = append(unique, c.Name)
+			}
+		}
+	}
+	if len(unique) == 1 {
+		return unique
+	}
+	return f.sqlGrain()
+}
+
+// plainGrain says what one row is in words: "one row per order id".
+func (f *facts) plainGrain() string {
+	cols := f.grainColumns()
+	if len(cols) == 0 || len(cols) > 4 {
+		return ""
+	}
+	words := make([]string, len(cols))
+	for i, c := range cols {
+		words[i] = humanize(strings.ToLower(c))
+	}
+	return "one row per " + strings.Join(words, " and ")
 }
 
 func (f *facts) teamsPhrase() string {
@@ -331,7 +590,7 @@ func (f *facts) impactSentence() string {
 func uniqueExternals(f *facts) []sqlscan.Relation {
 	var out []sqlscan.Relation
 	seen := map[string]bool{}
-	for _, r := range externals(f.a) {
+	for _, r := range f.inputs() {
 		n := f.relName(r)
 		if !seen[n] {
 			seen[n] = true
@@ -361,7 +620,7 @@ func (f *facts) stepLogic(st *step, short bool) string {
 			p = append(p, "reads "+f.relDisplay(sel.From[0]))
 		}
 		for _, r := range sel.From[min(1, len(sel.From)):] {
-			j := r.Join + " "
+			var j string
 			if r.Join == "," {
 				j = "cross joins "
 			} else {
@@ -375,11 +634,11 @@ func (f *facts) stepLogic(st *step, short bool) string {
 			}
 			p = append(p, strings.TrimSpace(s))
 		}
-		if sel.Where != "" {
+		if conds := f.filterConds(sel); len(conds) > 0 {
 			if short {
-				p = append(p, fmt.Sprintf("keeps rows matching %s", plural(len(conjuncts(sel.Where)), "condition")))
+				p = append(p, "filters rows")
 			} else {
-				p = append(p, "keeps rows where "+f.describeWhere(sel, sel.Where))
+				p = append(p, "keeps rows where "+f.describeWhere(sel, strings.Join(conds, " and ")))
 			}
 		}
 		if g := groupingOf(sel); g != "" {
@@ -404,8 +663,11 @@ func (f *facts) stepLogic(st *step, short bool) string {
 				}
 				p = append(p, "computes "+list(ws, 3))
 			}
-			if n := len(sel.Cases); n > 0 {
-				p = append(p, "classifies values with "+plural(n, "CASE expression"))
+			for _, c := range sel.Cases {
+				if c.Aggregate == "" {
+					p = append(p, "sorts values into categories")
+					break
+				}
 			}
 		}
 		prefix := ""
@@ -682,10 +944,11 @@ func (f *facts) businessRules() []modeldoc.BusinessRule {
 			ref := func(kw, text string) string {
 				return fmt.Sprintf("%s, line %d: %s %s", where, sel.Line, kw, clip(text, 240))
 			}
-			if sel.Where != "" {
+			if conds := f.filterConds(sel); len(conds) > 0 {
+				where := strings.Join(conds, " and ")
 				rules = append(rules, modeldoc.BusinessRule{
-					Rule:          sentence("Only rows where " + f.describeWhere(sel, sel.Where) + " are kept"),
-					CodeReference: ref("WHERE", sel.Where),
+					Rule:          sentence("Only rows where " + f.describeWhere(sel, where) + " are kept"),
+					CodeReference: ref("WHERE", where),
 					Impact:        sentence("Rows failing this never reach " + f.after(st) + ", so every count and total built on this model excludes them"),
 				})
 			}
@@ -697,11 +960,28 @@ func (f *facts) businessRules() []modeldoc.BusinessRule {
 						break
 					}
 				}
-				rule := "CASE mapping: " + caseSummary(c.Text)
-				impact := "Decides the value consumers see for this expression; a row matching no branch gets the ELSE value or null."
-				if target != "" {
+				var rule, impact string
+				switch {
+				case c.Aggregate != "":
+					// sum(case when x then 1 else 0 end) counts; it sets
+					// no value of its own.
+					what := aggregateCase(c.Aggregate, c.Text, c.AggregateDistinct, "")
+					if what == "" {
+						continue
+					}
+					rule = strings.TrimSuffix(what, ".")
+					if target != "" {
+						rule = "`" + target + "` is the " + strings.ToLower(rule[:1]) + rule[1:]
+					}
+					impact = "Only rows meeting the condition add to the total; the others count as zero."
+				case caseSummary(c.Text) == "":
+					continue
+				case target != "":
 					rule = "`" + target + "` is set by a CASE: " + caseSummary(c.Text)
 					impact = "Decides the value of `" + target + "` that reports group and filter by; a row matching no branch gets the ELSE value or null."
+				default:
+					rule = "A CASE maps values: " + caseSummary(c.Text)
+					impact = "Decides the value consumers see for this expression; a row matching no branch gets the ELSE value or null."
 				}
 				rules = append(rules, modeldoc.BusinessRule{
 					Rule:          sentence(rule),
@@ -733,6 +1013,9 @@ func (f *facts) businessRules() []modeldoc.BusinessRule {
 				}
 			}
 		}
+	}
+	if r, ok := f.incremental(); ok {
+		rules = append([]modeldoc.BusinessRule{r}, rules...)
 	}
 	if len(rules) > 40 {
 		rules = rules[:40]
@@ -856,6 +1139,15 @@ func frequency(models []*writer.Neighbor) string {
 	return "On every dbt run that builds its consumers"
 }
 
+// reachPhrase adds the objects a change reaches through the direct
+// consumers, when the lineage says how many there are.
+func (f *facts) reachPhrase() string {
+	if n := f.subj.Dependents; n > len(f.subj.Downstream) {
+		return fmt.Sprintf(", and %d depend on it in all, through them", n)
+	}
+	return ""
+}
+
 func (f *facts) downstreamImpact() string {
 	n := len(f.subj.Downstream)
 	if n == 0 {
@@ -865,7 +1157,7 @@ func (f *facts) downstreamImpact() string {
 	for _, d := range f.subj.Downstream {
 		names = append(names, "`"+d.Object.Name+"`")
 	}
-	s := fmt.Sprintf("%s it directly (%s). Renaming or removing a column breaks those models at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6))
+	s := fmt.Sprintf("%s it directly (%s)%s. Renaming or removing a column breaks those models at the next dbt run, and a change in its filters or grain changes their numbers silently", verb(n, "model reads", "models read"), list(names, 6), f.reachPhrase())
 	if g := f.grain(); g != "" {
 		s += "; keep it at " + g
 	}
@@ -921,6 +1213,12 @@ func first(s []string) string {
 	return s[0]
 }
 
+// columnDescriptions describes each output column with what the SQL and
+// the lineage say, and nothing else: a column that passes through keeps
+// its upstream description word for word, a computed one gets one
+// sentence on how it is computed, and a column the writer cannot explain
+// gets an empty description, so coverage still counts it as missing
+// instead of hiding the gap behind a restatement of its name.
 func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 	cols := f.outputColumns()
 	sel := f.finalSelect()
@@ -934,7 +1232,6 @@ func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 			// two hops up): naming it as the upstream model would be
 			// refused, since it is not one of the model's upstreams.
 			d.Lineage = "derived"
-			d.Description = f.passthroughDescription(c, o)
 		case o.found && o.passthrough:
 			d.Lineage = "passthrough"
 			d.UpstreamColumn = o.column
@@ -943,20 +1240,15 @@ func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 			} else {
 				d.UpstreamModel = o.table
 			}
-			d.Description = f.passthroughDescription(c, o)
+			d.Description = upstreamText(o)
 		case o.found:
 			d.Lineage = "derived"
 			d.Description = describeExpr(o.col, o.sel)
-			if nb, uc := f.sameNamed(c.Name); uc != nil && meaningful(uc.Description) {
-				d.Description += " Upstream `" + nb.Object.Name + "." + uc.Name + "`: " + sentence(oneLine(uc.Description))
-			}
 		default:
+			d.Lineage = "derived"
 			if nb, uc := f.sameNamed(c.Name); uc != nil {
 				d.Lineage, d.UpstreamModel, d.UpstreamColumn = "passthrough", nb.Object.Name, uc.Name
-				d.Description = f.passthroughDescription(c, origin{nb: nb, column: uc.Name, table: nb.Object.Name})
-			} else {
-				d.Lineage = "derived"
-				d.Description = sentence(nameHint(c.Name)) + " (inferred from the column name; the SQL does not show where it comes from)."
+				d.Description = upstreamText(origin{nb: nb, column: uc.Name})
 			}
 		}
 		if c.HumanDescription && meaningful(c.Description) {
@@ -970,32 +1262,16 @@ func (f *facts) columnDescriptions() []modeldoc.ColumnDescription {
 	return out
 }
 
-func (f *facts) passthroughDescription(c modeldoc.Column, o origin) string {
-	var up *modeldoc.Column
-	if o.nb != nil {
-		up = findColumn(o.nb.Object.Columns, o.column)
+// upstreamText is the description of the upstream column a passthrough
+// column comes from, verbatim, or "" when it has none worth keeping.
+func upstreamText(o origin) string {
+	if o.nb == nil {
+		return ""
 	}
-	src := o.table
-	if o.nb != nil {
-		src = o.nb.Object.Name
+	if up := findColumn(o.nb.Object.Columns, o.column); up != nil && meaningful(up.Description) {
+		return strings.TrimSpace(up.Description)
 	}
-	if up != nil && meaningful(up.Description) {
-		d := strings.TrimSpace(up.Description)
-		if o.renamed {
-			d = sentence(d) + " Renamed from `" + o.column + "`."
-		}
-		return d
-	}
-	d := sentence(nameHint(c.Name))
-	if src != "" {
-		d += " Taken unchanged from `" + src + "." + o.column + "`"
-	} else {
-		d += " Taken unchanged from column `" + o.column + "`"
-	}
-	if o.cast {
-		d += ", cast to the model's type"
-	}
-	return d + "."
+	return ""
 }
 
 // meaningful rejects the placeholder descriptions real projects carry
@@ -1007,13 +1283,6 @@ func meaningful(s string) bool {
 		return false
 	}
 	return true
-}
-
-func article(w string) string {
-	if w != "" && strings.ContainsRune("aeiouAEIOU", rune(w[0])) {
-		return "an"
-	}
-	return "a"
 }
 
 func verb(n int, one, many string) string {
@@ -1108,7 +1377,7 @@ func isPath(s string) bool {
 func (f *facts) importedName(r sqlscan.Relation) string {
 	for depth := 0; depth < 10; depth++ {
 		switch r.Kind {
-		case "subquery", "function":
+		case "subquery", "function", "this":
 			return ""
 		case "cte":
 			c := f.a.CTE(r.Name)
@@ -1117,6 +1386,9 @@ func (f *facts) importedName(r sqlscan.Relation) string {
 			}
 			r = c.Query.Selects[0].From[0]
 			continue
+		}
+		if f.isSelf(r) {
+			return ""
 		}
 		return f.relName(r)
 	}

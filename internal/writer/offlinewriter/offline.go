@@ -1,7 +1,9 @@
 // Package offlinewriter is the writer that needs no network and no key: it
 // derives every documentation layer from a static reading of the model's
 // SQL (internal/sqlscan) and its lineage. The same input always gives the
-// same output, and the text says it was written without a language model.
+// same output. Which writer wrote a text is metadata (the Result's Model),
+// never part of the text, and a column it cannot explain is left
+// undocumented rather than described by its own name.
 package offlinewriter
 
 import (

@@ -1,0 +1,296 @@
+package offlinewriter
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// write runs one layer and decodes it into out.
+func write(t *testing.T, subj *writer.Subject, layer modeldoc.Layer, out any) string {
+	t.Helper()
+	res, err := New().Write(context.Background(), writer.Request{Layer: layer, Subject: subj})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(res.Content), out); err != nil {
+		t.Fatal(err)
+	}
+	return res.Content
+}
+
+func columnsOf(t *testing.T, subj *writer.Subject) map[string]modeldoc.ColumnDescription {
+	t.Helper()
+	var out modeldoc.ColumnDescriptionsOut
+	write(t, subj, modeldoc.LayerColumnDescriptions, &out)
+	m := map[string]modeldoc.ColumnDescription{}
+	for _, c := range out.Columns {
+		m[c.Name] = c
+	}
+	return m
+}
+
+func rulesOf(t *testing.T, subj *writer.Subject) []modeldoc.BusinessRule {
+	t.Helper()
+	var out modeldoc.BusinessRulesOut
+	write(t, subj, modeldoc.LayerBusinessRules, &out)
+	return out.Rules
+}
+
+func summaryOf(t *testing.T, subj *writer.Subject) string {
+	t.Helper()
+	var out modeldoc.ExecutiveSummaryOut
+	write(t, subj, modeldoc.LayerExecutiveSummary, &out)
+	return out.Summary
+}
+
+var payments = writer.Neighbor{Object: modeldoc.Object{Name: "stg_payments", UniqueID: "model.shop.stg_payments", Type: modeldoc.TypeModel,
+	Columns: []modeldoc.Column{{Name: "payment_id", Description: "Payment key."}, {Name: "order_id"}, {Name: "date_day"}, {Name: "amount"}, {Name: "status"}}}}
+
+// TestGoldenIncrementalWatermark: the is_incremental() watermark is one
+// rule about how the model refreshes, never a filter on its rows; the same
+// condition in compiled SQL (the model's own relation) reads the same way.
+func TestGoldenIncrementalWatermark(t *testing.T) {
+	t.Parallel()
+	for name, sql := range map[string]string{
+		"raw": `{{ config(materialized='incremental') }}
+select date_day, sum(amount) as amount
+from {{ ref('stg_payments') }}
+where status = 'paid'
+{% if is_incremental() %}
+  and date_day >= (select max(date_day) from {{ this }})
+{% endif %}
+group by 1`,
+		"compiled": `select date_day, sum(amount) as amount
+from analytics.stg_payments
+where status = 'paid'
+  and date_day >= (select max(date_day) from analytics.daily_revenue)
+group by 1`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			subj := &writer.Subject{Object: modeldoc.Object{Name: "daily_revenue", Materialization: "incremental", RawSQL: sql}, Upstream: []writer.Neighbor{payments}}
+			rules := rulesOf(t, subj)
+			if len(rules) != 2 {
+				t.Fatalf("%d rules, want the watermark and the status filter: %+v", len(rules), rules)
+			}
+			if want := "On incremental runs the model only processes rows whose `date_day` is at or after the latest `date_day` already in the model."; rules[0].Rule != want {
+				t.Errorf("watermark rule = %q\nwant %q", rules[0].Rule, want)
+			}
+			if rules[1].Rule != "Only rows where `status` is 'paid' are kept." {
+				t.Errorf("filter rule = %q", rules[1].Rule)
+			}
+			for _, r := range rules {
+				if strings.Contains(r.CodeReference, "{{") || strings.Contains(r.CodeReference, "{%") {
+					t.Errorf("code reference carries Jinja: %q", r.CodeReference)
+				}
+			}
+			sum := summaryOf(t, subj)
+			if !strings.Contains(sum, "It is built incrementally: only processes rows whose `date_day` is at or after") {
+				t.Errorf("summary does not say how it refreshes: %q", sum)
+			}
+		})
+	}
+}
+
+// TestGoldenThisIsNotAnUpstream: {{ this }} is the model itself.
+func TestGoldenThisIsNotAnUpstream(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "payments_latest", RawSQL: `
+select p.payment_id, p.amount
+from {{ ref('stg_payments') }} p
+left join {{ this }} old on old.payment_id = p.payment_id
+where old.payment_id is null`}, Upstream: []writer.Neighbor{payments}}
+	f := New().facts(subj)
+	if ups := f.upstreamNames(); len(ups) != 1 || ups[0] != "stg_payments" {
+		t.Errorf("upstreams = %v, want [stg_payments]", ups)
+	}
+	var n modeldoc.BusinessNarrative
+	content := write(t, subj, modeldoc.LayerBusinessNarrative, &n)
+	if strings.Contains(content, "{{") || strings.Contains(content, "`this`") {
+		t.Errorf("narrative shows {{ this }} as a relation:\n%s", content)
+	}
+	for _, j := range n.DataJourney {
+		if strings.HasPrefix(j, "Reads") && strings.Contains(j, "this") {
+			t.Errorf("journey reads the model itself as an input: %q", j)
+		}
+	}
+}
+
+// TestGoldenCaseInAggregate: sum(case when x then 1 else 0 end) is a
+// count, and is described as one.
+func TestGoldenCaseInAggregate(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "order_payments", RawSQL: `
+select order_id,
+  sum(case when status = 'paid' then 1 else 0 end) as paid_payments,
+  sum(case when status = 'paid' then amount else 0 end) as paid_amount,
+  count(distinct case when status = 'refunded' then payment_id end) as refunds
+from {{ ref('stg_payments') }}
+group by order_id`}, Upstream: []writer.Neighbor{payments}}
+	cols := columnsOf(t, subj)
+	for name, want := range map[string]string{
+		"paid_payments": "Number of rows where `status` is 'paid' per `order_id`.",
+		"paid_amount":   "Sum of `amount` over rows where `status` is 'paid' per `order_id`.",
+		"refunds":       "Number of distinct `payment_id` values among rows where `status` is 'refunded' per `order_id`.",
+	} {
+		if got := cols[name].Description; got != want {
+			t.Errorf("%s = %q\nwant %q", name, got, want)
+		}
+	}
+	rules := rulesOf(t, subj)
+	for _, r := range rules {
+		if strings.Contains(r.Rule, "set by a CASE") || strings.Contains(r.Rule, "1 when") {
+			t.Errorf("a conditional count read as a CASE that sets a value: %q", r.Rule)
+		}
+	}
+	if len(rules) != 3 || rules[2].Rule != "`refunds` is the number of distinct `payment_id` values among rows where `status` is 'refunded'." {
+		t.Errorf("rules = %+v", rules)
+	}
+}
+
+// TestGoldenMacroBuiltModel: a model whose imports come from simple_cte
+// and whose final SELECT comes from dbt_audit keeps its lineage, columns
+// and rules.
+func TestGoldenMacroBuiltModel(t *testing.T) {
+	t.Parallel()
+	orders := writer.Neighbor{Object: modeldoc.Object{Name: "fct_orders", UniqueID: "model.gl.fct_orders", Type: modeldoc.TypeModel,
+		Columns: []modeldoc.Column{{Name: "order_id", Description: "The order's key."}, {Name: "account_id"}, {Name: "status"}}}}
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "mart_open_orders", RawSQL: `{{ simple_cte([
+    ('orders', 'fct_orders')
+]) }}
+
+, final AS (
+    SELECT order_id, account_id
+    FROM orders
+    WHERE status = 'open'
+)
+
+{{ dbt_audit(cte_ref="final", created_by="@alice", updated_by="@bob", created_date="2021-01-01", updated_date="2022-02-02") }}`},
+		Upstream: []writer.Neighbor{orders}}
+	cols := columnsOf(t, subj)
+	if c := cols["order_id"]; c.Lineage != "passthrough" || c.UpstreamModel != "fct_orders" || c.Description != "The order's key." {
+		t.Errorf("order_id = %+v, want passthrough from fct_orders with its text", c)
+	}
+	if c := cols["created_by"]; c.Description != "Always '@alice'." {
+		t.Errorf("created_by = %+v", c)
+	}
+	found := false
+	for _, r := range rulesOf(t, subj) {
+		found = found || r.Rule == "Only rows where `status` is 'open' are kept."
+	}
+	if !found {
+		t.Error("the filter inside the macro-built model is lost")
+	}
+	if sum := summaryOf(t, subj); !strings.Contains(sum, "built from orders") {
+		t.Errorf("summary does not name what it is built from: %q", sum)
+	}
+}
+
+// TestGoldenPlaceholderColumns: a cast(null as ...) column says nothing,
+// so nothing downstream inherits "null converted to TEXT"; a column the
+// writer cannot explain stays undocumented rather than restated.
+func TestGoldenPlaceholderColumns(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "stg_claims_placeholder", RawSQL: `
+select cast(null as varchar) as claim_id, null::int as paid_amount, null as member_id,
+  {{ some_macro('x') }} as magic, name, sent_by_id
+from {{ ref('stg_payments') }}
+limit 0`}, Upstream: []writer.Neighbor{payments}}
+	for name, c := range columnsOf(t, subj) {
+		if c.Description != "" {
+			t.Errorf("%s = %q, want no description", name, c.Description)
+		}
+	}
+}
+
+// TestGoldenSQLCommentsNeverLeak: comments in the SQL never reach the text.
+func TestGoldenSQLCommentsNeverLeak(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "paid_payments", RawSQL: `
+select payment_id, -- the key
+  case when amount > 100 /* cents */ then 'big' -- large
+       else 'small' end as size
+from {{ ref('stg_payments') }}
+where status = 'paid' -- only paid ones
+  and amount > 0`}, Upstream: []writer.Neighbor{payments}}
+	for _, layer := range modeldoc.AllLayers {
+		var v any
+		content := write(t, subj, layer, &v)
+		for _, s := range proseOf(layer, content) {
+			if strings.Contains(s, "--") || strings.Contains(s, "/*") || strings.Contains(s, "large") || strings.Contains(s, "cents") {
+				t.Errorf("%s: a comment leaks: %q", layer, s)
+			}
+		}
+	}
+}
+
+// TestGoldenNeverCutMidWord: long texts are shortened between words.
+func TestGoldenNeverCutMidWord(t *testing.T) {
+	t.Parallel()
+	long := "status in ('" + strings.Repeat("abcdefghij", 3) + "', 'second_value', 'third_value', 'fourth_value', 'fifth_value', 'sixth_value', 'seventh_value', 'eighth_value', 'ninth_value', 'tenth_value', 'eleventh_value', 'twelfth_value', 'thirteenth_value')"
+	got := clip(long, 100)
+	if !strings.HasSuffix(got, " …") {
+		t.Fatalf("clip = %q, want a shortened text", got)
+	}
+	kept := strings.TrimSuffix(got, " …")
+	if !strings.HasPrefix(long, kept) || long[len(kept)] != ' ' && long[len(kept)] != ',' {
+		t.Errorf("clip cut inside a word: %q", got)
+	}
+	if word := strings.Repeat("x", 300); clip(word, 100) != word {
+		t.Error("a single long word was cut")
+	}
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "filtered", RawSQL: "select payment_id from {{ ref('stg_payments') }} where " + long}, Upstream: []writer.Neighbor{payments}}
+	for _, r := range rulesOf(t, subj) {
+		ref := strings.TrimSuffix(r.CodeReference, " …")
+		if ref != r.CodeReference && !strings.Contains(long, ref[strings.Index(ref, "status"):]+" ") && !strings.Contains(long, ref[strings.Index(ref, "status"):]+",") {
+			t.Errorf("code reference cut inside a word: %q", r.CodeReference)
+		}
+	}
+}
+
+// TestGoldenSummaryLeadsWithTheGrain: the first sentence says what one row
+// is and what the model is for, in words, without identifiers or counts
+// of SQL constructs.
+func TestGoldenSummaryLeadsWithTheGrain(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "fct_order_payments", RawSQL: `
+select order_id,
+  sum(amount) as amount,
+  max(case when status = 'paid' then 'paid' else 'open' end) as state,
+  case when sum(amount) > 100 then 'big' when sum(amount) > 10 then 'medium' else 'small' end as size
+from {{ ref('stg_payments') }}
+group by order_id`}, Upstream: []writer.Neighbor{payments},
+		Downstream: []writer.Neighbor{{Object: modeldoc.Object{Name: "finance_dashboard"}}}}
+	sum := summaryOf(t, subj)
+	first := firstSentence(sum)
+	if first != "One row per order id of the order payments facts, built from payments." {
+		t.Errorf("first sentence = %q", first)
+	}
+	if strings.Contains(first, "`") || strings.Contains(sum, "CASE expression") || strings.Contains(sum, "WHERE clause") {
+		t.Errorf("summary reads like SQL: %q", sum)
+	}
+	if !strings.Contains(sum, "1 model reads it directly (`finance_dashboard`).") {
+		t.Errorf("summary does not name its consumer: %q", sum)
+	}
+	// What a change reaches counts the consumers' consumers too.
+	subj.Dependents = 241
+	if sum := summaryOf(t, subj); !strings.Contains(sum, "1 model reads it directly (`finance_dashboard`), and 241 depend on it in all, through them.") {
+		t.Errorf("summary does not count the transitive dependents: %q", sum)
+	}
+	var impact modeldoc.ImpactAnalysis
+	write(t, subj, modeldoc.LayerImpactAnalysis, &impact)
+	if !strings.Contains(impact.DownstreamImpact, "241 depend on it in all") {
+		t.Errorf("impact does not count the transitive dependents: %q", impact.DownstreamImpact)
+	}
+	subj.Dependents = 0
+	// A unique test states the grain too.
+	subj.Object.RawSQL = "select payment_id, amount from {{ ref('stg_payments') }}"
+	subj.Object.Columns = []modeldoc.Column{{Name: "payment_id", Tests: []string{"unique", "not_null"}}, {Name: "amount"}}
+	if first := firstSentence(summaryOf(t, subj)); !strings.HasPrefix(first, "One row per payment id of the") {
+		t.Errorf("first sentence = %q, want the grain from the unique test", first)
+	}
+}
