@@ -88,7 +88,10 @@ func (m *Manager) cancelLocal(id int64) {
 	c := m.ctl[id]
 	m.mu.Unlock()
 	if c != nil {
-		c.update(StatusCancelled, c.budget, 0)
+		c.mu.Lock() // the control loop writes the budget too
+		budget := c.budget
+		c.mu.Unlock()
+		c.update(StatusCancelled, budget, 0)
 	}
 }
 
@@ -108,7 +111,23 @@ func (m *Manager) writerFor(ctx context.Context, j *Job) (writer.Writer, error) 
 	}
 	m.mu.Unlock()
 	jw.once.Do(func() { jw.w, jw.err = m.cfg.Writers(ctx, j) })
+	if jw.err != nil && buildRetryable(jw.err) {
+		// Not kept: the next item of the job builds the writer again.
+		m.mu.Lock()
+		if m.writer[j.ID] == jw {
+			delete(m.writer, j.ID)
+		}
+		m.mu.Unlock()
+	}
 	return jw.w, jw.err
+}
+
+// buildRetryable reports whether a WriterFactory error is passing (the
+// key could not be read just now) rather than a fault of the job's
+// settings or key, which stops the job.
+func buildRetryable(err error) bool {
+	var we *writer.Error
+	return errors.As(err, &we) && we.Kind == writer.Transient
 }
 
 // refusal reasons
