@@ -100,10 +100,13 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	existed := false
-	if ps, err := a.st.ListProjects(r.Context(), p.orgID); err == nil {
-		for _, pr := range ps {
-			existed = existed || pr.Name == cat.ProjectName
-		}
+	ps, err := a.st.ListProjects(r.Context(), p.orgID)
+	if err != nil {
+		a.writeError(w, r, err) // not a guess at 201 or 200
+		return
+	}
+	for _, pr := range ps {
+		existed = existed || pr.Name == cat.ProjectName
 	}
 	summary, err := a.st.ImportCatalog(r.Context(), p.orgID, cat)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,12 +23,7 @@ func TestKillNineThenJobsResume(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and waits out a lease")
 	}
-	bin := filepath.Join(t.TempDir(), "modeldoc")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/modeldoc")
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := modeldocBinary(t)
 	fake := fakellm.New(fakellm.Config{Latency: 400 * time.Millisecond, APIKey: "sk-test-crash-key-0123456789"})
 	if _, err := fake.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -83,6 +79,23 @@ func TestKillNineThenJobsResume(t *testing.T) {
 		t.Skip("the job finished before it could be killed; nothing to resume")
 	}
 	t.Logf("killed at %v of %v processed, %v in flight", killed["processed"], killed["total"], killed["in_flight"])
+	// The killed process held running items: jobs show and jobs list say
+	// the job is orphaned (its process is gone from this host) and how to
+	// resume it, in JSON too.
+	running, _ := killed["running"].([]any)
+	t.Logf("objects being written at the kill: %v", running)
+	if len(running) > 0 {
+		if killed["orphaned"] != true || !strings.Contains(fmt.Sprint(killed["hint"]), "modeldoc jobs resume 1") {
+			t.Errorf("jobs show after kill -9: orphaned %v, hint %q", killed["orphaned"], killed["hint"])
+		}
+		out, err := command("--json", "jobs", "list").Output()
+		var list struct {
+			Jobs []map[string]any `json:"jobs"`
+		}
+		if err != nil || json.Unmarshal(out, &list) != nil || len(list.Jobs) != 1 || list.Jobs[0]["orphaned"] != true {
+			t.Errorf("jobs list after kill -9: %v\n%s", err, out)
+		}
+	}
 
 	out, err := command("--json", "jobs", "resume", "1").Output()
 	if err != nil {
@@ -97,6 +110,36 @@ func TestKillNineThenJobsResume(t *testing.T) {
 	}
 	if o := job["options"].(map[string]any); o["base_url"] != fake.BaseURL() || o["model"] != "gpt-4o-mini" {
 		t.Errorf("the resume did not keep the job's provider settings: %v", o)
+	}
+
+	// The resume took the dead process's items over because its process
+	// was gone, not because their lease ran out.
+	if len(running) > 0 {
+		out, err := command("--json", "jobs", "logs", "1").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var logs struct {
+			Errors []struct {
+				ErrorClass string `json:"error_class"`
+				Message    string `json:"message"`
+			} `json:"errors"`
+		}
+		if err := json.Unmarshal(out, &logs); err != nil {
+			t.Fatal(err)
+		}
+		tookOver := 0
+		for _, e := range logs.Errors {
+			if e.ErrorClass == "orphaned" {
+				if !strings.Contains(e.Message, "is no longer running") || !strings.Contains(e.Message, "without waiting for its lease") {
+					t.Errorf("take-over not for the dead process: %s", e.Message)
+				}
+				tookOver++
+			}
+		}
+		if tookOver == 0 {
+			t.Errorf("no take-over recorded: %s", out)
+		}
 	}
 
 	// Every object documented exactly once: no version was lost, none written twice.

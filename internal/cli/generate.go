@@ -176,14 +176,7 @@ func (a *App) followJob(ctx context.Context, eng *engine.Engine, orgID, id int64
 		n := 0
 		for range sigs {
 			n++
-			bg := context.WithoutCancel(ctx)
-			if n == 1 {
-				fmt.Fprintln(a.Stderr, "\nPausing: calls in flight finish and are kept. Ctrl-C again to cancel.")
-				_, _ = eng.Jobs.Pause(bg, orgID, id)
-			} else {
-				fmt.Fprintln(a.Stderr, "\nCancelling.")
-				_, _ = eng.Jobs.Cancel(bg, orgID, id)
-			}
+			a.interrupt(context.WithoutCancel(ctx), eng, orgID, id, n)
 		}
 	}()
 
@@ -216,6 +209,32 @@ func (a *App) followJob(ctx context.Context, eng *engine.Engine, orgID, id int64
 		return modeldoc.Errorf(modeldoc.ECONFLICT, "job %d was cancelled", job.ID)
 	}
 	return nil
+}
+
+// interrupt acts on the nth Ctrl-C: the first pauses the job, the next
+// ones cancel it. A pause or cancel that fails is said, with what to do:
+// the user believes the job stopped, and it goes on spending.
+func (a *App) interrupt(ctx context.Context, eng *engine.Engine, orgID, id int64, n int) {
+	if n == 1 {
+		fmt.Fprintln(a.Stderr, "\nPausing: calls in flight finish and are kept. Ctrl-C again to cancel.")
+		if _, err := eng.Jobs.Pause(ctx, orgID, id); err != nil {
+			fmt.Fprintf(a.Stderr, "Job %d was not paused: %s Ctrl-C again to cancel it, or: modeldoc jobs pause %d\n", id, operatorMessage(err), id)
+		}
+		return
+	}
+	fmt.Fprintln(a.Stderr, "\nCancelling.")
+	if _, err := eng.Jobs.Cancel(ctx, orgID, id); err != nil {
+		fmt.Fprintf(a.Stderr, "Job %d was not cancelled: %s Try again with: modeldoc jobs cancel %d\n", id, operatorMessage(err), id)
+	}
+}
+
+// operatorMessage is err as the CLI shows it: the cause too when it is
+// internal, since the CLI user is the operator.
+func operatorMessage(err error) string {
+	if modeldoc.ErrorCode(err) == modeldoc.EINTERNAL {
+		return err.Error()
+	}
+	return modeldoc.ErrorMessage(err)
 }
 
 // showProgress draws one progress line on stderr: redrawn in place on a

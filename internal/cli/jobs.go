@@ -73,8 +73,12 @@ func newJobsListCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			views, err := jobViews(ctx, eng, org.ID, list)
+			if err != nil {
+				return err
+			}
 			if a.JSON {
-				return a.printJSON(map[string]any{"jobs": list})
+				return a.printJSON(map[string]any{"jobs": views})
 			}
 			if len(list) == 0 {
 				fmt.Fprintln(a.Stdout, "No jobs yet. Start one with: modeldoc generate PATH")
@@ -82,15 +86,27 @@ func newJobsListCmd(a *App) *cobra.Command {
 			}
 			w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(w, "ID\tSTATUS\tPROGRESS\tFAILED\tPROVIDER/MODEL\tCOST\tCREATED")
-			for _, j := range list {
+			for _, v := range views {
+				j := v.Job
 				st := j.Status
 				if j.StatusReason != "" && j.StatusReason != jobs.ReasonUserPaused && j.StatusReason != jobs.ReasonUserCancelled {
 					st += " (" + j.StatusReason + ")"
 				}
+				if v.Orphaned {
+					st = "orphaned"
+				}
 				fmt.Fprintf(w, "%d\t%s\t%d/%d (%.0f%%)\t%d\t%s/%s\t$%.4f\t%s\n", j.ID, st, j.Processed+j.Failed+j.Skipped, j.Total, j.Percentage,
 					j.Failed, j.Options.Provider, j.Options.Model, j.ActualCost, j.CreatedAt.Local().Format(time.DateTime))
 			}
-			return w.Flush()
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			for _, v := range views {
+				if v.Orphaned {
+					fmt.Fprintf(a.Stdout, "Job %d: %s\n", v.ID, v.Hint)
+				}
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&status, "status", "", "only jobs in this status (queued, running, pausing, paused, completed, failed, cancelled)")
@@ -120,13 +136,20 @@ func newJobsShowCmd(a *App) *cobra.Command {
 					return err
 				}
 			}
+			views, err := jobViews(ctx, eng, org.ID, []*jobs.Job{j})
+			if err != nil {
+				return err
+			}
 			if a.JSON {
 				if items {
-					return a.printJSON(map[string]any{"job": j, "items": list})
+					return a.printJSON(map[string]any{"job": views[0], "items": list})
 				}
-				return a.printJSON(j)
+				return a.printJSON(views[0])
 			}
 			fmt.Fprintln(a.Stdout, progressLine(j))
+			if views[0].Orphaned {
+				fmt.Fprintf(a.Stdout, "  orphaned: %s\n", views[0].Hint)
+			}
 			printResults(a, j)
 			if len(j.Layers) > 0 {
 				fmt.Fprintln(a.Stdout, "\n  layer\tok\tfailed")
@@ -302,4 +325,34 @@ func newJobsLogsCmd(a *App) *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&calls, "calls", false, "also list every provider call (one row per layer per attempt)")
 	return cmd
+}
+
+// jobView is a job as jobs list and show print it. A running job whose
+// worker is gone (its heartbeat lapsed, or its process died on this host)
+// still reads running in the store, and nothing moves it until a process
+// resumes it: it is shown orphaned, with the command that does.
+type jobView struct {
+	*jobs.Job
+	Orphaned bool   `json:"orphaned"`
+	Hint     string `json:"hint,omitempty"`
+}
+
+func jobViews(ctx context.Context, eng *engine.Engine, orgID int64, list []*jobs.Job) ([]jobView, error) {
+	ids := make([]int64, 0, len(list))
+	for _, j := range list {
+		ids = append(ids, j.ID)
+	}
+	orphaned, err := eng.Jobs.Orphaned(ctx, orgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	views := make([]jobView, len(list))
+	for i, j := range list {
+		views[i].Job = j
+		if why, ok := orphaned[j.ID]; ok {
+			views[i].Orphaned = true
+			views[i].Hint = fmt.Sprintf("%s. Resume it with: modeldoc jobs resume %d", why, j.ID)
+		}
+	}
+	return views, nil
 }

@@ -109,6 +109,9 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	if err != nil {
 		return err
 	}
+	if err := ring.Verify(ctx); err != nil {
+		return err
+	}
 	rate := f.rate
 	if rate <= 0 {
 		rate = -1 // the API's "off"

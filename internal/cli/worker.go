@@ -14,6 +14,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/jobs"
+	"github.com/modeldoc/modeldoc/internal/providerkeys"
 )
 
 func init() { register(newWorkerCmd) }
@@ -101,6 +102,9 @@ func (a *App) runWorker(cmd *cobra.Command, f *workerFlags) error {
 
 	st, err := a.store(ctx)
 	if err != nil {
+		return err
+	}
+	if err := providerkeys.VerifyStore(ctx, st); err != nil {
 		return err
 	}
 	if f.dbMaxConns > 0 && st.IsPostgres() {

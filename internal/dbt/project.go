@@ -123,6 +123,8 @@ type projectLoader struct {
 	sources  map[string]map[[2]string]string         // pkg -> (source, table) -> unique id
 	warnings []string
 	files    map[string]fileData // read ahead by preload
+	// bounds are the package folders, the only ones read from; see within.
+	bounds, resolvedBounds []string
 }
 
 type fileData struct {
@@ -191,6 +193,7 @@ func LoadProject(dir string) (*modeldoc.Catalog, error) {
 		return nil, err
 	}
 	l.root = root
+	l.setBounds()
 	for i := 0; i < len(l.pkgs); i++ {
 		if err := l.readPackage(l.pkgs[i]); err != nil {
 			return nil, err
@@ -307,10 +310,82 @@ func first(lists ...[]string) []string {
 func cleanPaths(ps []string) []string {
 	out := make([]string, 0, len(ps))
 	for _, p := range ps {
+		if filepath.IsAbs(p) {
+			// Kept absolute, so that readPackage refuses it rather than
+			// reading it as a folder of the project.
+			out = append(out, filepath.ToSlash(filepath.Clean(p)))
+			continue
+		}
 		p = strings.Trim(filepath.ToSlash(filepath.Clean(p)), "/")
 		out = append(out, p)
 	}
 	return out
+}
+
+// within reports whether path, once cleaned and its symbolic links
+// resolved, lies in the folder of one of the packages read (the project
+// itself, and the local and installed packages it names, which dbt reads
+// too). A path that does not exist is judged as written.
+func (l *projectLoader) within(path string) bool {
+	path = filepath.Clean(path)
+	bounds := l.bounds
+	if resolved, err := filepath.EvalSymlinks(path); err == nil {
+		path = resolved
+		bounds = l.resolvedBounds
+	}
+	for _, b := range bounds {
+		if rel, err := filepath.Rel(b, path); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+			return true
+		}
+	}
+	return false
+}
+
+// setBounds records the folders a project may read from: those of its
+// packages, as written and with their symbolic links resolved.
+func (l *projectLoader) setBounds() {
+	for _, p := range l.pkgs {
+		l.bounds = append(l.bounds, filepath.Clean(p.dir))
+		resolved, err := filepath.EvalSymlinks(p.dir)
+		if err != nil {
+			resolved = filepath.Clean(p.dir)
+		}
+		l.resolvedBounds = append(l.resolvedBounds, resolved)
+	}
+}
+
+// containedPaths keeps the resource paths of key (model-paths, ...) that
+// stay inside the folders the project may read; a path that leaves them
+// (absolute, "..", or through a symbolic link) could put any file of the
+// machine into the catalog and from there into a prompt, so it is refused
+// with a warning.
+func (l *projectLoader) containedPaths(p *pkg, key string, paths []string) []string {
+	out := paths[:0:0]
+	for _, rp := range paths {
+		full := filepath.Join(p.dir, filepath.FromSlash(rp))
+		switch {
+		case filepath.IsAbs(filepath.FromSlash(rp)):
+			l.warnf("%s: %s entry %q is an absolute path; only folders inside the project are read, so it is skipped.", filepath.Join(p.dir, "dbt_project.yml"), key, rp)
+		case !l.within(full):
+			l.warnf("%s: %s entry %q leads outside the project folder; it is skipped.", filepath.Join(p.dir, "dbt_project.yml"), key, rp)
+		default:
+			out = append(out, rp)
+		}
+	}
+	return out
+}
+
+// resourceRelated reports whether rel (below the package folder) is a
+// resource folder, lies in one or holds one.
+func (p *pkg) resourceRelated(rel string) bool {
+	for _, list := range [][]string{p.modelPaths, p.seedPaths, p.snapshotPaths} {
+		for _, rp := range list {
+			if rp == "." || rp == rel || strings.HasPrefix(rel, rp+"/") || strings.HasPrefix(rp, rel+"/") {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // under returns the path of rel below one of roots ("" and false if none).
@@ -333,8 +408,13 @@ func (l *projectLoader) readPackage(p *pkg) error {
 	var ymls, docs []string
 	var models, snapshots [][2]string // (abs path, path below the resource folder)
 	var seeds []string
-	// Resource paths may leave the package folder ("../seeds", as Tuva's
-	// docs_generate project does): those folders are walked too.
+	p.modelPaths = l.containedPaths(p, "model-paths", p.modelPaths)
+	p.seedPaths = l.containedPaths(p, "seed-paths", p.seedPaths)
+	p.snapshotPaths = l.containedPaths(p, "snapshot-paths", p.snapshotPaths)
+	l.containedPaths(p, "macro-paths", cleanPaths(p.yml.MacroPaths)) // not read; warned about all the same
+	// Resource paths may leave the package folder for the folder of another
+	// package it reads ("../seeds", as Tuva's docs_generate project does,
+	// whose packages.yml names ../../): those folders are walked too.
 	roots := []string{p.dir}
 	for _, rp := range append(append(append([]string{}, p.modelPaths...), p.seedPaths...), p.snapshotPaths...) {
 		if rp == ".." || strings.HasPrefix(rp, "../") {
@@ -351,6 +431,15 @@ func (l *projectLoader) readPackage(p *pkg) error {
 		err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return nil // an unreadable folder is skipped, as dbt would fail on it later
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				if target, err := filepath.EvalSymlinks(path); err == nil && !l.within(target) {
+					rel := l.rel(p, path)
+					if name := d.Name(); p.resourceRelated(rel) || strings.HasSuffix(name, ".md") {
+						l.warnf("%s is a symbolic link to %s, outside the project folder; it is not read.", rel, target)
+					}
+					return nil
+				}
 			}
 			if d.IsDir() {
 				if path != root && (skipDirs[d.Name()] || fileExists(filepath.Join(path, "dbt_project.yml"))) {

@@ -6,6 +6,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"strings"
@@ -123,8 +124,13 @@ type Engine struct {
 	Jobs   *jobs.Manager
 	Limits *ratelimit.Registry
 
-	cfg  Config
-	ring *providerkeys.Ring
+	cfg Config
+
+	// ringMu guards ring, built on the first Key call: the workers of one
+	// process ask for keys at once. A failed build is not kept, so that a
+	// key file or database that was briefly unreadable is tried again.
+	ringMu sync.Mutex
+	ring   *providerkeys.Ring
 
 	mu sync.Mutex
 	// keyIDs remembers each job's provider-key identity (a hash, never the
@@ -185,18 +191,28 @@ func (e *Engine) Key(ctx context.Context, orgID int64, provider string) (string,
 			return k, nil
 		}
 	}
-	if e.ring == nil {
-		ring, err := providerkeys.Open(e.Store)
-		if err != nil {
-			return "", err
-		}
-		e.ring = ring
+	ring, err := e.keyRing()
+	if err != nil {
+		return "", err
 	}
-	key, err := e.ring.Get(ctx, orgID, provider)
+	key, err := ring.Get(ctx, orgID, provider)
 	if providerkeys.IsNotFound(err) {
 		return "", nil
 	}
 	return key, err
+}
+
+func (e *Engine) keyRing() (*providerkeys.Ring, error) {
+	e.ringMu.Lock()
+	defer e.ringMu.Unlock()
+	if e.ring == nil {
+		ring, err := providerkeys.Open(e.Store)
+		if err != nil {
+			return nil, err
+		}
+		e.ring = ring
+	}
+	return e.ring, nil
 }
 
 // Writer builds the writer for p, with the organization's key.
@@ -232,6 +248,13 @@ func (e *Engine) jobWriter(ctx context.Context, j *jobs.Job) (writer.Writer, err
 		return nil, err
 	}
 	key, err := e.Key(ctx, j.OrgID, p.Name)
+	var me *modeldoc.Error
+	if err != nil && !errors.As(err, &me) {
+		// A database or file error reading the key says nothing about the
+		// key: the item is tried again rather than the job failed as if
+		// the key were refused.
+		return nil, &writer.Error{Kind: writer.Transient, Provider: p.Name, Message: "the organization's key could not be read: " + err.Error(), Err: err}
+	}
 	if err != nil {
 		return nil, err
 	}

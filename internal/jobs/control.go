@@ -119,7 +119,23 @@ func (m *Manager) writerFor(ctx context.Context, j *Job) (writer.Writer, error) 
 	}
 	m.mu.Unlock()
 	jw.once.Do(func() { jw.w, jw.err = m.cfg.Writers(ctx, j) })
+	if jw.err != nil && buildRetryable(jw.err) {
+		// Not kept: the next item of the job builds the writer again.
+		m.mu.Lock()
+		if m.writer[j.ID] == jw {
+			delete(m.writer, j.ID)
+		}
+		m.mu.Unlock()
+	}
 	return jw.w, jw.err
+}
+
+// buildRetryable reports whether a WriterFactory error is passing (the
+// key could not be read just now) rather than a fault of the job's
+// settings or key, which stops the job.
+func buildRetryable(err error) bool {
+	var we *writer.Error
+	return errors.As(err, &we) && we.Kind == writer.Transient
 }
 
 // refusal reasons

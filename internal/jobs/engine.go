@@ -397,9 +397,16 @@ func (m *Manager) controlLoop(ctx context.Context) {
 		var sts []st
 		for rows.Next() {
 			var s st
-			if rows.Scan(&s.id, &s.status, &s.budget, &s.actual) == nil {
-				sts = append(sts, s)
+			if err := rows.Scan(&s.id, &s.status, &s.budget, &s.actual); err != nil {
+				m.log.Warn("jobs: control poll", "err", err)
+				continue
 			}
+			sts = append(sts, s)
+		}
+		if err := rows.Err(); err != nil && ctx.Err() == nil {
+			// The rows read are still applied: a pause or cancel among
+			// them must not wait for the next poll.
+			m.log.Warn("jobs: control poll", "err", err)
 		}
 		rows.Close()
 		for _, s := range sts {
@@ -431,9 +438,10 @@ func (m *Manager) heartbeatLoop(ctx context.Context) {
 	}
 }
 
-// reap takes over running items whose worker has not beaten for a lease.
+// reap takes over running items whose worker has not beaten for a lease,
+// or, at once, whose process is gone from this host.
 func (m *Manager) reap(ctx context.Context) {
-	rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, job_id, worker_id, heartbeat_at FROM job_items WHERE status = 'running' AND worker_id <> ?`, m.workerID)
+	rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, job_id, worker_id, worker_host, worker_pid, heartbeat_at FROM job_items WHERE status = 'running' AND worker_id <> ?`, m.workerID)
 	if err != nil {
 		if ctx.Err() == nil {
 			m.log.Warn("jobs: reap", "err", err)
@@ -444,13 +452,18 @@ func (m *Manager) reap(ctx context.Context) {
 	var orphans []orphan
 	for rows.Next() {
 		var o orphan
-		var hb sqldialect.Time
-		if rows.Scan(&o.id, &o.job, &o.worker, &hb) != nil {
+		var h holder
+		if err := rows.Scan(&o.id, &o.job, &h.worker, &h.host, &h.pid, &h.beat); err != nil {
+			m.log.Warn("jobs: reap", "err", err)
 			continue
 		}
-		if !hb.Valid || hb.Time.Before(deadline) {
+		o.worker = h.worker
+		if o.gone = m.gone(h); o.gone != "" || m.lapsed(h, deadline) {
 			orphans = append(orphans, o)
 		}
+	}
+	if err := rows.Err(); err != nil && ctx.Err() == nil {
+		m.log.Warn("jobs: reap", "err", err)
 	}
 	rows.Close()
 	orphans = append(orphans, m.fetchedByTheDead(ctx, deadline)...)
@@ -467,6 +480,7 @@ type orphan struct {
 	worker  string
 	run     int64
 	fetched bool
+	gone    string // why its process is known dead; "" when its lease lapsed
 }
 
 // fetchedByTheDead finds enqueued items whose River job a process fetched
@@ -493,20 +507,27 @@ func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []or
 	for rows.Next() {
 		var f fetched
 		var at sqldialect.Time
-		if rows.Scan(&f.item, &f.run, &at) != nil {
+		if err := rows.Scan(&f.item, &f.run, &at); err != nil {
+			m.log.Warn("jobs: reap fetched items", "err", err)
 			continue
 		}
 		if at.Valid && at.Time.Before(deadline) {
 			stale = append(stale, f)
 		}
 	}
+	if err := rows.Err(); err != nil && ctx.Err() == nil {
+		m.log.Warn("jobs: reap fetched items", "err", err)
+	}
 	rows.Close()
 	var out []orphan
 	for _, f := range stale {
 		var job int64
 		err := m.queryRow(ctx, m.store.ReadDB(), `SELECT job_id FROM job_items WHERE id = ? AND status = 'enqueued' AND run = ?`, f.item, f.run).Scan(&job)
-		if err == nil {
+		switch {
+		case err == nil:
 			out = append(out, orphan{id: f.item, job: job, run: f.run, fetched: true})
+		case !errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil:
+			m.log.Warn("jobs: reap fetched items", "item", f.item, "err", err)
 		}
 	}
 	return out
@@ -541,11 +562,14 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + ?, updated_at = ? WHERE id = ?`, cancelled, m.now(), o.job); err != nil {
 			return err
 		}
-		who := "Worker " + o.worker
-		if o.fetched {
-			who = "The worker that fetched it"
+		msg := "Worker " + o.worker + " stopped while writing this object; another worker takes it over."
+		switch {
+		case o.fetched:
+			msg = "The worker that fetched it stopped while writing this object; another worker takes it over."
+		case o.gone != "":
+			msg = "Worker " + o.worker + " stopped while writing this object: " + o.gone + "; taken over at once, without waiting for its lease."
 		}
-		if err := m.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", who+" stopped while writing this object; another worker takes it over.", 0); err != nil {
+		if err := m.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", msg, 0); err != nil {
 			return err
 		}
 		if err := m.settle(ctx, tx, o.job); err != nil {
@@ -560,7 +584,11 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 	if !took {
 		return
 	}
-	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched)
+	reason := "lease_lapsed"
+	if o.gone != "" {
+		reason = "process_gone"
+	}
+	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched, "reason", reason)
 	m.notify(o.job)
 }
 

@@ -93,7 +93,10 @@ type ManyPlanner interface {
 // model and base URL, with a key from the environment or the job's
 // organization (never from the job row). It is called once per job per
 // process. An error fails the job with its message (a missing key is
-// the classic case), so it should say which provider and what to do.
+// the classic case), so it should say which provider and what to do;
+// only a *writer.Error of kind writer.Transient (the key could not be read
+// just now: a database error) is not kept, and the item is tried again
+// later.
 type WriterFactory func(ctx context.Context, job *Job) (writer.Writer, error)
 
 // RetryWrapper puts the retry and rate-limit layer (retry.Writer with the

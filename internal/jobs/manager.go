@@ -64,6 +64,7 @@ type Manager struct {
 	log      *slog.Logger
 	clock    func() time.Time
 	workerID string
+	host     string // recorded with this process's running items
 
 	mu     sync.Mutex
 	subs   map[int64]map[*subscription]struct{}
@@ -115,7 +116,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.WorkerID = randomID()
 	}
 	m := &Manager{
-		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, workerID: cfg.WorkerID,
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, workerID: cfg.WorkerID, host: thisHost(),
 		subs:     map[int64]map[*subscription]struct{}{},
 		ctl:      map[int64]*jobControl{},
 		writer:   map[int64]*jobWriter{},

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"sort"
 	"strings"
@@ -36,6 +37,10 @@ type outcome struct {
 	fatal   bool
 	budget  bool
 	g       *guard
+	// retry, when set, is a passing failure before any call (the writer
+	// could not be built): nothing is committed and River runs the item
+	// again after its backoff.
+	retry error
 }
 
 // completeRiver completes the River job in tx; the JobCompleteTx type
@@ -73,6 +78,13 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 			// the next run, whoever runs it.
 			out = outcome{status: ItemReady, g: out.g}
 		}
+	}
+	if out.retry != nil {
+		if rj.Attempt < rj.MaxAttempts {
+			m.log.Warn("jobs: the job's writer could not be built; the item is tried again", "job", a.JobID, "item", a.ItemID, "attempt", rj.Attempt, "err", out.retry)
+			return out.retry
+		}
+		out = outcome{status: ItemFailed, class: string(writer.Transient), err: "the provider writer could not be built after " + fmt.Sprint(rj.Attempt) + " attempts: " + out.retry.Error()}
 	}
 	fctx := context.WithoutCancel(ctx)
 	err = m.finishItem(fctx, rj, st, out)
@@ -232,7 +244,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 		return nil, completeRiver(ctx, tx, rj)
 	}
 	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'running', attempts = attempts + 1, worker_id = ?,
-		heartbeat_at = ?, started_at = ? WHERE id = ?`, m.workerID, now, now, a.ItemID); err != nil {
+		worker_host = ?, worker_pid = ?, heartbeat_at = ?, started_at = ? WHERE id = ?`, m.workerID, m.host, os.Getpid(), now, now, a.ItemID); err != nil {
 		return nil, err
 	}
 	if status == StatusQueued {
@@ -268,6 +280,9 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
 	}
 	w, err := m.writerFor(ctx, j)
+	if err != nil && buildRetryable(err) {
+		return outcome{retry: err}
+	}
 	if err != nil {
 		return outcome{status: ItemFailed, class: string(writer.AuthFailed), err: userMessage(err), fatal: true}
 	}

@@ -96,3 +96,44 @@ func (s *Store) DeleteProviderKey(ctx context.Context, orgID int64, provider str
 		return nil
 	})
 }
+
+// KeyCheck returns the sealed check value of the master key, or ENOTFOUND
+// when none is stored yet.
+func (s *Store) KeyCheck(ctx context.Context) (ciphertext, nonce []byte, err error) {
+	err = s.queryRow(ctx, s.read, "SELECT ciphertext, nonce FROM provider_key_check WHERE id = 1").Scan(&ciphertext, &nonce)
+	if isNoRows(err) {
+		return nil, nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No master key check value is stored.")
+	}
+	if err != nil {
+		return nil, nil, internal("read key check", err)
+	}
+	return ciphertext, nonce, nil
+}
+
+// PutKeyCheck stores the check value of the master key. With replace false
+// it keeps a value another process stored first.
+func (s *Store) PutKeyCheck(ctx context.Context, ciphertext, nonce []byte, replace bool) error {
+	q := `INSERT INTO provider_key_check (id, ciphertext, nonce, created_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING`
+	if replace {
+		q = `INSERT INTO provider_key_check (id, ciphertext, nonce, created_at) VALUES (1, ?, ?, ?)
+			ON CONFLICT (id) DO UPDATE SET ciphertext = excluded.ciphertext, nonce = excluded.nonce, created_at = excluded.created_at`
+	}
+	_, err := s.exec(ctx, s.write, q, ciphertext, nonce, s.now())
+	return internal("put key check", err)
+}
+
+// AnyProviderKey returns one stored provider key of any organization (its
+// organization, provider, ciphertext and nonce), or ENOTFOUND when no key
+// is stored: a database whose keys predate the check value is verified
+// against one of them.
+func (s *Store) AnyProviderKey(ctx context.Context) (orgID int64, provider string, ciphertext, nonce []byte, err error) {
+	err = s.queryRow(ctx, s.read, "SELECT org_id, provider, ciphertext, nonce FROM provider_keys ORDER BY org_id, provider LIMIT 1").
+		Scan(&orgID, &provider, &ciphertext, &nonce)
+	if isNoRows(err) {
+		return 0, "", nil, nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No provider key is stored.")
+	}
+	if err != nil {
+		return 0, "", nil, nil, internal("read a provider key", err)
+	}
+	return orgID, provider, ciphertext, nonce, nil
+}

@@ -111,8 +111,8 @@ func (s *Store) openSQLite(ctx context.Context) error {
 		return fmt.Errorf("store: resolve %s: %w", path, err)
 	}
 	s.path = abs
-	if err := os.MkdirAll(filepath.Dir(abs), 0o755); err != nil {
-		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot create the folder for the database %s: %v.", abs, err)
+	if err := createPrivate(abs); err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Cannot create the database %s: %v.", abs, err)
 	}
 	// River and the application share this file, and River's SQLite driver
 	// is only safe with one connection per handle: writes go through a
@@ -142,6 +142,35 @@ func (s *Store) openSQLite(ctx context.Context) error {
 	r.SetMaxIdleConns(4)
 	s.read = r
 	return nil
+}
+
+// createPrivate creates the database file (0600) and its folder (0700)
+// when they do not exist: the file holds API token hashes and sealed
+// provider keys. SQLite gives its -wal and -shm files the mode of the
+// database file. The modes are set explicitly, whatever the umask; an
+// existing file or folder is left as its owner set it.
+func createPrivate(path string) error {
+	dir := filepath.Dir(path)
+	if _, err := os.Stat(dir); errors.Is(err, os.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // pingSQLite opens the first connection, which sets the file's pragmas.
