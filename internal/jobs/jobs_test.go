@@ -313,7 +313,8 @@ func TestCreateOrdersUpstreamFirst(t *testing.T) {
 		e := newEnv(t, s, []string{"orders", "stg_orders", "customers", "stg_customers", "lonely"},
 			[]string{"stg_orders>orders", "customers>orders", "stg_customers>customers"})
 		j := e.create(Options{Concurrency: 1})
-		if j.Total != 5 || j.Status != StatusQueued || j.EstimatedCost <= 0 || j.Options.MaxRetries != 3 {
+		// MaxRetries 0 is no retry (it used to become 3 silently).
+		if j.Total != 5 || j.Status != StatusQueued || j.EstimatedCost <= 0 || j.Options.MaxRetries != 0 {
 			t.Fatalf("job %+v", j)
 		}
 		if want := 5 * 2 * callCost; abs(j.EstimatedCost-want) > 1e-9 {

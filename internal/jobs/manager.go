@@ -595,15 +595,19 @@ func (m *Manager) stopTx(ctx context.Context, tx *sql.Tx, id int64, status, reas
 // SetBudget sets the job's budget in USD (0 removes it). A job paused for
 // its budget stays paused until resumed.
 func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
-	if usd < 0 {
-		return nil, modeldoc.Errorf(modeldoc.EINVALID, "A budget of %.2f USD is negative: give an amount of zero (no budget) or more.", usd)
+	if err := validBudget(usd); err != nil {
+		return nil, err
 	}
 	j, err := m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
 		if Terminal(j.Status) {
 			return conflict(j, "given a new budget")
 		}
 		j.Options.Budget = usd
-		_, err := m.exec(ctx, tx, `UPDATE jobs SET budget = ?, options = ?, updated_at = ? WHERE id = ?`, usd, j.Options.marshal(), m.now(), j.ID)
+		opts, err := j.Options.encode()
+		if err != nil {
+			return err
+		}
+		_, err = m.exec(ctx, tx, `UPDATE jobs SET budget = ?, options = ?, updated_at = ? WHERE id = ?`, usd, opts, m.now(), j.ID)
 		return err
 	})
 	if err == nil {
