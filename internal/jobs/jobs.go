@@ -81,8 +81,13 @@ func Terminal(status string) bool {
 type Documenter interface {
 	Plan(ctx context.Context, orgID, objectID int64, opts generate.Options) (*generate.Plan, error)
 	// Write returns an unsaved version; layer failures are inside its
-	// LayerStatus. The error is only for a fatal writer error or ctx.
+	// LayerStatus. The error is only for a fatal writer error or ctx; when
+	// ctx ends, the version (if not nil) holds the layers answered so far.
+	// It does not call the writer for the layers of plan.Kept.
 	Write(ctx context.Context, plan *generate.Plan, w writer.Writer) (*modeldoc.DocVersion, error)
+	// Cost prices one call: every call a provider answered is counted at
+	// this price, whatever becomes of its object.
+	Cost(provider, model string, u writer.Usage) float64
 }
 
 // ManyPlanner plans many objects at once, with a few queries in all; a
@@ -256,22 +261,25 @@ type ErrorEntry struct {
 
 // GenerationLog is one call: one layer, one attempt.
 type GenerationLog struct {
-	ID               int64     `json:"id"`
-	JobID            int64     `json:"job_id"`
-	ItemID           int64     `json:"item_id"`
-	ObjectID         int64     `json:"object_id"`
-	Layer            string    `json:"layer"`
-	Attempt          int       `json:"attempt"`
-	Status           string    `json:"status"` // ok, failed, refused
-	Model            string    `json:"model,omitempty"`
-	PromptTokens     int64     `json:"prompt_tokens"`
-	CompletionTokens int64     `json:"completion_tokens"`
-	CachedTokens     int64     `json:"cached_tokens"`
-	DurationMS       int64     `json:"duration_ms"`
-	FinishReason     string    `json:"finish_reason,omitempty"`
-	ErrorClass       string    `json:"error_class,omitempty"`
-	Error            string    `json:"error,omitempty"`
-	CreatedAt        time.Time `json:"created_at"`
+	ID               int64  `json:"id"`
+	JobID            int64  `json:"job_id"`
+	ItemID           int64  `json:"item_id"`
+	ObjectID         int64  `json:"object_id"`
+	Layer            string `json:"layer"`
+	Attempt          int    `json:"attempt"`
+	Status           string `json:"status"` // ok, failed, refused
+	Model            string `json:"model,omitempty"`
+	PromptTokens     int64  `json:"prompt_tokens"`
+	CompletionTokens int64  `json:"completion_tokens"`
+	CachedTokens     int64  `json:"cached_tokens"`
+	// Cost is the call's price in USD: the job's and the item's cost are
+	// the sums of their calls'.
+	Cost         float64   `json:"cost"`
+	DurationMS   int64     `json:"duration_ms"`
+	FinishReason string    `json:"finish_reason,omitempty"`
+	ErrorClass   string    `json:"error_class,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // Estimate is what a job would do and cost, before anything runs.

@@ -684,3 +684,11 @@ func TestBudgetPausesBeforeCrossingAndResumesWhenRaised(t *testing.T) {
 }
 
 var _ = errors.New
+
+// Cost prices a call as Write prices it: callCost for any answered call.
+func (d *scriptDoc) Cost(provider, model string, u writer.Usage) float64 {
+	if u.PromptTokens > 0 {
+		return callCost
+	}
+	return 0
+}

@@ -421,7 +421,7 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 		return nil, 0, err
 	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, item_id, object_id, layer, attempt, status, model,
-		prompt_tokens, completion_tokens, cached_tokens, duration_ms, finish_reason, error_class, error, created_at
+		prompt_tokens, completion_tokens, cached_tokens, cost, duration_ms, finish_reason, error_class, error, created_at
 		FROM generation_logs WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
@@ -432,7 +432,7 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 		var g GenerationLog
 		var at sqldialect.Time
 		if err := rows.Scan(&g.ID, &g.JobID, &g.ItemID, &g.ObjectID, &g.Layer, &g.Attempt, &g.Status, &g.Model,
-			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
+			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.Cost, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
 			return nil, 0, err
 		}
 		g.CreatedAt = at.Time
