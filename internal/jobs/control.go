@@ -89,7 +89,11 @@ func (m *Manager) cancelLocal(id int64) {
 	c := m.ctl[id]
 	m.mu.Unlock()
 	if c != nil {
-		c.update(StatusCancelled, c.budget, 0)
+		// The budget is read under the lock: the control loop updates it.
+		c.mu.Lock()
+		budget := c.budget
+		c.mu.Unlock()
+		c.update(StatusCancelled, budget, 0)
 	}
 }
 
