@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -691,4 +692,27 @@ func (d *scriptDoc) Cost(provider, model string, u writer.Usage) float64 {
 		return callCost
 	}
 	return 0
+}
+
+// TestBadRowFromBeforeValidationStillLists: a job row written before
+// options were validated (an empty options column, a budget of Inf) is
+// listed, not an error for the whole organization.
+func TestBadRowFromBeforeValidationStillLists(t *testing.T) {
+	modeldoctest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, []string{"orders"}, nil)
+		j := e.create(Options{Concurrency: 1})
+		if _, err := s.DB().Exec(s.Rebind(`UPDATE jobs SET options = '', budget = ? WHERE id = ?`), math.Inf(1), j.ID); err != nil {
+			t.Fatal(err)
+		}
+		list, err := e.m.List(context.Background(), e.org, ListFilter{})
+		if err != nil {
+			t.Fatalf("list with a row from before validation: %v", err)
+		}
+		if len(list) != 1 || list[0].Budget != 0 {
+			t.Fatalf("listed %+v", list)
+		}
+		if _, err := json.Marshal(list); err != nil {
+			t.Fatalf("the listed jobs cannot be encoded: %v", err)
+		}
+	})
 }

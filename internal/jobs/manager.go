@@ -146,8 +146,17 @@ func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
-		return nil, fmt.Errorf("jobs: job %d options: %w", j.ID, err)
+	// A row written before options were validated may hold an empty
+	// options column (a budget of Inf could not be encoded) or a budget
+	// JSON cannot carry: it is read as a job without options or budget,
+	// so that one bad row does not break every listing of its organization.
+	if opts != "" {
+		if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
+			return nil, fmt.Errorf("jobs: job %d options: %w", j.ID, err)
+		}
+	}
+	if validBudget(j.Budget) != nil {
+		j.Budget = 0
 	}
 	j.Options.Budget = j.Budget
 	j.CreatedAt, j.UpdatedAt = created.Time, updated.Time
