@@ -81,10 +81,13 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		}
 	}
 	fctx := context.WithoutCancel(ctx)
-	err = m.finishItem(fctx, rj, st, out)
+	actual, err := m.finishItem(fctx, rj, st, out)
 	if out.g != nil {
-		_, _, _, cost := out.g.spent()
-		out.g.done(c.committedCost() + cost)
+		// The job's cost as this item's transaction left it: adding the
+		// item's cost to the control's figure could count it twice when the
+		// control loop read the row in between, and refuse a call the
+		// budget allows.
+		out.g.done(max(actual, c.committedCost()))
 	}
 	m.notify(a.JobID)
 	return err
@@ -371,14 +374,19 @@ func fatalMessage(err error, j *Job) string {
 // connection makes every writer wait for the others, the outcomes that
 // arrive while a transaction is being written are committed together in
 // the next one (group commit; see groupCommit).
-func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) error {
+// It returns the job's actual cost after the item's outcome (0 when it
+// was not counted).
+func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) (float64, error) {
 	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
 	if m.engine.finishes != nil {
 		m.engine.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
 	} else {
 		m.finishBatch([]*finish{f})
 	}
-	return f.err
+	if f.err != nil {
+		return 0, f.err // a rolled-back savepoint's figure is not the job's
+	}
+	return f.actual, nil
 }
 
 // finish is one item's outcome on its way to the database.
@@ -389,6 +397,8 @@ type finish struct {
 	out   outcome
 	err   error
 	batch int // outcomes in the transaction (for tests)
+	// actual is the job's actual cost once the outcome was counted.
+	actual float64
 }
 
 // finishBatch commits the outcomes of fs in one transaction and sets each
@@ -537,10 +547,10 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	case ItemCancelled:
 		cancelled = 1
 	}
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
+	if err := m.queryRow(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
 		cancelled = cancelled + ?, in_flight = in_flight - 1, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
 		cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, item_duration_ms = item_duration_ms + ?, updated_at = ?
-		WHERE id = ?`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID); err != nil {
+		WHERE id = ? RETURNING actual_cost`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID).Scan(&f.actual); err != nil {
 		return false, false, fmt.Errorf("jobs: count: %w", err)
 	}
 	if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
