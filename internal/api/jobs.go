@@ -21,17 +21,20 @@ type jobRequest struct {
 	OnlyStale     bool             `json:"only_stale"`
 	RegenerateAll bool             `json:"regenerate_all"`
 	Layers        []modeldoc.Layer `json:"layers"`
-	MaxRetries    int              `json:"max_retries"`
-	Concurrency   int              `json:"concurrency"`
-	Provider      string           `json:"provider"`
-	Model         string           `json:"model"`
-	BaseURL       string           `json:"base_url"`
-	JSONMode      bool             `json:"json_mode"`
+	// MaxRetries and Concurrency are pointers so that an absent field
+	// takes the default and a zero that was sent is what it says: no
+	// retry, or a concurrency that Validate refuses.
+	MaxRetries  *int    `json:"max_retries"`
+	Concurrency *int    `json:"concurrency"`
+	Provider    string  `json:"provider"`
+	Model       string  `json:"model"`
+	BaseURL     string  `json:"base_url"`
+	JSONMode    bool    `json:"json_mode"`
+	Budget      float64 `json:"budget"`
+	RPM         int     `json:"rpm"`
+	TPM         int     `json:"tpm"`
 	// ReasoningEffort is asked of reasoning models; "" means the default.
-	ReasoningEffort string  `json:"reasoning_effort"`
-	Budget          float64 `json:"budget"`
-	RPM             int     `json:"rpm"`
-	TPM             int     `json:"tpm"`
+	ReasoningEffort string `json:"reasoning_effort"`
 }
 
 // create checks the provider and fills its default model (the estimate is
@@ -57,12 +60,22 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 		return jobs.CreateRequest{}, err
 	}
 	q.Provider, q.Model = prov.Name, prov.Model
+	opts := jobs.Options{
+		Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
+		Layers: q.Layers, MaxRetries: jobs.DefaultMaxRetries, Concurrency: jobs.DefaultConcurrency, Provider: q.Provider, Model: q.Model,
+		BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
+	}
+	if q.MaxRetries != nil {
+		opts.MaxRetries = *q.MaxRetries
+	}
+	if q.Concurrency != nil {
+		opts.Concurrency = *q.Concurrency
+	}
+	if err := opts.Validate(); err != nil {
+		return jobs.CreateRequest{}, err
+	}
 	return jobs.CreateRequest{
-		Options: jobs.Options{
-			Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
-			Layers: q.Layers, MaxRetries: q.MaxRetries, Concurrency: q.Concurrency, Provider: q.Provider, Model: q.Model,
-			BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
-		},
+		Options: opts,
 		// The token is the user: its id is stable, its name is what a
 		// person gave it (often an email address).
 		TriggeredByUserID: fmt.Sprintf("token:%d", p.tokenID),

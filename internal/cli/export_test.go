@@ -11,16 +11,8 @@ import (
 	"testing"
 
 	"github.com/modeldoc/modeldoc"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
-
-// forEachDB runs fn on a fresh SQLite file and, when MODELDOC_TEST_POSTGRES
-// is set, on a fresh PostgreSQL database.
-func forEachDB(t *testing.T, fn func(t *testing.T, db string)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, filepath.Join(t.TempDir(), "m.db")) })
-	t.Run("postgres", func(t *testing.T) { fn(t, modeldoctest.PostgresDSN(t)) })
-}
 
 func writeFiles(t *testing.T, dir string, files map[string]string) {
 	t.Helper()

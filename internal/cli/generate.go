@@ -67,11 +67,11 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	fl := cmd.Flags()
 	fl.StringVar(&f.selectPattern, "select", "", "document models whose name matches this pattern (* and ?), e.g. 'stg_*'")
 	fl.StringSliceVar(&f.layers, "layers", nil, "only these layers (comma-separated); default all")
-	fl.IntVar(&f.concurrency, "concurrency", 8, "models written at once")
+	fl.IntVar(&f.concurrency, "concurrency", jobs.DefaultConcurrency, "models written at once (1 to 1000)")
 	fl.IntVar(&f.rpm, "rpm", 0, "the provider key's requests-per-minute limit (0: learn it from the provider's headers)")
 	fl.IntVar(&f.tpm, "tpm", 0, "the provider key's tokens-per-minute limit (0: learn it from the provider's headers)")
-	fl.Float64Var(&f.budget, "budget", 0, "stop (pause) before spending more than this many USD (0: no budget)")
-	fl.IntVar(&f.maxRetries, "max-retries", 3, "retries of a call after a transient error (rate limits are waited out, not counted)")
+	fl.Float64Var(&f.budget, "budget", 0, "stop (pause) before spending more than this many USD (0: no budget; at most 1000000)")
+	fl.IntVar(&f.maxRetries, "max-retries", jobs.DefaultMaxRetries, "retries of a call after a transient error, 0 for none (rate limits are waited out, not counted)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop")
 	fl.BoolVar(&f.skipExisting, "skip-existing", false, "skip models that have any documentation")
 	fl.BoolVar(&f.regenerateAll, "regenerate-all", false, "document every selected model, even when nothing changed")
@@ -90,17 +90,37 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 	if f.skipExisting && f.regenerateAll {
 		return modeldoc.Errorf(modeldoc.EINVALID, "--skip-existing and --regenerate-all contradict each other: choose one.")
 	}
-	if f.concurrency < 1 || f.concurrency > 1000 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "--concurrency must be between 1 and 1000 (got %d).", f.concurrency)
+	opts := jobs.Options{
+		Selection:       jobs.Selection{Pattern: f.selectPattern},
+		SkipExisting:    f.skipExisting,
+		OnlyStale:       !f.skipExisting && !f.regenerateAll,
+		RegenerateAll:   f.regenerateAll,
+		Layers:          layers,
+		MaxRetries:      f.maxRetries,
+		Concurrency:     f.concurrency,
+		Provider:        f.Name,
+		Model:           f.Model,
+		BaseURL:         f.BaseURL,
+		JSONMode:        f.JSONMode,
+		ReasoningEffort: f.ReasoningEffort,
+		Budget:          f.budget,
+		RPM:             f.rpm,
+		TPM:             f.tpm,
 	}
-	if f.budget < 0 || f.rpm < 0 || f.tpm < 0 || f.maxRetries < 0 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "--budget, --rpm, --tpm and --max-retries cannot be negative.")
+	// The options are checked before PATH is imported, so that a bad flag
+	// changes nothing; the project is known only after the import.
+	check := opts
+	if len(args) == 1 {
+		check.Selection.ProjectID = 1
+	}
+	if err := check.Validate(); err != nil {
+		return err
 	}
 	org, err := a.org(ctx)
 	if err != nil {
 		return err
 	}
-	sel := jobs.Selection{Pattern: f.selectPattern}
+	sel := opts.Selection
 	if len(args) == 1 {
 		summary, err := a.importPath(cmd, args[0])
 		if err != nil {
@@ -116,23 +136,8 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 	if err != nil {
 		return err
 	}
-	req := jobs.CreateRequest{Options: jobs.Options{
-		Selection:       sel,
-		SkipExisting:    f.skipExisting,
-		OnlyStale:       !f.skipExisting && !f.regenerateAll,
-		RegenerateAll:   f.regenerateAll,
-		Layers:          layers,
-		MaxRetries:      f.maxRetries,
-		Concurrency:     f.concurrency,
-		Provider:        f.Name,
-		Model:           f.Model,
-		BaseURL:         f.BaseURL,
-		JSONMode:        f.JSONMode,
-		ReasoningEffort: f.ReasoningEffort,
-		Budget:          f.budget,
-		RPM:             f.rpm,
-		TPM:             f.tpm,
-	}, TriggeredByUserID: currentUser(), TriggeredByEmail: os.Getenv("MODELDOC_USER_EMAIL")}
+	opts.Selection = sel
+	req := jobs.CreateRequest{Options: opts, TriggeredByUserID: currentUser(), TriggeredByEmail: os.Getenv("MODELDOC_USER_EMAIL")}
 	est, err := eng.Jobs.Estimate(ctx, org.ID, req)
 	if err != nil {
 		return err

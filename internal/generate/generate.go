@@ -7,6 +7,8 @@
 package generate
 
 import (
+	"encoding/json"
+
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -48,4 +50,13 @@ type Plan struct {
 	// Extrapolated is true when the estimate was extrapolated from other
 	// objects' exact prompts rather than counted from this one's.
 	Extrapolated bool
+	// Kept holds layers an earlier run already bought and validated from
+	// the same inputs: Write puts them in the version without a call.
+	Kept map[modeldoc.Layer]KeptLayer
+}
+
+// KeptLayer is one layer bought by an earlier run of the same plan.
+type KeptLayer struct {
+	Content json.RawMessage      `json:"content"`
+	Status  modeldoc.LayerStatus `json:"status"`
 }

@@ -71,6 +71,11 @@ func New(cfg Config) (*Service, error) {
 // Prices returns the price table the service uses.
 func (s *Service) Prices() *cost.Table { return s.cfg.Prices }
 
+// Cost prices one call as Write prices a version's layers.
+func (s *Service) Cost(provider, model string, u writer.Usage) float64 {
+	return s.cfg.Prices.Cost(provider, model, u)
+}
+
 // Plan loads objectID with its lineage and builds the exact requests that
 // Write will send, with their input hash and estimate. It calls no writer.
 // Errors: ENOTFOUND for an unknown object or one of another organization;
@@ -217,7 +222,9 @@ func (s *Service) planBase(subject *writer.Subject, opts Options) *Plan {
 // asks again once with the validation error. It returns an unsaved version:
 // a layer that still fails is recorded in LayerStatus and the others are
 // kept. The error is non-nil only when the whole object must stop: a fatal
-// writer error (a rejected key, an exhausted quota), or ctx ending.
+// writer error (a rejected key, an exhausted quota), or ctx ending, when the
+// version holds the layers answered before it ended (they were paid for).
+// The layers of plan.Kept are taken as they are, without a call.
 func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*modeldoc.DocVersion, error) {
 	start := s.cfg.Now()
 	// A fatal error in one layer stops the others: every further call would
@@ -235,6 +242,10 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	results := make([]outcome, len(plan.Requests))
 	var wg sync.WaitGroup
 	for i, req := range plan.Requests {
+		if k, ok := plan.Kept[req.Layer]; ok {
+			results[i] = outcome{layer: req.Layer, content: k.Content, status: k.Status}
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -246,12 +257,11 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		}()
 	}
 	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	for _, r := range results {
-		if r.fatal != nil && !errors.Is(r.fatal, context.Canceled) {
-			return nil, r.fatal
+	if ctx.Err() == nil {
+		for _, r := range results {
+			if r.fatal != nil && !errors.Is(r.fatal, context.Canceled) {
+				return nil, r.fatal
+			}
 		}
 	}
 
@@ -290,7 +300,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		v.Layers[modeldoc.LayerColumnDescriptions] = mergeInherited(raw, plan.Inherited, plan.Object.Columns)
 	}
 	v.DurationMS = s.cfg.Now().Sub(start).Milliseconds()
-	return v, nil
+	return v, ctx.Err()
 }
 
 // writeLayer runs one layer: the call, validation, and the one re-ask.

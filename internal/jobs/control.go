@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"sync"
@@ -218,6 +219,11 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 		PromptTokens: res.Usage.PromptTokens, CompletionTokens: res.Usage.CompletionTokens, CachedTokens: res.Usage.CachedTokens,
 		ReasoningTokens: res.Usage.ReasoningTokens, DurationMS: d.Milliseconds(), FinishReason: res.FinishReason,
 	}
+	if res.Usage != (writer.Usage{}) {
+		// Priced as generate prices the version: by the model asked for.
+		model := cmp.Or(req.Model, res.Model)
+		l.Cost = g.m.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
+	}
 	if l.Model == "" {
 		l.Model = req.Model
 	}
@@ -229,6 +235,16 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 		}
 	}
 	g.logs = append(g.logs, l)
+}
+
+// spent sums the tokens and cost of the calls logged so far.
+func (g *guard) spent() (pt, ct, cached int64, cost float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for _, l := range g.logs {
+		pt, ct, cached, cost = pt+l.PromptTokens, ct+l.CompletionTokens, cached+l.CachedTokens, cost+l.Cost
+	}
+	return
 }
 
 // done gives back the object's reservations once its cost is committed.

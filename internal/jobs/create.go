@@ -12,7 +12,6 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
-	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
 // selected is one object of a selection with what its item needs of its
@@ -50,64 +49,17 @@ type briefPlanner interface {
 	PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]generate.Brief, error)
 }
 
-// normalize checks the request and fills defaults.
+// normalize fills the defaults a Go caller may leave out (a zero
+// concurrency, no provider) and checks the request.
 func (m *Manager) normalize(req *CreateRequest) error {
 	o := &req.Options
-	s := o.Selection
-	ways := 0
-	if len(s.ObjectIDs) > 0 {
-		ways++
-	}
-	if len(s.Names) > 0 {
-		ways++
-	}
-	if s.Pattern != "" {
-		ways++
-		if _, err := path.Match(s.Pattern, ""); err != nil {
-			return modeldoc.Errorf(modeldoc.EINVALID, "The name pattern %q is malformed: use * and ? as wildcards, e.g. \"stg_*\".", s.Pattern)
-		}
-	}
-	if ways > 1 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "Choose objects one way only: ids, names, a name pattern, or a project.")
-	}
-	if ways == 0 && s.ProjectID == 0 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "No objects selected: give object ids, names, a name pattern, or a project.")
-	}
-	for _, t := range s.Types {
-		if !t.Valid() {
-			return modeldoc.Errorf(modeldoc.EINVALID, "Unknown object type %q: choose from model, source, seed, snapshot.", t)
-		}
-	}
-	for _, l := range o.Layers {
-		if _, err := modeldoc.ParseLayer(string(l)); err != nil {
-			return err
-		}
-	}
-	if o.SkipExisting && o.RegenerateAll || o.OnlyStale && o.RegenerateAll {
-		return modeldoc.Errorf(modeldoc.EINVALID, "regenerateAll documents everything again: it cannot be combined with skipExisting or onlyStale.")
-	}
-	if o.MaxRetries < 0 || o.MaxRetries > 20 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "maxRetries is %d: give a number from 0 to 20.", o.MaxRetries)
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = 3
-	}
-	if o.Concurrency < 0 || o.Concurrency > 1000 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "concurrency is %d: give a number from 1 to 1000.", o.Concurrency)
-	}
 	if o.Concurrency == 0 {
 		o.Concurrency = m.cfg.Concurrency
-	}
-	if o.Budget < 0 {
-		return modeldoc.Errorf(modeldoc.EINVALID, "A budget of %.2f USD is negative: give an amount of zero (no budget) or more.", o.Budget)
 	}
 	if o.Provider == "" {
 		o.Provider = "offline"
 	}
-	if err := writer.CheckReasoningEffort(o.ReasoningEffort); err != nil {
-		return modeldoc.Errorf(modeldoc.EINVALID, "reasoningEffort: %v.", err)
-	}
-	return nil
+	return o.Validate()
 }
 
 // resolve turns the selection into objects of orgID, with plans, skip
@@ -428,6 +380,10 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 		return nil, err
 	}
 	est := estimateOf(&req, sel)
+	opts, err := req.Options.encode()
+	if err != nil {
+		return nil, err
+	}
 	now := m.now()
 	var jobID int64
 	err = m.withTx(ctx, func(tx *sql.Tx) error {
@@ -438,7 +394,7 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 		insert := `INSERT INTO jobs (org_id, project_id, status, options, total, skipped, estimated_cost,
 			estimated_prompt_tokens, estimated_completion_tokens, budget, concurrency, triggered_by_user_id, triggered_by_email,
 			created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
-		if err := m.queryRow(ctx, tx, insert, orgID, project, req.Options.marshal(), est.Total, est.Skipped,
+		if err := m.queryRow(ctx, tx, insert, orgID, project, opts, est.Total, est.Skipped,
 			est.EstimatedCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
 			req.TriggeredByUserID, req.TriggeredByEmail, now, now).Scan(&jobID); err != nil {
 			return fmt.Errorf("jobs: insert job: %w", err)

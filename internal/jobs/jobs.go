@@ -30,6 +30,9 @@ package jobs
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
+	"path"
 	"time"
 
 	"github.com/modeldoc/modeldoc"
@@ -78,8 +81,13 @@ func Terminal(status string) bool {
 type Documenter interface {
 	Plan(ctx context.Context, orgID, objectID int64, opts generate.Options) (*generate.Plan, error)
 	// Write returns an unsaved version; layer failures are inside its
-	// LayerStatus. The error is only for a fatal writer error or ctx.
+	// LayerStatus. The error is only for a fatal writer error or ctx; when
+	// ctx ends, the version (if not nil) holds the layers answered so far.
+	// It does not call the writer for the layers of plan.Kept.
 	Write(ctx context.Context, plan *generate.Plan, w writer.Writer) (*modeldoc.DocVersion, error)
+	// Cost prices one call: every call a provider answered is counted at
+	// this price, whatever becomes of its object.
+	Cost(provider, model string, u writer.Usage) float64
 }
 
 // ManyPlanner plans many objects at once, with a few queries in all; a
@@ -132,11 +140,18 @@ type Options struct {
 	// RegenerateAll documents every selected object whatever it has.
 	RegenerateAll bool             `json:"regenerate_all,omitempty"`
 	Layers        []modeldoc.Layer `json:"layers,omitempty"`
-	MaxRetries    int              `json:"max_retries"`
-	Concurrency   int              `json:"concurrency"`
-	Provider      string           `json:"provider"`
-	Model         string           `json:"model"`
-	BaseURL       string           `json:"base_url,omitempty"`
+	// MaxRetries is how many times a call that failed with a transient
+	// error is tried again, from 0 (never) to 20. Entry points default it
+	// to DefaultMaxRetries.
+	MaxRetries int `json:"max_retries"`
+	// Concurrency is the window of objects in flight, from 1 to
+	// MaxConcurrency. Manager.Create fills a zero with the Manager's
+	// default (8); the CLI and the API default it themselves, so that a
+	// zero a user typed is refused.
+	Concurrency int    `json:"concurrency"`
+	Provider    string `json:"provider"`
+	Model       string `json:"model"`
+	BaseURL     string `json:"base_url,omitempty"`
 	// JSONMode asks OpenAI-compatible servers for JSON mode instead of
 	// structured outputs.
 	JSONMode bool `json:"json_mode,omitempty"`
@@ -266,12 +281,15 @@ type GenerationLog struct {
 	CachedTokens     int64  `json:"cached_tokens"`
 	// ReasoningTokens is the part of CompletionTokens a reasoning model
 	// spent thinking.
-	ReasoningTokens int64     `json:"reasoning_tokens"`
-	DurationMS      int64     `json:"duration_ms"`
-	FinishReason    string    `json:"finish_reason,omitempty"`
-	ErrorClass      string    `json:"error_class,omitempty"`
-	Error           string    `json:"error,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
+	ReasoningTokens int64 `json:"reasoning_tokens"`
+	// Cost is the call's price in USD: the job's and the item's cost are
+	// the sums of their calls'.
+	Cost         float64   `json:"cost"`
+	DurationMS   int64     `json:"duration_ms"`
+	FinishReason string    `json:"finish_reason,omitempty"`
+	ErrorClass   string    `json:"error_class,omitempty"`
+	Error        string    `json:"error,omitempty"`
+	CreatedAt    time.Time `json:"created_at"`
 }
 
 // Estimate is what a job would do and cost, before anything runs.
@@ -329,7 +347,98 @@ func eventKind(status string) EventKind {
 	return EventProgress
 }
 
-func (o Options) marshal() string {
-	b, _ := json.Marshal(o)
-	return string(b)
+// Limits of the options, checked by Validate.
+const (
+	DefaultMaxRetries  = 3
+	MaxMaxRetries      = 20
+	DefaultConcurrency = 8
+	MaxConcurrency     = 1000
+	// MaxBudget is the largest budget a job takes, in USD: a larger one is
+	// a typo rather than a limit.
+	MaxBudget = 1e6
+)
+
+// Validate checks the options as a user gave them, before any default is
+// filled: the CLI, the API and Manager.Create all call it, so that a value
+// is refused the same way wherever it comes from. Errors: EINVALID, with a
+// message that names the option and the values it takes.
+func (o *Options) Validate() error {
+	s := o.Selection
+	ways := 0
+	if len(s.ObjectIDs) > 0 {
+		ways++
+	}
+	if len(s.Names) > 0 {
+		ways++
+	}
+	if s.Pattern != "" {
+		ways++
+		if _, err := path.Match(s.Pattern, ""); err != nil {
+			return modeldoc.Errorf(modeldoc.EINVALID, "The name pattern %q is malformed: use * and ? as wildcards, e.g. \"stg_*\".", s.Pattern)
+		}
+	}
+	if ways > 1 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "Choose objects one way only: ids, names, a name pattern, or a project.")
+	}
+	if ways == 0 && s.ProjectID == 0 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "No objects selected: give object ids, names, a name pattern, or a project.")
+	}
+	for _, t := range s.Types {
+		if !t.Valid() {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Unknown object type %q: choose from model, source, seed, snapshot.", t)
+		}
+	}
+	seen := map[modeldoc.Layer]bool{}
+	for _, l := range o.Layers {
+		if _, err := modeldoc.ParseLayer(string(l)); err != nil {
+			return err
+		}
+		if seen[l] {
+			return modeldoc.Errorf(modeldoc.EINVALID, "The layer %q is listed twice: give each layer once.", l)
+		}
+		seen[l] = true
+	}
+	if o.SkipExisting && o.RegenerateAll || o.OnlyStale && o.RegenerateAll {
+		return modeldoc.Errorf(modeldoc.EINVALID, "regenerateAll documents everything again: it cannot be combined with skipExisting or onlyStale.")
+	}
+	if o.MaxRetries < 0 || o.MaxRetries > MaxMaxRetries {
+		return modeldoc.Errorf(modeldoc.EINVALID, "max_retries is %d: give a number from 0 (no retry) to %d.", o.MaxRetries, MaxMaxRetries)
+	}
+	if o.Concurrency < 1 || o.Concurrency > MaxConcurrency {
+		return modeldoc.Errorf(modeldoc.EINVALID, "concurrency is %d: give a number from 1 to %d.", o.Concurrency, MaxConcurrency)
+	}
+	if err := validBudget(o.Budget); err != nil {
+		return err
+	}
+	if o.RPM < 0 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "rpm is %d: give the requests-per-minute limit, or 0 to learn it from the provider.", o.RPM)
+	}
+	if o.TPM < 0 {
+		return modeldoc.Errorf(modeldoc.EINVALID, "tpm is %d: give the tokens-per-minute limit, or 0 to learn it from the provider.", o.TPM)
+	}
+	if err := writer.CheckReasoningEffort(o.ReasoningEffort); err != nil {
+		return modeldoc.Errorf(modeldoc.EINVALID, "reasoningEffort: %v.", err)
+	}
+	return nil
+}
+
+// validBudget refuses a budget that is not a number of USD from 0 (none)
+// to MaxBudget: Inf and NaN cannot be stored as JSON, and a negative one
+// would stop every call.
+func validBudget(usd float64) error {
+	if math.IsNaN(usd) || math.IsInf(usd, 0) || usd < 0 || usd > MaxBudget {
+		return modeldoc.Errorf(modeldoc.EINVALID, "A budget of %v USD is not allowed: give an amount from 0 (no budget) to %.0f.", usd, float64(MaxBudget))
+	}
+	return nil
+}
+
+// encode is the options as stored in the job row. An error (options that
+// JSON cannot hold) refuses the job: an empty column would break every
+// listing of the organization's jobs.
+func (o Options) encode() (string, error) {
+	b, err := json.Marshal(o)
+	if err != nil {
+		return "", fmt.Errorf("jobs: encode options: %w", err)
+	}
+	return string(b), nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strings"
 	"sync"
@@ -313,7 +314,8 @@ func TestCreateOrdersUpstreamFirst(t *testing.T) {
 		e := newEnv(t, s, []string{"orders", "stg_orders", "customers", "stg_customers", "lonely"},
 			[]string{"stg_orders>orders", "customers>orders", "stg_customers>customers"})
 		j := e.create(Options{Concurrency: 1})
-		if j.Total != 5 || j.Status != StatusQueued || j.EstimatedCost <= 0 || j.Options.MaxRetries != 3 {
+		// MaxRetries 0 is no retry (it used to become 3 silently).
+		if j.Total != 5 || j.Status != StatusQueued || j.EstimatedCost <= 0 || j.Options.MaxRetries != 0 {
 			t.Fatalf("job %+v", j)
 		}
 		if want := 5 * 2 * callCost; abs(j.EstimatedCost-want) > 1e-9 {
@@ -683,3 +685,34 @@ func TestBudgetPausesBeforeCrossingAndResumesWhenRaised(t *testing.T) {
 }
 
 var _ = errors.New
+
+// Cost prices a call as Write prices it: callCost for any answered call.
+func (d *scriptDoc) Cost(provider, model string, u writer.Usage) float64 {
+	if u.PromptTokens > 0 {
+		return callCost
+	}
+	return 0
+}
+
+// TestBadRowFromBeforeValidationStillLists: a job row written before
+// options were validated (an empty options column, a budget of Inf) is
+// listed, not an error for the whole organization.
+func TestBadRowFromBeforeValidationStillLists(t *testing.T) {
+	modeldoctest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, []string{"orders"}, nil)
+		j := e.create(Options{Concurrency: 1})
+		if _, err := s.DB().Exec(s.Rebind(`UPDATE jobs SET options = '', budget = ? WHERE id = ?`), math.Inf(1), j.ID); err != nil {
+			t.Fatal(err)
+		}
+		list, err := e.m.List(context.Background(), e.org, ListFilter{})
+		if err != nil {
+			t.Fatalf("list with a row from before validation: %v", err)
+		}
+		if len(list) != 1 || list[0].Budget != 0 {
+			t.Fatalf("listed %+v", list)
+		}
+		if _, err := json.Marshal(list); err != nil {
+			t.Fatalf("the listed jobs cannot be encoded: %v", err)
+		}
+	})
+}

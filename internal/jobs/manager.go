@@ -147,8 +147,17 @@ func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
-		return nil, fmt.Errorf("jobs: job %d options: %w", j.ID, err)
+	// A row written before options were validated may hold an empty
+	// options column (a budget of Inf could not be encoded) or a budget
+	// JSON cannot carry: it is read as a job without options or budget,
+	// so that one bad row does not break every listing of its organization.
+	if opts != "" {
+		if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
+			return nil, fmt.Errorf("jobs: job %d options: %w", j.ID, err)
+		}
+	}
+	if validBudget(j.Budget) != nil {
+		j.Budget = 0
 	}
 	j.Options.Budget = j.Budget
 	j.CreatedAt, j.UpdatedAt = created.Time, updated.Time
@@ -422,7 +431,7 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 		return nil, 0, err
 	}
 	rows, err := m.query(ctx, db, `SELECT id, job_id, item_id, object_id, layer, attempt, status, model,
-		prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, duration_ms, finish_reason, error_class, error, created_at
+		prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost, duration_ms, finish_reason, error_class, error, created_at
 		FROM generation_logs WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
@@ -433,7 +442,7 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 		var g GenerationLog
 		var at sqldialect.Time
 		if err := rows.Scan(&g.ID, &g.JobID, &g.ItemID, &g.ObjectID, &g.Layer, &g.Attempt, &g.Status, &g.Model,
-			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.ReasoningTokens, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
+			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.ReasoningTokens, &g.Cost, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
 			return nil, 0, err
 		}
 		g.CreatedAt = at.Time
@@ -596,15 +605,19 @@ func (m *Manager) stopTx(ctx context.Context, tx *sql.Tx, id int64, status, reas
 // SetBudget sets the job's budget in USD (0 removes it). A job paused for
 // its budget stays paused until resumed.
 func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
-	if usd < 0 {
-		return nil, modeldoc.Errorf(modeldoc.EINVALID, "A budget of %.2f USD is negative: give an amount of zero (no budget) or more.", usd)
+	if err := validBudget(usd); err != nil {
+		return nil, err
 	}
 	j, err := m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
 		if Terminal(j.Status) {
 			return conflict(j, "given a new budget")
 		}
 		j.Options.Budget = usd
-		_, err := m.exec(ctx, tx, `UPDATE jobs SET budget = ?, options = ?, updated_at = ? WHERE id = ?`, usd, j.Options.marshal(), m.now(), j.ID)
+		opts, err := j.Options.encode()
+		if err != nil {
+			return err
+		}
+		_, err = m.exec(ctx, tx, `UPDATE jobs SET budget = ?, options = ?, updated_at = ? WHERE id = ?`, usd, opts, m.now(), j.ID)
 		return err
 	})
 	if err == nil {

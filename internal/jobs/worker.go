@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -26,6 +27,7 @@ type started struct {
 	objectName string
 	at         time.Time
 	attempt    int
+	kept       string // the item's kept_layers
 }
 
 // outcome is how an object's writing ended.
@@ -41,6 +43,10 @@ type outcome struct {
 	// could not be built): nothing is committed and River runs the item
 	// again after its backoff.
 	retry error
+	// keep holds the layers bought for an object that goes back to ready
+	// (a pause, the budget, this process stopping): its valid ones are
+	// stored with the item and reused by the next run.
+	keep *modeldoc.DocVersion
 }
 
 // completeRiver completes the River job in tx; the JobCompleteTx type
@@ -75,8 +81,8 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 			out = outcome{status: ItemFailed, class: "timeout", err: fmt.Sprintf("writing took longer than %s", m.cfg.ItemTimeout), g: out.g}
 		default:
 			// This process is stopping: the object goes back to ready for
-			// the next run, whoever runs it.
-			out = outcome{status: ItemReady, g: out.g}
+			// the next run, whoever runs it, with the layers it bought.
+			out = outcome{status: ItemReady, g: out.g, keep: out.keep}
 		}
 	}
 	if out.retry != nil {
@@ -87,13 +93,13 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		out = outcome{status: ItemFailed, class: string(writer.Transient), err: "the provider writer could not be built after " + fmt.Sprint(rj.Attempt) + " attempts: " + out.retry.Error()}
 	}
 	fctx := context.WithoutCancel(ctx)
-	err = m.finishItem(fctx, rj, st, out)
+	actual, err := m.finishItem(fctx, rj, st, out)
 	if out.g != nil {
-		cost := 0.0
-		if out.version != nil {
-			cost = out.version.Cost
-		}
-		out.g.done(c.committedCost() + cost)
+		// The job's cost as this item's transaction left it: adding the
+		// item's cost to the control's figure could count it twice when the
+		// control loop read the row in between, and refuse a call the
+		// budget allows.
+		out.g.done(max(actual, c.committedCost()))
 	}
 	m.notify(a.JobID)
 	return err
@@ -206,8 +212,9 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 	var run, objectID int64
 	var name string
 	var attempts int
-	err = m.queryRow(ctx, tx, `SELECT status, run, object_id, object_name, attempts FROM job_items WHERE id = ? AND job_id = ?`, a.ItemID, a.JobID).
-		Scan(&itemStatus, &run, &objectID, &name, &attempts)
+	var kept string
+	err = m.queryRow(ctx, tx, `SELECT status, run, object_id, object_name, attempts, kept_layers FROM job_items WHERE id = ? AND job_id = ?`, a.ItemID, a.JobID).
+		Scan(&itemStatus, &run, &objectID, &name, &attempts, &kept)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, completeRiver(ctx, tx, rj)
 	}
@@ -256,7 +263,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 			j.StartedAt = &now
 		}
 	}
-	return &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1}, nil
+	return &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1, kept: kept}, nil
 }
 
 // write plans and writes the object; no transaction is open meanwhile.
@@ -279,6 +286,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		}
 		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
 	}
+	plan.Kept = keptLayers(st.kept, plan.InputHash)
 	w, err := m.writerFor(ctx, j)
 	if err != nil && buildRetryable(err) {
 		return outcome{retry: err}
@@ -303,6 +311,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		return out
 	case err != nil:
 		if ctx.Err() != nil {
+			out.keep = v
 			return out
 		}
 		out.status, out.class, out.err = ItemFailed, string(writer.KindOf(err)), err.Error()
@@ -311,13 +320,14 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 	g.mu.Lock()
 	refused := g.refused
 	g.mu.Unlock()
-	out.version = v
 	if refused != "" {
-		// Part of the object was refused: nothing of it is stored (its
-		// cost is), and it is written whole on resume.
-		out.status, out.budget = ItemReady, refused == refusedBudget
+		// Part of the object was refused: no version is stored, its valid
+		// layers are kept with the item, and the next run buys only the
+		// others.
+		out.status, out.budget, out.keep = ItemReady, refused == refusedBudget, v
 		return out
 	}
+	out.version = v
 	ok, failed := 0, 0
 	for _, ls := range v.LayerStatus {
 		switch ls.Status {
@@ -379,14 +389,19 @@ func fatalMessage(err error, j *Job) string {
 // connection makes every writer wait for the others, the outcomes that
 // arrive while a transaction is being written are committed together in
 // the next one (group commit; see groupCommit).
-func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) error {
+// It returns the job's actual cost after the item's outcome (0 when it
+// was not counted).
+func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) (float64, error) {
 	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
 	if m.engine.finishes != nil {
 		m.engine.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
 	} else {
 		m.finishBatch([]*finish{f})
 	}
-	return f.err
+	if f.err != nil {
+		return 0, f.err // a rolled-back savepoint's figure is not the job's
+	}
+	return f.actual, nil
 }
 
 // finish is one item's outcome on its way to the database.
@@ -397,6 +412,8 @@ type finish struct {
 	out   outcome
 	err   error
 	batch int // outcomes in the transaction (for tests)
+	// actual is the job's actual cost once the outcome was counted.
+	actual float64
 }
 
 // finishBatch commits the outcomes of fs in one transaction and sets each
@@ -484,10 +501,23 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 		fin = nil
 	}
 	v := out.version
+	// What the item and the job spent is what its calls cost, logged one
+	// by one by the guard: a call the provider answered is paid for whether
+	// or not a version comes of it (a cancel, a pause, a budget stop, this
+	// process stopping).
 	var pt, ct, cached int64
 	var cost float64
-	if v != nil {
-		pt, ct, cached, cost = v.PromptTokens, v.CompletionTokens, v.CachedTokens, v.Cost
+	if out.g != nil {
+		pt, ct, cached, cost = out.g.spent()
+	}
+	kept := ""
+	if next == ItemReady {
+		kept = st.kept
+		if out.keep != nil {
+			if kept, err = keepLayers(out.keep); err != nil {
+				return false, false, err
+			}
+		}
 	}
 	var missing []string
 	if v != nil && (next == ItemPartial) {
@@ -498,13 +528,18 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	// Fence: the item must still be this run's.
 	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + ?, worker_id = '', finished_at = ?,
 		duration_ms = duration_ms + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-		cached_tokens = cached_tokens + ?, cost = cost + ?, last_error = ?, missing_layers = ?
+		cached_tokens = cached_tokens + ?, cost = cost + ?, last_error = ?, missing_layers = ?, kept_layers = ?
 		WHERE id = ? AND run = ? AND status = 'running'`,
-		next, runBump, fin, dur, pt, ct, cached, cost, out.err, strings.Join(missing, ","), a.ItemID, a.Run)
+		next, runBump, fin, dur, pt, ct, cached, cost, out.err, strings.Join(missing, ","), kept, a.ItemID, a.Run)
 	if err != nil {
 		return false, false, fmt.Errorf("jobs: finish item: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
+		// The item was taken over, but the calls this run made were paid
+		// for all the same: they count, and nothing else of the outcome.
+		if err := m.countSpend(ctx, tx, a, st, out, now); err != nil {
+			return false, false, err
+		}
 		return false, false, completeRiver(ctx, tx, rj)
 	}
 	if v != nil && (next == ItemDone || next == ItemPartial) {
@@ -527,10 +562,10 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	case ItemCancelled:
 		cancelled = 1
 	}
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
+	if err := m.queryRow(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
 		cancelled = cancelled + ?, in_flight = in_flight - 1, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
 		cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, item_duration_ms = item_duration_ms + ?, updated_at = ?
-		WHERE id = ?`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID); err != nil {
+		WHERE id = ? RETURNING actual_cost`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID).Scan(&f.actual); err != nil {
 		return false, false, fmt.Errorf("jobs: count: %w", err)
 	}
 	if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
@@ -575,6 +610,63 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	return true, out.fatal, nil
 }
 
+// countSpend adds the calls of a run whose outcome is dropped to its item
+// and job, and logs them.
+func (m *Manager) countSpend(ctx context.Context, tx *sql.Tx, a ItemArgs, st *started, out outcome, now time.Time) error {
+	if out.g == nil {
+		return nil
+	}
+	pt, ct, cached, cost := out.g.spent()
+	if _, err := m.exec(ctx, tx, `UPDATE job_items SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+		cached_tokens = cached_tokens + ?, cost = cost + ? WHERE id = ?`, pt, ct, cached, cost, a.ItemID); err != nil {
+		return fmt.Errorf("jobs: count spend: %w", err)
+	}
+	if _, err := m.exec(ctx, tx, `UPDATE jobs SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
+		cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, updated_at = ? WHERE id = ?`, pt, ct, cached, cost, now, a.JobID); err != nil {
+		return fmt.Errorf("jobs: count spend: %w", err)
+	}
+	return m.recordCalls(ctx, tx, a, st, outcome{g: out.g})
+}
+
+// keptDoc is what job_items.kept_layers holds: the valid layers an object
+// had bought when it went back to ready, and the inputs they came from.
+type keptDoc struct {
+	InputHash string                                `json:"input_hash"`
+	Layers    map[modeldoc.Layer]generate.KeptLayer `json:"layers"`
+}
+
+// keepLayers encodes v's valid layers for kept_layers; "" when none.
+func keepLayers(v *modeldoc.DocVersion) (string, error) {
+	k := keptDoc{InputHash: v.InputHash, Layers: map[modeldoc.Layer]generate.KeptLayer{}}
+	for l, ls := range v.LayerStatus {
+		if c, ok := v.Layers[l]; ok && ls.Status == "ok" {
+			k.Layers[l] = generate.KeptLayer{Content: c, Status: ls}
+		}
+	}
+	if len(k.Layers) == 0 || v.InputHash == "" {
+		return "", nil
+	}
+	b, err := json.Marshal(k)
+	if err != nil {
+		return "", fmt.Errorf("jobs: keep layers: %w", err)
+	}
+	return string(b), nil
+}
+
+// keptLayers decodes kept_layers for a plan whose input hash is hash: the
+// layers are reused only when they were written from the same inputs (the
+// object, its upstream documentation, the layers asked, the model).
+func keptLayers(kept, hash string) map[modeldoc.Layer]generate.KeptLayer {
+	if kept == "" {
+		return nil
+	}
+	var k keptDoc
+	if json.Unmarshal([]byte(kept), &k) != nil || k.InputHash != hash {
+		return nil
+	}
+	return k.Layers
+}
+
 // recordCalls writes the object's generation logs, per-layer counters and
 // the error log rows of its failed layers.
 func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *started, out outcome) error {
@@ -587,15 +679,15 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 			end := min(start+200, len(logs))
 			var b strings.Builder
 			b.WriteString(`INSERT INTO generation_logs (job_id, item_id, object_id, layer, attempt, status, model, prompt_tokens,
-				completion_tokens, cached_tokens, reasoning_tokens, duration_ms, finish_reason, error_class, error, created_at) VALUES `)
+				completion_tokens, cached_tokens, reasoning_tokens, cost, duration_ms, finish_reason, error_class, error, created_at) VALUES `)
 			var args []any
 			for i, l := range logs[start:end] {
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 				args = append(args, a.JobID, a.ItemID, st.objectID, l.Layer, l.Attempt, l.Status, l.Model, l.PromptTokens,
-					l.CompletionTokens, l.CachedTokens, l.ReasoningTokens, l.DurationMS, l.FinishReason, l.ErrorClass, l.Error, now)
+					l.CompletionTokens, l.CachedTokens, l.ReasoningTokens, l.Cost, l.DurationMS, l.FinishReason, l.ErrorClass, l.Error, now)
 			}
 			if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
 				return fmt.Errorf("jobs: generation logs: %w", err)
