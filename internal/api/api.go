@@ -24,10 +24,15 @@ type Config struct {
 	Store *store.Store
 	Jobs  *jobs.Manager
 	Keys  *providerkeys.Ring
-	// Metrics is served at /metrics and told about every request; nil
-	// serves no metrics.
+	// Metrics is told about every request and serves /metrics: to a token
+	// of any role, the figures of the token's organization; nil serves no
+	// metrics.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// MetricsElsewhere says that the operator serves every organization's
+	// metrics on a listener of their own (serve --metrics-addr): /metrics
+	// here then answers 404.
+	MetricsElsewhere bool
 	// MaxBodyBytes bounds JSON bodies (1 MiB); MaxUploadBytes bounds a
 	// project upload (manifest plus catalog, 128 MiB: large manifests run
 	// to tens of megabytes).

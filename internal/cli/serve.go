@@ -8,6 +8,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,8 @@ type serveFlags struct {
 	maxUploadMB int64
 	logLevel    string
 	baseURLs    []string
+	metricsAddr string
+	retainLogs  string
 }
 
 func newServeCmd(a *App) *cobra.Command {
@@ -62,6 +65,8 @@ the server starts again.`,
 	fl.IntVar(&f.burst, "rate-burst", 200, "API requests a client may send at once before --rate-limit applies")
 	fl.Int64Var(&f.maxUploadMB, "max-upload-mb", 128, "largest project upload (manifest plus catalog), in MiB")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve every organization's /metrics without a token on this HOST:PORT, which should be private (e.g. 127.0.0.1:9090); the main address then serves no /metrics. Without it, /metrics needs a token and shows its organization's figures")
+	fl.StringVar(&f.retainLogs, "retain-logs", "", "delete generation logs older than this (90d, or a duration like 36h), checked every hour; kept forever by default")
 	fl.StringSliceVar(&f.baseURLs, "allow-base-url", nil, "an OpenAI-compatible base URL (or URL prefix) that jobs may call with their organization's key, e.g. http://ollama:11434/v1; repeatable; none by default")
 	return cmd
 }
@@ -70,6 +75,10 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(f.logLevel)); err != nil {
 		return &cobraUsageError{fmt.Errorf("--log-level must be debug, info, warn or error (got %q)", f.logLevel)}
+	}
+	retain, err := parseRetention(f.retainLogs)
+	if err != nil {
+		return &cobraUsageError{fmt.Errorf("--retain-logs: %w", err)}
 	}
 	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -108,7 +117,7 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	m := metrics.New(st, logger)
 	apiHandler := api.New(api.Config{
-		Store: st, Jobs: eng.Jobs, Keys: ring, Metrics: m, Logger: logger,
+		Store: st, Jobs: eng.Jobs, Keys: ring, Metrics: m, MetricsElsewhere: f.metricsAddr != "", Logger: logger,
 		MaxUploadBytes: f.maxUploadMB << 20, RatePerSecond: rate, RateBurst: f.burst,
 		AllowBaseURL: func(u string) bool {
 			for _, allowed := range f.baseURLs {
@@ -119,12 +128,20 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 			return false
 		},
 	})
-	return server.Run(ctx, server.Config{
+	if retain > 0 {
+		go pruneLogs(ctx, st, retain, time.Hour, logger)
+	}
+	scfg := server.Config{
 		Addr: f.addr, API: apiHandler, Web: web.Handler(), Jobs: eng.Jobs, Logger: logger,
 		Ready: func(addr string) {
 			fmt.Fprintf(a.Stderr, "modeldoc is serving on http://%s (API: /api/v1, dashboard: /). Ctrl-C stops it.\n", addr)
 		},
-	})
+	}
+	if f.metricsAddr != "" {
+		scfg.Metrics, scfg.MetricsAddr = m.Handler(), f.metricsAddr
+		scfg.MetricsReady = func(addr string) { fmt.Fprintf(a.Stderr, "Metrics of every organization: http://%s/metrics\n", addr) }
+	}
+	return server.Run(ctx, scfg)
 }
 
 // tokenCount counts live tokens in every organization, to tell a first
