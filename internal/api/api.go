@@ -55,6 +55,11 @@ type Config struct {
 	// at this base URL (with its organization's key). nil allows any; the
 	// serve command allows only the URLs its operator lists.
 	AllowBaseURL func(baseURL string) bool
+	// LargeEstimate is the size of selection (objects listed, or in the
+	// project or organization selected) above which an organization's
+	// estimates run one at a time; others answer 429 with Retry-After.
+	// Defaults to 2,000, the size above which an estimate samples.
+	LargeEstimate int
 }
 
 // API is the HTTP API. It is an http.Handler.
@@ -68,6 +73,9 @@ type API struct {
 	limiter *limiter
 	mux     *http.ServeMux
 	routes  []route
+
+	estimatingMu sync.Mutex
+	estimating   map[int64]bool // organizations running a large estimate
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by CloseStreams: event streams end
@@ -96,9 +104,12 @@ func New(cfg Config) *API {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 60 * time.Second
 	}
+	if cfg.LargeEstimate <= 0 {
+		cfg.LargeEstimate = 2000
+	}
 	a := &API{
 		cfg: cfg, st: cfg.Store, jobs: cfg.Jobs, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
-		closing: make(chan struct{}),
+		closing: make(chan struct{}), estimating: map[int64]bool{},
 	}
 	if cfg.RatePerSecond > 0 {
 		a.limiter = newLimiter(cfg.RatePerSecond, cfg.RateBurst, time.Now)

@@ -146,7 +146,7 @@ var (
 	descRateLimit  = prometheus.NewDesc("modeldoc_provider_rate_limited_total", "Provider calls answered 429 (rate limited).", nil, nil)
 	descCallTime   = prometheus.NewDesc("modeldoc_provider_call_duration_seconds", "Provider call latency.", nil, nil)
 	descScrapeUp   = prometheus.NewDesc("modeldoc_store_up", "1 when the job figures could be read from the store (at most CacheFor ago).", nil, nil)
-	scrapeTimeout  = 10 * time.Second
+	scrapeTimeout  = time.Minute // one computation for all scrapers, so it may take long on a large history
 	outcomeClasses = map[string]bool{"rate_limited": true, "quota_exhausted": true, "auth_failed": true, "invalid_request": true, "transient": true, "malformed_output": true}
 )
 
