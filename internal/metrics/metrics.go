@@ -4,9 +4,9 @@
 // truth, they include the work of every worker process sharing the
 // database, and they survive restarts, so the figures agree with the API
 // and never reset. Reading them costs a pass over the logs, so the figures
-// are computed at most once per CacheFor (5 s) and organization, however
-// many scrapers ask at once, and a scrape in between costs nothing in the
-// size of the history. Logs deleted by retention are kept as totals
+// are computed at most once per CacheFor (5 s, longer when the computation
+// is slow) and organization, in the background, however many scrapers ask:
+// a scrape itself costs nothing in the size of the history. Logs deleted by retention are kept as totals
 // (generation_log_totals), so the counters never go down. HTTP figures are
 // this process's own.
 package metrics
@@ -67,13 +67,14 @@ type Metrics struct {
 	computed atomic.Int64      // computations of figures, for tests
 }
 
-// cached holds one organization's figures. Its mutex is held while they
-// are computed, so concurrent scrapes wait for one computation instead of
-// each running their own.
+// cached holds one organization's figures and the computation of new
+// ones in flight, if any: there is at most one at a time.
 type cached struct {
-	mu  sync.Mutex
-	at  time.Time
-	fig *figures
+	mu      sync.Mutex
+	at      time.Time
+	ttl     time.Duration
+	fig     *figures
+	running chan struct{} // closed when the computation in flight ends
 }
 
 // New registers modeldoc's collectors, Go's and the process's on a new
@@ -162,7 +163,14 @@ type figures struct {
 	buckets               []uint64 // per bucket, not cumulative; the last is +Inf
 }
 
-// figuresFor returns org's figures, computed at most once per cacheFor.
+// figuresFor returns org's figures. Figures younger than their lifetime
+// are served as they are. Older ones are served too while one goroutine
+// computes them again, so that a scrape never waits for the store once the
+// first figures exist; only the first scrapes of an organization wait,
+// all for the same computation. The lifetime is CacheFor, or ten times
+// the last computation's duration when that is longer, so that on a
+// large history the computation takes at most a tenth of one core
+// however often it is asked for.
 func (m *Metrics) figuresFor(org int64) *figures {
 	m.mu.Lock()
 	c := m.cache[org]
@@ -172,11 +180,31 @@ func (m *Metrics) figuresFor(org int64) *figures {
 	}
 	m.mu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.fig != nil && m.now().Sub(c.at) < m.cacheFor {
+	if c.fig != nil && m.now().Sub(c.at) < c.ttl {
+		defer c.mu.Unlock()
 		return c.fig
 	}
+	if c.running == nil {
+		c.running = make(chan struct{})
+		go m.refresh(org, c, c.running)
+	}
+	if c.fig != nil {
+		defer c.mu.Unlock()
+		return c.fig
+	}
+	done := c.running
+	c.mu.Unlock()
+	<-done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fig
+}
+
+// refresh computes org's figures into c and closes done.
+func (m *Metrics) refresh(org int64, c *cached, done chan struct{}) {
+	defer close(done)
 	m.computed.Add(1)
+	start := m.now()
 	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
 	defer cancel()
 	fig, err := m.compute(ctx, org)
@@ -184,8 +212,10 @@ func (m *Metrics) figuresFor(org int64) *figures {
 		m.log.Warn("metrics: read job figures", "err", err)
 		fig = &figures{}
 	}
-	c.fig, c.at = fig, m.now()
-	return fig
+	now := m.now()
+	c.mu.Lock()
+	c.fig, c.at, c.ttl, c.running = fig, now, max(m.cacheFor, 10*now.Sub(start)), nil
+	c.mu.Unlock()
 }
 
 // dbCollector emits the figures of org (0: every organization).
