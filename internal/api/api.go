@@ -25,10 +25,15 @@ type Config struct {
 	Store *store.Store
 	Jobs  *jobs.Manager
 	Keys  *providerkeys.Ring
-	// Metrics is served at /metrics and told about every request; nil
-	// serves no metrics.
+	// Metrics is told about every request and serves /metrics: to a token
+	// of any role, the figures of the token's organization; nil serves no
+	// metrics.
 	Metrics *metrics.Metrics
 	Logger  *slog.Logger
+	// MetricsElsewhere says that the operator serves every organization's
+	// metrics on a listener of their own (serve --metrics-addr): /metrics
+	// here then answers 404.
+	MetricsElsewhere bool
 	// MaxBodyBytes bounds JSON bodies (1 MiB); MaxUploadBytes bounds a
 	// project upload (manifest plus catalog, 128 MiB: large manifests run
 	// to tens of megabytes).
@@ -58,6 +63,11 @@ type Config struct {
 	// at this base URL (with its organization's key). nil allows any; the
 	// serve command allows only the URLs its operator lists.
 	AllowBaseURL func(baseURL string) bool
+	// LargeEstimate is the size of selection (objects listed, or in the
+	// project or organization selected) above which an organization's
+	// estimates run one at a time; others answer 429 with Retry-After.
+	// Defaults to 2,000, the size above which an estimate samples.
+	LargeEstimate int
 }
 
 // API is the HTTP API. It is an http.Handler.
@@ -71,6 +81,9 @@ type API struct {
 	limiter *limiter
 	mux     *http.ServeMux
 	routes  []route
+
+	estimatingMu sync.Mutex
+	estimating   map[int64]bool // organizations running a large estimate
 
 	closeOnce sync.Once
 	closing   chan struct{} // closed by CloseStreams: event streams end
@@ -102,9 +115,12 @@ func New(cfg Config) *API {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = 60 * time.Second
 	}
+	if cfg.LargeEstimate <= 0 {
+		cfg.LargeEstimate = 2000
+	}
 	a := &API{
 		cfg: cfg, st: cfg.Store, jobs: cfg.Jobs, keys: cfg.Keys, metrics: cfg.Metrics, log: cfg.Logger,
-		closing: make(chan struct{}),
+		closing: make(chan struct{}), estimating: map[int64]bool{},
 	}
 	if cfg.RatePerSecond > 0 {
 		a.limiter = newLimiter(cfg.RatePerSecond, cfg.RateBurst, time.Now)

@@ -40,7 +40,8 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The multipart body cannot be read: %v.", err))
 		return
 	}
-	var manifest, catalog []byte
+	var manifest *dbt.Manifest
+	var catalog []byte
 	var manifestName, name string
 	for {
 		part, err := mr.NextPart()
@@ -50,6 +51,21 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			a.writeError(w, r, uploadError(err, a.cfg.MaxUploadBytes))
 			return
+		}
+		if part.FormName() == "manifest" {
+			// Decoded as it arrives, keeping only what the catalog needs:
+			// a manifest is mostly macros, tests and docs, tens of MB.
+			if manifestName = part.FileName(); manifestName == "" {
+				manifestName = "manifest.json"
+			}
+			if manifest, err = dbt.ReadManifest(part, manifestName); err != nil {
+				if modeldoc.ErrorCode(err) != modeldoc.EINVALID {
+					err = uploadError(err, a.cfg.MaxUploadBytes)
+				}
+				a.writeError(w, r, err)
+				return
+			}
+			continue
 		}
 		data, err := io.ReadAll(part)
 		if err != nil {
@@ -62,8 +78,6 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		switch part.FormName() {
-		case "manifest":
-			manifest, manifestName = data, part.FileName()
 		case "catalog":
 			catalog = data
 		case "name":
@@ -73,14 +87,11 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if len(manifest) == 0 {
+	if manifest == nil {
 		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form has no `manifest` field: attach the manifest.json that dbt writes into target/."))
 		return
 	}
-	if manifestName == "" {
-		manifestName = "manifest.json"
-	}
-	cat, err := dbt.ParseManifest(manifest, catalog, manifestName)
+	cat, err := manifest.Catalog(catalog)
 	if err != nil {
 		a.writeError(w, r, err)
 		return

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/hex"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -251,7 +252,9 @@ func endToEnd(t *testing.T, st *store.Store) {
 		t.Fatalf("job list: total %d, first %+v", jl.Total, jl.Items)
 	}
 
-	m := string(e.must(200, "GET", "/metrics", "", nil, nil).body)
+	rec := httptest.NewRecorder()
+	e.api.metrics.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	m := string(e.must(200, "GET", "/metrics", e.memberA, nil, nil).body) + rec.Body.String()
 	for _, want := range []string{`modeldoc_jobs{status="completed"} 2`, `modeldoc_provider_calls_total{model="gpt-4o-mini",outcome="ok"}`,
 		`modeldoc_provider_call_duration_seconds_count`, `modeldoc_tokens_total{kind="prompt"}`, `modeldoc_cost_dollars_total`, `modeldoc_store_up 1`,
 		`modeldoc_http_requests_total{code="201",route="POST /api/v1/jobs"} 2`} {

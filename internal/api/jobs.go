@@ -120,6 +120,12 @@ func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	done, err := a.admitEstimate(w, r, p.orgID, cr.Selection)
+	if err != nil {
+		a.writeError(w, r, err)
+		return
+	}
+	defer done()
 	est, err := a.jobs.Estimate(r.Context(), p.orgID, cr)
 	if err != nil {
 		a.writeError(w, r, err)

@@ -52,12 +52,22 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"status": "ready", "checks": checks})
 }
 
+// serveMetrics shows the figures of the token's organization only: the
+// store holds every organization's jobs and spend, and one organization's
+// token must not read another's. Any role will do, because a member can
+// read every job of its organization, tokens and cost included, through
+// the API already, and Prometheus needs no more than a read-only token.
+// The operator's view of all organizations is on --metrics-addr.
 func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	if a.metrics == nil {
 		a.writeError(w, r, modeldoc.Errorf(modeldoc.ENOTFOUND, "Metrics are not enabled on this server."))
 		return
 	}
-	a.metrics.Handler().ServeHTTP(w, r)
+	if a.cfg.MetricsElsewhere {
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.ENOTFOUND, "Metrics are served on the operator's metrics address (serve --metrics-addr), not here."))
+		return
+	}
+	a.metrics.OrgHandler(principalOf(r.Context()).orgID).ServeHTTP(w, r)
 }
 
 // meAnswer tells a client who its token is.

@@ -9,7 +9,7 @@ import (
 type access int
 
 const (
-	public access = iota // no token (health, readiness, metrics, the OpenAPI document)
+	public access = iota // no token (health, readiness, the OpenAPI document)
 	member               // any token of the organization
 	admin                // an admin token
 )
@@ -28,7 +28,7 @@ func (a *API) routeTable() []route {
 	return []route{
 		{Method: "GET", Pattern: "/healthz", access: public, handler: a.healthz},
 		{Method: "GET", Pattern: "/readyz", access: public, handler: a.readyz},
-		{Method: "GET", Pattern: "/metrics", access: public, handler: a.serveMetrics},
+		{Method: "GET", Pattern: "/metrics", access: member, handler: a.serveMetrics},
 		{Method: "GET", Pattern: "/api/v1/openapi.json", access: public, handler: a.openapi},
 
 		{Method: "POST", Pattern: "/api/v1/jobs", access: admin, handler: a.createJob},

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +32,8 @@ type serveFlags struct {
 	logLevel    string
 	baseURLs    []string
 	proxies     []string
+	metricsAddr string
+	retainLogs  string
 }
 
 func newServeCmd(a *App) *cobra.Command {
@@ -65,6 +68,8 @@ the server starts again.`,
 	fl.Int64Var(&f.maxUploadMB, "max-upload-mb", 128, "largest project upload (manifest plus catalog), in MiB")
 	fl.StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	fl.StringArrayVar(&f.proxies, "trusted-proxy", nil, "a reverse proxy (CIDR or address, e.g. 10.0.0.0/8) whose X-Forwarded-For names the client that API throttling counts; repeatable; none by default, and then X-Forwarded-For is ignored")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "serve every organization's /metrics without a token on this HOST:PORT, which should be private (e.g. 127.0.0.1:9090); the main address then serves no /metrics. Without it, /metrics needs a token and shows its organization's figures")
+	fl.StringVar(&f.retainLogs, "retain-logs", "", "delete generation logs older than this (90d, or a duration like 36h), checked every hour; kept forever by default")
 	fl.StringSliceVar(&f.baseURLs, "allow-base-url", nil, "an OpenAI-compatible base URL (or URL prefix) that jobs may call with their organization's key, e.g. http://ollama:11434/v1; repeatable; none by default")
 	return cmd
 }
@@ -77,6 +82,10 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	proxies, err := parseTrustedProxies(f.proxies)
 	if err != nil {
 		return &cobraUsageError{err}
+	}
+	retain, err := parseRetention(f.retainLogs)
+	if err != nil {
+		return &cobraUsageError{fmt.Errorf("--retain-logs: %w", err)}
 	}
 	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: level}))
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
@@ -118,7 +127,7 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 	}
 	m := metrics.New(st, logger)
 	apiHandler := api.New(api.Config{
-		Store: st, Jobs: eng.Jobs, Keys: ring, Metrics: m, Logger: logger,
+		Store: st, Jobs: eng.Jobs, Keys: ring, Metrics: m, MetricsElsewhere: f.metricsAddr != "", Logger: logger,
 		MaxUploadBytes: f.maxUploadMB << 20, RatePerSecond: rate, RateBurst: f.burst, TrustedProxies: proxies,
 		AllowBaseURL: func(u string) bool {
 			for _, allowed := range f.baseURLs {
@@ -129,12 +138,20 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 			return false
 		},
 	})
-	return server.Run(ctx, server.Config{
+	if retain > 0 {
+		go pruneLogs(ctx, st, retain, time.Hour, logger)
+	}
+	scfg := server.Config{
 		Addr: f.addr, API: apiHandler, Web: web.Handler(), Jobs: eng.Jobs, Logger: logger,
 		Ready: func(addr string) {
 			fmt.Fprintf(a.Stderr, "modeldoc is serving on http://%s (API: /api/v1, dashboard: /). Ctrl-C stops it.\n", addr)
 		},
-	})
+	}
+	if f.metricsAddr != "" {
+		scfg.Metrics, scfg.MetricsAddr = m.Handler(), f.metricsAddr
+		scfg.MetricsReady = func(addr string) { fmt.Fprintf(a.Stderr, "Metrics of every organization: http://%s/metrics\n", addr) }
+	}
+	return server.Run(ctx, scfg)
 }
 
 // parseTrustedProxies reads --trusted-proxy values: CIDR prefixes, or

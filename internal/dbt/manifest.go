@@ -155,10 +155,17 @@ func ParseManifest(manifest, catalog []byte, name string) (*modeldoc.Catalog, er
 	if name == "" {
 		name = "manifest.json"
 	}
-	var mf manifestFile
-	if err := decodeJSON(manifest, &mf, name, "manifest"); err != nil {
+	m, err := parseManifestBytes(manifest, name)
+	if err != nil {
 		return nil, err
 	}
+	return m.Catalog(catalog)
+}
+
+// buildCatalog checks the manifest's schema version and builds the
+// catalog from its nodes and catalog.json.
+func buildCatalog(mfp *manifestFile, catalog []byte, name string) (*modeldoc.Catalog, error) {
+	mf := *mfp
 	sv := mf.Metadata.SchemaVersion
 	if sv == "" {
 		return nil, modeldoc.Errorf(modeldoc.EINVALID, "%s has no metadata.dbt_schema_version, so it is not a dbt manifest: give the manifest.json that dbt writes into target/ (dbt compile or dbt docs generate).", name)

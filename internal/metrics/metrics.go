@@ -1,9 +1,14 @@
 // Package metrics exposes modeldoc's Prometheus metrics on a registry of
-// its own. Job and provider-call figures are read from the database at
-// scrape time rather than counted in memory: the jobs and generation_logs
-// tables are the truth, they include the work of every worker process
-// sharing the database, and they survive restarts, so the figures agree
-// with the API and never reset. HTTP figures are this process's own.
+// its own. Job and provider-call figures are read from the database rather
+// than counted in memory: the jobs and generation_logs tables are the
+// truth, they include the work of every worker process sharing the
+// database, and they survive restarts, so the figures agree with the API
+// and never reset. Reading them costs a pass over the logs, so the figures
+// are computed at most once per CacheFor (5 s, longer when the computation
+// is slow) and organization, in the background, however many scrapers ask:
+// a scrape itself costs nothing in the size of the history. Logs deleted by retention are kept as totals
+// (generation_log_totals), so the counters never go down. HTTP figures are
+// this process's own.
 package metrics
 
 import (
@@ -13,12 +18,15 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 // DB is what the metrics read: the store's read handle and its
@@ -29,8 +37,19 @@ type DB interface {
 }
 
 // CallBuckets are the upper bounds, in seconds, of the provider call
-// latency histogram: LLM calls take from a fraction of a second to minutes.
-var CallBuckets = []float64{0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300}
+// latency histogram (store.CallLatencyBoundsMS, which retention keeps).
+var CallBuckets = func() []float64 {
+	out := make([]float64, len(store.CallLatencyBoundsMS))
+	for i, ms := range store.CallLatencyBoundsMS {
+		out[i] = float64(ms) / 1000
+	}
+	return out
+}()
+
+// CacheFor is how long computed job and call figures are served before
+// they are read again. Prometheus scrapes every 15 s or more, so several
+// scrapers (or replicas of one) share one computation.
+const CacheFor = 5 * time.Second
 
 // Metrics holds the collectors. Create it with New.
 type Metrics struct {
@@ -38,6 +57,24 @@ type Metrics struct {
 	requests  *prometheus.CounterVec
 	latency   *prometheus.HistogramVec
 	throttled prometheus.Counter
+
+	db       DB
+	log      *slog.Logger
+	cacheFor time.Duration
+	now      func() time.Time
+	mu       sync.Mutex
+	cache    map[int64]*cached // by organization; 0 is all of them
+	computed atomic.Int64      // computations of figures, for tests
+}
+
+// cached holds one organization's figures and the computation of new
+// ones in flight, if any: there is at most one at a time.
+type cached struct {
+	mu      sync.Mutex
+	at      time.Time
+	ttl     time.Duration
+	fig     *figures
+	running chan struct{} // closed when the computation in flight ends
 }
 
 // New registers modeldoc's collectors, Go's and the process's on a new
@@ -58,11 +95,12 @@ func New(db DB, logger *slog.Logger) *Metrics {
 		throttled: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "modeldoc_http_throttled_total", Help: "API requests answered 429 because their client sent too many.",
 		}),
+		db: db, log: logger, cacheFor: CacheFor, now: time.Now, cache: map[int64]*cached{},
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.throttled,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
-		m.reg.MustRegister(&dbCollector{db: db, log: logger})
+		m.reg.MustRegister(&dbCollector{m: m})
 	}
 	return m
 }
@@ -70,9 +108,23 @@ func New(db DB, logger *slog.Logger) *Metrics {
 // Registry is the registry, for tests and for adding collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Handler serves the registry in Prometheus's text format.
+// Handler serves the registry in Prometheus's text format: the figures of
+// every organization together, and this process's HTTP, Go and process
+// figures. It is the operator's view (serve --metrics-addr).
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: nil, ErrorHandling: promhttp.ContinueOnError})
+}
+
+// OrgHandler serves the job and call figures of the organization orgID
+// alone, in Prometheus's text format: what a token of that organization
+// may see. This process's HTTP and runtime figures are left out, because
+// they count every organization's requests.
+func (m *Metrics) OrgHandler(orgID int64) http.Handler {
+	reg := prometheus.NewRegistry()
+	if m.db != nil {
+		reg.MustRegister(&dbCollector{m: m, org: orgID})
+	}
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
 
 // ObserveRequest counts one answered API request.
@@ -94,15 +146,82 @@ var (
 	descRefused    = prometheus.NewDesc("modeldoc_provider_calls_refused_total", "Calls a job did not make because it was paused, cancelled or out of budget.", nil, nil)
 	descRateLimit  = prometheus.NewDesc("modeldoc_provider_rate_limited_total", "Provider calls answered 429 (rate limited).", nil, nil)
 	descCallTime   = prometheus.NewDesc("modeldoc_provider_call_duration_seconds", "Provider call latency.", nil, nil)
-	descScrapeUp   = prometheus.NewDesc("modeldoc_store_up", "1 when the job figures could be read from the store at this scrape.", nil, nil)
-	scrapeTimeout  = 10 * time.Second
+	descScrapeUp   = prometheus.NewDesc("modeldoc_store_up", "1 when the job figures could be read from the store (at most CacheFor ago).", nil, nil)
+	scrapeTimeout  = time.Minute // one computation for all scrapers, so it may take long on a large history
 	outcomeClasses = map[string]bool{"rate_limited": true, "quota_exhausted": true, "auth_failed": true, "invalid_request": true, "transient": true, "malformed_output": true}
 )
 
-// dbCollector reads job and call figures at each scrape.
+// figures are the job and call figures of one organization (or all).
+type figures struct {
+	ok                    bool
+	jobs, objects, tokens map[string]float64
+	cost, estimated       float64
+	calls                 map[[2]string]float64
+	refused, limited      float64
+	count                 uint64
+	sumMS                 float64
+	buckets               []uint64 // per bucket, not cumulative; the last is +Inf
+}
+
+// figuresFor returns org's figures. Figures younger than their lifetime
+// are served as they are. Older ones are served too while one goroutine
+// computes them again, so that a scrape never waits for the store once the
+// first figures exist; only the first scrapes of an organization wait,
+// all for the same computation. The lifetime is CacheFor, or ten times
+// the last computation's duration when that is longer, so that on a
+// large history the computation takes at most a tenth of one core
+// however often it is asked for.
+func (m *Metrics) figuresFor(org int64) *figures {
+	m.mu.Lock()
+	c := m.cache[org]
+	if c == nil {
+		c = &cached{}
+		m.cache[org] = c
+	}
+	m.mu.Unlock()
+	c.mu.Lock()
+	if c.fig != nil && m.now().Sub(c.at) < c.ttl {
+		defer c.mu.Unlock()
+		return c.fig
+	}
+	if c.running == nil {
+		c.running = make(chan struct{})
+		go m.refresh(org, c, c.running)
+	}
+	if c.fig != nil {
+		defer c.mu.Unlock()
+		return c.fig
+	}
+	done := c.running
+	c.mu.Unlock()
+	<-done
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fig
+}
+
+// refresh computes org's figures into c and closes done.
+func (m *Metrics) refresh(org int64, c *cached, done chan struct{}) {
+	defer close(done)
+	m.computed.Add(1)
+	start := m.now()
+	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
+	defer cancel()
+	fig, err := m.compute(ctx, org)
+	if err != nil {
+		m.log.Warn("metrics: read job figures", "err", err)
+		fig = &figures{}
+	}
+	now := m.now()
+	c.mu.Lock()
+	c.fig, c.at, c.ttl, c.running = fig, now, max(m.cacheFor, 10*now.Sub(start)), nil
+	c.mu.Unlock()
+}
+
+// dbCollector emits the figures of org (0: every organization).
 type dbCollector struct {
-	db  DB
-	log *slog.Logger
+	m   *Metrics
+	org int64
 }
 
 func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -112,74 +231,110 @@ func (c *dbCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), scrapeTimeout)
-	defer cancel()
-	up := 1.0
-	if err := c.collect(ctx, ch); err != nil {
-		c.log.Warn("metrics: read job figures", "err", err)
-		up = 0
+	f := c.m.figuresFor(c.org)
+	if !f.ok {
+		ch <- prometheus.MustNewConstMetric(descScrapeUp, prometheus.GaugeValue, 0)
+		return
 	}
-	ch <- prometheus.MustNewConstMetric(descScrapeUp, prometheus.GaugeValue, up)
+	for s, n := range f.jobs {
+		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, n, s)
+	}
+	for outcome, v := range f.objects {
+		ch <- prometheus.MustNewConstMetric(descObjects, prometheus.CounterValue, v, outcome)
+	}
+	for kind, v := range f.tokens {
+		ch <- prometheus.MustNewConstMetric(descTokens, prometheus.CounterValue, v, kind)
+	}
+	ch <- prometheus.MustNewConstMetric(descCost, prometheus.CounterValue, f.cost)
+	ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.CounterValue, f.estimated)
+	for k, n := range f.calls {
+		ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, n, k[0], k[1])
+	}
+	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, f.refused)
+	ch <- prometheus.MustNewConstMetric(descRateLimit, prometheus.CounterValue, f.limited)
+	buckets := make(map[float64]uint64, len(CallBuckets))
+	var cum uint64
+	for i, b := range CallBuckets {
+		cum += f.buckets[i]
+		buckets[b] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(descCallTime, f.count, f.sumMS/1000, buckets)
+	ch <- prometheus.MustNewConstMetric(descScrapeUp, prometheus.GaugeValue, 1)
 }
 
-func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) error {
-	db := c.db.ReadDB()
+func (m *Metrics) compute(ctx context.Context, org int64) (*figures, error) {
+	db := m.db.ReadDB()
+	f := &figures{ok: true, calls: map[[2]string]float64{}, buckets: make([]uint64, len(CallBuckets)+1)}
+	jobsWhere, args := "", []any(nil)
+	if org != 0 {
+		jobsWhere, args = " WHERE org_id = ?", []any{org}
+	}
 	// Every status appears, zero or not, so that a dashboard's series do
 	// not vanish when no job is in a state.
-	counts := map[string]float64{"queued": 0, "running": 0, "pausing": 0, "paused": 0, "completed": 0, "failed": 0, "cancelled": 0}
-	rows, err := db.QueryContext(ctx, "SELECT status, COUNT(*) FROM jobs GROUP BY status")
+	f.jobs = map[string]float64{"queued": 0, "running": 0, "pausing": 0, "paused": 0, "completed": 0, "failed": 0, "cancelled": 0}
+	rows, err := db.QueryContext(ctx, m.db.Rebind("SELECT status, COUNT(*) FROM jobs"+jobsWhere+" GROUP BY status"), args...)
 	if err != nil {
-		return fmt.Errorf("jobs by status: %w", err)
+		return nil, fmt.Errorf("jobs by status: %w", err)
 	}
 	for rows.Next() {
 		var s string
 		var n float64
 		if err := rows.Scan(&s, &n); err != nil {
 			rows.Close()
-			return err
+			return nil, err
 		}
-		counts[s] = n
+		f.jobs[s] = n
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return err
-	}
-	for s, n := range counts {
-		ch <- prometheus.MustNewConstMetric(descJobs, prometheus.GaugeValue, n, s)
+		return nil, err
 	}
 
-	var processed, partial, failed, skipped, cancelled, prompt, cached, completion, cost, estimated float64
-	if err := db.QueryRowContext(ctx, `SELECT COALESCE(SUM(processed), 0), COALESCE(SUM(partial), 0), COALESCE(SUM(failed), 0),
+	var processed, partial, failed, skipped, cancelled, prompt, cachedTok, completion float64
+	if err := db.QueryRowContext(ctx, m.db.Rebind(`SELECT COALESCE(SUM(processed), 0), COALESCE(SUM(partial), 0), COALESCE(SUM(failed), 0),
 		COALESCE(SUM(skipped), 0), COALESCE(SUM(cancelled), 0), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(cached_tokens), 0),
-		COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(actual_cost), 0), COALESCE(SUM(estimated_cost), 0) FROM jobs`).Scan(
-		&processed, &partial, &failed, &skipped, &cancelled, &prompt, &cached, &completion, &cost, &estimated); err != nil {
-		return fmt.Errorf("job totals: %w", err)
+		COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(actual_cost), 0), COALESCE(SUM(estimated_cost), 0) FROM jobs`+jobsWhere), args...).Scan(
+		&processed, &partial, &failed, &skipped, &cancelled, &prompt, &cachedTok, &completion, &f.cost, &f.estimated); err != nil {
+		return nil, fmt.Errorf("job totals: %w", err)
 	}
-	for outcome, v := range map[string]float64{"processed": processed, "partial": partial, "failed": failed, "skipped": skipped, "cancelled": cancelled} {
-		ch <- prometheus.MustNewConstMetric(descObjects, prometheus.CounterValue, v, outcome)
-	}
-	for kind, v := range map[string]float64{"prompt": prompt, "cached": cached, "completion": completion} {
-		ch <- prometheus.MustNewConstMetric(descTokens, prometheus.CounterValue, v, kind)
-	}
-	ch <- prometheus.MustNewConstMetric(descCost, prometheus.CounterValue, cost)
-	ch <- prometheus.MustNewConstMetric(descEstimated, prometheus.CounterValue, estimated)
+	f.objects = map[string]float64{"processed": processed, "partial": partial, "failed": failed, "skipped": skipped, "cancelled": cancelled}
+	f.tokens = map[string]float64{"prompt": prompt, "cached": cachedTok, "completion": completion}
 
-	rows, err = db.QueryContext(ctx, "SELECT model, status, error_class, COUNT(*) FROM generation_logs GROUP BY model, status, error_class")
+	// The calls still logged, and those whose log rows retention deleted,
+	// each by model, outcome and latency bucket: one pass over the logs.
+	live := "SELECT g.model, g.status, g.error_class, " + store.CallBucketSQL("g.duration_ms") +
+		", COUNT(*), COALESCE(SUM(g.duration_ms), 0) FROM generation_logs g"
+	retired := "SELECT model, status, error_class, bucket, SUM(calls), SUM(duration_ms) FROM generation_log_totals"
+	if org != 0 {
+		live += " JOIN jobs j ON j.id = g.job_id WHERE j.org_id = ?"
+		retired += " WHERE org_id = ?"
+	}
+	live += " GROUP BY 1, 2, 3, 4"
+	retired += " GROUP BY model, status, error_class, bucket"
+	for _, q := range []string{live, retired} {
+		if err := f.addCalls(ctx, db, m.db.Rebind(q), args); err != nil {
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+func (f *figures) addCalls(ctx context.Context, db *sql.DB, q string, args []any) error {
+	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("calls by outcome: %w", err)
 	}
-	calls := map[[2]string]float64{}
-	var refused, limited float64
+	defer rows.Close()
 	for rows.Next() {
 		var model, status, class string
-		var n float64
-		if err := rows.Scan(&model, &status, &class, &n); err != nil {
-			rows.Close()
-			return err
+		var bucket int
+		var n, ms float64
+		if err := rows.Scan(&model, &status, &class, &bucket, &n, &ms); err != nil {
+			return fmt.Errorf("calls by outcome: %w", err)
 		}
 		switch {
 		case status == "refused":
-			refused += n
+			f.refused += n
 			continue
 		case status == "ok":
 			class = "ok"
@@ -187,42 +342,14 @@ func (c *dbCollector) collect(ctx context.Context, ch chan<- prometheus.Metric) 
 			class = "other"
 		}
 		if class == "rate_limited" {
-			limited += n
+			f.limited += n
 		}
-		calls[[2]string{model, class}] += n
+		f.calls[[2]string{model, class}] += n
+		f.count += uint64(n)
+		f.sumMS += ms
+		if bucket >= 0 && bucket < len(f.buckets) {
+			f.buckets[bucket] += uint64(n)
+		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	for k, n := range calls {
-		ch <- prometheus.MustNewConstMetric(descCalls, prometheus.CounterValue, n, k[0], k[1])
-	}
-	ch <- prometheus.MustNewConstMetric(descRefused, prometheus.CounterValue, refused)
-	ch <- prometheus.MustNewConstMetric(descRateLimit, prometheus.CounterValue, limited)
-
-	// The histogram's buckets are counted in SQL: one pass over the calls
-	// whatever their number, no rows shipped.
-	sums := make([]string, len(CallBuckets))
-	for i, b := range CallBuckets {
-		sums[i] = fmt.Sprintf("COALESCE(SUM(CASE WHEN duration_ms <= %d THEN 1 ELSE 0 END), 0)", int64(b*1000))
-	}
-	dest := make([]any, 2+len(CallBuckets))
-	var count uint64
-	var sumMS float64
-	dest[0], dest[1] = &count, &sumMS
-	bucketCounts := make([]uint64, len(CallBuckets))
-	for i := range bucketCounts {
-		dest[2+i] = &bucketCounts[i]
-	}
-	if err := db.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(SUM(duration_ms), 0), "+strings.Join(sums, ", ")+
-		" FROM generation_logs WHERE status <> 'refused'").Scan(dest...); err != nil {
-		return fmt.Errorf("call latency: %w", err)
-	}
-	buckets := make(map[float64]uint64, len(CallBuckets))
-	for i, b := range CallBuckets {
-		buckets[b] = bucketCounts[i]
-	}
-	ch <- prometheus.MustNewConstHistogram(descCallTime, count, sumMS/1000, buckets)
-	return nil
+	return rows.Err()
 }

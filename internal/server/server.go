@@ -39,6 +39,16 @@ type Config struct {
 	// Ready, when set, is called with the bound address once the server
 	// accepts connections.
 	Ready func(addr string)
+	// Metrics, when set, is served at /metrics on a listener of its own,
+	// MetricsListener or else MetricsAddr, without a token: the operator
+	// binds it to a private address. (The API's /metrics then answers 404;
+	// see api.Config.MetricsElsewhere.)
+	Metrics         http.Handler
+	MetricsAddr     string
+	MetricsListener net.Listener
+	// MetricsReady, when set, is called with the metrics listener's bound
+	// address.
+	MetricsReady func(addr string)
 }
 
 // Handler routes /api/, /healthz, /readyz and /metrics to the API and
@@ -83,9 +93,20 @@ func Run(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("listen on %s: %w (is another server running there? choose another --addr)", cfg.Addr, err)
 		}
 	}
+	mln := cfg.MetricsListener
+	if cfg.Metrics != nil && mln == nil {
+		var err error
+		if mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w (choose another --metrics-addr)", cfg.MetricsAddr, err)
+		}
+	}
 	if cfg.Jobs != nil {
 		if err := cfg.Jobs.Start(ctx); err != nil {
 			ln.Close()
+			if mln != nil {
+				mln.Close()
+			}
 			return err
 		}
 	}
@@ -108,6 +129,23 @@ func Run(ctx context.Context, cfg Config) error {
 		cfg.Ready(ln.Addr().String())
 	}
 
+	var msrv *http.Server
+	if cfg.Metrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", cfg.Metrics)
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: time.Minute, IdleTimeout: 2 * time.Minute,
+			ErrorLog: slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn)}
+		go func() {
+			if err := msrv.Serve(mln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				cfg.Logger.Error("server: metrics listener stopped", "err", err)
+			}
+		}()
+		cfg.Logger.Info("server: metrics listening", "addr", mln.Addr().String())
+		if cfg.MetricsReady != nil {
+			cfg.MetricsReady(mln.Addr().String())
+		}
+	}
+
 	var serveErr error
 	select {
 	case <-ctx.Done():
@@ -116,6 +154,9 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Logger.Info("server: shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	err := srv.Shutdown(sctx)
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
 	cancel()
 	if err != nil {
 		cfg.Logger.Warn("server: requests still running at the deadline were cut", "err", err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/api"
 	"github.com/modeldoc/modeldoc/internal/engine"
+	"github.com/modeldoc/modeldoc/internal/metrics"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/providerkeys"
 	"github.com/modeldoc/modeldoc/internal/store"
@@ -105,5 +106,62 @@ func TestRoutingAndGracefulStop(t *testing.T) {
 	stream.Body.Close()
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Fatal("the listener still accepts connections after Run returned")
+	}
+}
+
+// TestMetricsOnTheirOwnListener: with a metrics listener, /metrics is
+// served there without a token (every organization, and the process's
+// HTTP figures), and the main listener answers 404 for it.
+func TestMetricsOnTheirOwnListener(t *testing.T) {
+	t.Setenv("MODELDOC_SECRET_KEY", "")
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, _ := st.EnsureDefaultOrganization(ctx)
+	tok, _, err := st.CreateToken(ctx, org.ID, "ops", store.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(st, nil)
+	a := api.New(api.Config{Store: st, Metrics: m, MetricsElsewhere: true})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(runCtx, Config{Listener: ln, API: a, Metrics: m.Handler(), MetricsListener: mln, ShutdownTimeout: time.Minute})
+	}()
+	get := func(url, token string) (int, string) {
+		req, _ := http.NewRequest("GET", url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("http://"+ln.Addr().String()+"/metrics", tok); code != 404 {
+		t.Fatalf("main listener /metrics: %d %s", code, body)
+	}
+	code, body := get("http://"+mln.Addr().String()+"/metrics", "")
+	if code != 200 || !strings.Contains(body, `modeldoc_jobs{status="queued"} 0`) ||
+		!strings.Contains(body, `modeldoc_http_requests_total{code="404",route="GET /metrics"} 1`) {
+		t.Fatalf("metrics listener: %d %s", code, body)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if _, err := http.Get("http://" + mln.Addr().String() + "/metrics"); err == nil {
+		t.Fatal("the metrics listener still accepts connections after Run returned")
 	}
 }
