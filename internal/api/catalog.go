@@ -58,7 +58,14 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 			if manifestName = part.FileName(); manifestName == "" {
 				manifestName = "manifest.json"
 			}
-			if manifest, err = dbt.ReadManifest(part, manifestName); err != nil {
+			checked := &utf8Reader{r: part}
+			manifest, err = dbt.ReadManifest(checked, manifestName)
+			if checked.bad {
+				// encoding/json would store U+FFFD in place of each bad byte.
+				a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form field %q is not valid UTF-8: %s.", part.FormName(), textRule))
+				return
+			}
+			if err != nil {
 				if modeldoc.ErrorCode(err) != modeldoc.EINVALID {
 					err = uploadError(err, a.cfg.MaxUploadBytes)
 				}

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -125,4 +127,39 @@ func join(path, name string) string {
 		return name
 	}
 	return path + "." + name
+}
+
+// errNotUTF8 ends a read of bytes that are not UTF-8.
+var errNotUTF8 = errors.New("not valid UTF-8")
+
+// utf8Reader passes r through while checking that it is UTF-8, so that a
+// body decoded as a stream is checked without being held whole. A rune cut
+// between two reads waits in tail for the rest of its bytes.
+type utf8Reader struct {
+	r    io.Reader
+	tail []byte
+	bad  bool
+}
+
+func (u *utf8Reader) Read(p []byte) (int, error) {
+	if u.bad {
+		return 0, errNotUTF8
+	}
+	n, err := u.r.Read(p)
+	data := append(u.tail, p[:n]...)
+	cut := len(data)
+	for i := len(data) - 1; i >= 0 && i >= len(data)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(data[i]) {
+			if !utf8.FullRune(data[i:]) {
+				cut = i
+			}
+			break
+		}
+	}
+	if !utf8.Valid(data[:cut]) || (errors.Is(err, io.EOF) && cut < len(data)) {
+		u.bad = true
+		return 0, errNotUTF8
+	}
+	u.tail = append(u.tail[:0], data[cut:]...)
+	return n, err
 }
