@@ -48,6 +48,7 @@ type (
 		WhatItDoes     string   `json:"whatItDoes"`
 		DataJourney    []string `json:"dataJourney"`
 		BusinessImpact string   `json:"businessImpact"`
+		Confidence     string   `json:"confidence,omitempty"`
 	}
 	TransformationCard struct {
 		StepNumber   int    `json:"stepNumber"`
@@ -76,6 +77,7 @@ type (
 		UsedBy            []ImpactUse `json:"usedBy"`
 		QuestionsAnswered []string    `json:"questionsAnswered"`
 		DownstreamImpact  string      `json:"downstreamImpact"`
+		Confidence        string      `json:"confidence,omitempty"`
 	}
 	// ColumnDescription documents one column. Lineage is "passthrough" when
 	// the column is an upstream column unchanged (UpstreamModel and
@@ -94,23 +96,41 @@ type (
 	}
 )
 
+// Confidence is how sure the writer is of a layer: ConfidenceHigh when the
+// SQL states it, ConfidenceMedium when inferred, ConfidenceLow when a
+// guess. Every layer answered since prompt v4 carries one; earlier stored
+// layers have none, hence omitempty.
+const (
+	ConfidenceHigh   = "high"
+	ConfidenceMedium = "medium"
+	ConfidenceLow    = "low"
+)
+
 // Wrappers used on the wire: structured outputs need an object at the top,
 // so list layers travel inside one key.
 type (
 	ExecutiveSummaryOut struct {
-		Summary string `json:"summary"`
+		// Grain is what one row is ("one row per `order_id`"), "" when
+		// the SQL does not make it clear.
+		Grain      string `json:"grain"`
+		Summary    string `json:"summary"`
+		Confidence string `json:"confidence,omitempty"`
 	}
 	TransformationCardsOut struct {
-		Cards []TransformationCard `json:"cards"`
+		Cards      []TransformationCard `json:"cards"`
+		Confidence string               `json:"confidence,omitempty"`
 	}
 	CodeExplanationsOut struct {
 		Explanations []CodeExplanation `json:"explanations"`
+		Confidence   string            `json:"confidence,omitempty"`
 	}
 	BusinessRulesOut struct {
-		Rules []BusinessRule `json:"rules"`
+		Rules      []BusinessRule `json:"rules"`
+		Confidence string         `json:"confidence,omitempty"`
 	}
 	ColumnDescriptionsOut struct {
-		Columns []ColumnDescription `json:"columns"`
+		Columns    []ColumnDescription `json:"columns"`
+		Confidence string              `json:"confidence,omitempty"`
 	}
 )
 
@@ -125,7 +145,41 @@ type LayerStatus struct {
 	Attempts         int    `json:"attempts"`
 	DurationMS       int64  `json:"duration_ms"`
 	FinishReason     string `json:"finish_reason,omitempty"`
+	// CarriedFrom is the version this layer's text comes from when this
+	// version did not write it (not asked for, or failed): a new version
+	// never loses a layer an older one has.
+	CarriedFrom int `json:"carried_from,omitempty"`
+	// Stale is true when the layer's text is older than the object's
+	// inputs: it failed and kept the previous text, or it was carried over
+	// from a version written from inputs that have changed since.
+	Stale bool `json:"stale,omitempty"`
+	// Findings are what the grounding checks (internal/ground) found
+	// wrong with the stored answer after its one re-ask: a code reference
+	// that is not in the SQL, an identifier that names nothing in the
+	// model or its lineage, a column the model does not have. A layer
+	// with findings is kept but marked for review (Review), never clean.
+	Findings []Finding `json:"findings,omitempty"`
+	Review   bool      `json:"review,omitempty"`
 }
+
+// Finding is one grounding problem of a layer's answer.
+type Finding struct {
+	// Path is the JSON pointer of the string in the layer, e.g.
+	// "/rules/0/codeReference".
+	Path string `json:"path"`
+	// Kind is FindingCodeReference, FindingIdentifier or FindingColumn.
+	Kind string `json:"kind"`
+	// Value is the text that could not be grounded.
+	Value   string `json:"value"`
+	Message string `json:"message"`
+}
+
+// The kinds of Finding.
+const (
+	FindingCodeReference = "code_reference" // a quoted SQL fragment that is not in the model's SQL
+	FindingIdentifier    = "identifier"     // a backticked name that names nothing in the model or its lineage
+	FindingColumn        = "column"         // a column described that the model does not have
+)
 
 // DocVersion is one generated version of an object's documentation. Layers
 // holds each successful layer's JSON exactly as validated.
@@ -140,7 +194,13 @@ type DocVersion struct {
 	InputHash     string `json:"input_hash"`
 	// SQLHash is the object's SQL hash when this version was written, so a
 	// listing can flag documentation whose SQL has changed since.
-	SQLHash          string                    `json:"sql_hash"`
+	SQLHash string `json:"sql_hash"`
+	// ContentHash is the object's content hash (its SQL, descriptions and
+	// columns as imported) when this version was written; the store fills it.
+	ContentHash string `json:"content_hash,omitempty"`
+	// StaleLayers counts the layers that are stale (see LayerStatus.Stale);
+	// the store fills it.
+	StaleLayers      int                       `json:"stale_layers,omitempty"`
 	Layers           map[Layer]json.RawMessage `json:"layers"`
 	LayerStatus      map[Layer]LayerStatus     `json:"layer_status"`
 	ComplexityScore  int                       `json:"complexity_score"`
@@ -154,16 +214,29 @@ type DocVersion struct {
 	CreatedAt        time.Time                 `json:"created_at"`
 }
 
-// MissingLayers lists the layers that failed, so a partial version can say
-// what it lacks.
+// MissingLayers lists the layers that failed and have no text (a failed
+// layer that kept an earlier version's text is stale, not missing), so a
+// partial version can say what it lacks.
 func (v *DocVersion) MissingLayers() []Layer {
 	var missing []Layer
 	for _, l := range AllLayers {
-		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" {
+		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" && v.Layers[l] == nil {
 			missing = append(missing, l)
 		}
 	}
 	return missing
+}
+
+// StaleLayerNames lists the layers whose text is older than the object's
+// inputs (LayerStatus.Stale).
+func (v *DocVersion) StaleLayerNames() []Layer {
+	var stale []Layer
+	for _, l := range AllLayers {
+		if v.LayerStatus[l].Stale {
+			stale = append(stale, l)
+		}
+	}
+	return stale
 }
 
 // ExecutiveSummary returns the summary text of the version, or "".

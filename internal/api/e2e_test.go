@@ -78,7 +78,7 @@ func endToEnd(t *testing.T, st *store.Store) {
 		}
 	}
 	var page1 list[store.ObjectSummary]
-	e.must(200, "GET", fmt.Sprintf("/api/v1/objects?type=model&limit=2&offset=1"), e.memberA, nil, &page1)
+	e.must(200, "GET", "/api/v1/objects?type=model&limit=2&offset=1", e.memberA, nil, &page1)
 	if len(page1.Items) != 2 || page1.Total != objs.Total || page1.Items[0].ID != objs.Items[1].ID {
 		t.Fatalf("pagination: %+v", page1)
 	}

@@ -35,6 +35,10 @@ type jobRequest struct {
 	TPM         int     `json:"tpm"`
 	// ReasoningEffort is asked of reasoning models; "" means the default.
 	ReasoningEffort string `json:"reasoning_effort"`
+	// PriceIn and PriceOut price a model the price table does not know, in
+	// USD per million prompt and completion tokens (both or neither).
+	PriceIn  *float64 `json:"price_in"`
+	PriceOut *float64 `json:"price_out"`
 }
 
 // create checks the provider and fills its default model (the estimate is
@@ -64,6 +68,7 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 		Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
 		Layers: q.Layers, MaxRetries: jobs.DefaultMaxRetries, Concurrency: jobs.DefaultConcurrency, Provider: q.Provider, Model: q.Model,
 		BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
+		PriceIn: q.PriceIn, PriceOut: q.PriceOut,
 	}
 	if q.MaxRetries != nil {
 		opts.MaxRetries = *q.MaxRetries

@@ -180,7 +180,6 @@ func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) 
 type cannedWriter struct {
 	mu      sync.RWMutex
 	answers map[string]string // unique id + layer → content
-	calls   int64
 }
 
 func (w *cannedWriter) Provider() string { return "offline" }

@@ -93,11 +93,12 @@ func printCoverage(a *App, r *export.CoverageReport, detail bool) {
 		return
 	}
 	w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "SCOPE\tMODELS\tMISSING\tSTALE\tHUMAN/GEN\tCOLUMNS\tMISSING\tSTALE\tHUMAN/GEN")
+	fmt.Fprintln(w, "SCOPE\tMODELS\tMISSING\tSTALE\tHUMAN/GEN\tCOLUMNS\tMISSING\tSTALE\tHUMAN/GEN\tREVIEW")
 	row := func(name string, s export.Scope) {
-		fmt.Fprintf(w, "%s\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\n", name,
+		fmt.Fprintf(w, "%s\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%d\n", name,
 			s.Models.Percent, s.Models.Documented, s.Models.Total, s.Models.Missing, s.Models.Stale, s.Models.Human, s.Models.Generated,
-			s.Columns.Percent, s.Columns.Documented, s.Columns.Total, s.Columns.Missing, s.Columns.Stale, s.Columns.Human, s.Columns.Generated)
+			s.Columns.Percent, s.Columns.Documented, s.Columns.Total, s.Columns.Missing, s.Columns.Stale, s.Columns.Human, s.Columns.Generated,
+			s.LayersWithFindings)
 	}
 	for _, p := range r.Projects {
 		row(p.Project, p.Scope)
@@ -123,8 +124,12 @@ func printCoverage(a *App, r *export.CoverageReport, detail bool) {
 				if m.Stale {
 					state += ", stale"
 				}
-				fmt.Fprintf(w, "    %s\t%s\t\t\t\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\n", m.Name, state,
-					m.Columns.Percent, m.Columns.Documented, m.Columns.Total, m.Columns.Missing, m.Columns.Stale, m.Columns.Human, m.Columns.Generated)
+				if n := len(m.LayersWithFindings); n > 0 {
+					state += fmt.Sprintf(", %d layers to review", n)
+				}
+				fmt.Fprintf(w, "    %s\t%s\t\t\t\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%d\n", m.Name, state,
+					m.Columns.Percent, m.Columns.Documented, m.Columns.Total, m.Columns.Missing, m.Columns.Stale, m.Columns.Human, m.Columns.Generated,
+					len(m.LayersWithFindings))
 			}
 		}
 	}

@@ -25,6 +25,7 @@ func newDocsCmd(a *App) *cobra.Command {
 		Use:   "docs",
 		Short: "Write, read and list the documentation of one model",
 	}
+	cmd.PersistentFlags().StringVar(&a.Project, "project", "", projectFlagUsage)
 	cmd.AddCommand(newDocsGenerateCmd(a), newDocsShowCmd(a), newDocsHistoryCmd(a))
 	return cmd
 }
@@ -54,6 +55,10 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
+			price, err := pf.price()
+			if err != nil {
+				return err
+			}
 			org, st, obj, err := a.resolveObject(ctx, args[0])
 			if err != nil {
 				return err
@@ -73,7 +78,7 @@ which runs a durable job.`,
 				w = retry.New(w, retry.Config{MaxRetries: -1})
 			}
 			svc := eng.Gen
-			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman, ReasoningEffort: pf.ReasoningEffort})
+			plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: pf.Name, Model: pf.Model, Layers: ls, OverwriteHuman: overwriteHuman, ReasoningEffort: pf.ReasoningEffort, Price: price})
 			if err != nil {
 				return err
 			}
@@ -228,6 +233,14 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 		p("PARTIAL: these layers failed: %v\n", missing)
 		for _, l := range missing {
 			p("  %s: %s\n", l, v.LayerStatus[l].Error)
+		}
+	}
+	if stale := v.StaleLayerNames(); len(stale) > 0 {
+		p("STALE: these layers keep text written from older inputs (a failure, or carried from an older version): %v\n", stale)
+		for _, l := range stale {
+			if e := v.LayerStatus[l].Error; e != "" {
+				p("  %s (from v%d): %s\n", l, v.LayerStatus[l].CarriedFrom, e)
+			}
 		}
 	}
 	section := func(title string) { p("\n## %s\n\n", title) }

@@ -40,17 +40,23 @@ reasoning tokens (--reasoning-tokens) spent out of max_completion_tokens before
 the answer, so a cap that is too small comes back empty with finish_reason
 "length".
 
+--lie-rate makes answers lie: schema-valid JSON with an invented identifier in
+backticks in one prose field and a code reference that is not in the prompt's
+SQL, the n-th request deciding the same way for the same --seed; grounding
+checks must catch them.
+
 GET /stats counts what it served; POST /control changes faults, latency and
 limits while it runs, e.g.
   curl -X POST localhost:8089/control -d '{"quota":true}'
-  curl -X POST localhost:8089/control -d '{"fail_rate":0.1,"rpm":600,"reset_stats":true}'`,
+  curl -X POST localhost:8089/control -d '{"fail_rate":0.1,"rpm":600,"reset_stats":true}'
+  curl -X POST localhost:8089/control -d '{"lie_rate":0.2}'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			j, err := parseJitter(jitter, cfg.Latency)
 			if err != nil {
 				return err
 			}
-			for name, r := range map[string]float64{"--fail-rate": faults.FailRate, "--timeout-rate": faults.TimeoutRate, "--malformed-rate": faults.MalformedRate, "--truncate-rate": faults.TruncateRate} {
+			for name, r := range map[string]float64{"--fail-rate": faults.FailRate, "--timeout-rate": faults.TimeoutRate, "--malformed-rate": faults.MalformedRate, "--truncate-rate": faults.TruncateRate, "--lie-rate": faults.LieRate} {
 				if r < 0 || r > 1 {
 					return modeldoc.Errorf(modeldoc.EINVALID, "%s must be a fraction between 0 and 1, got %v.", name, r)
 				}
@@ -91,6 +97,7 @@ limits while it runs, e.g.
 	f.Float64Var(&faults.TimeoutRate, "timeout-rate", 0, "fraction of requests that hang until the client gives up")
 	f.Float64Var(&faults.MalformedRate, "malformed-rate", 0, "fraction of answers whose content is not valid JSON")
 	f.Float64Var(&faults.TruncateRate, "truncate-rate", 0, `fraction of answers cut mid-JSON with finish_reason "length"`)
+	f.Float64Var(&faults.LieRate, "lie-rate", 0, "fraction of answers that are schema-valid but invent an identifier (in backticks) and a code reference not in the prompt's SQL")
 	f.BoolVar(&faults.AuthFail, "auth-fail", false, "answer every request 401 invalid_api_key")
 	f.BoolVar(&faults.Quota, "quota", false, "answer every request 429 insufficient_quota")
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY (401 otherwise)")

@@ -1,10 +1,14 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path"
+	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -14,6 +18,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/engine"
 	"github.com/modeldoc/modeldoc/internal/jobs"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 func init() { register(newGenerateCmd) }
@@ -29,6 +34,7 @@ type generateFlags struct {
 	dryRun        bool
 	skipExisting  bool
 	regenerateAll bool
+	onlyStale     bool
 	yes           bool
 }
 
@@ -43,8 +49,9 @@ progress and exact token and cost accounting.
 
 PATH is imported first (or re-imported in place) and the whole project is
 documented; without PATH, --select picks models already in the catalog by name
-pattern. When a project is documented again, only models whose inputs changed
-since their last documentation are written (use --regenerate-all to write all).
+pattern. When a project is documented again, only the undocumented models and
+the stale ones are written (--only-stale, the default): exactly what
+'modeldoc objects list --stale' lists (use --regenerate-all to write all).
 
 Ctrl-C pauses the job cleanly (calls in flight finish and are kept); a second
 Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
@@ -66,6 +73,7 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	f.providerFlags.register(cmd)
 	fl := cmd.Flags()
 	fl.StringVar(&f.selectPattern, "select", "", "document models whose name matches this pattern (* and ?), e.g. 'stg_*'")
+	fl.StringVar(&a.Project, "project", "", "with --select: only models of this project (its name or id); needed when the pattern matches models of several projects")
 	fl.StringSliceVar(&f.layers, "layers", nil, "only these layers (comma-separated); default all")
 	fl.IntVar(&f.concurrency, "concurrency", jobs.DefaultConcurrency, "models written at once (1 to 1000)")
 	fl.IntVar(&f.rpm, "rpm", 0, "the provider key's requests-per-minute limit (0: learn it from the provider's headers)")
@@ -75,6 +83,8 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop")
 	fl.BoolVar(&f.skipExisting, "skip-existing", false, "skip models that have any documentation")
 	fl.BoolVar(&f.regenerateAll, "regenerate-all", false, "document every selected model, even when nothing changed")
+	fl.BoolVar(&f.onlyStale, "only-stale", true, "document only undocumented and stale models, as 'objects list --stale' lists them (the default; =false documents all)")
+	fl.BoolVarP(&f.yes, "yes", "y", false, "start without asking when the estimate exceeds --budget")
 	return cmd
 }
 
@@ -87,8 +97,21 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 	if err != nil {
 		return err
 	}
+	priceIn, priceOut, err := f.givenPrice()
+	if err != nil {
+		return err
+	}
+	if len(args) == 1 && a.Project != "" {
+		return modeldoc.Errorf(modeldoc.EINVALID, "--project is for --select: PATH already names the project to document.")
+	}
 	if f.skipExisting && f.regenerateAll {
 		return modeldoc.Errorf(modeldoc.EINVALID, "--skip-existing and --regenerate-all contradict each other: choose one.")
+	}
+	if cmd.Flags().Changed("only-stale") && f.onlyStale && (f.skipExisting || f.regenerateAll) {
+		return modeldoc.Errorf(modeldoc.EINVALID, "--only-stale cannot be combined with --skip-existing or --regenerate-all: choose one.")
+	}
+	if !f.onlyStale && !f.skipExisting {
+		f.regenerateAll = true
 	}
 	opts := jobs.Options{
 		Selection:       jobs.Selection{Pattern: f.selectPattern},
@@ -106,6 +129,8 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		Budget:          f.budget,
 		RPM:             f.rpm,
 		TPM:             f.tpm,
+		PriceIn:         priceIn,
+		PriceOut:        priceOut,
 	}
 	// The options are checked before PATH is imported, so that a bad flag
 	// changes nothing; the project is known only after the import.
@@ -120,7 +145,18 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 	if err != nil {
 		return err
 	}
+	// A budget that cannot hold is refused before PATH is imported.
+	eng, err := a.engine(ctx)
+	if err != nil {
+		return err
+	}
+	if err := eng.Gen.Prices().CheckBudget(opts.Provider, opts.Model, opts.Budget, opts.GivenPrice()); err != nil {
+		return err
+	}
 	sel := opts.Selection
+	if sel.ProjectID, err = a.projectID(ctx, org.ID); err != nil {
+		return err
+	}
 	if len(args) == 1 {
 		summary, err := a.importPath(cmd, args[0])
 		if err != nil {
@@ -132,15 +168,14 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		}
 		sel.ProjectID = summary.ProjectID
 	}
-	eng, err := a.engine(ctx)
-	if err != nil {
-		return err
-	}
 	opts.Selection = sel
 	req := jobs.CreateRequest{Options: opts, TriggeredByUserID: currentUser(), TriggeredByEmail: os.Getenv("MODELDOC_USER_EMAIL")}
 	est, err := eng.Jobs.Estimate(ctx, org.ID, req)
 	if err != nil {
 		return err
+	}
+	if est.ProjectID == 0 && sel.ProjectID == 0 {
+		return a.severalProjects(ctx, org.ID, f.selectPattern)
 	}
 	if f.dryRun {
 		if a.JSON {
@@ -159,6 +194,9 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		}
 		fmt.Fprintln(a.Stdout, "\nNothing to document: every selected model is up to date. Use --regenerate-all to write them again.")
 		return nil
+	}
+	if err := a.confirmOverBudget(cmd, est, f.budget, f.yes); err != nil {
+		return err
 	}
 	job, err := eng.Jobs.Create(ctx, org.ID, req)
 	if err != nil {
@@ -282,8 +320,108 @@ func progressLine(j *jobs.Job) string {
 	if j.ETASeconds >= 0 && !jobs.Terminal(j.Status) {
 		eta = "ETA " + (time.Duration(j.ETASeconds) * time.Second).String()
 	}
-	return fmt.Sprintf("%s %d/%d %3.0f%%  in flight %d  failed %d  tokens %d  $%.4f  %s  [%s]",
-		bar, done, j.Total, j.Percentage, j.InFlight, j.Failed, j.PromptTokens+j.CompletionTokens, j.ActualCost, eta, j.Status)
+	spent := fmt.Sprintf("$%.4f", j.ActualCost)
+	if !j.PriceKnown {
+		spent = "price unknown"
+	}
+	return fmt.Sprintf("%s %d/%d %3.0f%%  in flight %d  failed %d  tokens %d  %s  %s  [%s]",
+		bar, done, j.Total, j.Percentage, j.InFlight, j.Failed, j.PromptTokens+j.CompletionTokens, spent, eta, j.Status)
+}
+
+// severalProjects is the error of a --select pattern that matches models
+// of several projects without --project: which project is meant is never
+// guessed.
+func (a *App) severalProjects(ctx context.Context, orgID int64, pattern string) error {
+	st, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	projects, err := a.projectNames(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	objs, _, err := st.ListObjects(ctx, orgID, store.ObjectFilter{Match: pattern})
+	if err != nil {
+		return err
+	}
+	seen := map[int64]bool{}
+	var names []string
+	for _, o := range objs {
+		if ok, _ := path.Match(pattern, o.Name); ok && !seen[o.ProjectID] {
+			seen[o.ProjectID] = true
+			names = append(names, cmpOr(projects[o.ProjectID], fmt.Sprintf("#%d", o.ProjectID)))
+		}
+	}
+	sort.Strings(names)
+	return modeldoc.Errorf(modeldoc.EINVALID, "--select %q matches models in several projects (%s): pick one with --project NAME.", pattern, strings.Join(names, ", "))
+}
+
+// confirmOverBudget asks before starting a job whose estimate exceeds its
+// budget, as the dashboard warns: the job would pause at the budget with
+// work left. --yes starts it without asking; a stdin that is not a
+// terminal cannot answer, so without --yes the job is refused.
+func (a *App) confirmOverBudget(cmd *cobra.Command, est *jobs.Estimate, budget float64, yes bool) error {
+	if budget <= 0 || !est.PriceKnown || est.EstimatedCost <= budget {
+		return nil
+	}
+	msg := fmt.Sprintf("The estimate ($%.4f) exceeds the budget (%s): the job will pause when the budget is spent, before every model is documented.", est.EstimatedCost, usd(budget))
+	if yes {
+		fmt.Fprintf(a.Stderr, "\n%s Starting anyway (--yes).\n", msg)
+		return nil
+	}
+	in := stdin(cmd)
+	if !stdinIsTerminal(in) {
+		return modeldoc.Errorf(modeldoc.EBUDGET, "%s Not started: stdin is not a terminal to ask whether to start. Pass --yes to start anyway, or raise --budget.", msg)
+	}
+	fmt.Fprintf(a.Stderr, "\n%s\nStart anyway? [y/N] ", msg)
+	line, err := bufio.NewReader(io.LimitReader(in, 256)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		return fmt.Errorf("read the answer from stdin: %w", err)
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	return modeldoc.Errorf(modeldoc.EBUDGET, "Not started: the estimate ($%.4f) exceeds the budget (%s). Raise --budget, or pass --yes to start anyway.", est.EstimatedCost, usd(budget))
+}
+
+// stdinOverride and stdinIsTerminal are replaced by tests, which cannot
+// give cli.Main a terminal.
+var (
+	stdinOverride   io.Reader
+	stdinIsTerminal = canAsk
+)
+
+// canAsk reports whether r is a terminal a person can answer on: a
+// character device that is not the null device (`< /dev/null` is one too).
+func canAsk(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok || !isTerminal(f) {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return true
+}
+
+// usd formats an amount of dollars: cents, or more digits below a cent.
+func usd(v float64) string {
+	if v != 0 && v < 0.01 {
+		return fmt.Sprintf("$%.6f", v)
+	}
+	return fmt.Sprintf("$%.2f", v)
+}
+
+func stdin(cmd *cobra.Command) io.Reader {
+	if stdinOverride != nil {
+		return stdinOverride
+	}
+	return cmd.InOrStdin()
 }
 
 func printEstimate(a *App, est *jobs.Estimate, budget float64) {
@@ -301,9 +439,16 @@ func printEstimate(a *App, est *jobs.Estimate, budget float64) {
 		how = fmt.Sprintf("counted exactly for %d models, extrapolated by size for %d", est.ToDocument-est.Extrapolated, est.Extrapolated)
 	}
 	fmt.Fprintf(out, "  tokens              %d prompt + %d completion (%s)\n", est.EstimatedPromptTokens, est.EstimatedCompletionTokens, how)
-	fmt.Fprintf(out, "  cost                $%.4f\n", est.EstimatedCost)
+	switch {
+	case !est.PriceKnown:
+		fmt.Fprintf(out, "  cost                price unknown (no price for %s model %s: give --price-in and --price-out, or a price file in MODELDOC_PRICES)\n", est.Provider, est.Model)
+	case est.PriceGiven:
+		fmt.Fprintf(out, "  cost                $%.4f (at the price given with --price-in and --price-out)\n", est.EstimatedCost)
+	default:
+		fmt.Fprintf(out, "  cost                $%.4f\n", est.EstimatedCost)
+	}
 	if budget > 0 {
-		fmt.Fprintf(out, "  budget              $%.2f\n", budget)
+		fmt.Fprintf(out, "  budget              %s\n", usd(budget))
 	}
 }
 
@@ -333,7 +478,11 @@ func printResults(a *App, j *jobs.Job) {
 		fmt.Fprintf(out, "  duration   %s (average %s per model)\n", end.Sub(*j.StartedAt).Round(time.Millisecond), (time.Duration(j.AvgItemMS) * time.Millisecond).String())
 	}
 	fmt.Fprintf(out, "  tokens     %d prompt (%d cached) + %d completion\n", j.PromptTokens, j.CachedTokens, j.CompletionTokens)
-	fmt.Fprintf(out, "  cost       $%.4f actual against $%.4f estimated", j.ActualCost, j.EstimatedCost)
+	if j.PriceKnown {
+		fmt.Fprintf(out, "  cost       $%.4f actual against $%.4f estimated", j.ActualCost, j.EstimatedCost)
+	} else {
+		fmt.Fprintf(out, "  cost       price unknown (no price for %s model %s)", j.Options.Provider, j.Options.Model)
+	}
 	if j.Budget > 0 {
 		fmt.Fprintf(out, " (budget $%.2f)", j.Budget)
 	}

@@ -84,8 +84,12 @@ func newJobsListCmd(a *App) *cobra.Command {
 				fmt.Fprintln(a.Stdout, "No jobs yet. Start one with: modeldoc generate PATH")
 				return nil
 			}
+			projects, err := a.projectNames(ctx, org.ID)
+			if err != nil {
+				return err
+			}
 			w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tSTATUS\tPROGRESS\tFAILED\tPROVIDER/MODEL\tCOST\tCREATED")
+			fmt.Fprintln(w, "ID\tPROJECT\tSTATUS\tPROGRESS\tFAILED\tPROVIDER/MODEL\tCOST\tCREATED")
 			for _, v := range views {
 				j := v.Job
 				st := j.Status
@@ -95,8 +99,16 @@ func newJobsListCmd(a *App) *cobra.Command {
 				if v.Orphaned {
 					st = "orphaned"
 				}
-				fmt.Fprintf(w, "%d\t%s\t%d/%d (%.0f%%)\t%d\t%s/%s\t$%.4f\t%s\n", j.ID, st, j.Processed+j.Failed+j.Skipped, j.Total, j.Percentage,
-					j.Failed, j.Options.Provider, j.Options.Model, j.ActualCost, j.CreatedAt.Local().Format(time.DateTime))
+				spent := fmt.Sprintf("$%.4f", j.ActualCost)
+				if !j.PriceKnown {
+					spent = "price unknown"
+				}
+				project := "(several)"
+				if j.ProjectID != 0 {
+					project = cmpOr(projects[j.ProjectID], fmt.Sprintf("#%d", j.ProjectID))
+				}
+				fmt.Fprintf(w, "%d\t%s\t%s\t%d/%d (%.0f%%)\t%d\t%s/%s\t%s\t%s\n", j.ID, project, st, j.Processed+j.Failed+j.Skipped, j.Total, j.Percentage,
+					j.Failed, j.Options.Provider, j.Options.Model, spent, j.CreatedAt.Local().Format(time.DateTime))
 			}
 			if err := w.Flush(); err != nil {
 				return err

@@ -19,6 +19,7 @@ func newObjectsCmd(a *App) *cobra.Command {
 		Aliases: []string{"object", "obj"},
 		Short:   "List and inspect the catalog's models, sources, seeds and snapshots",
 	}
+	cmd.PersistentFlags().StringVar(&a.Project, "project", "", projectFlagUsage)
 	cmd.AddCommand(newObjectsListCmd(a), newObjectsShowCmd(a))
 	return cmd
 }
@@ -45,7 +46,15 @@ func newObjectsListCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			f := store.ObjectFilter{Match: match, Schema: schema, IncludeDeleted: deleted, Limit: limit}
+			pid, err := a.projectID(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			projects, err := a.projectNames(ctx, org.ID)
+			if err != nil {
+				return err
+			}
+			f := store.ObjectFilter{ProjectID: pid, Match: match, Schema: schema, IncludeDeleted: deleted, Limit: limit}
 			for _, t := range types {
 				for _, t := range strings.Split(t, ",") {
 					ot := modeldoc.ObjectType(strings.TrimSpace(t))
@@ -75,7 +84,7 @@ func newObjectsListCmd(a *App) *cobra.Command {
 				return nil
 			}
 			w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(w, "ID\tTYPE\tNAME\tSCHEMA\tCOLUMNS\tDOCS\tCOMPLEXITY")
+			fmt.Fprintln(w, "ID\tPROJECT\tTYPE\tNAME\tSCHEMA\tCOLUMNS\tDOCS\tCOMPLEXITY")
 			for _, o := range objs {
 				docs := "-"
 				switch {
@@ -94,7 +103,7 @@ func newObjectsListCmd(a *App) *cobra.Command {
 				if o.Deleted {
 					name += " (deleted)"
 				}
-				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%d\t%s\t%s\n", o.ID, o.Type, name, o.Schema, o.Columns, docs, cx)
+				fmt.Fprintf(w, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", o.ID, orDash(cmpOr(o.Project, projects[o.ProjectID])), o.Type, name, o.Schema, o.Columns, docs, cx)
 			}
 			w.Flush()
 			if len(objs) < total {
@@ -107,7 +116,7 @@ func newObjectsListCmd(a *App) *cobra.Command {
 	cmd.Flags().StringVar(&match, "match", "", "only names containing this text, or matching a * pattern")
 	cmd.Flags().StringVar(&schema, "schema", "", "only objects in this schema")
 	cmd.Flags().BoolVar(&undocumented, "undocumented", false, "only objects without generated documentation")
-	cmd.Flags().BoolVar(&stale, "stale", false, "only objects whose documentation is older than their SQL or lineage")
+	cmd.Flags().BoolVar(&stale, "stale", false, "only objects whose documentation is stale: older than their SQL, descriptions, columns or upstream documentation (what generate documents again)")
 	cmd.Flags().BoolVar(&deleted, "deleted", false, "include objects that disappeared from the project")
 	cmd.Flags().IntVar(&limit, "limit", 200, "list at most this many")
 	return cmd
@@ -231,4 +240,13 @@ func oneLine(s string, n int) string {
 		return string(r[:n-1]) + "…"
 	}
 	return s
+}
+
+func cmpOr(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
 }

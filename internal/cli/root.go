@@ -23,11 +23,15 @@ const DefaultDB = "./.modeldoc/modeldoc.db"
 
 // App holds what every command shares: the global flags and the streams.
 type App struct {
-	DB     string // --db: a SQLite path or a postgres:// URL
-	JSON   bool   // --json: machine-readable output on stdout
-	Org    string // --org: the organization CLI commands act in
-	Stdout io.Writer
-	Stderr io.Writer
+	DB   string // --db: a SQLite path or a postgres:// URL
+	JSON bool   // --json: machine-readable output on stdout
+	Org  string // --org: the organization CLI commands act in
+	// Project is --project: the project (name or id) that objects, docs
+	// and generate act in; "" means every project, where a name two
+	// objects share is refused.
+	Project string
+	Stdout  io.Writer
+	Stderr  io.Writer
 
 	st      *store.Store
 	eng     *engine.Engine

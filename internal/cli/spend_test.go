@@ -80,13 +80,29 @@ func TestSpendAfterKillNineAndSIGTERM(t *testing.T) {
 		// A worker takes the dead process's objects over once their lease
 		// ends, and is stopped with SIGTERM while its calls hang.
 		out.Reset()
-		served := fake.Stats().Succeeded
 		worker := command("worker", "--shutdown-timeout", "100ms", "--heartbeat", "200ms", "--lease", "1s", "--env-keys")
 		worker.Stdout, worker.Stderr = &out, &out
 		if err := worker.Start(); err != nil {
 			t.Fatal(err)
 		}
-		waitAnswered(served+4, "worker", worker, &out)
+		// Calls of the dead process that were in flight can still be
+		// answered, so the fake's count alone does not show that the worker
+		// runs (a SIGTERM before its signal handler is installed kills it
+		// the default way): wait until it holds items and has been answered.
+		for deadline := time.Now().Add(2 * time.Minute); ; time.Sleep(20 * time.Millisecond) {
+			var held int64
+			if err := st.DB().QueryRow(st.Rebind(`SELECT COUNT(*) FROM job_items WHERE worker_pid = ?`), worker.Process.Pid).Scan(&held); err != nil {
+				t.Fatal(err)
+			}
+			if held > 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				worker.Process.Kill()
+				t.Fatalf("worker: it took no item over\n%s", out.String())
+			}
+		}
+		waitAnswered(fake.Stats().Succeeded+2, "worker", worker, &out)
 		if err := worker.Process.Signal(syscall.SIGTERM); err != nil {
 			t.Fatal(err)
 		}

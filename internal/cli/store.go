@@ -2,6 +2,8 @@ package cli
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/engine"
@@ -60,15 +62,68 @@ func (a *App) orgEngine(ctx context.Context) (*modeldoc.Organization, *engine.En
 }
 
 // resolveObject finds the object a command names (by name or unique id) in
-// the command's organization.
+// the command's organization, in the --project project when it is given.
+// A name several objects share is refused with the candidates listed.
 func (a *App) resolveObject(ctx context.Context, name string) (*modeldoc.Organization, *store.Store, *modeldoc.Object, error) {
 	org, st, err := a.orgStore(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	obj, err := st.ResolveObject(ctx, org.ID, name)
+	pid, err := a.projectID(ctx, org.ID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	obj, err := st.ResolveObjectIn(ctx, org.ID, pid, name)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return org, st, obj, nil
+}
+
+// projectFlagUsage is the help of every --project flag.
+const projectFlagUsage = "only this project (its name or id); needed when a name is in several projects"
+
+// projectID is the id of the --project project, or 0 without --project.
+// It takes a project's name (case-insensitive) or id.
+func (a *App) projectID(ctx context.Context, orgID int64) (int64, error) {
+	want := strings.TrimSpace(a.Project)
+	if want == "" {
+		return 0, nil
+	}
+	st, err := a.store(ctx)
+	if err != nil {
+		return 0, err
+	}
+	ps, err := st.ListProjects(ctx, orgID)
+	if err != nil {
+		return 0, err
+	}
+	names := make([]string, len(ps))
+	for i, p := range ps {
+		if strings.EqualFold(p.Name, want) || strconv.FormatInt(p.ID, 10) == want {
+			return p.ID, nil
+		}
+		names[i] = p.Name
+	}
+	if len(names) == 0 {
+		return 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "No project %q: nothing is imported yet. Import one with: modeldoc import PATH", want)
+	}
+	return 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "No project %q: --project takes one of %s (or its id).", want, strings.Join(names, ", "))
+}
+
+// projectNames maps the organization's project ids to their names.
+func (a *App) projectNames(ctx context.Context, orgID int64) (map[int64]string, error) {
+	st, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ps, err := st.ListProjects(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64]string, len(ps))
+	for _, p := range ps {
+		out[p.ID] = p.Name
+	}
+	return out, nil
 }

@@ -135,19 +135,31 @@ type Estimate struct {
 // upper bound for the prompt side. An unknown model gets Known false, Cost
 // 0 and a Note saying so: a price is never invented.
 func (t *Table) Estimate(provider, model string, reqs []writer.Request) Estimate {
+	price, ok := t.Price(provider, model)
+	if !ok {
+		e := count(reqs)
+		e.Note = "No price is known for " + provider + " model " + model + ": the cost cannot be estimated. Give its price (--price-in and --price-out, in USD per million tokens) or add the model to a price file named by MODELDOC_PRICES."
+		return e
+	}
+	return EstimateAt(price, reqs)
+}
+
+// EstimateAt returns the expected tokens and cost of reqs at price p (a
+// price from a table or one the user gave, see Given).
+func EstimateAt(p Price, reqs []writer.Request) Estimate {
+	e := count(reqs)
+	e.Known = true
+	e.PriceDate = p.Taken
+	e.Cost = p.Cost(writer.Usage{PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens})
+	return e
+}
+
+func count(reqs []writer.Request) Estimate {
 	var e Estimate
 	for _, r := range reqs {
 		p, c := EstimateRequest(r)
 		e.PromptTokens += int64(p)
 		e.CompletionTokens += int64(c)
 	}
-	price, ok := t.Price(provider, model)
-	if !ok {
-		e.Note = "No price is known for " + provider + " model " + model + ": the cost cannot be estimated. Add the model to a price override file to estimate it."
-		return e
-	}
-	e.Known = true
-	e.PriceDate = price.Taken
-	e.Cost = price.Cost(writer.Usage{PromptTokens: e.PromptTokens, CompletionTokens: e.CompletionTokens})
 	return e
 }

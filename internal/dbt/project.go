@@ -1116,6 +1116,14 @@ func (l *projectLoader) resolveDocs(desc string, p *pkg, rel string) string {
 		if blk.Kind != blockExpr {
 			continue
 		}
+		if lit, ok := stringLiteral(blk.Body); ok {
+			// dbt renders {{ ("text") }} as text: a doc( forgotten in
+			// GitLab's YAML leaves exactly that.
+			b.WriteString(desc[last:blk.Start])
+			b.WriteString(lit)
+			last = blk.End
+			continue
+		}
 		calls := callsIn(blk.Body, blk.Line, "doc")
 		if len(calls) != 1 || calls[0].Dynamic || len(calls[0].Args) == 0 {
 			continue
@@ -1142,6 +1150,19 @@ func (l *projectLoader) resolveDocs(desc string, p *pkg, rel string) string {
 	}
 	b.WriteString(desc[last:])
 	return b.String()
+}
+
+// stringLiteral reads a Jinja expression that is only a string literal,
+// in parentheses or not: ("text"), 'text'.
+func stringLiteral(expr string) (string, bool) {
+	e := strings.TrimSpace(expr)
+	for len(e) >= 2 && e[0] == '(' && e[len(e)-1] == ')' {
+		e = strings.TrimSpace(e[1 : len(e)-1])
+	}
+	if len(e) < 2 || (e[0] != '"' && e[0] != '\'') || e[len(e)-1] != e[0] || strings.ContainsRune(e[1:len(e)-1], rune(e[0])) || strings.Contains(e, "\\") {
+		return "", false
+	}
+	return e[1 : len(e)-1], true
 }
 
 // finish applies configuration (dbt_project.yml, then YAML config:, then

@@ -39,6 +39,8 @@ models:
           - dbt_utils.not_empty_string
       - name: missing_doc
         description: '{{ doc("nowhere") }}'
+      - name: literal
+        description: '{{ ("Rendered as the string.") }}'
   - name: dim
     latest_version: 1
     versions:
@@ -72,7 +74,7 @@ sources:
 	for _, col := range o.Columns {
 		cols = append(cols, col.Name+"="+col.Description+"|"+strings.Join(col.Tests, ","))
 	}
-	if got, want := strings.Join(cols, ";"), `order_id=The key. Always set.|not_null,unique;status=|accepted_values,not_empty_string;missing_doc={{ doc("nowhere") }}|`; got != want {
+	if got, want := strings.Join(cols, ";"), `order_id=The key. Always set.|not_null,unique;status=|accepted_values,not_empty_string;missing_doc={{ doc("nowhere") }}|;literal=Rendered as the string.|`; got != want {
 		t.Errorf("columns\n got %s\nwant %s", got, want)
 	}
 	if s := byID["model.shop.stg_orders"]; s.Materialization != "view" || s.Schema != "stg" {

@@ -17,12 +17,18 @@ the project's YAML or edited in modeldoc) or a current generated documentation
 version. A column counts as documented when it has a human-written description
 or a non-empty description in its model's current generated column layer.
 Columns are those the catalog knows plus those the generated layer found in the
-SQL. Stale: documented by a generated version written from SQL that has changed
-since, or before an upstream model was documented again. Human-written and
-generated split the documented ones: human text wins where both exist. A model
-description equal to the current generated summary counts as generated (it was
-exported); exported column descriptions count as human-written once re-imported,
-as the project's YAML then owns them. Deleted objects are not counted.`
+SQL. Stale (the one definition 'objects list --stale' and 'generate' use):
+documented by a generated version written from SQL, descriptions or columns that
+have changed since, holding a layer that failed and kept older text, written
+before an upstream model was documented again, or downstream of a stale model.
+Human-written and generated split the documented ones: human text wins where
+both exist. Text that 'export dbt' wrote into the YAML counts as generated, also
+once re-imported; a person's edit of it counts as human-written. Deleted objects
+are not counted.
+Review: layers of the current generated versions stored with grounding
+findings (a code reference not in the SQL, a name not in the lineage, a column
+the model does not have) after their re-ask; they count as documented but
+need a person's review.`
 
 // ECOVERAGE is the error code of a failed coverage check: below a
 // threshold. The CLI exits non-zero on it.
@@ -61,11 +67,15 @@ func (c *Counts) finish() {
 type Scope struct {
 	Models  Counts `json:"models"`
 	Columns Counts `json:"columns"`
+	// LayersWithFindings counts the layers of current versions stored
+	// with grounding findings, marked for review.
+	LayersWithFindings int `json:"layers_with_findings"`
 }
 
 func (s *Scope) add(o Scope) {
 	s.Models.add(o.Models)
 	s.Columns.add(o.Columns)
+	s.LayersWithFindings += o.LayersWithFindings
 }
 
 func (s *Scope) finish() {
@@ -84,6 +94,9 @@ type ModelCoverage struct {
 	Generated  bool   `json:"generated"`
 	Stale      bool   `json:"stale"`
 	Columns    Counts `json:"columns"`
+	// LayersWithFindings names the layers of the current version stored
+	// with grounding findings, marked for review.
+	LayersWithFindings []modeldoc.Layer `json:"layers_with_findings,omitempty"`
 }
 
 // SchemaCoverage groups a project's models by schema.
@@ -144,7 +157,7 @@ func CoverageOf(projects []*Project) (*CoverageReport, error) {
 				bySchema[o.Schema] = sc
 			}
 			sc.Models = append(sc.Models, mc)
-			one := Scope{Columns: mc.Columns}
+			one := Scope{Columns: mc.Columns, LayersWithFindings: len(mc.LayersWithFindings)}
 			one.Models.Total = 1
 			if mc.Documented {
 				one.Models.Documented = 1
@@ -191,6 +204,13 @@ func modelCoverage(p *Project, o *modeldoc.Object) (ModelCoverage, error) {
 	mc.Generated = v != nil
 	mc.Documented = mc.Human || mc.Generated
 	mc.Stale = v != nil && sum.Stale
+	if v != nil {
+		for _, l := range modeldoc.AllLayers {
+			if st, ok := v.LayerStatus[l]; ok && st.Review {
+				mc.LayersWithFindings = append(mc.LayersWithFindings, l)
+			}
+		}
+	}
 
 	_, gen, err := ColumnDocs(v)
 	if err != nil {

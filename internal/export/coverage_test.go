@@ -81,12 +81,15 @@ func TestCoverageTuvaAndGate(t *testing.T) {
 		t.Errorf("both above must name both: %v", err)
 	}
 
-	// Changing the SQL of a documented model makes it stale.
+	// Changing the SQL of a documented model makes it stale, and its
+	// downstream models with it (one definition of stale: store.StaleIDs).
 	var one *modeldoc.Object
 	projects, _ := Load(ctx, fx.st, fx.orgID, 0)
 	for id := range projects[0].Docs {
-		one = projects[0].Object(id)
-		break
+		if !r.Projects[0].isStale(id) && projects[0].Object(id).Type == modeldoc.TypeModel {
+			one = projects[0].Object(id)
+			break
+		}
 	}
 	raw := catalogForStale(t, fx, one.UniqueID)
 	if _, err := fx.st.ImportCatalog(ctx, fx.orgID, raw); err != nil {
@@ -96,7 +99,7 @@ func TestCoverageTuvaAndGate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r2.Total.Models.Stale != m.Stale+1 && !r.Projects[0].isStale(one.ID) {
+	if r2.Total.Models.Stale < m.Stale+1 || !r2.Projects[0].isStale(one.ID) {
 		t.Errorf("a model whose SQL changed is not stale: %+v", r2.Total.Models)
 	}
 }

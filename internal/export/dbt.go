@@ -85,6 +85,11 @@ type propsFile struct {
 	created bool
 	change  FileChange
 	newOnes []yamledit.Entry
+	// records are the texts this file gets from the export, recorded
+	// once it is written so that a re-import knows them for modeldoc's.
+	records []store.ExportedText
+	// newRecords are the records of newOnes, kept if they are added.
+	newRecords []store.ExportedText
 }
 
 type declared struct {
@@ -151,7 +156,7 @@ func ExportDBT(ctx context.Context, st *store.Store, orgID int64, opts DBTOption
 	if err := x.plan(ctx, loaded[0]); err != nil {
 		return nil, err
 	}
-	if err := x.finish(); err != nil {
+	if err := x.finish(ctx); err != nil {
 		return nil, err
 	}
 	return x.res, nil
@@ -455,6 +460,9 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 		obj   *modeldoc.Object
 		entry yamledit.Entry
 	}
+	record := func(pf *propsFile, obj *modeldoc.Object, column, text string, added bool) {
+		pf.records = append(pf.records, store.ExportedText{ObjectID: obj.ID, Column: column, Text: text, Added: added})
+	}
 	var undeclared []pending
 	for _, obj := range p.sortedObjects(modeldoc.TypeModel) {
 		if obj.Package != "" && obj.Package != p.Project.Name {
@@ -511,6 +519,7 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 					x.warnf("%s line %d: model %s: %v", pf.rel, m.Line, m.Name, err)
 				} else {
 					pf.change.ModelDescriptions++
+					record(pf, obj, "", summary, false)
 				}
 			case keepHuman:
 				x.res.KeptHuman++
@@ -547,6 +556,7 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 					x.warnf("%s line %d: column %s.%s: %v", pf.rel, yc.Line, m.Name, yc.Name, err)
 				} else {
 					pf.change.ColumnDescriptions++
+					record(pf, obj, c.Name, c.Description, false)
 				}
 			case keepHuman:
 				x.res.KeptHuman++
@@ -556,6 +566,9 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 			x.warnf("%s line %d: model %s: cannot add columns: %v", pf.rel, m.Line, m.Name, err)
 		} else {
 			pf.change.NewColumns += len(added)
+			for _, e := range added {
+				record(pf, obj, e.Name, e.Description, true)
+			}
 		}
 	}
 	if n := len(x.jinja); n > 0 {
@@ -575,6 +588,10 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 			continue
 		}
 		pf.newOnes = append(pf.newOnes, u.entry)
+		pf.newRecords = append(pf.newRecords, store.ExportedText{ObjectID: u.obj.ID, Text: u.entry.Description})
+		for _, c := range u.entry.Columns {
+			pf.newRecords = append(pf.newRecords, store.ExportedText{ObjectID: u.obj.ID, Column: c.Name, Text: c.Description, Added: true})
+		}
 	}
 	return nil
 }
@@ -667,8 +684,9 @@ func (x *dbtExporter) inRoots(dir string) bool {
 
 // finish renders every changed file, checks it, and writes them all
 // unless this is a dry run.
-func (x *dbtExporter) finish() error {
+func (x *dbtExporter) finish(ctx context.Context) error {
 	var writes []pendingWrite
+	var records []store.ExportedText
 	for _, pf := range x.files {
 		if pf.outside != "" {
 			x.res.Unchanged++
@@ -678,6 +696,7 @@ func (x *dbtExporter) finish() error {
 			if err := pf.file.AddModels(pf.newOnes); err != nil {
 				x.warnf("%s: cannot add %d model(s): %v", pf.rel, len(pf.newOnes), err)
 			} else {
+				pf.records = append(pf.records, pf.newRecords...)
 				pf.change.NewModels += len(pf.newOnes)
 				for _, e := range pf.newOnes {
 					if e.Description != "" {
@@ -711,11 +730,17 @@ func (x *dbtExporter) finish() error {
 		c.Path, c.Created, c.Before, c.After = filepath.ToSlash(rel), pf.created, pf.orig, after
 		x.res.Files = append(x.res.Files, c)
 		writes = append(writes, pendingWrite{rel: rel, data: after, before: pf.orig, created: pf.created})
+		records = append(records, pf.records...)
 	}
 	if x.opts.DryRun {
 		return nil
 	}
-	return writeAll(x.root, writes)
+	if err := writeAll(x.root, writes); err != nil {
+		return err
+	}
+	// What was written is recorded, so that importing the project again
+	// takes it for modeldoc's text: not a person's, not a changed input.
+	return x.st.RecordExported(ctx, x.orgID, records)
 }
 
 // pendingWrite is one file of an export: where it goes (relative to the

@@ -115,7 +115,7 @@ func markdownPage(pg *page) string {
 			cx, mdEscape(v.Provider), mdEscape(v.Model), mdEscape(v.PromptVersion), v.Version, v.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
 	}
 	if pg.Stale {
-		b.WriteString("- **Stale:** the SQL or an upstream model changed after this documentation was written\n")
+		b.WriteString("- **Stale:** the model (its SQL, descriptions or columns) or an upstream model changed after this documentation was written\n")
 	}
 	if o.Description != "" {
 		fmt.Fprintf(&b, "\n## Description\n\n%s\n", mdEscape(o.Description))

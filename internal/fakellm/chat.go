@@ -111,6 +111,7 @@ const (
 	drawTruncate
 	drawJitter
 	drawID
+	drawLie
 )
 
 func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
@@ -200,6 +201,10 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
+	if !s.gate.wait(r.Context(), s.done) {
+		s.stats.clientGone.Add(1)
+		return
+	}
 	if d := latency(set, s.cfg.Seed, seq); d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -214,6 +219,13 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	}
 
 	content := s.answer(req, msgs)
+	var invented []string
+	if drawFloat(s.cfg.Seed, seq, drawLie) < set.faults.LieRate {
+		if lie, inv := s.lie(content, msgs, seq); len(inv) > 0 {
+			s.stats.fault(faultLie)
+			content, invented = lie, inv
+		}
+	}
 	finish := "stop"
 	switch {
 	case drawFloat(s.cfg.Seed, seq, drawMalformed) < set.faults.MalformedRate:
@@ -240,6 +252,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		completionTokens = s.tokens.count(content)
 	}
 	completionTokens += reasoning
+	if len(invented) > 0 {
+		s.lies.record(content, invented)
+	}
 	cached := s.prefixes.lookupAndAdd(msgs, cumulative)
 
 	resp := chatResponse{

@@ -18,6 +18,7 @@ type Control struct {
 	TimeoutRate   *float64      `json:"timeout_rate,omitempty"`
 	MalformedRate *float64      `json:"malformed_rate,omitempty"`
 	TruncateRate  *float64      `json:"truncate_rate,omitempty"`
+	LieRate       *float64      `json:"lie_rate,omitempty"`
 	Latency       *jsonDuration `json:"latency,omitempty"`
 	Jitter        *jsonDuration `json:"jitter,omitempty"`
 	RPM           *int          `json:"rpm,omitempty"`
@@ -62,7 +63,7 @@ func (d *jsonDuration) UnmarshalJSON(b []byte) error {
 // Apply changes what c sets and returns the state in force. It checks every
 // field before changing anything.
 func (s *Server) Apply(c Control) (State, error) {
-	for name, r := range map[string]*float64{"fail_rate": c.FailRate, "timeout_rate": c.TimeoutRate, "malformed_rate": c.MalformedRate, "truncate_rate": c.TruncateRate} {
+	for name, r := range map[string]*float64{"fail_rate": c.FailRate, "timeout_rate": c.TimeoutRate, "malformed_rate": c.MalformedRate, "truncate_rate": c.TruncateRate, "lie_rate": c.LieRate} {
 		if r != nil && (*r < 0 || *r > 1) {
 			return s.State(), fmt.Errorf("%s must be a fraction between 0 and 1, got %v", name, *r)
 		}
@@ -88,6 +89,7 @@ func (s *Server) Apply(c Control) (State, error) {
 		setIf(&f.TimeoutRate, c.TimeoutRate)
 		setIf(&f.MalformedRate, c.MalformedRate)
 		setIf(&f.TruncateRate, c.TruncateRate)
+		setIf(&f.LieRate, c.LieRate)
 		if c.Latency != nil {
 			n.latency = time.Duration(*c.Latency)
 		}
@@ -135,7 +137,7 @@ func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {
 	if err := dec.Decode(&c); err != nil {
 		msg := err.Error()
 		if strings.HasPrefix(msg, "json: unknown field") {
-			msg += "; known fields: auth_fail, quota, fail_rate, timeout_rate, malformed_rate, truncate_rate, latency, jitter, rpm, tpm, reasoning_tokens, reset_stats"
+			msg += "; known fields: auth_fail, quota, fail_rate, timeout_rate, malformed_rate, truncate_rate, lie_rate, latency, jitter, rpm, tpm, reasoning_tokens, reset_stats"
 		}
 		writeJSON(w, http.StatusBadRequest, map[string]apiError{"error": {Message: "Bad control request: " + msg, Type: "invalid_request_error"}})
 		return

@@ -3,7 +3,8 @@
 // reports token usage counted with the real o200k tokenizer, enforces
 // request and token limits the way OpenAI does (short windows, not a
 // minute's burst), and injects the failures a batch job must survive: 500s,
-// 401s, insufficient_quota, hangs, malformed and truncated JSON. Every error
+// 401s, insufficient_quota, hangs, malformed and truncated JSON, and
+// answers that lie (invented identifiers and code references). Every error
 // body and header is in OpenAI's own format so real clients (the official Go
 // and Node SDKs) classify them as they would in production.
 //
@@ -67,6 +68,11 @@ type Faults struct {
 	TimeoutRate   float64 `json:"timeout_rate"`   // hang until the client gives up
 	MalformedRate float64 `json:"malformed_rate"` // 200 with content that is not valid JSON
 	TruncateRate  float64 `json:"truncate_rate"`  // 200 with JSON cut short, finish_reason "length"
+	// LieRate answers schema-valid JSON that invents: an identifier in
+	// backticks in one prose field, and a code reference (any field whose
+	// name mentions code or sql) that is not in the prompt's SQL. See
+	// Server.Invented.
+	LieRate float64 `json:"lie_rate"`
 }
 
 // settings is what /control can change; it is swapped whole so request
@@ -88,7 +94,9 @@ type Server struct {
 	tokens   *tokenCounter
 	prefixes *prefixCache
 	stats    *stats
+	lies     *lieLog
 	done     chan struct{} // closed by Close: releases hanging requests
+	gate     *gate
 
 	mu       sync.Mutex
 	httpSrv  *http.Server
@@ -113,7 +121,9 @@ func New(cfg Config) *Server {
 		tokens:   newTokenCounter(),
 		prefixes: newPrefixCache(),
 		stats:    newStats(cfg.Now()),
+		lies:     newLieLog(),
 		done:     make(chan struct{}),
+		gate:     newGate(),
 	}
 	s.set.Store(&settings{faults: cfg.Faults, latency: cfg.Latency, jitter: cfg.Jitter,
 		reasoning: mergeReasoning(DefaultReasoningTokens, cfg.ReasoningTokens)})

@@ -850,3 +850,37 @@ func TestLatencyHonoursCancellation(t *testing.T) {
 	}
 	waitFor(t, func() bool { s := srv.Stats(); return s.ClientGoneAway == 1 && s.InFlight == 0 })
 }
+
+// TestHoldAdmitsOneCallAtATime: a held server answers exactly the calls
+// admitted, counts who waits, and lets everything go on Unhold.
+func TestHoldAdmitsOneCallAtATime(t *testing.T) {
+	srv, root := startServer(t, fakellm.Config{})
+	srv.Hold()
+	t.Cleanup(srv.Unhold)
+	answered := make(chan int, 3)
+	for range 3 {
+		go func() {
+			answered <- post(t, root+"/v1/chat/completions", chatBody("hi", nil)).status
+		}()
+	}
+	waitFor(t, func() bool { w, _ := srv.Held(); return w == 3 })
+	srv.Admit(1)
+	if got := <-answered; got != 200 {
+		t.Fatalf("admitted call: status %d", got)
+	}
+	waitFor(t, func() bool { w, p := srv.Held(); return w == 2 && p == 0 })
+	select {
+	case got := <-answered:
+		t.Fatalf("a call not admitted was answered (status %d)", got)
+	case <-time.After(100 * time.Millisecond):
+	}
+	srv.Unhold()
+	for range 2 {
+		if got := <-answered; got != 200 {
+			t.Fatalf("released call: status %d", got)
+		}
+	}
+	if w, _ := srv.Held(); w != 0 {
+		t.Errorf("%d still waiting after Unhold", w)
+	}
+}

@@ -32,7 +32,7 @@ var (
 	reModelName = []*regexp.Regexp{
 		regexp.MustCompile("(?i)\\bmodel(?:\\s+name)?\\s*[:=]\\s*[`\"'*]*([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])"),
 		regexp.MustCompile("(?i)\\bmodel\\s+[`\"'*]+([A-Za-z_][A-Za-z0-9_.]*[A-Za-z0-9_])"),
-		regexp.MustCompile("(?i)\\bmodel\\s+([A-Za-z_][A-Za-z0-9.]*_[A-Za-z0-9_.]*[A-Za-z0-9_])"),
+		regexp.MustCompile(`(?i)\bmodel\s+([A-Za-z_][A-Za-z0-9.]*_[A-Za-z0-9_.]*[A-Za-z0-9_])`),
 	}
 	reIdent       = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 	reBulletIdent = regexp.MustCompile("(?m)^\\s*(?:[-*+]|\\d+[.)]|\\|)\\s*[`\"*]*([A-Za-z_][A-Za-z0-9_]*)")
@@ -94,8 +94,14 @@ func readPrompt(msgs []message) *prompt {
 		}
 	}
 	seen := map[string]bool{}
-	p.columns, p.upstream = sections(text)
-	if len(p.columns) == 0 { // no "Columns" heading: take every bulleted name
+	var columnsHeading bool
+	p.columns, p.upstream, columnsHeading = sections(text)
+	if len(p.columns) == 0 && columnsHeading {
+		// The prompt lists no columns: an honest answer takes the names
+		// the SQL selects, never the prompt's other bullets.
+		p.columns = sqlColumns(p.sqlLines)
+	}
+	if len(p.columns) == 0 && !columnsHeading { // no "Columns" heading: take every bulleted name
 		for _, m := range reBulletIdent.FindAllStringSubmatch(text, -1) {
 			if c := m[1]; !seen[c] && c != p.subject && !notWords[strings.ToLower(c)] {
 				seen[c] = true
@@ -144,7 +150,7 @@ func readPrompt(msgs []message) *prompt {
 // that mentions columns, and the "### name" headings under one that
 // mentions upstream, which is how prompts list a model's columns and what
 // it reads. Fenced blocks are skipped.
-func sections(text string) (columns, upstream []string) {
+func sections(text string) (columns, upstream []string, columnsHeading bool) {
 	var heading string
 	inFence := false
 	seen := map[string]bool{}
@@ -162,6 +168,7 @@ func sections(text string) (columns, upstream []string) {
 			title := strings.TrimSpace(strings.TrimLeft(t, "#"))
 			if level <= 2 {
 				heading = strings.ToLower(title)
+				columnsHeading = columnsHeading || strings.HasPrefix(heading, "column")
 			} else if strings.Contains(heading, "upstream") {
 				if name := reIdent.FindString(title); name != "" {
 					upstream = append(upstream, name)
@@ -176,7 +183,30 @@ func sections(text string) (columns, upstream []string) {
 			}
 		}
 	}
-	return columns, upstream
+	return columns, upstream, columnsHeading
+}
+
+var (
+	reAsAlias   = regexp.MustCompile(`(?i)\bas\s+"?([A-Za-z_][A-Za-z0-9_]*)"?\s*,?$`)
+	reLoneIdent = regexp.MustCompile(`^,?\s*(?:[A-Za-z_][A-Za-z0-9_]*\.)?"?([A-Za-z_][A-Za-z0-9_]*)"?\s*,?$`)
+)
+
+// sqlColumns guesses the columns a query selects from its lines: aliases
+// ("... as name") and lines that hold one column ("name," or "t.name").
+func sqlColumns(lines []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, l := range lines {
+		m := reAsAlias.FindStringSubmatch(l)
+		if m == nil {
+			m = reLoneIdent.FindStringSubmatch(l)
+		}
+		if m != nil && !notWords[strings.ToLower(m[1])] && !seen[m[1]] {
+			seen[m[1]] = true
+			out = append(out, m[1])
+		}
+	}
+	return out
 }
 
 func looksLikeSQL(s string) bool {

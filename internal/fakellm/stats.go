@@ -89,10 +89,11 @@ const (
 	faultTimeout
 	faultMalformed
 	faultTruncate
+	faultLie
 	numFaultKinds
 )
 
-var faultNames = [numFaultKinds]string{"server_error", "auth_fail", "quota", "timeout", "malformed", "truncate"}
+var faultNames = [numFaultKinds]string{"server_error", "auth_fail", "quota", "timeout", "malformed", "truncate", "lie"}
 
 func newStats(now time.Time) *stats { return &stats{since: now} }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -26,6 +27,9 @@ type Options struct {
 	// ReasoningEffort is the reasoning_effort asked of a reasoning model;
 	// "" means the default (see prompt.Options.ReasoningEffort).
 	ReasoningEffort string
+	// Price, when not nil, is the price the user gave for the model (see
+	// cost.Given): estimates and costs use it instead of the table's.
+	Price *cost.Price
 }
 
 // Plan is everything known about one object's documentation before any

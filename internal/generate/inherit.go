@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -66,13 +67,40 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 			continue
 		}
 		o := a.Origin(name, res.columnsOf)
+		if o.Found && !o.Passthrough && !o.Constant {
+			// An upstream's column list that does not have the column
+			// stops the trace; but a list read from the upstream's own
+			// documentation is what its SQL showed, not the warehouse's
+			// (GitLab's prep_crm_account passes 200 columns its
+			// documentation does not list). Read without the lists, the
+			// column passes through from an upstream that lacks it: the
+			// list was short, not the lineage.
+			if u := a.Origin(name, nil); u.Passthrough {
+				if nb := res.neighbor(u.Relation); nb != nil && findColumn(nb.Object.Columns, u.Column) == nil {
+					o = u
+				}
+			}
+		}
 		base := &modeldoc.ColumnDescription{Name: name, Lineage: "derived"}
 		var d *modeldoc.ColumnDescription
 		switch {
 		case o.Passthrough:
 			if nb := res.neighbor(o.Relation); nb != nil {
 				base.Lineage, base.UpstreamModel, base.UpstreamColumn = "passthrough", nb.Object.Name, o.Column
-				d = documented(nb, o.Column)
+				dd := documented(nb, o.Column)
+				if dd != nil {
+					d = dd.ColumnDescription
+				}
+				if dd != nil && !dd.human && joinedOn(obj.SQL(), name) {
+					// The upstream only passes on a farther ancestor's
+					// text, while an upstream joined on this very column
+					// documents it itself: the nearer text is the one the
+					// team wrote for this part of the project.
+					if h := sameNamedHuman(subj, name); h != nil {
+						h.Lineage, h.UpstreamModel, h.UpstreamColumn = base.Lineage, base.UpstreamModel, base.UpstreamColumn
+						d = h
+					}
+				}
 			}
 		case o.Found && !o.Constant:
 			continue // computed here: a writer explains it
@@ -181,9 +209,17 @@ func columnsComplete(cols []modeldoc.Column) bool {
 	return false
 }
 
+// doc is a column's documentation as found upstream; human is true when
+// the upstream's own YAML wrote it (not inherited in turn), which makes it
+// nearer than any inherited text.
+type doc struct {
+	*modeldoc.ColumnDescription
+	human bool
+}
+
 // documented is the documentation nb has for its column col: its human
 // text, else the text it inherited itself.
-func documented(nb *writer.Neighbor, col string) *modeldoc.ColumnDescription {
+func documented(nb *writer.Neighbor, col string) *doc {
 	for _, c := range nb.Object.Columns {
 		if !strings.EqualFold(c.Name, col) || !meaningful(c.Description) {
 			continue
@@ -198,14 +234,30 @@ func documented(nb *writer.Neighbor, col string) *modeldoc.ColumnDescription {
 		default:
 			return nil
 		}
-		return d
+		return &doc{d, c.HumanDescription}
 	}
 	return nil
 }
 
 // sameNamed is the documentation of the same-named column of the
-// upstreams, when the ones that document it say the same thing.
+// upstreams: the nearest, so the text an upstream's own YAML gives over
+// texts upstreams inherited from farther up (Tuva's quality measures
+// document patient_id and tuva_last_run their own way, their core inputs
+// another), when the nearest ones say the same thing.
 func sameNamed(subj *writer.Subject, name string) *modeldoc.ColumnDescription {
+	if h := sameNamedHuman(subj, name); h != nil {
+		return h
+	}
+	return agreeing(subj, name, false)
+}
+
+// sameNamedHuman is the human text of the same-named column of the
+// upstreams that document it themselves, when they agree.
+func sameNamedHuman(subj *writer.Subject, name string) *modeldoc.ColumnDescription {
+	return agreeing(subj, name, true)
+}
+
+func agreeing(subj *writer.Subject, name string, humanOnly bool) *modeldoc.ColumnDescription {
 	var found *modeldoc.ColumnDescription
 	ups := slices.Clone(subj.Upstream)
 	slices.SortFunc(ups, func(a, b writer.Neighbor) int {
@@ -213,17 +265,44 @@ func sameNamed(subj *writer.Subject, name string) *modeldoc.ColumnDescription {
 	})
 	for i := range ups {
 		d := documented(&ups[i], name)
-		if d == nil {
+		if d == nil || humanOnly && !d.human {
 			continue
 		}
-		if found != nil && strings.TrimSpace(found.Description) != strings.TrimSpace(d.Description) {
+		if found != nil && flat(found.Description) != flat(d.Description) {
 			return nil
 		}
 		if found == nil {
-			found = d
+			found = d.ColumnDescription
 		}
 	}
 	return found
+}
+
+func flat(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// joinedOn reports whether sql equates two qualified columns named col
+// (a.encounter_id = c.encounter_id): the relations are joined on it, so
+// their same-named columns hold the same value.
+func joinedOn(sql, col string) bool {
+	toks := sqlscan.Tokenize(sql)
+	var code []sqlscan.Token
+	for _, t := range toks {
+		if t.Kind != sqlscan.Comment {
+			code = append(code, t)
+		}
+	}
+	// q . col = q . col
+	for i := 0; i+6 < len(code); i++ {
+		if code[i+3].Kind != sqlscan.Operator || code[i+3].Text != "=" {
+			continue
+		}
+		if code[i+1].Kind == sqlscan.Dot && code[i+5].Kind == sqlscan.Dot &&
+			strings.EqualFold(code[i+2].Name(), col) && strings.EqualFold(code[i+6].Name(), col) &&
+			!strings.EqualFold(code[i].Name(), code[i+4].Name()) {
+			return true
+		}
+	}
+	return false
 }
 
 // provenance names a column the way the documentation shows where text
@@ -240,15 +319,19 @@ func provenance(o *modeldoc.Object, col string) string {
 }
 
 // meaningful rejects the placeholder descriptions real projects carry
-// ("N/A", "TBD", "-"): nobody wants them copied down the lineage.
+// ("N/A", "TBD", "-"), and doc() references dbt did not render (GitLab's
+// ' doc("gitlab_global_user_id") }}', its opening braces lost): nobody
+// wants them copied down the lineage.
 func meaningful(s string) bool {
 	t := strings.ToLower(strings.Trim(strings.TrimSpace(s), ".!-_ "))
 	switch t {
 	case "", "n/a", "na", "none", "tbd", "todo", "null", "description", "no description", "tba", "?":
 		return false
 	}
-	return true
+	return !unrenderedDoc.MatchString(t)
 }
+
+var unrenderedDoc = regexp.MustCompile(`^[\s{]*doc\(\s*['"][\w.]+['"]\s*\)[\s}]*$`)
 
 // resolver matches the relations the SQL reads to upstream neighbors.
 type resolver struct {
@@ -551,7 +634,10 @@ func (s *Service) ancestorDocs(ctx context.Context, orgID, objectID int64, upIDs
 				s.cfg.Logger.Warn("inheritance: read ancestors' documentation", "object", objectID, "err", err)
 				return found
 			}
-			// GetObjects returns them by name: a stable choice within a level.
+			// GetObjects returns them by name: a stable choice within a
+			// level, where a text written at this level beats one passed
+			// on from farther up.
+			level := map[string]*doc{}
 			for i := range objs {
 				nb := writer.Neighbor{Object: objs[i]}
 				if v := docs[objs[i].ID]; v != nil {
@@ -562,14 +648,26 @@ func (s *Service) ancestorDocs(ctx context.Context, orgID, objectID int64, upIDs
 					if !want[k] {
 						continue
 					}
-					if d := documented(&nb, c.Name); d != nil {
-						found[k] = d
-						delete(want, k)
+					if d := documented(&nb, c.Name); d != nil && (level[k] == nil || d.human && !level[k].human) {
+						level[k] = d
 					}
 				}
+			}
+			for k, d := range level {
+				found[k] = d.ColumnDescription
+				delete(want, k)
 			}
 			frontier = next
 		}
 		return found
 	}
+}
+
+func findColumn(cols []modeldoc.Column, name string) *modeldoc.Column {
+	for i := range cols {
+		if strings.EqualFold(cols[i].Name, name) {
+			return &cols[i]
+		}
+	}
+	return nil
 }

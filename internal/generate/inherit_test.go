@@ -63,18 +63,25 @@ from {{ ref('stg_orders') }} s`
 // job does) with w and stores each version.
 func documentShop(t *testing.T, st *store.Store, w writer.Writer) (orgID int64, plans map[string]*generate.Plan, cols map[string]map[string]modeldoc.ColumnDescription) {
 	t.Helper()
+	return documentCatalog(t, st, w, shopCatalog(), "stg_orders", "fct_orders")
+}
+
+// documentCatalog imports cat and documents the models named, in that
+// order, with w.
+func documentCatalog(t *testing.T, st *store.Store, w writer.Writer, cat *modeldoc.Catalog, names ...string) (orgID int64, plans map[string]*generate.Plan, cols map[string]map[string]modeldoc.ColumnDescription) {
+	t.Helper()
 	ctx := context.Background()
 	org, err := st.EnsureDefaultOrganization(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := st.ImportCatalog(ctx, org.ID, shopCatalog()); err != nil {
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
 		t.Fatal(err)
 	}
 	svc := newService(t, st)
 	plans = map[string]*generate.Plan{}
 	cols = map[string]map[string]modeldoc.ColumnDescription{}
-	for _, name := range []string{"stg_orders", "fct_orders"} {
+	for _, name := range names {
 		obj := resolve(t, st, org.ID, name)
 		plan, err := svc.Plan(ctx, org.ID, obj.ID, generate.Options{Provider: w.Provider(), Model: "m",
 			Layers: []modeldoc.Layer{modeldoc.LayerExecutiveSummary, modeldoc.LayerColumnDescriptions}})
@@ -166,7 +173,7 @@ func TestInheritedColumnsAreNotAsked(t *testing.T) {
 		if req.Layer != modeldoc.LayerColumnDescriptions {
 			return writer.Result{}, nil, false
 		}
-		var out modeldoc.ColumnDescriptionsOut
+		out := modeldoc.ColumnDescriptionsOut{Confidence: modeldoc.ConfidenceHigh}
 		for _, c := range req.Subject.Object.Columns {
 			if c.InheritedFrom == "" {
 				out.Columns = append(out.Columns, modeldoc.ColumnDescription{Name: c.Name, Description: "Written about " + c.Name + ".",
@@ -200,5 +207,96 @@ func TestInheritedColumnsAreNotAsked(t *testing.T) {
 	}
 	if got := fct["customer_id"]; got.Description != "Buyer." {
 		t.Errorf("customer_id: %+v, want the human text", got)
+	}
+}
+
+// TestNearestHumanTextWins is Tuva's shape: core documents patient_id one
+// way, the quality-measures area another. A measure model passes
+// patient_id through from a staging model that only inherited core's
+// text, joined on patient_id to a denominator whose own YAML documents it;
+// it also re-stamps the run time, which its upstreams document
+// differently. The nearer text, the one the team wrote for this area, is
+// the one given, in both cases.
+func TestNearestHumanTextWins(t *testing.T) {
+	col := func(name, text string) modeldoc.Column {
+		return modeldoc.Column{Name: name, Description: text, HumanDescription: text != "", Declared: true}
+	}
+	core := modeldoc.Object{UniqueID: "model.t.core_patient", Type: modeldoc.TypeModel, Name: "core_patient",
+		RawSQL: "select 1 as patient_id, now() as run_at", Columns: []modeldoc.Column{
+			col("patient_id", "Unique identifier for each person across all datasets."),
+			col("run_at", "The last time the data was refreshed.")}}
+	stg := modeldoc.Object{UniqueID: "model.t.qm_stg_patient", Type: modeldoc.TypeModel, Name: "qm_stg_patient",
+		RawSQL: "select patient_id, run_at from {{ ref('core_patient') }}", Columns: []modeldoc.Column{col("patient_id", ""), col("run_at", "")}}
+	den := modeldoc.Object{UniqueID: "model.t.qm_denominator", Type: modeldoc.TypeModel, Name: "qm_denominator",
+		RawSQL: "select patient_id, 1 as denominator_flag, '2024-02-22' as run_at from {{ ref('qm_stg_patient') }}", Columns: []modeldoc.Column{
+			col("patient_id", "Unique patient_id for each person."), col("denominator_flag", "1 when in the denominator."),
+			col("run_at", "The date and timestamp of the dbt run.")}}
+	long := modeldoc.Object{UniqueID: "model.t.qm_long", Type: modeldoc.TypeModel, Name: "qm_long",
+		RawSQL: `select patient.patient_id, denominator.denominator_flag, '2024-02-22' as run_at
+from {{ ref('qm_stg_patient') }} as patient
+left join {{ ref('qm_denominator') }} as denominator on patient.patient_id = denominator.patient_id`,
+		Columns: []modeldoc.Column{col("patient_id", ""), col("denominator_flag", ""), col("run_at", "")}}
+	// A model that reads both but joins on another key keeps the lineage's text.
+	other := modeldoc.Object{UniqueID: "model.t.qm_other", Type: modeldoc.TypeModel, Name: "qm_other",
+		RawSQL: `select patient.patient_id from {{ ref('qm_stg_patient') }} as patient
+join {{ ref('qm_denominator') }} as d on patient.run_at = d.run_at`,
+		Columns: []modeldoc.Column{col("patient_id", "")}}
+	cat := &modeldoc.Catalog{ProjectName: "t", Source: "manifest", Path: "/t/manifest.json",
+		Objects: []modeldoc.Object{core, stg, den, long, other},
+		Edges: []modeldoc.Edge{{Upstream: core.UniqueID, Downstream: stg.UniqueID}, {Upstream: stg.UniqueID, Downstream: den.UniqueID},
+			{Upstream: stg.UniqueID, Downstream: long.UniqueID}, {Upstream: den.UniqueID, Downstream: long.UniqueID},
+			{Upstream: stg.UniqueID, Downstream: other.UniqueID}, {Upstream: den.UniqueID, Downstream: other.UniqueID}}}
+	_, _, cols := documentCatalog(t, modeldoctest.NewSQLiteStore(t), offlinewriter.New(), cat,
+		"core_patient", "qm_stg_patient", "qm_denominator", "qm_long", "qm_other")
+	want := map[string]map[string][2]string{
+		"qm_stg_patient": {"patient_id": {"Unique identifier for each person across all datasets.", "model core_patient.patient_id"}},
+		"qm_long": {
+			"patient_id":       {"Unique patient_id for each person.", "model qm_denominator.patient_id"},
+			"denominator_flag": {"1 when in the denominator.", "model qm_denominator.denominator_flag"},
+			"run_at":           {"The date and timestamp of the dbt run.", "model qm_denominator.run_at"},
+		},
+		"qm_other": {"patient_id": {"Unique identifier for each person across all datasets.", "model core_patient.patient_id"}},
+	}
+	for model, wc := range want {
+		for c, w := range wc {
+			if got := cols[model][c]; got.Description != w[0] || got.InheritedFrom != w[1] {
+				t.Errorf("%s.%s: %q (inherited from %q), want %q (inherited from %q)", model, c, got.Description, got.InheritedFrom, w[0], w[1])
+			}
+		}
+	}
+}
+
+// TestShortColumnListDoesNotStopInheritance is GitLab's dim_crm_account:
+// an upstream passes every column of its source through a star, but its
+// documentation lists only those it could name; a column the downstream
+// reads from it by name, which that list lacks, still passes through, and
+// takes the text documented elsewhere up the lineage (rather than being
+// taken for a computed column).
+func TestShortColumnListDoesNotStopInheritance(t *testing.T) {
+	acct := modeldoc.Object{UniqueID: "source.t.crm.account", Type: modeldoc.TypeSource, Name: "account",
+		Columns: []modeldoc.Column{{Name: "id", Description: "Account key.", HumanDescription: true, Declared: true}}}
+	snap := modeldoc.Object{UniqueID: "source.t.crm.account_snapshot", Type: modeldoc.TypeSource, Name: "account_snapshot",
+		Columns: []modeldoc.Column{{Name: "id", Declared: true}, {Name: "segment", Description: "The account's 6QA segment.", HumanDescription: true, Declared: true}}}
+	prep := modeldoc.Object{UniqueID: "model.t.prep_account", Type: modeldoc.TypeModel, Name: "prep_account",
+		RawSQL: "select * from {{ source('crm', 'account') }}"}
+	hist := modeldoc.Object{UniqueID: "model.t.account_history", Type: modeldoc.TypeModel, Name: "account_history",
+		RawSQL: "select id, segment from {{ source('crm', 'account_snapshot') }}"}
+	dim := modeldoc.Object{UniqueID: "model.t.dim_account", Type: modeldoc.TypeModel, Name: "dim_account",
+		RawSQL: `with prep_account as (select * from {{ ref('prep_account') }}),
+history as (select * from {{ ref('account_history') }})
+select prep_account.id, prep_account.segment from prep_account left join history on prep_account.id = history.id`}
+	cat := &modeldoc.Catalog{ProjectName: "t", Source: "manifest", Path: "/t/manifest.json",
+		Objects: []modeldoc.Object{acct, snap, prep, hist, dim},
+		Edges: []modeldoc.Edge{{Upstream: acct.UniqueID, Downstream: prep.UniqueID}, {Upstream: snap.UniqueID, Downstream: hist.UniqueID},
+			{Upstream: prep.UniqueID, Downstream: dim.UniqueID}, {Upstream: hist.UniqueID, Downstream: dim.UniqueID}}}
+	_, _, cols := documentCatalog(t, modeldoctest.NewSQLiteStore(t), offlinewriter.New(), cat, "prep_account", "account_history", "dim_account")
+	if _, listed := cols["prep_account"]["segment"]; listed {
+		t.Fatal("prep_account's documentation lists segment: the case is not built")
+	}
+	if got := cols["dim_account"]["segment"]; got.Description != "The account's 6QA segment." {
+		t.Errorf("dim_account.segment: %q (inherited from %q), want the snapshot's text", got.Description, got.InheritedFrom)
+	}
+	if got := cols["dim_account"]["id"]; got.Description != "Account key." {
+		t.Errorf("dim_account.id: %q", got.Description)
 	}
 }

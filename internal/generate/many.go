@@ -502,7 +502,7 @@ func (s *Service) extrapolate(briefs []Brief, opts Options) {
 		x := float64(p.size)
 		p.EstimatedPromptTokens = int64(max(0, pa+pb*x))
 		p.EstimatedCompletionTokens = int64(max(0, ca+cb*x))
-		p.EstimatedCost = s.cfg.Prices.Cost(opts.Provider, opts.Model, writer.Usage{
+		p.EstimatedCost = s.costAt(opts, opts.Provider, opts.Model, writer.Usage{
 			PromptTokens: p.EstimatedPromptTokens, CompletionTokens: p.EstimatedCompletionTokens,
 		})
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
+	"github.com/modeldoc/modeldoc/internal/ground"
 	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/sqlscan"
 	"github.com/modeldoc/modeldoc/internal/writer"
@@ -66,6 +67,22 @@ func New(cfg Config) (*Service, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Service{cfg: cfg}, nil
+}
+
+// estimate prices reqs at the price the user gave, or else the table's.
+func (s *Service) estimate(opts Options, reqs []writer.Request) cost.Estimate {
+	if opts.Price != nil {
+		return cost.EstimateAt(*opts.Price, reqs)
+	}
+	return s.cfg.Prices.Estimate(opts.Provider, opts.Model, reqs)
+}
+
+// costAt prices usage u at the price the user gave, or else the table's.
+func (s *Service) costAt(opts Options, provider, model string, u writer.Usage) float64 {
+	if opts.Price != nil {
+		return opts.Price.Cost(u)
+	}
+	return s.cfg.Prices.Cost(provider, model, u)
 }
 
 // Prices returns the price table the service uses.
@@ -196,7 +213,7 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 		plan.Inherited = inh.list()
 	}
 	if opts.Provider != "offline" {
-		est := s.cfg.Prices.Estimate(opts.Provider, opts.Model, plan.Requests)
+		est := s.estimate(opts, plan.Requests)
 		plan.EstimatedPromptTokens = int64(est.PromptTokens)
 		plan.EstimatedCompletionTokens = int64(est.CompletionTokens)
 		plan.EstimatedCost = est.Cost
@@ -289,7 +306,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		v.PromptTokens += r.status.PromptTokens
 		v.CompletionTokens += r.status.CompletionTokens
 		v.CachedTokens += r.status.CachedTokens
-		v.Cost += s.cfg.Prices.Cost(v.Provider, v.Model, writer.Usage{
+		v.Cost += s.costAt(plan.Options, v.Provider, v.Model, writer.Usage{
 			PromptTokens: r.status.PromptTokens, CompletionTokens: r.status.CompletionTokens, CachedTokens: r.status.CachedTokens,
 		})
 	}
@@ -303,7 +320,11 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	return v, ctx.Err()
 }
 
-// writeLayer runs one layer: the call, validation, and the one re-ask.
+// writeLayer runs one layer: the call, validation, the grounding checks
+// (internal/ground) and the one re-ask, after an invalid or an ungrounded
+// answer. An answer still ungrounded after the re-ask is kept with its
+// findings and marked for review; so is the first one when the re-ask
+// brings nothing better (an error, an invalid answer).
 // It returns the validated JSON (nil when the layer failed), its status,
 // the model that answered, and a non-nil error only when the job must stop.
 func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, req writer.Request) (json.RawMessage, modeldoc.LayerStatus, string, error) {
@@ -311,6 +332,17 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 	start := s.cfg.Now()
 	defer func() { st.DurationMS = s.cfg.Now().Sub(start).Milliseconds() }()
 	var model string
+	// flagged is a valid answer whose grounding failed, with its findings.
+	var flagged json.RawMessage
+	var findings []modeldoc.Finding
+	// invalidFindings are those of the last answer that failed validation:
+	// a failed layer keeps them to say what else was wrong.
+	var invalidFindings []modeldoc.Finding
+	review := func() (json.RawMessage, modeldoc.LayerStatus, string, error) {
+		st.Status, st.Error, st.ErrorClass = "ok", "", ""
+		st.Findings, st.Review = findings, true
+		return flagged, st, model, nil
+	}
 	for attempt := 1; attempt <= 2; attempt++ {
 		st.Attempts = attempt
 		res, err := w.Write(ctx, req)
@@ -321,27 +353,59 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 			model = res.Model
 		}
 		st.FinishReason = res.FinishReason
+		var gerr *ground.Error
+		invalidFindings = nil
 		if err == nil {
 			err = prompt.ValidateFor(req.Layer, res.Content, plan.Subject)
 			if err == nil {
-				st.Status, st.Error, st.ErrorClass = "ok", "", ""
-				return json.RawMessage(res.Content), st, model, nil
+				f := ground.Check(req.Layer, res.Content, plan.Subject)
+				if len(f) == 0 {
+					st.Status, st.Error, st.ErrorClass = "ok", "", ""
+					st.Findings, st.Review = nil, false
+					return json.RawMessage(res.Content), st, model, nil
+				}
+				flagged, findings = json.RawMessage(res.Content), f
+				gerr = &ground.Error{Layer: req.Layer, Findings: f}
+			} else {
+				msg := err.Error()
+				// The re-ask also names what is not grounded, so that
+				// one more answer can fix both.
+				invalidFindings = ground.Check(req.Layer, res.Content, plan.Subject)
+				if len(invalidFindings) > 0 {
+					msg += "; and " + (&ground.Error{Layer: req.Layer, Findings: invalidFindings}).Error()
+				}
+				err = &writer.Error{Kind: writer.Malformed, Provider: w.Provider(), Message: msg, Err: err}
 			}
-			err = &writer.Error{Kind: writer.Malformed, Provider: w.Provider(), Message: err.Error(), Err: err}
+		}
+		if gerr != nil {
+			if attempt == 2 {
+				return review()
+			}
+			req = prompt.Repair(req, res.Content, gerr)
+			continue
 		}
 		kind := writer.KindOf(err)
 		st.Status, st.Error, st.ErrorClass = "failed", err.Error(), string(kind)
 		if ctx.Err() != nil {
+			if flagged != nil {
+				st.Status, st.Error, st.ErrorClass = "ok", "", ""
+				st.Findings, st.Review = findings, true
+				return flagged, st, model, ctx.Err()
+			}
 			return nil, st, model, ctx.Err()
 		}
 		if kind.Fatal() {
 			return nil, st, model, err
+		}
+		if flagged != nil {
+			return review()
 		}
 		if kind != writer.Malformed {
 			return nil, st, model, nil // retries of transient errors happen below us
 		}
 		req = prompt.Repair(req, res.Content, err)
 	}
+	st.Findings = invalidFindings
 	return nil, st, model, nil
 }
 

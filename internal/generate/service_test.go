@@ -252,7 +252,7 @@ func TestInvalidJSONIsAskedAgainOnce(t *testing.T) {
 	svc, plan, _, _ := planTuva(t, "cms_hcc__int_disease_factors")
 	w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
 		if req.Layer == modeldoc.LayerBusinessRules && call == 1 {
-			return writer.Result{Content: `{"rules": [ {"rule": "unterminated`, FinishReason: "stop"}, nil, true
+			return writer.Result{Content: `{"confidence":"high","rules": [ {"rule": "unterminated`, FinishReason: "stop"}, nil, true
 		}
 		return writer.Result{}, nil, false
 	})
@@ -288,7 +288,7 @@ func TestStillInvalidFailsTheLayerAndKeepsTheOthers(t *testing.T) {
 	w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
 		if req.Layer == modeldoc.LayerImpactAnalysis {
 			// Valid JSON, wrong shape: the schema check must catch it.
-			return writer.Result{Content: `{"usedBy": "everyone"}`, FinishReason: "stop"}, nil, true
+			return writer.Result{Content: `{"confidence":"high","usedBy": "everyone"}`, FinishReason: "stop"}, nil, true
 		}
 		return writer.Result{}, nil, false
 	})
@@ -420,7 +420,7 @@ func generatedColumns(call int, req writer.Request) (writer.Result, error, bool)
 	if req.Layer != modeldoc.LayerColumnDescriptions {
 		return writer.Result{}, nil, false
 	}
-	var out modeldoc.ColumnDescriptionsOut
+	out := modeldoc.ColumnDescriptionsOut{Confidence: modeldoc.ConfidenceHigh}
 	for _, c := range req.Subject.Object.Columns {
 		out.Columns = append(out.Columns, modeldoc.ColumnDescription{
 			Name: c.Name, Description: "Generated text about " + c.Name + ".", Lineage: "derived"})

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -156,6 +157,8 @@ type guard struct {
 	c       *jobControl
 	inner   writer.Writer
 	perCall float64
+	// price is the price the job's options gave, or nil for the table's.
+	price *cost.Price
 
 	mu       sync.Mutex
 	started  bool
@@ -222,7 +225,11 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 	if res.Usage != (writer.Usage{}) {
 		// Priced as generate prices the version: by the model asked for.
 		model := cmp.Or(req.Model, res.Model)
-		l.Cost = g.m.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
+		if g.price != nil {
+			l.Cost = g.price.Cost(res.Usage)
+		} else {
+			l.Cost = g.m.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
+		}
 	}
 	if l.Model == "" {
 		l.Model = req.Model

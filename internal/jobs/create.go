@@ -100,6 +100,9 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	// Only a selection by ids or names needs to know what was found: a
 	// project of 100,000 objects must not fill sets it never reads.
 	found := map[string]bool{}
+	// nameProjects holds the projects each selected name was found in: a
+	// name in several projects is refused unless a project is chosen.
+	nameProjects := map[string]map[int64]bool{}
 	foundIDs := map[int64]bool{}
 	var sel []*selected
 	projects := map[int64]bool{}
@@ -130,6 +133,10 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 		}
 		if len(names) > 0 {
 			found[o.name] = true
+			if nameProjects[o.name] == nil {
+				nameProjects[o.name] = map[int64]bool{}
+			}
+			nameProjects[o.name][pid] = true
 		}
 		projects[pid] = true
 		projectID = pid
@@ -152,6 +159,11 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	}
 	if len(missing) > 0 {
 		return nil, 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object is named %s: check the names with `modeldoc objects`.", strings.Join(missing, ", "))
+	}
+	for _, n := range s.Names {
+		if len(nameProjects[n]) > 1 {
+			return nil, 0, m.nameInSeveralProjects(ctx, db, orgID, n, nameProjects[n])
+		}
 	}
 	if len(sel) == 0 {
 		return nil, 0, modeldoc.Errorf(modeldoc.ENOTFOUND, "The selection matches no object: check the pattern or the project.")
@@ -247,41 +259,50 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 	for i, o := range sel {
 		ids[i] = o.id
 	}
-	current := map[int64]string{}
+	current := map[int64]bool{}
 	if !req.RegenerateAll && (req.SkipExisting || req.OnlyStale) {
-		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT object_id, input_hash FROM doc_versions WHERE is_current AND `+m.inIDs("object_id"), sqldialect.IDList(ids))
+		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT object_id FROM doc_versions WHERE is_current AND `+m.inIDs("object_id"), sqldialect.IDList(ids))
 		if err != nil {
 			return fmt.Errorf("jobs: current documentation: %w", err)
 		}
 		for rows.Next() {
 			var id int64
-			var h string
-			if err := rows.Scan(&id, &h); err != nil {
+			if err := rows.Scan(&id); err != nil {
 				rows.Close()
 				return err
 			}
-			current[id] = h
+			current[id] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return err
 		}
 	}
+	// OnlyStale uses the store's one definition of stale, so that it
+	// documents again exactly what `objects list --stale` lists.
+	var stale map[int64]bool
+	if !req.RegenerateAll && req.OnlyStale && len(current) > 0 {
+		documented := make([]int64, 0, len(current))
+		for id := range current {
+			documented = append(documented, id)
+		}
+		var err error
+		if stale, err = m.store.StaleIDs(ctx, orgID, documented); err != nil {
+			return fmt.Errorf("jobs: stale documentation: %w", err)
+		}
+	}
 	opts := m.generateOptions(&req.Options, 0)
 	var todo []*selected
 	for _, o := range sel {
-		if _, ok := current[o.id]; ok && req.SkipExisting {
+		if current[o.id] && req.SkipExisting {
 			o.skip = "has current documentation"
 			continue
 		}
-		todo = append(todo, o)
-	}
-	// Each object's skip decision is taken as soon as its input hash is
-	// known, and the hash let go.
-	stale := func(o *selected, hash string) {
-		if h, ok := current[o.id]; ok && req.OnlyStale && h == hash {
+		if current[o.id] && req.OnlyStale && !stale[o.id] {
 			o.skip = "documentation is up to date"
+			continue
 		}
+		todo = append(todo, o)
 	}
 	bp, isBrief := m.cfg.Documenter.(briefPlanner)
 	many, isMany := m.cfg.Documenter.(ManyPlanner)
@@ -301,7 +322,6 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 		for i, o := range todo {
 			b := &briefs[i]
 			o.est = itemEstimate{b.EstimatedPromptTokens, b.EstimatedCompletionTokens, b.EstimatedCost, b.Calls, b.Extrapolated}
-			stale(o, b.InputHash)
 		}
 	case isMany && len(todo) > 1:
 		ids := make([]int64, len(todo))
@@ -322,7 +342,6 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 				return fmt.Errorf("jobs: plan: no plan for %s", o.name)
 			}
 			o.est = estimateOfPlan(p)
-			stale(o, p.InputHash)
 		}
 	default:
 		for _, o := range todo {
@@ -331,18 +350,43 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 				return fmt.Errorf("jobs: plan %s: %w", o.name, err)
 			}
 			o.est = estimateOfPlan(p)
-			stale(o, p.InputHash)
 		}
 	}
 	return nil
 }
 
-func (m *Manager) generateOptions(o *Options, jobID int64) generate.Options {
-	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID, ReasoningEffort: o.ReasoningEffort}
+// nameInSeveralProjects is the error of a selected name that objects of
+// several projects have: which one is meant is never guessed.
+func (m *Manager) nameInSeveralProjects(ctx context.Context, db *sql.DB, orgID int64, name string, pids map[int64]bool) error {
+	var projects []string
+	rows, err := m.query(ctx, db, `SELECT id, name FROM projects WHERE org_id = ? ORDER BY id`, orgID)
+	if err != nil {
+		return fmt.Errorf("jobs: projects: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var pn string
+		if err := rows.Scan(&id, &pn); err != nil {
+			return err
+		}
+		if pids[id] {
+			projects = append(projects, fmt.Sprintf("%s (project_id %d)", pn, id))
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return modeldoc.Errorf(modeldoc.EINVALID, "The name %q is in several projects: %s. Choose one with the selection's project_id (--project in the CLI), or select by object id.", name, strings.Join(projects, ", "))
 }
 
-func estimateOf(req *CreateRequest, sel []*selected) *Estimate {
-	e := &Estimate{Total: int64(len(sel)), Provider: req.Provider, Model: req.Model}
+func (m *Manager) generateOptions(o *Options, jobID int64) generate.Options {
+	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID, ReasoningEffort: o.ReasoningEffort, Price: o.GivenPrice()}
+}
+
+func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
+	e := &Estimate{Total: int64(len(sel)), Provider: req.Provider, Model: req.Model,
+		PriceKnown: m.priceKnown(&req.Options), PriceGiven: req.GivenPrice() != nil}
 	for _, o := range sel {
 		if o.skip != "" {
 			e.Skipped++
@@ -363,11 +407,13 @@ func estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 // Estimate resolves and plans the request as Create would, and creates
 // nothing.
 func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) (*Estimate, error) {
-	sel, _, err := m.resolve(ctx, orgID, &req)
+	sel, projectID, err := m.resolve(ctx, orgID, &req)
 	if err != nil {
 		return nil, err
 	}
-	return estimateOf(&req, sel), nil
+	est := m.estimateOf(&req, sel)
+	est.ProjectID = projectID
+	return est, nil
 }
 
 // Create stores a job for the selection with its items in topological
@@ -375,11 +421,14 @@ func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) 
 // one transaction. Nothing runs until a Manager in some process is
 // started (Start or RunJob).
 func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
+	if err := m.checkBudget(&req.Options, req.Budget); err != nil {
+		return nil, err
+	}
 	sel, projectID, err := m.resolve(ctx, orgID, &req)
 	if err != nil {
 		return nil, err
 	}
-	est := estimateOf(&req, sel)
+	est := m.estimateOf(&req, sel)
 	opts, err := req.Options.encode()
 	if err != nil {
 		return nil, err

@@ -88,6 +88,7 @@ func randomID() string {
 func (m *Manager) migrateRiver(ctx context.Context, migrator *rivermigrate.Migrator[*sql.Tx]) error {
 	if !m.store.IsPostgres() {
 		return m.withTx(ctx, func(tx *sql.Tx) error {
+			//lint:ignore SA1019 River's SQLite migrations batch in one transaction; it is what makes them one process at a time here.
 			_, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
 			return err
 		})

@@ -120,7 +120,7 @@ const subscriberGap = 50 * time.Millisecond
 // loadAny loads a job whatever its organization (for subscriptions).
 func (m *Manager) loadAny(ctx context.Context, id int64) (*Job, error) {
 	db := m.store.ReadDB()
-	j, err := scanJob(m.queryRow(ctx, db, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	j, err := m.scanJob(m.queryRow(ctx, db, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
 	if err != nil {
 		return nil, err
 	}

@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/generate"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -134,8 +135,9 @@ type Options struct {
 	Selection Selection `json:"selection"`
 	// SkipExisting skips objects that have current documentation.
 	SkipExisting bool `json:"skip_existing,omitempty"`
-	// OnlyStale skips objects whose current documentation was written from
-	// the same inputs (its input hash equals the plan's).
+	// OnlyStale skips objects whose current documentation is not stale by
+	// the store's one definition (store.StaleIDs, the same as `objects list
+	// --stale`): it documents the undocumented and the stale ones.
 	OnlyStale bool `json:"only_stale,omitempty"`
 	// RegenerateAll documents every selected object whatever it has.
 	RegenerateAll bool             `json:"regenerate_all,omitempty"`
@@ -164,6 +166,21 @@ type Options struct {
 	// RPM and TPM are the limits the CLI was given, kept for the resume.
 	RPM int `json:"rpm,omitempty"`
 	TPM int `json:"tpm,omitempty"`
+	// PriceIn and PriceOut are the model's price the user gave, in USD per
+	// million prompt and completion tokens (both or neither): estimates and
+	// calls are priced with it instead of the price table's. It is how a
+	// budget holds on a model the table does not know.
+	PriceIn  *float64 `json:"price_in,omitempty"`
+	PriceOut *float64 `json:"price_out,omitempty"`
+}
+
+// GivenPrice is the price the user gave, or nil.
+func (o *Options) GivenPrice() *cost.Price {
+	if o.PriceIn == nil || o.PriceOut == nil {
+		return nil
+	}
+	p := cost.Given(*o.PriceIn, *o.PriceOut)
+	return &p
 }
 
 // CreateRequest is what Create and Estimate take.
@@ -205,6 +222,9 @@ type Job struct {
 	EstimatedCompletionTokens int64   `json:"estimated_completion_tokens"`
 	ActualCost                float64 `json:"actual_cost"`
 	Budget                    float64 `json:"budget,omitempty"`
+	// PriceKnown is false when no price is known for the job's model: its
+	// costs are then 0, which means unknown, not free.
+	PriceKnown bool `json:"price_known"`
 
 	Layers map[modeldoc.Layer]LayerCount `json:"layers,omitempty"`
 
@@ -301,8 +321,17 @@ type Estimate struct {
 	EstimatedPromptTokens     int64   `json:"estimated_prompt_tokens"`
 	EstimatedCompletionTokens int64   `json:"estimated_completion_tokens"`
 	EstimatedCost             float64 `json:"estimated_cost"`
-	Provider                  string  `json:"provider"`
-	Model                     string  `json:"model"`
+	// ProjectID is the project of the selected objects, 0 when they are of
+	// several projects.
+	ProjectID int64 `json:"project_id,omitempty"`
+	// PriceKnown is false when no price is known for the model (not in the
+	// price table, none given): EstimatedCost is then 0, which means
+	// unknown, not free, and a budget is refused.
+	PriceKnown bool `json:"price_known"`
+	// PriceGiven is true when the price is the one the options gave.
+	PriceGiven bool   `json:"price_given,omitempty"`
+	Provider   string `json:"provider"`
+	Model      string `json:"model"`
 	// Extrapolated counts the objects whose estimate was extrapolated from
 	// a sample's exact prompts (selections larger than
 	// generate.DefaultExactLimit); the others were counted exactly.
@@ -415,6 +444,9 @@ func (o *Options) Validate() error {
 	}
 	if o.TPM < 0 {
 		return modeldoc.Errorf(modeldoc.EINVALID, "tpm is %d: give the tokens-per-minute limit, or 0 to learn it from the provider.", o.TPM)
+	}
+	if err := cost.CheckGiven(o.PriceIn, o.PriceOut, "price_in", "price_out"); err != nil {
+		return err
 	}
 	if err := writer.CheckReasoningEffort(o.ReasoningEffort); err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "reasoningEffort: %v.", err)

@@ -132,7 +132,7 @@ func (w *scriptWriter) Write(ctx context.Context, req writer.Request) (writer.Re
 			return writer.Result{}, &writer.Error{Kind: writer.Transient, Provider: "offline", Message: "cancelled", Err: ctx.Err()}
 		}
 	}
-	return writer.Result{Content: fmt.Sprintf(`{"summary":%q}`, name), Model: "script-1", Usage: usage, FinishReason: "stop"}, nil
+	return writer.Result{Content: fmt.Sprintf(`{"grain":"","confidence":"high","summary":%q}`, name), Model: "script-1", Usage: usage, FinishReason: "stop"}, nil
 }
 
 func (w *scriptWriter) firstCalls() []string {

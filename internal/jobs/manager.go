@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
@@ -26,6 +27,9 @@ type Store interface {
 	// InsertDocVersionTx stores v as the object's new current version in
 	// tx and sets v.ID and v.Version.
 	InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) error
+	// StaleIDs returns those of objectIDs whose documentation is stale by
+	// the store's one definition (OnlyStale documents them again).
+	StaleIDs(ctx context.Context, orgID int64, objectIDs []int64) (map[int64]bool, error)
 }
 
 // Config configures a Manager.
@@ -165,6 +169,39 @@ func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	return &j, nil
 }
 
+// scanJob scans a job row and says whether its model's price is known.
+func (m *Manager) scanJob(row interface{ Scan(...any) error }) (*Job, error) {
+	j, err := scanJob(row)
+	if err == nil {
+		j.PriceKnown = m.priceKnown(&j.Options)
+	}
+	return j, err
+}
+
+// prices is the price table of the Documenter, or nil when it has none
+// (a scripted one in tests): every price is then taken as known.
+func (m *Manager) prices() *cost.Table {
+	if p, ok := m.cfg.Documenter.(interface{ Prices() *cost.Table }); ok {
+		return p.Prices()
+	}
+	return nil
+}
+
+// priceKnown reports whether the cost of o's calls can be known.
+func (m *Manager) priceKnown(o *Options) bool {
+	t := m.prices()
+	return t == nil || t.Known(o.Provider, o.Model, o.GivenPrice())
+}
+
+// checkBudget refuses a budget that cannot hold: one on a model whose
+// price is unknown (see cost.CheckBudget).
+func (m *Manager) checkBudget(o *Options, usd float64) error {
+	if usd <= 0 || m.priceKnown(o) {
+		return nil
+	}
+	return cost.BudgetNeedsPrice(o.Provider, o.Model, usd)
+}
+
 // derive fills the figures computed from the counters.
 func (j *Job) derive(now time.Time) {
 	finished := j.Processed + j.Failed
@@ -199,7 +236,7 @@ func notFound(id int64) error {
 }
 
 func (m *Manager) loadJob(ctx context.Context, q querier, orgID, id int64) (*Job, error) {
-	j, err := scanJob(m.queryRow(ctx, q, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`, id, orgID))
+	j, err := m.scanJob(m.queryRow(ctx, q, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`, id, orgID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound(id)
 	}
@@ -283,7 +320,7 @@ func (m *Manager) List(ctx context.Context, orgID int64, f ListFilter) ([]*Job, 
 	out := []*Job{}
 	now := m.clock()
 	for rows.Next() {
-		j, err := scanJob(rows)
+		j, err := m.scanJob(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -612,6 +649,12 @@ func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (
 		if Terminal(j.Status) {
 			return conflict(j, "given a new budget")
 		}
+		if usd > 0 && !m.priceKnown(&j.Options) {
+			return modeldoc.Errorf(modeldoc.EINVALID,
+				"Job %d cannot take a budget: no price is known for %s model %s, so its calls count as $0. "+
+					"Cancel it and start the job again with the model's price (CLI --price-in and --price-out; API price_in and price_out), "+
+					"or add the model to a price file named by MODELDOC_PRICES.", j.ID, j.Options.Provider, j.Options.Model)
+		}
 		j.Options.Budget = usd
 		opts, err := j.Options.encode()
 		if err != nil {
@@ -634,7 +677,7 @@ func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (
 // job as it is afterwards.
 func (m *Manager) transition(ctx context.Context, orgID, id int64, fn func(tx *sql.Tx, j *Job) error) (*Job, error) {
 	err := m.withTx(ctx, func(tx *sql.Tx) error {
-		j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`+m.forUpdate(), id, orgID))
+		j, err := m.scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`+m.forUpdate(), id, orgID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound(id)
 		}

@@ -200,7 +200,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 	a := rj.Args
 	// The job row is read, and on PostgreSQL locked (lockJob's order), in
 	// one statement: the worker needs all of it.
-	j, err := scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`+m.forUpdate(), a.JobID))
+	j, err := m.scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`+m.forUpdate(), a.JobID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, completeRiver(ctx, tx, rj) // the job was deleted
 	}
@@ -298,7 +298,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 	if n := len(plan.Requests); n > 0 {
 		per = plan.EstimatedCost / float64(n)
 	}
-	g := &guard{m: m, c: c, inner: w, perCall: per, attempts: map[modeldoc.Layer]int{}}
+	g := &guard{m: m, c: c, inner: w, perCall: per, price: j.Options.GivenPrice(), attempts: map[modeldoc.Layer]int{}}
 	var ww writer.Writer = g
 	if m.cfg.Retry != nil {
 		ww = m.cfg.Retry(j, g)

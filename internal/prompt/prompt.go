@@ -32,7 +32,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v3"
+const Version = "v4"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS

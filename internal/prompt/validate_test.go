@@ -71,13 +71,13 @@ func TestSchemasAreStrictCompatible(t *testing.T) {
 // domain type validates.
 func TestSchemasMatchGoTypes(t *testing.T) {
 	full := map[modeldoc.Layer]any{
-		modeldoc.LayerExecutiveSummary:    modeldoc.ExecutiveSummaryOut{Summary: "Lists members. Finance uses it."},
-		modeldoc.LayerBusinessNarrative:   modeldoc.BusinessNarrative{WhatItDoes: "It lists every member.", DataJourney: []string{"a"}, BusinessImpact: "Finance needs it monthly."},
-		modeldoc.LayerTransformationCards: modeldoc.TransformationCardsOut{Cards: []modeldoc.TransformationCard{{StepNumber: 1, Title: "t", Input: "i", Logic: "l", Output: "o", WhyItMatters: "w"}}},
-		modeldoc.LayerCodeExplanations:    modeldoc.CodeExplanationsOut{Explanations: []modeldoc.CodeExplanation{{CodeBlock: "select 1", PlainEnglish: "p", BusinessContext: "b"}}},
-		modeldoc.LayerBusinessRules:       modeldoc.BusinessRulesOut{Rules: []modeldoc.BusinessRule{{Rule: "r", CodeReference: "c", Impact: "i"}}},
-		modeldoc.LayerImpactAnalysis:      modeldoc.ImpactAnalysis{UsedBy: []modeldoc.ImpactUse{{Team: "t", Frequency: "f", Purpose: "p"}}, QuestionsAnswered: []string{"q?"}, DownstreamImpact: "Reports would be wrong."},
-		modeldoc.LayerColumnDescriptions:  modeldoc.ColumnDescriptionsOut{Columns: []modeldoc.ColumnDescription{{Name: "id", Description: "d", Lineage: "passthrough", UpstreamModel: "up", UpstreamColumn: "id"}, {Name: "n", Description: "d", Lineage: "derived"}}},
+		modeldoc.LayerExecutiveSummary:    modeldoc.ExecutiveSummaryOut{Grain: "one row per `member_id`", Summary: "Lists members. Finance uses it.", Confidence: "high"},
+		modeldoc.LayerBusinessNarrative:   modeldoc.BusinessNarrative{WhatItDoes: "It lists every member.", DataJourney: []string{"a"}, BusinessImpact: "Finance needs it monthly.", Confidence: "medium"},
+		modeldoc.LayerTransformationCards: modeldoc.TransformationCardsOut{Cards: []modeldoc.TransformationCard{{StepNumber: 1, Title: "t", Input: "i", Logic: "l", Output: "o", WhyItMatters: "w"}}, Confidence: "high"},
+		modeldoc.LayerCodeExplanations:    modeldoc.CodeExplanationsOut{Explanations: []modeldoc.CodeExplanation{{CodeBlock: "select 1", PlainEnglish: "p", BusinessContext: "b"}}, Confidence: "high"},
+		modeldoc.LayerBusinessRules:       modeldoc.BusinessRulesOut{Rules: []modeldoc.BusinessRule{{Rule: "r", CodeReference: "c", Impact: "i"}}, Confidence: "high"},
+		modeldoc.LayerImpactAnalysis:      modeldoc.ImpactAnalysis{UsedBy: []modeldoc.ImpactUse{{Team: "t", Frequency: "f", Purpose: "p"}}, QuestionsAnswered: []string{"q?"}, DownstreamImpact: "Reports would be wrong.", Confidence: "low"},
+		modeldoc.LayerColumnDescriptions:  modeldoc.ColumnDescriptionsOut{Columns: []modeldoc.ColumnDescription{{Name: "id", Description: "d", Lineage: "passthrough", UpstreamModel: "up", UpstreamColumn: "id"}, {Name: "n", Description: "d", Lineage: "derived"}}, Confidence: "medium"},
 	}
 	for _, layer := range modeldoc.AllLayers {
 		b, _ := json.Marshal(full[layer])
@@ -93,28 +93,28 @@ func TestValidate(t *testing.T) {
 		content string
 		want    []string // substrings of the error; none means valid
 	}{
-		{modeldoc.LayerExecutiveSummary, `{"summary":"Lists every paid claim per member and month. Finance uses it to reconcile payments."}`, nil},
-		{modeldoc.LayerExecutiveSummary, `{"summary":"   "}`, []string{"at /summary: is empty"}},
-		{modeldoc.LayerExecutiveSummary, `{"summary":"N/A"}`, []string{"at /summary: is \"N/A\", which is not a sentence"}},
-		{modeldoc.LayerExecutiveSummary, `{"summary":"One. Two. Three. Four. Five. Six. Seven."}`, []string{"has 7 sentences"}},
-		{modeldoc.LayerExecutiveSummary, `{"summary":"Hi there friend.","extra":1}`, []string{"at /: additional properties 'extra' not allowed"}},
-		{modeldoc.LayerExecutiveSummary, `{"summary": 3}`, []string{"at /summary: got number, want string"}},
-		{modeldoc.LayerExecutiveSummary, `{"summary":"cut short`, []string{"not valid JSON"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"Lists every paid claim per member and month. Finance uses it to reconcile payments."}`, nil},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"   "}`, []string{"at /summary: is empty"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"N/A"}`, []string{"at /summary: is \"N/A\", which is not a sentence"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"One. Two. Three. Four. Five. Six. Seven."}`, []string{"has 7 sentences"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"Hi there friend.","extra":1}`, []string{"at /: additional properties 'extra' not allowed"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary": 3}`, []string{"at /summary: got number, want string"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"cut short`, []string{"not valid JSON"}},
 		{modeldoc.LayerExecutiveSummary, "```json\n{\"summary\":\"x\"}\n```", []string{"not valid JSON"}},
-		{modeldoc.LayerExecutiveSummary, `{"summary":"Fine words here."} trailing`, []string{"not valid JSON"}},
-		{modeldoc.LayerTransformationCards, `{"cards":[{"stepNumber":1,"title":"t","input":"i","output":"o","whyItMatters":"w"}]}`, []string{"at /cards/0: missing property 'logic'"}},
-		{modeldoc.LayerTransformationCards, `{"cards":[{"stepNumber":1,"title":"a","input":"i","logic":"l","output":"o","whyItMatters":"w"},{"stepNumber":3,"title":"b","input":"i","logic":"l","output":"o","whyItMatters":"w"}]}`, []string{"at /cards/1/stepNumber: is 3 but must be 2"}},
-		{modeldoc.LayerTransformationCards, `{"cards":[{"stepNumber":1.5,"title":"a","input":"i","logic":"l","output":"o","whyItMatters":"w"}]}`, []string{"at /cards/0/stepNumber: got number, want integer"}},
-		{modeldoc.LayerTransformationCards, `{"cards":[]}`, []string{"at /cards: is empty"}},
-		{modeldoc.LayerBusinessRules, `{"rules":[]}`, nil},
-		{modeldoc.LayerBusinessRules, `{"rules":[{"rule":"Only paid claims","codeReference":"","impact":"x"}]}`, []string{"at /rules/0/codeReference: is empty"}},
-		{modeldoc.LayerBusinessNarrative, `{"whatItDoes":"It lists members.","dataJourney":[],"businessImpact":"Finance relies on it."}`, []string{"at /dataJourney: is empty"}},
-		{modeldoc.LayerImpactAnalysis, `{"usedBy":[],"questionsAnswered":["Who?"]}`, []string{"missing property 'downstreamImpact'"}},
-		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"The id.","lineage":"copied","upstreamModel":"","upstreamColumn":""}]}`, []string{"at /columns/0/lineage: value must be one of 'passthrough', 'derived'"}},
-		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"The id.","lineage":"passthrough","upstreamModel":"","upstreamColumn":""}]}`, []string{"column \"id\" is passthrough but upstreamModel or upstreamColumn is empty"}},
+		{modeldoc.LayerExecutiveSummary, `{"grain":"","confidence":"high","summary":"Fine words here."} trailing`, []string{"not valid JSON"}},
+		{modeldoc.LayerTransformationCards, `{"confidence":"high","cards":[{"stepNumber":1,"title":"t","input":"i","output":"o","whyItMatters":"w"}]}`, []string{"at /cards/0: missing property 'logic'"}},
+		{modeldoc.LayerTransformationCards, `{"confidence":"high","cards":[{"stepNumber":1,"title":"a","input":"i","logic":"l","output":"o","whyItMatters":"w"},{"stepNumber":3,"title":"b","input":"i","logic":"l","output":"o","whyItMatters":"w"}]}`, []string{"at /cards/1/stepNumber: is 3 but must be 2"}},
+		{modeldoc.LayerTransformationCards, `{"confidence":"high","cards":[{"stepNumber":1.5,"title":"a","input":"i","logic":"l","output":"o","whyItMatters":"w"}]}`, []string{"at /cards/0/stepNumber: got number, want integer"}},
+		{modeldoc.LayerTransformationCards, `{"confidence":"high","cards":[]}`, []string{"at /cards: is empty"}},
+		{modeldoc.LayerBusinessRules, `{"confidence":"high","rules":[]}`, nil},
+		{modeldoc.LayerBusinessRules, `{"confidence":"high","rules":[{"rule":"Only paid claims","codeReference":"","impact":"x"}]}`, []string{"at /rules/0/codeReference: is empty"}},
+		{modeldoc.LayerBusinessNarrative, `{"confidence":"high","whatItDoes":"It lists members.","dataJourney":[],"businessImpact":"Finance relies on it."}`, []string{"at /dataJourney: is empty"}},
+		{modeldoc.LayerImpactAnalysis, `{"confidence":"high","usedBy":[],"questionsAnswered":["Who?"]}`, []string{"missing property 'downstreamImpact'"}},
+		{modeldoc.LayerColumnDescriptions, `{"confidence":"high","columns":[{"name":"id","description":"The id.","lineage":"copied","upstreamModel":"","upstreamColumn":""}]}`, []string{"at /columns/0/lineage: value must be one of 'passthrough', 'derived'"}},
+		{modeldoc.LayerColumnDescriptions, `{"confidence":"high","columns":[{"name":"id","description":"The id.","lineage":"passthrough","upstreamModel":"","upstreamColumn":""}]}`, []string{"column \"id\" is passthrough but upstreamModel or upstreamColumn is empty"}},
 		// A column the writer cannot explain is left undocumented.
-		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`, nil},
-		{modeldoc.LayerColumnDescriptions, `{"columns":[{"name":"id","description":"a","lineage":"derived","upstreamModel":"","upstreamColumn":""},{"name":"id","description":"b","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`, []string{"at /columns/1/name: \"id\" is described twice"}},
+		{modeldoc.LayerColumnDescriptions, `{"confidence":"high","columns":[{"name":"id","description":"","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`, nil},
+		{modeldoc.LayerColumnDescriptions, `{"confidence":"high","columns":[{"name":"id","description":"a","lineage":"derived","upstreamModel":"","upstreamColumn":""},{"name":"id","description":"b","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`, []string{"at /columns/1/name: \"id\" is described twice"}},
 	}
 	for _, c := range cases {
 		err := Validate(c.layer, c.content)
@@ -145,7 +145,7 @@ func TestValidateForColumns(t *testing.T) {
 	entry := func(name, lineage, model, col string) modeldoc.ColumnDescription {
 		return modeldoc.ColumnDescription{Name: name, Description: "Holds " + name + ".", Lineage: lineage, UpstreamModel: model, UpstreamColumn: col}
 	}
-	var good modeldoc.ColumnDescriptionsOut
+	good := modeldoc.ColumnDescriptionsOut{Confidence: "high"}
 	for _, c := range s.Object.Columns {
 		good.Columns = append(good.Columns, entry(c.Name, "passthrough", "cms_hcc__int_demographic_factors", c.Name))
 	}
@@ -154,7 +154,7 @@ func TestValidateForColumns(t *testing.T) {
 		t.Fatalf("valid answer rejected: %v", err)
 	}
 
-	bad := modeldoc.ColumnDescriptionsOut{Columns: slices.Clone(good.Columns[2:])}
+	bad := modeldoc.ColumnDescriptionsOut{Columns: slices.Clone(good.Columns[2:]), Confidence: "high"}
 	bad.Columns = append(bad.Columns, entry("PATIENT_ID", "derived", "", ""), entry("hcc_code", "passthrough", "claims", "hcc"))
 	b, _ = json.Marshal(bad)
 	err := ValidateFor(modeldoc.LayerColumnDescriptions, string(b), s)
@@ -179,7 +179,7 @@ func TestRepair(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := `{"cards":[{"stepNumber":1,"title":"t","input":"i","output":"o","whyItMatters":"w"}]}`
+	bad := `{"confidence":"high","cards":[{"stepNumber":1,"title":"t","input":"i","output":"o","whyItMatters":"w"}]}`
 	verr := Validate(req.Layer, bad)
 	re := Repair(req, bad, verr)
 	if !strings.HasPrefix(re.User, req.User) {
@@ -197,7 +197,7 @@ func TestRepair(t *testing.T) {
 		t.Errorf("re-ask of valid JSON changed MaxTokens to %d", re.MaxTokens)
 	}
 	// A cut-off answer gets more room, and a runaway one is not replayed whole.
-	cut := `{"cards":[{"stepNumber":1,"title":"` + strings.Repeat("x", 20000)
+	cut := `{"confidence":"high","cards":[{"stepNumber":1,"title":"` + strings.Repeat("x", 20000)
 	re = Repair(req, cut, Validate(req.Layer, cut))
 	if re.MaxTokens != req.MaxTokens*3/2 {
 		t.Errorf("MaxTokens after truncated answer = %d, want %d", re.MaxTokens, req.MaxTokens*3/2)

@@ -56,14 +56,16 @@ func Run(ctx context.Context, dataset string, st *store.Store, cat *modeldoc.Cat
 			}
 		}
 	}
-	return Score(dataset, cat, truth, gen), nil
+	r := Score(dataset, cat, truth, gen)
+	r.Generated = gen
+	return r, nil
 }
 
 // FromVersion reads what the scorer needs from a documentation version:
 // the column texts, and every prose string of every layer (code fields,
 // which quote the SQL on purpose, left out).
 func FromVersion(v *modeldoc.DocVersion) *Generated {
-	g := &Generated{Columns: map[string]string{}, Inherited: map[string]bool{}}
+	g := &Generated{Columns: map[string]string{}, Inherited: map[string]bool{}, Summary: v.ExecutiveSummary()}
 	for layer, raw := range v.Layers {
 		var tree any
 		if json.Unmarshal(raw, &tree) != nil {

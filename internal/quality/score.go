@@ -6,6 +6,8 @@ package quality
 
 import (
 	"crypto/sha256"
+	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -64,6 +66,8 @@ type Generated struct {
 	// (the layer's inheritedFrom): not the writer's, so not a restatement.
 	Inherited map[string]bool
 	Texts     []string
+	// Summary is the executive summary, to read (QUALITY_SAMPLES).
+	Summary string
 }
 
 // Report is the score of one dataset.
@@ -89,11 +93,14 @@ type Report struct {
 	// for hidden models that say nothing beyond the column's name, out of
 	// ColumnTexts.
 	Restatements, ColumnTexts int
-	// LeakSamples and RestatementSamples keep a few examples to read.
+	// LeakSamples and RestatementSamples keep examples to read (up to 5
+	// leaks and 200 restatements).
 	LeakSamples, RestatementSamples []string
 	// InheritMisses lists the inheritance candidates that did not get
 	// their text back (up to 200), to read when the recall drops.
 	InheritMisses []string
+	// Generated is what was scored, by unique id (set by Run), to read.
+	Generated map[string]*Generated
 }
 
 // InheritRecall is InheritHits / InheritCandidates (1 when there are none).
@@ -162,10 +169,11 @@ func Score(dataset string, cat *modeldoc.Catalog, truth *Truth, gen map[string]*
 	if r.ContentColumns > 0 {
 		r.ContentRecall /= float64(r.ContentColumns)
 	}
+	team := teamCorpus(cat)
 	for id, g := range gen {
 		for _, t := range g.Texts {
 			r.Texts++
-			if Leaks(t) {
+			if leaksOwn(t, team) {
 				r.Leaks++
 				if len(r.LeakSamples) < 5 {
 					r.LeakSamples = append(r.LeakSamples, id+": "+clip(t, 160))
@@ -182,7 +190,7 @@ func Score(dataset string, cat *modeldoc.Catalog, truth *Truth, gen map[string]*
 			r.ColumnTexts++
 			if Restates(name, t) {
 				r.Restatements++
-				if len(r.RestatementSamples) < 5 {
+				if len(r.RestatementSamples) < 200 {
 					r.RestatementSamples = append(r.RestatementSamples, id+"."+name+": "+clip(t, 160))
 				}
 			}
@@ -237,15 +245,72 @@ func clip(s string, n int) string {
 	return s
 }
 
+// teamCorpus is every text a person wrote that the writer may carry
+// verbatim or shortened (descriptions and column texts still documented
+// after Hide), flattened, one after another.
+func teamCorpus(cat *modeldoc.Catalog) string {
+	var b strings.Builder
+	for i := range cat.Objects {
+		o := &cat.Objects[i]
+		if strings.TrimSpace(o.Description) != "" {
+			b.WriteString(flat(o.Description) + "\x00")
+		}
+		for _, c := range o.Columns {
+			if c.HumanDescription && strings.TrimSpace(c.Description) != "" {
+				b.WriteString(flat(c.Description) + "\x00")
+			}
+		}
+	}
+	return b.String()
+}
+
+// leaksOwn reports whether t leaks (see Leaks) where the team's own text
+// does not: a markdown table rule (|---|), a URL anchor (#a---b) or a SQL
+// example in a description the writer quotes is the team's, not a leak.
+// Each marker is looked up in team with a few characters of context on
+// either side, so a quoted text that was flattened or shortened still
+// counts as the team's.
+func leaksOwn(t, team string) bool {
+	if !Leaks(t) {
+		return false
+	}
+	f := flat(t)
+	literals := quoted.FindAllStringIndex(f, -1)
+	for _, m := range []string{"--", "/*", "{{", "{%"} {
+		for i := 0; ; {
+			j := strings.Index(f[i:], m)
+			if j < 0 {
+				break
+			}
+			at := i + j
+			i = at + len(m)
+			if m == "--" && slices.ContainsFunc(literals, func(l []int) bool { return l[0] < at && at < l[1] }) {
+				continue
+			}
+			left := f[max(0, at-15) : at+len(m)]
+			right := f[at:min(len(f), at+len(m)+15)]
+			if !strings.Contains(team, left) && !strings.Contains(team, right) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// quoted matches a SQL string literal quoted in prose ('1 -- Current'):
+// a value the SQL compares with or sets, which may hold "--" without it
+// being a comment. An apostrophe inside a word (the team's) opens none.
+var quoted = regexp.MustCompile("(^|[\\s(`,;])'[^'\\n]*'")
+
 // Leaks reports whether generated text carries what a reader must never
 // see: a SQL comment or a Jinja tag.
 func Leaks(s string) bool {
-	for _, m := range []string{"--", "/*", "{{", "{%"} {
+	for _, m := range []string{"{{", "{%", "/*"} {
 		if strings.Contains(s, m) {
 			return true
 		}
 	}
-	return false
+	return strings.Contains(quoted.ReplaceAllString(s, "$1"), "--")
 }
 
 // ContentShare is the share of want's content words (neither stopwords

@@ -47,8 +47,11 @@ func TestRestatesAndLeaks(t *testing.T) {
 			t.Errorf("%q does not leak", s)
 		}
 	}
-	if Leaks("Amount in dollars, net of refunds.") {
-		t.Error("plain prose leaks")
+	for _, s := range []string{"Amount in dollars, net of refunds.", "'1 -- Current' when `days` is at most 0.",
+		"`x`, or `'--'` when it is null.", "The team's -- and the writer's -- text"} {
+		if Leaks(s) != (s == "The team's -- and the writer's -- text") {
+			t.Errorf("Leaks(%q) = %v", s, Leaks(s))
+		}
 	}
 }
 
@@ -86,24 +89,28 @@ func TestScore(t *testing.T) {
 	}}
 	a := modeldoc.Object{UniqueID: "model.p.a", Type: modeldoc.TypeModel, Columns: []modeldoc.Column{{Name: "id"}, {Name: "amount"}}}
 	b := modeldoc.Object{UniqueID: "model.p.b", Type: modeldoc.TypeModel, Columns: []modeldoc.Column{{Name: "id"}, {Name: "amount"}, {Name: "status"}}}
-	cat := &modeldoc.Catalog{Objects: []modeldoc.Object{src, a, b}, Edges: []modeldoc.Edge{
+	// A text of the team's, which the writer may quote.
+	team := modeldoc.Object{UniqueID: "source.p.s.docs", Type: modeldoc.TypeSource, Columns: []modeldoc.Column{
+		{Name: "code", Description: "Code (https://h/#a---b).", HumanDescription: true}}}
+	cat := &modeldoc.Catalog{Objects: []modeldoc.Object{src, a, b, team}, Edges: []modeldoc.Edge{
 		{Upstream: src.UniqueID, Downstream: a.UniqueID}, {Upstream: a.UniqueID, Downstream: b.UniqueID}}}
 	truth := &Truth{Columns: map[string]map[string]string{
 		b.UniqueID: {"id": "The order's key.", "amount": "Gross amount in cents.", "status": "Where the order is in fulfilment."},
 	}}
 	gen := map[string]*Generated{
 		b.UniqueID: {
-			Columns:   map[string]string{"id": "The order's   key.", "amount": "Amount.", "status": "Fulfilment state of the order.", "code": "Code."},
+			Columns:   map[string]string{"id": "The order's   key.", "amount": "Amount.", "status": "Fulfilment state of the order.", "code": "Code (https://h/#a---b)."},
 			Inherited: map[string]bool{"code": true}, // a person's text, restatement or not
-			Texts:     []string{"Summary -- with a comment.", "Clean text.", "Reads {{ this }}."},
+			// The quoted text's "---" is the team's, not a leak, even shortened.
+			Texts: []string{"Summary -- with a comment.", "Clean text.", "Reads {{ this }}.", "Code (https://h/#a---b …"},
 		},
 	}
 	r := Score("fixture", cat, truth, gen)
 	if r.InheritCandidates != 2 || r.InheritHits != 1 || r.InheritRecall() != 0.5 {
 		t.Errorf("inheritance %d/%d, want 1/2", r.InheritHits, r.InheritCandidates)
 	}
-	if r.Leaks != 2 || r.Texts != 3 {
-		t.Errorf("leaks %d of %d, want 2 of 3", r.Leaks, r.Texts)
+	if r.Leaks != 2 || r.Texts != 4 {
+		t.Errorf("leaks %d of %d, want 2 of 4", r.Leaks, r.Texts)
 	}
 	if r.Restatements != 1 || r.ColumnTexts != 3 {
 		t.Errorf("restatements %d of %d, want 1 of 3 (amount)", r.Restatements, r.ColumnTexts)

@@ -299,7 +299,7 @@ func TestSharedLimiterAcrossGoroutines(t *testing.T) {
 	reg := NewRegistry(nil)
 	key := Key("openai", "https://api.openai.com/v1", "sk-test")
 	cfg := Config{RPM: 600, Clock: c}
-	if reg.Get(key, cfg) != reg.Get(key, cfg) {
+	if first, again := reg.Get(key, cfg), reg.Get(key, cfg); first != again {
 		t.Fatal("the registry returned two limiters for one key")
 	}
 	if reg.Get(key, cfg) == reg.Get(Key("openai", "https://api.openai.com/v1", "sk-other"), cfg) {

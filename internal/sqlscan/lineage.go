@@ -119,6 +119,9 @@ func (t *tracer) trace(sel *Select, name string, depth int, o ColumnOrigin) Colu
 		case Expression:
 			var ok bool
 			if qual, col, ok = coalescedWithItself(c.Expr); !ok {
+				qual, col, ok = sameValue(c.Expr)
+			}
+			if !ok {
 				o.Constant = constant(c.Expr)
 				return o
 			}
@@ -406,4 +409,98 @@ func constant(expr string) bool {
 		}
 	}
 	return value
+}
+
+// sameValue recognises one column converted or rounded, through any
+// nesting: round(x[, n]) (Tuva's round(cast(coefficient as numeric(28,6)),
+// 3)), cast(x as t), x::t, and Snowflake's conversions of one argument
+// (GitLab's try_to_number(metric_value::text)). The value, and so the
+// column's meaning, passes through.
+func sameValue(expr string) (qual, col string, ok bool) {
+	var toks []Token
+	for _, tk := range Tokenize(expr) {
+		if tk.Kind != Comment {
+			toks = append(toks, tk)
+		}
+	}
+	toks, changed := unwrapValue(toks, 0)
+	if !changed {
+		return "", "", false
+	}
+	var parts []string
+	for i, tk := range toks {
+		switch {
+		case i%2 == 0 && (tk.Kind == Ident || tk.Kind == QuotedIdent):
+			parts = append(parts, tk.Name())
+		case i%2 == 1 && tk.Kind == Dot:
+		default:
+			return "", "", false
+		}
+	}
+	if len(parts) == 0 || len(toks)%2 == 0 {
+		return "", "", false
+	}
+	return strings.Join(parts[:len(parts)-1], "."), parts[len(parts)-1], true
+}
+
+// conversions of one argument that keep its value.
+var conversions = setOf("to_number", "try_to_number", "to_decimal", "try_to_decimal", "to_numeric", "try_to_numeric",
+	"to_double", "try_to_double", "to_varchar", "to_char", "to_date", "try_to_date", "to_timestamp", "try_to_timestamp",
+	"to_timestamp_ntz", "try_to_timestamp_ntz", "to_boolean", "try_to_boolean")
+
+// unwrapValue strips the value-keeping wrappers sameValue accepts; changed
+// is false when there were none.
+func unwrapValue(toks []Token, depth int) (inner []Token, changed bool) {
+	if depth > 8 {
+		return toks, false
+	}
+	// x::t
+	for i, tk := range toks {
+		if tk.Kind == LParen {
+			break
+		}
+		if tk.Kind == Operator && tk.Text == "::" && i > 0 {
+			in, _ := unwrapValue(toks[:i], depth+1)
+			return in, true
+		}
+	}
+	if len(toks) < 4 || toks[0].Kind != Ident || toks[1].Kind != LParen || toks[len(toks)-1].Kind != RParen {
+		return toks, false
+	}
+	// The arguments, split at top-level commas, and a top-level AS.
+	body := toks[2 : len(toks)-1]
+	var args [][]Token
+	as := -1
+	depthP, start := 0, 0
+	for i, tk := range body {
+		switch {
+		case tk.Kind == LParen:
+			depthP++
+		case tk.Kind == RParen:
+			depthP--
+			if depthP < 0 {
+				return toks, false // fn(a) + fn(b)
+			}
+		case depthP == 0 && tk.Kind == Comma:
+			args = append(args, body[start:i])
+			start = i + 1
+		case depthP == 0 && tk.Is("as") && as < 0:
+			as = i
+		}
+	}
+	args = append(args, body[start:])
+	name := strings.ToLower(toks[0].Text)
+	var arg []Token
+	switch {
+	case (name == "cast" || name == "try_cast" || name == "safe_cast") && as > 0 && len(args) == 1:
+		arg = body[:as]
+	case name == "round" && (len(args) == 1 || len(args) == 2 && len(args[1]) == 1 && args[1][0].Kind == Number):
+		arg = args[0]
+	case conversions[name] && len(args) == 1:
+		arg = args[0]
+	default:
+		return toks, false
+	}
+	in, _ := unwrapValue(arg, depth+1)
+	return in, true
 }

@@ -43,16 +43,12 @@ func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.
 			v.SQLHash = sqlHash
 		}
 	}
+	layers, status, err := s.carryOver(ctx, tx, v)
+	if err != nil {
+		return err
+	}
 	if _, err := s.exec(ctx, tx, "UPDATE doc_versions SET is_current = FALSE WHERE object_id = ? AND is_current", v.ObjectID); err != nil {
 		return internal("insert doc version: unset current", err)
-	}
-	layers := v.Layers
-	if layers == nil {
-		layers = map[modeldoc.Layer]json.RawMessage{}
-	}
-	status := v.LayerStatus
-	if status == nil {
-		status = map[modeldoc.Layer]modeldoc.LayerStatus{}
 	}
 	var jobID any
 	if v.JobID != 0 {
@@ -60,14 +56,15 @@ func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.
 	}
 	created := s.now()
 	var version int
-	err := s.queryRow(ctx, tx, `INSERT INTO doc_versions (object_id, version, is_current, provider, model, prompt_version,
+	err = s.queryRow(ctx, tx, `INSERT INTO doc_versions (object_id, version, is_current, provider, model, prompt_version,
 			input_hash, sql_hash, layers, layer_status, complexity_score, prompt_tokens, completion_tokens,
-			cached_tokens, estimated_cost, cost, duration_ms, job_id, created_at)
-		VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM doc_versions WHERE object_id = ?), TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		RETURNING id, version`,
+			cached_tokens, estimated_cost, cost, duration_ms, job_id, created_at, content_hash, stale_layers)
+		VALUES (?, (SELECT COALESCE(MAX(version), 0) + 1 FROM doc_versions WHERE object_id = ?), TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,
+			COALESCE((SELECT content_hash FROM objects WHERE id = ?), ''), ?)
+		RETURNING id, version, content_hash`,
 		v.ObjectID, v.ObjectID, v.Provider, v.Model, v.PromptVersion, v.InputHash, v.SQLHash,
 		marshalJSON(layers), marshalJSON(status), v.ComplexityScore, v.PromptTokens, v.CompletionTokens,
-		v.CachedTokens, v.EstimatedCost, v.Cost, v.DurationMS, jobID, created).Scan(&v.ID, &version)
+		v.CachedTokens, v.EstimatedCost, v.Cost, v.DurationMS, jobID, created, v.ObjectID, v.StaleLayers).Scan(&v.ID, &version, &v.ContentHash)
 	if err != nil {
 		if s.dialect == SQLite && strings.Contains(err.Error(), "FOREIGN KEY constraint failed") {
 			return notFoundObject(v.ObjectID)
@@ -80,7 +77,7 @@ func (s *Store) InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.
 
 const docCols = `d.id, d.object_id, d.version, d.is_current, d.provider, d.model, d.prompt_version, d.input_hash,
 	d.sql_hash, d.layer_status, d.complexity_score, d.prompt_tokens, d.completion_tokens, d.cached_tokens,
-	d.estimated_cost, d.cost, d.duration_ms, d.job_id, d.created_at`
+	d.estimated_cost, d.cost, d.duration_ms, d.job_id, d.created_at, d.content_hash, d.stale_layers`
 
 func scanDoc(r scanner, withLayers bool) (*modeldoc.DocVersion, error) {
 	var v modeldoc.DocVersion
@@ -89,7 +86,7 @@ func scanDoc(r scanner, withLayers bool) (*modeldoc.DocVersion, error) {
 	var created sqldialect.Time
 	dest := []any{&v.ID, &v.ObjectID, &v.Version, &v.Current, &v.Provider, &v.Model, &v.PromptVersion, &v.InputHash,
 		&v.SQLHash, &status, &v.ComplexityScore, &v.PromptTokens, &v.CompletionTokens, &v.CachedTokens,
-		&v.EstimatedCost, &v.Cost, &v.DurationMS, &jobID, &created}
+		&v.EstimatedCost, &v.Cost, &v.DurationMS, &jobID, &created, &v.ContentHash, &v.StaleLayers}
 	if withLayers {
 		dest = append(dest, &layers)
 	}
@@ -222,4 +219,117 @@ func (s *Store) CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[
 		out[v.ObjectID] = v
 	}
 	return out, internal("read current doc versions", rows.Err())
+}
+
+// carryOver completes v from the object's current version, so that a new
+// version never loses documentation: every layer v did not write (it was
+// not asked for, or it failed) keeps the current version's text, with
+// LayerStatus.CarriedFrom naming where it comes from; a failed layer that
+// keeps older text, and a carried layer written from inputs (SQL,
+// descriptions, columns) that have changed since, are marked Stale. A new
+// column_descriptions layer also keeps the descriptions of the columns it
+// left out, while the SQL is the same. It returns the layers and statuses
+// to store and sets v.StaleLayers; v's own Layers and LayerStatus stay what
+// the writer wrote (a job counts its layers from them). A failed layer with
+// no older text to keep leaves the version partial, not stale.
+func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) (map[modeldoc.Layer]json.RawMessage, map[modeldoc.Layer]modeldoc.LayerStatus, error) {
+	complete := true
+	for _, l := range modeldoc.AllLayers {
+		if _, ok := v.Layers[l]; !ok {
+			complete = false
+		}
+	}
+	var prev *modeldoc.DocVersion
+	var objSQL, objContent string
+	if !complete || v.Layers[modeldoc.LayerColumnDescriptions] != nil {
+		var err error
+		prev, err = scanDoc(s.queryRow(ctx, tx, "SELECT "+docCols+", d.layers FROM doc_versions d WHERE d.object_id = ? AND d.is_current", v.ObjectID), true)
+		if isNoRows(err) {
+			prev = nil
+		} else if err != nil {
+			return nil, nil, internal("insert doc version: read current version", err)
+		}
+		if prev != nil {
+			if err := s.queryRow(ctx, tx, "SELECT sql_hash, content_hash FROM objects WHERE id = ?", v.ObjectID).Scan(&objSQL, &objContent); err != nil && !isNoRows(err) {
+				return nil, nil, internal("insert doc version: read object", err)
+			}
+		}
+	}
+	layers := make(map[modeldoc.Layer]json.RawMessage, len(modeldoc.AllLayers))
+	for l, c := range v.Layers {
+		layers[l] = c
+	}
+	status := make(map[modeldoc.Layer]modeldoc.LayerStatus, len(modeldoc.AllLayers))
+	for l, st := range v.LayerStatus {
+		status[l] = st
+	}
+	if prev != nil {
+		// The previous version's text is out of date when what it was
+		// written from has changed since.
+		changed := prev.SQLHash != objSQL || prev.ContentHash != "" && prev.ContentHash != objContent
+		for _, l := range modeldoc.AllLayers {
+			old, ok := prev.Layers[l]
+			if !ok {
+				continue
+			}
+			if _, ok := layers[l]; ok {
+				if l == modeldoc.LayerColumnDescriptions && !changed {
+					layers[l] = keepColumns(layers[l], old)
+				}
+				continue
+			}
+			ps := prev.LayerStatus[l]
+			from := ps.CarriedFrom
+			if from == 0 {
+				from = prev.Version
+			}
+			st, asked := status[l]
+			if asked && st.Status == "failed" {
+				st.CarriedFrom, st.Stale = from, true
+			} else {
+				st = ps
+				st.CarriedFrom, st.Stale = from, ps.Stale || changed
+				if st.Status == "" {
+					st.Status = "ok"
+				}
+			}
+			layers[l] = old
+			status[l] = st
+		}
+	}
+	v.StaleLayers = 0
+	for _, l := range modeldoc.AllLayers {
+		if status[l].Stale {
+			v.StaleLayers++
+		}
+	}
+	return layers, status, nil
+}
+
+// keepColumns adds to a new column_descriptions layer the columns of the
+// old one it does not describe. Either layer unreadable: the new one as is.
+func keepColumns(newLayer, oldLayer json.RawMessage) json.RawMessage {
+	var n, o modeldoc.ColumnDescriptionsOut
+	if json.Unmarshal(newLayer, &n) != nil || json.Unmarshal(oldLayer, &o) != nil {
+		return newLayer
+	}
+	have := map[string]bool{}
+	for _, c := range n.Columns {
+		have[strings.ToLower(c.Name)] = true
+	}
+	added := false
+	for _, c := range o.Columns {
+		if !have[strings.ToLower(c.Name)] {
+			n.Columns = append(n.Columns, c)
+			added = true
+		}
+	}
+	if !added {
+		return newLayer
+	}
+	out, err := json.Marshal(n)
+	if err != nil {
+		return newLayer
+	}
+	return out
 }

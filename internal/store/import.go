@@ -101,6 +101,11 @@ func (s *Store) importCatalog(ctx context.Context, tx *sql.Tx, orgID int64, cat 
 		return nil, internal("import: upsert project", err)
 	}
 
+	// Text modeldoc exported into the YAML is not a person's.
+	if cat, err = s.recogniseExported(ctx, tx, projectID, cat); err != nil {
+		return nil, err
+	}
+
 	existing := map[string]existingObject{}
 	rows, err := s.query(ctx, tx, "SELECT id, unique_id, content_hash, deleted FROM objects WHERE project_id = ?", projectID)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -48,9 +49,8 @@ type ObjectSummary struct {
 	Columns                int                 `json:"columns"`
 	ColumnsWithDescription int                 `json:"columns_with_description"`
 	Documented             bool                `json:"documented"`
-	// Stale is true when the current documentation was written from SQL
-	// that has changed since, or when an upstream object has been
-	// documented again after it.
+	// Stale is modeldoc's one definition of out-of-date documentation:
+	// see staleCTE.
 	Stale            bool       `json:"stale"`
 	CurrentVersion   int        `json:"current_version,omitempty"`
 	ComplexityScore  int        `json:"complexity_score,omitempty"`
@@ -59,18 +59,65 @@ type ObjectSummary struct {
 	UpdatedAt        time.Time  `json:"updated_at"`
 }
 
-// staleExpr is true for a documented object whose current version no
-// longer matches its SQL, or whose upstream has a newer current version.
-// Doc version ids grow with time, so "newer" compares ids, not clocks.
-const staleExpr = `(d.id IS NOT NULL AND (d.sql_hash <> o.sql_hash OR EXISTS (
-	SELECT 1 FROM edges e JOIN doc_versions ud ON ud.object_id = e.upstream_id AND ud.is_current
-	WHERE e.downstream_id = o.id AND ud.id > d.id)))`
+// Stale is modeldoc's one definition of out-of-date documentation, used by
+// `objects list --stale`, coverage, the dashboard, the exports and
+// `generate` (its default, --only-stale, regenerates exactly these). A
+// documented object is stale when
+//
+//   - its SQL changed since its current version was written, or anything
+//     else the import knows of it (descriptions, columns: its content hash);
+//   - its current version has a stale layer (a failed layer that kept the
+//     previous text, or text carried from a version written from older
+//     inputs; a failed layer with no text to keep makes a version partial,
+//     not stale);
+//   - an upstream object has a current version newer than its own (doc
+//     version ids grow with time, so "newer" compares ids, not clocks); or
+//   - an upstream object is stale: once that upstream is documented again,
+//     this one will be too, so a job regenerates the whole chain at once.
+//
+// staleCTE computes the stale ids of one organization (its one argument);
+// staleExpr reads them for the row's object.
+const staleCTE = `WITH RECURSIVE stale_ids(id) AS (
+	SELECT so.id FROM objects so JOIN projects sp ON sp.id = so.project_id
+		JOIN doc_versions sd ON sd.object_id = so.id AND sd.is_current
+	WHERE sp.org_id = ? AND (sd.sql_hash <> so.sql_hash OR (sd.content_hash <> '' AND sd.content_hash <> so.content_hash)
+		OR sd.stale_layers > 0 OR EXISTS (
+			SELECT 1 FROM edges e JOIN doc_versions ud ON ud.object_id = e.upstream_id AND ud.is_current
+			WHERE e.downstream_id = so.id AND ud.id > sd.id))
+	UNION
+	SELECT e.downstream_id FROM edges e JOIN stale_ids si ON e.upstream_id = si.id
+) `
+
+const staleExpr = `(d.id IS NOT NULL AND o.id IN (SELECT id FROM stale_ids))`
+
+// StaleIDs returns those of objectIDs, objects of the organization, whose
+// documentation is stale (see staleCTE): what `generate` documents again
+// by default, exactly what `objects list --stale` lists.
+func (s *Store) StaleIDs(ctx context.Context, orgID int64, objectIDs []int64) (map[int64]bool, error) {
+	out := map[int64]bool{}
+	if len(objectIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.query(ctx, s.read, staleCTE+"SELECT id FROM stale_ids WHERE "+s.inIDs("id"), orgID, sqldialect.IDList(objectIDs))
+	if err != nil {
+		return nil, internal("read stale objects", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, internal("read stale objects", err)
+		}
+		out[id] = true
+	}
+	return out, internal("read stale objects", rows.Err())
+}
 
 // ListObjects returns the objects of the organization that pass f, by
 // name, and how many pass f in all (ignoring Limit and Offset).
 func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([]ObjectSummary, int, error) {
 	where := []string{"p.org_id = ?"}
-	args := []any{orgID}
+	args := []any{orgID, orgID}
 	if f.ProjectID != 0 {
 		where = append(where, "o.project_id = ?")
 		args = append(args, f.ProjectID)
@@ -127,10 +174,10 @@ func (s *Store) ListObjects(ctx context.Context, orgID int64, f ObjectFilter) ([
 		return nil, 0, internal("list objects", err)
 	}
 	defer tx.Rollback()
-	if err := s.queryRow(ctx, tx, "SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
+	if err := s.queryRow(ctx, tx, staleCTE+"SELECT COUNT(*)"+from, args...).Scan(&total); err != nil {
 		return nil, 0, internal("list objects: count", err)
 	}
-	q := `SELECT o.id, o.project_id, p.name, o.unique_id, o.name, o.type, o.database_name, o.schema_name,
+	q := staleCTE + `SELECT o.id, o.project_id, p.name, o.unique_id, o.name, o.type, o.database_name, o.schema_name,
 		o.materialization, o.description, o.deleted, o.updated_at,
 		(SELECT COUNT(*) FROM columns c WHERE c.object_id = o.id),
 		(SELECT COUNT(*) FROM columns c WHERE c.object_id = o.id AND c.description <> ''),
@@ -299,43 +346,75 @@ func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64
 }
 
 // ResolveObject finds an object of the organization by its unique id, or
-// else by name among objects that are not deleted. When several share the
-// name and exactly one is a model, the model wins (sources often share
-// their staging model's name); otherwise the answer is EINVALID listing
-// the unique ids to choose from. No match is ENOTFOUND.
+// else by name among objects that are not deleted, in any project (see
+// ResolveObjectIn).
 func (s *Store) ResolveObject(ctx context.Context, orgID int64, nameOrUniqueID string) (*modeldoc.Object, error) {
+	return s.ResolveObjectIn(ctx, orgID, 0, nameOrUniqueID)
+}
+
+// ResolveObjectIn finds an object by its unique id, or else by name among
+// objects that are not deleted, in project projectID (0: any project).
+// A name several objects share (a model in two projects, or a model and a
+// source of one project) is never resolved by a guess: the answer is
+// EINVALID listing each candidate with its type, unique id and project,
+// and what picks one. No match is ENOTFOUND.
+func (s *Store) ResolveObjectIn(ctx context.Context, orgID, projectID int64, nameOrUniqueID string) (*modeldoc.Object, error) {
 	key := strings.TrimSpace(nameOrUniqueID)
-	objs, err := s.objects(ctx, s.read, "o.unique_id = ?", orgID, key)
+	inProject, args := "", []any{key}
+	if projectID != 0 {
+		inProject = " AND o.project_id = ?"
+		args = append(args, projectID)
+	}
+	objs, err := s.objects(ctx, s.read, "o.unique_id = ?"+inProject, orgID, args...)
 	if err != nil {
 		return nil, err
 	}
-	if len(objs) == 1 {
-		return &objs[0], nil
-	}
 	if len(objs) == 0 {
-		objs, err = s.objects(ctx, s.read, "o.name = ? AND NOT o.deleted", orgID, key)
+		objs, err = s.objects(ctx, s.read, "o.name = ? AND NOT o.deleted"+inProject, orgID, args...)
 		if err != nil {
 			return nil, err
 		}
 	}
 	switch len(objs) {
 	case 0:
-		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object named %q. Run `modeldoc objects list --match %s` to find it.", key, key)
+		where := ""
+		if projectID != 0 {
+			where = " in that project"
+		}
+		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object named %q%s. Run `modeldoc objects list --match %s` to find it.", key, where, key)
 	case 1:
 		return &objs[0], nil
 	}
-	var models []int
-	uids := make([]string, len(objs))
-	for i, o := range objs {
-		uids[i] = o.UniqueID
-		if o.Type == modeldoc.TypeModel {
-			models = append(models, i)
+	return nil, s.ambiguous(ctx, orgID, key, objs)
+}
+
+// ambiguous is the error of a name that several objects share: each
+// candidate with its project, and what picks one.
+func (s *Store) ambiguous(ctx context.Context, orgID int64, key string, objs []modeldoc.Object) error {
+	names := map[int64]string{}
+	if ps, err := s.ListProjects(ctx, orgID); err == nil {
+		for _, p := range ps {
+			names[p.ID] = p.Name
 		}
 	}
-	if len(models) == 1 {
-		return &objs[models[0]], nil
+	projects := map[int64]bool{}
+	lines := make([]string, len(objs))
+	for i, o := range objs {
+		projects[o.ProjectID] = true
+		lines[i] = fmt.Sprintf("%s %s (project %s)", o.Type, o.UniqueID, cmpOrID(names[o.ProjectID], o.ProjectID))
 	}
-	return nil, modeldoc.Errorf(modeldoc.EINVALID, "%d objects are named %q: name one by its unique id: %s.", len(objs), key, strings.Join(uids, ", "))
+	pick := "Name one by its unique id"
+	if len(projects) > 1 {
+		pick = "Pick the project with --project NAME (project_id in the API), or name one by its unique id"
+	}
+	return modeldoc.Errorf(modeldoc.EINVALID, "%d objects are named %q: %s. %s.", len(objs), key, strings.Join(lines, "; "), pick)
+}
+
+func cmpOrID(name string, id int64) string {
+	if name != "" {
+		return name
+	}
+	return fmt.Sprintf("#%d", id)
 }
 
 // Upstream returns the objects that object id reads from, with columns.

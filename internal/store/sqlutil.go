@@ -1,27 +1,11 @@
 package store
 
 import (
-	"database/sql/driver"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
-
-// nullTime is a nullable time argument.
-func nullTime(t *time.Time) driver.Valuer {
-	return nullTimeArg{t}
-}
-
-type nullTimeArg struct{ t *time.Time }
-
-func (a nullTimeArg) Value() (driver.Value, error) {
-	if a.t == nil {
-		return nil, nil
-	}
-	return a.t.UTC(), nil
-}
 
 // inIDs returns "col IN (<ids from one JSON parameter>)".
 func (s *Store) inIDs(col string) string { return sqldialect.InIDs(s.dialect == Postgres, col) }

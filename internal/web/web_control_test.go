@@ -16,10 +16,15 @@ import (
 // TestDashboardPauseResumeCancel drives the job page's buttons on a slow
 // job: each is enabled only when the server accepts it, and the page
 // follows the job through pausing, paused, running again and cancelled.
+//
+// The fake holds every call until the test admits it, so the job moves
+// only when the test says: with fixed latencies a loaded machine let the
+// job finish before the page was drawn, or stall past a wait.
 func TestDashboardPauseResumeCancel(t *testing.T) {
 	chromiumPath(t)
 	srv := startServer(t)
-	srv.Fake.SetLatency(time.Second, 0)
+	srv.Fake.Hold()
+	t.Cleanup(srv.Fake.Unhold)
 	var list struct {
 		Items []store.ObjectSummary `json:"items"`
 	}
@@ -50,6 +55,9 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	}
 
 	b.click("#job-pause")
+	b.waitJS("pausing", `document.querySelector('#job-status').textContent.includes('pausing')`)
+	// The model in flight finishes; nothing new starts.
+	admitUntil(t, srv, job.ID, func(j *jobs.Job) bool { return j.Status == jobs.StatusPaused })
 	b.waitJS("paused", `document.querySelector('#job-status').textContent.includes('paused') && !document.querySelector('#job-status').textContent.includes('pausing')`)
 	if got := buttons(); got != "pause=false resume=true cancel=true" {
 		t.Errorf("paused job buttons: %s", got)
@@ -68,13 +76,16 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 		![...document.querySelectorAll('#items-table .badge')].some(b => b.textContent === 'running')`)
 	b.shot("job-paused")
 
+	before := j
 	b.click("#job-resume")
 	b.waitJS("running again and live", `document.querySelector('#job-status').textContent.includes('running') && document.querySelector('#job-live').textContent === 'live'`)
 	if got := buttons(); got != "pause=true resume=false cancel=true" {
 		t.Errorf("resumed job buttons: %s", got)
 	}
-	// Let one more model finish on the page, from the live stream.
-	b.waitJS("progress after resume", fmt.Sprintf(`Number(document.querySelector('#stat-processed').textContent) > %d`, j.Processed))
+	// Let one more model finish on the page, from the live stream; the
+	// next one stays in flight, held, until Cancel.
+	admitUntil(t, srv, job.ID, func(j *jobs.Job) bool { return j.Processed > before.Processed })
+	b.waitJS("progress after resume", fmt.Sprintf(`Number(document.querySelector('#stat-processed').textContent) > %d`, before.Processed))
 
 	b.click("#job-cancel") // the confirmation dialog is accepted by the harness
 	b.waitJS("cancelled", `document.querySelector('#job-status').textContent.includes('cancelled')`)
@@ -96,6 +107,29 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 		![...document.querySelectorAll('#items-table .badge')].some(b => ['running', 'enqueued'].includes(b.textContent))`)
 	b.shot("job-cancelled")
 	b.checkClean()
+}
+
+// admitUntil lets held calls through one at a time until the job, as the
+// server sees it, satisfies done.
+func admitUntil(t *testing.T, srv *testServer, id int64, done func(*jobs.Job) bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		j, err := srv.Eng.Jobs.Get(t.Context(), srv.OrgID, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done(j) {
+			return
+		}
+		// One call at a time, so a model that finishes does not carry a
+		// spare admission into the next one.
+		if waiting, permits := srv.Fake.Held(); waiting > 0 && permits == 0 {
+			srv.Fake.Admit(1)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("job %d did not get there with the calls admitted", id)
 }
 
 const xss1 = `<script>window.__xss=1</script>`

@@ -191,8 +191,16 @@ func TestDashboardMainPath(t *testing.T) {
 		"base_url": srv.Fake.BaseURL(), "max_retries": 1, "concurrency": 1, "layers": []string{"executive_summary", "business_rules"},
 	}, &j2)
 	waitJob(t, srv, j2.ID)
+	// The fake writes the same text again, and a version keeps the layers
+	// it did not write: a third version with a new summary gives the diff
+	// something to show.
+	if err := srv.Store.InsertDocVersion(context.Background(), &modeldoc.DocVersion{ObjectID: objID, Provider: "openai", Model: "gpt-4o",
+		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"A rewritten summary."}`)},
+		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}); err != nil {
+		t.Fatal(err)
+	}
 	b.do("reload", chromedp.Reload())
-	b.waitJS("two versions", `document.querySelectorAll('#versions li').length === 2`)
+	b.waitJS("three versions", `document.querySelectorAll('#versions li').length === 3`)
 	b.click("#diff-run")
 	b.waitJS("diff", `document.querySelector('#diff') && document.querySelectorAll('#diff .d-del, #diff .d-add').length > 0`)
 	b.shot("documentation-diff")

@@ -53,7 +53,6 @@ type Model struct {
 	nameValue  *yaml.Node
 	columnsKey *yaml.Node
 	columnsSeq *yaml.Node
-	added      map[string]bool
 }
 
 // Column is one entry of a model's columns: list.

@@ -39,6 +39,8 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"DocVersionsConcurrent", testDocVersionsConcurrent},
 		{"DocVersionTxRollsBack", testDocVersionTxRollsBack},
 		{"Stale", testStale},
+		{"RegenerationCarriesOver", testCarryOver},
+		{"ExportedTextRecognised", testExportedRecognised},
 		{"HumanDescriptions", testHumanDescriptions},
 		{"OrganizationIsolation", testOrgIsolation},
 		{"Tokens", testTokens},
@@ -586,11 +588,15 @@ func testResolveObject(t *testing.T, s *store.Store) {
 	if o := mustResolve(t, s, org.ID, "source.shop.raw.orders"); o.Type != modeldoc.TypeSource {
 		t.Fatalf("by unique id: %+v", o)
 	}
-	// A source and a model share "orders": the model wins.
-	if o := mustResolve(t, s, org.ID, "orders"); o.UniqueID != "model.shop.orders" {
-		t.Fatalf("orders resolved to %s, want the model", o.UniqueID)
+	// A source and a model share "orders": neither wins, both are listed.
+	_, err := s.ResolveObject(ctx, org.ID, "orders")
+	wantCode(t, err, modeldoc.EINVALID, "a model and a source of one name")
+	for _, want := range []string{"model model.shop.orders (project shop)", "source source.shop.raw.orders (project shop)", "unique id"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("ambiguity error does not say %q: %v", want, err)
+		}
 	}
-	_, err := s.ResolveObject(ctx, org.ID, "events")
+	_, err = s.ResolveObject(ctx, org.ID, "events")
 	wantCode(t, err, modeldoc.EINVALID, "ambiguous name")
 	if !strings.Contains(err.Error(), "source.shop.app.events") || !strings.Contains(err.Error(), "source.shop.web.events") {
 		t.Fatalf("ambiguity error does not list the unique ids: %v", err)
@@ -700,7 +706,7 @@ func doc(objectID int64, sqlHash string) *modeldoc.DocVersion {
 func testDocVersions(t *testing.T, s *store.Store) {
 	org := mustOrg(t, s, "acme")
 	mustImport(t, s, org.ID, Fixture())
-	o := mustResolve(t, s, org.ID, "orders")
+	o := mustResolve(t, s, org.ID, "model.shop.orders")
 	_, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
 	wantCode(t, err, modeldoc.ENOTFOUND, "no documentation yet")
 	var ids []int64
@@ -806,7 +812,7 @@ func testDocVersions(t *testing.T, s *store.Store) {
 func testDocVersionsConcurrent(t *testing.T, s *store.Store) {
 	org := mustOrg(t, s, "acme")
 	mustImport(t, s, org.ID, Fixture())
-	a := mustResolve(t, s, org.ID, "orders")
+	a := mustResolve(t, s, org.ID, "model.shop.orders")
 	b := mustResolve(t, s, org.ID, "stg_orders")
 	const workers, each = 8, 6
 	var wg sync.WaitGroup
@@ -861,7 +867,7 @@ func testDocVersionsConcurrent(t *testing.T, s *store.Store) {
 func testDocVersionTxRollsBack(t *testing.T, s *store.Store) {
 	org := mustOrg(t, s, "acme")
 	mustImport(t, s, org.ID, Fixture())
-	o := mustResolve(t, s, org.ID, "orders")
+	o := mustResolve(t, s, org.ID, "model.shop.orders")
 	if err := s.InsertDocVersion(ctx, doc(o.ID, "")); err != nil {
 		t.Fatal(err)
 	}
@@ -915,7 +921,7 @@ func testStale(t *testing.T, s *store.Store) {
 	org := mustOrg(t, s, "acme")
 	mustImport(t, s, org.ID, Fixture())
 	stg := mustResolve(t, s, org.ID, "stg_orders")
-	orders := mustResolve(t, s, org.ID, "orders")
+	orders := mustResolve(t, s, org.ID, "model.shop.orders")
 	if isStale(t, s, org.ID, orders.ID) {
 		t.Fatal("an undocumented object is not stale")
 	}
@@ -1000,7 +1006,7 @@ func testOrgIsolation(t *testing.T, s *store.Store) {
 	a := mustOrg(t, s, "a")
 	b := mustOrg(t, s, "b")
 	sumA := mustImport(t, s, a.ID, Fixture())
-	o := mustResolve(t, s, a.ID, "orders")
+	o := mustResolve(t, s, a.ID, "model.shop.orders")
 	if err := s.InsertDocVersion(ctx, doc(o.ID, o.SQLHash)); err != nil {
 		t.Fatal(err)
 	}
@@ -1057,7 +1063,7 @@ func testOrgIsolation(t *testing.T, s *store.Store) {
 	if sumB.ProjectID == sumA.ProjectID || sumB.Created != 10 {
 		t.Fatalf("b's import: %+v", sumB)
 	}
-	ob := mustResolve(t, s, b.ID, "orders")
+	ob := mustResolve(t, s, b.ID, "model.shop.orders")
 	if ob.ID == o.ID {
 		t.Fatal("b's object shares a's id")
 	}
@@ -1177,7 +1183,7 @@ func testInjectedClock(t *testing.T, s *store.Store) {
 		t.Fatalf("stored CreatedAt = %v, want %v", got.CreatedAt, at)
 	}
 	mustImport(t, s, org.ID, Fixture())
-	o := mustResolve(t, s, org.ID, "orders")
+	o := mustResolve(t, s, org.ID, "model.shop.orders")
 	if !o.UpdatedAt.Equal(at) {
 		t.Fatalf("UpdatedAt = %v, want %v", o.UpdatedAt, at)
 	}

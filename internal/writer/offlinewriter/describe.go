@@ -182,6 +182,27 @@ func groupingOf(sel *sqlscan.Select) string {
 		return ""
 	}
 	var items []string
+	for _, part := range groupItems(sel) {
+		items = append(items, "`"+clip(bare(part), 50)+"`")
+	}
+	return list(items, 6)
+}
+
+// groupItems is a SELECT's GROUP BY, item by item, with ordinals ("group
+// by 1, 2") resolved to the output columns they point at and Snowflake's
+// GROUP BY ALL to the columns that aggregate nothing (GitLab printed
+// "per `ALL`").
+func groupItems(sel *sqlscan.Select) []string {
+	if strings.EqualFold(strings.TrimSpace(sel.GroupBy), "all") {
+		var out []string
+		for _, c := range sel.Columns {
+			if c.Kind != sqlscan.ColumnStar && c.Name != "" && !aggregates(c.Expr) {
+				out = append(out, c.Name)
+			}
+		}
+		return out
+	}
+	var out []string
 	for _, part := range splitTop(sel.GroupBy, ",") {
 		part = strings.TrimSpace(part)
 		var n int
@@ -190,9 +211,21 @@ func groupingOf(sel *sqlscan.Select) string {
 				part = c.Name
 			}
 		}
-		items = append(items, "`"+clip(bare(part), 50)+"`")
+		out = append(out, part)
 	}
-	return list(items, 6)
+	return out
+}
+
+// aggregates reports whether expr calls an aggregate function outside a
+// window.
+func aggregates(expr string) bool {
+	toks := sqlscan.Tokenize(expr)
+	for i := 0; i+1 < len(toks); i++ {
+		if toks[i].Kind == sqlscan.Ident && toks[i+1].Kind == sqlscan.LParen && aggWords[strings.ToLower(toks[i].Text)] != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // bare drops a table qualifier from a simple column reference.
@@ -453,11 +486,12 @@ func aggregateCase(agg, text string, distinct bool, per string) string {
 	return ""
 }
 
+// aggWords renders agg(x): %s is x.
 var aggWords = map[string]string{
-	"count": "Count", "sum": "Sum", "avg": "Average", "min": "Minimum (earliest or smallest)", "max": "Maximum (latest or largest)",
-	"count_if": "Count of rows where", "countif": "Count of rows where", "array_agg": "List of", "listagg": "Concatenated list of",
-	"string_agg": "Concatenated list of", "median": "Median", "any_value": "Any one value of", "stddev": "Standard deviation",
-	"bool_or": "Whether any row has", "bool_and": "Whether every row has",
+	"count": "Count of %s", "sum": "Sum of %s", "avg": "Average of %s", "min": "Minimum (earliest or smallest) of %s", "max": "Maximum (latest or largest) of %s",
+	"count_if": "Number of rows where %s is true", "countif": "Number of rows where %s is true", "array_agg": "List of %s", "listagg": "Concatenated list of %s",
+	"string_agg": "Concatenated list of %s", "median": "Median of %s", "any_value": "Any one value of %s", "stddev": "Standard deviation of %s",
+	"bool_or": "Whether any row has %s true", "bool_and": "Whether every row has %s true",
 }
 
 var windowWords = map[string]string{
@@ -528,14 +562,32 @@ func describeExpr(c *sqlscan.OutputColumn, sel *sqlscan.Select) string {
 			if distinct && name == "count" {
 				return "Number of distinct `" + clip(bare(inner), 60) + "` values" + per + "."
 			}
-			return aggWords[name] + " of `" + clip(bare(arg), 80) + "`" + per + "."
+			if distinct {
+				// list of distinct `x`, not of `DISTINCT x`
+				return fmt.Sprintf(aggWords[name], "distinct `"+clip(bare(inner), 80)+"`") + per + "."
+			}
+			return fmt.Sprintf(aggWords[name], "`"+clip(bare(arg), 80)+"`") + per + "."
 		case name == "coalesce" || name == "ifnull" || name == "nvl":
 			if len(args) < 2 || allSame(args) {
 				return "" // one column coalesced with itself from two sides of a join
 			}
 			return "`" + clip(bare(arg), 60) + "`, or " + list(ticks(clipAll(args[1:], 50)), 3) + " when it is null."
 		case name == "cast" || name == "try_cast" || name == "safe_cast":
+			if i := strings.LastIndex(strings.ToLower(arg), " as "); i > 0 && isLiteral(arg[:i]) {
+				// cast('postgres.public' as text): a constant, whatever its type.
+				return "Always " + strings.TrimSpace(arg[:i]) + "."
+			}
 			if i := strings.LastIndex(strings.ToLower(arg), " as "); i > 0 && !isNull(arg[:i]) {
+				// What the inner expression computes says more than its
+				// new type (Tuva: "`coalesce(ap.encounter_id,
+				// ed.encounter_id)` converted to TEXT").
+				inner := sqlscan.OutputColumn{Expr: strings.TrimSpace(arg[:i]), Name: c.Name, Kind: sqlscan.Expression}
+				if d := describeExpr(&inner, sel); d != "" {
+					return d
+				}
+				if n, a, ok := call(inner.Expr); ok && (n == "coalesce" || n == "ifnull" || n == "nvl") && allSame(a) {
+					return "" // one column from either side of a join: nothing to add
+				}
 				return "`" + clip(arg[:i], 80) + "` converted to " + strings.TrimSpace(arg[i+4:]) + "."
 			}
 			return ""
@@ -585,6 +637,12 @@ func isNullPlaceholder(expr string) bool {
 	l := strings.ToLower(strings.Join(strings.Fields(expr), ""))
 	return strings.HasPrefix(l, "cast(null as") || strings.HasPrefix(l, "cast(nullas") || strings.HasPrefix(l, "null::") ||
 		strings.HasPrefix(l, "try_cast(nullas") || strings.HasPrefix(l, "safe_cast(nullas")
+}
+
+// isLiteral reports whether s is one string or number literal (not null).
+func isLiteral(s string) bool {
+	toks := sqlscan.Tokenize(s)
+	return len(toks) == 1 && (toks[0].Kind == sqlscan.String || toks[0].Kind == sqlscan.Number)
 }
 
 func isStringLiteral(s string) bool {

@@ -294,3 +294,92 @@ group by order_id`}, Upstream: []writer.Neighbor{payments},
 		t.Errorf("first sentence = %q, want the grain from the unique test", first)
 	}
 }
+
+// TestGoldenConstantsAndAggregates: a cast literal is a constant, not a
+// conversion ("'postgres.public' converted to TEXT" said nothing of what
+// the column holds); aggregates read as one phrase ("List of of" was
+// printed for array_agg).
+func TestGoldenConstantsAndAggregates(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "payment_lists", RawSQL: `
+select order_id,
+  cast('postgres.public' as text) as source_relation,
+  cast(42 as integer) as answer,
+  array_agg(payment_id) as payment_ids,
+  listagg(distinct status, ', ') as statuses,
+  count_if(amount > 100) as big_payments
+from {{ ref('stg_payments') }}
+group by 1`}, Upstream: []writer.Neighbor{payments}}
+	want := map[string]string{
+		"source_relation": "Always 'postgres.public'.",
+		"answer":          "Always 42.",
+		"payment_ids":     "List of `payment_id` per `order_id`.",
+		"statuses":        "Concatenated list of distinct `status` per `order_id`.",
+		"big_payments":    "Number of rows where `amount > 100` is true per `order_id`.",
+	}
+	got := columnsOf(t, subj)
+	for name, w := range want {
+		if got[name].Description != w {
+			t.Errorf("%s = %q, want %q", name, got[name].Description, w)
+		}
+	}
+}
+
+// TestGoldenSummaryClaimsOnlyWhatTheLineageShows: a seed no model reads
+// is not "an end point for dashboards" (HubSpot's integration-test seeds
+// are read through a source), its folder is not its subject ("The seeds
+// deal data"), and two inputs that read the same in words are named once
+// ("built from ticket and ticket").
+func TestGoldenSummaryClaimsOnlyWhatTheLineageShows(t *testing.T) {
+	t.Parallel()
+	seed := &writer.Subject{Object: modeldoc.Object{Name: "deal_data", Type: modeldoc.TypeSeed, FilePath: "seeds/deal_data.csv"}}
+	s := summaryOf(t, seed)
+	if strings.Contains(s, "end point") || strings.Contains(s, "reporting and analysis") || strings.Contains(strings.ToLower(s), "seeds") {
+		t.Errorf("seed summary: %q", s)
+	}
+	src := writer.Neighbor{Object: modeldoc.Object{Name: "ticket", UniqueID: "source.h.hubspot.ticket", Type: modeldoc.TypeSource}}
+	stg := writer.Neighbor{Object: modeldoc.Object{Name: "stg_ticket", UniqueID: "model.h.stg_ticket", Type: modeldoc.TypeModel}}
+	m := &writer.Subject{Object: modeldoc.Object{Name: "int_ticket_spine", Type: modeldoc.TypeModel, RawSQL: `
+select t.ticket_id, s.created_at from {{ source('hubspot', 'ticket') }} t join {{ ref('stg_ticket') }} s using (ticket_id)`},
+		Upstream: []writer.Neighbor{src, stg}}
+	if s := summaryOf(t, m); strings.Contains(s, "ticket and ticket") || strings.Contains(s, "end point") {
+		t.Errorf("summary: %q", s)
+	}
+}
+
+// TestGoldenGroupByAll: Snowflake's GROUP BY ALL groups by the columns
+// that aggregate nothing; GitLab's texts read "Sum of `x` per `ALL`".
+func TestGoldenGroupByAll(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "daily_amounts", RawSQL: `
+select date_day, status, sum(amount) as amount, count(*) as payments
+from {{ ref('stg_payments') }}
+group by all`}, Upstream: []writer.Neighbor{payments}}
+	got := columnsOf(t, subj)
+	if w := "Sum of `amount` per `date_day` and `status`."; got["amount"].Description != w {
+		t.Errorf("amount = %q, want %q", got["amount"].Description, w)
+	}
+	if s := summaryOf(t, subj); !strings.Contains(s, "date day and status") && !strings.Contains(s, "`date_day` and `status`") {
+		t.Errorf("summary does not give the grain: %q", s)
+	}
+}
+
+// TestGoldenCastSaysWhatItComputes: a cast of a computed expression is
+// described by what the expression computes, not by its new type.
+func TestGoldenCastSaysWhatItComputes(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "conditions", RawSQL: `
+select cast(coalesce(p.order_id, s.order_id) as text) as order_ref,
+  cast(case when p.amount > 100 then 'big' end as text) as size
+from {{ ref('stg_payments') }} p left join {{ ref('stg_payments') }} s on p.payment_id = s.payment_id`}, Upstream: []writer.Neighbor{payments}}
+	got := columnsOf(t, subj)
+	for name, w := range map[string]string{"size": "'big' when `amount` is greater than 100; otherwise null."} {
+		if got[name].Description != w {
+			t.Errorf("%s = %q, want %q", name, got[name].Description, w)
+		}
+	}
+	// One column from either side of a join says nothing beyond its name.
+	if d := got["order_ref"].Description; d != "" {
+		t.Errorf("order_ref = %q, want no description", d)
+	}
+}

@@ -2,6 +2,7 @@ package offlinewriter
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -121,12 +122,7 @@ func (f *facts) sqlGrain() []string {
 	for _, sel := range f.outputChain() {
 		if sel.GroupBy != "" {
 			var cols []string
-			for _, part := range splitTop(sel.GroupBy, ",") {
-				part = strings.TrimSpace(part)
-				var n int
-				if _, err := fmt.Sscanf(part, "%d", &n); err == nil && fmt.Sprint(n) == part && n >= 1 && n <= len(sel.Columns) {
-					part = sel.Columns[n-1].Name
-				}
+			for _, part := range groupItems(sel) {
 				if part == "" || strings.ContainsAny(part, "( ") {
 					return nil
 				}
@@ -417,17 +413,35 @@ func (f *facts) executiveSummary() string {
 			names = append(names, d.Object.Name)
 		}
 		b = append(b, sentence(fmt.Sprintf("%s it directly (%s)%s", verb(n, "model reads", "models read"), list(ticks(names), 3), f.reachPhrase())))
-	} else {
+	} else if f.endPoint() {
 		b = append(b, "No model in the project reads it: it is an end point for dashboards, exports or analysts.")
+	} else {
+		b = append(b, "No model in the project reads it.")
 	}
 	return strings.Join(b, " ")
+}
+
+// endPoint reports whether a model no model reads is plausibly made for
+// people to query: not a seed (HubSpot's integration-test seeds are read
+// through a source that names their table, not by any model), nor a
+// staging, base or intermediate step, which nothing reading it means is
+// unused, not published.
+func (f *facts) endPoint() bool {
+	if len(f.subj.Downstream) > 0 || f.obj.Type != modeldoc.TypeModel {
+		return false
+	}
+	switch f.role() {
+	case "staging model", "intermediate model", "temporary base model":
+		return false
+	}
+	return true
 }
 
 // leadSentence is the summary's first sentence when the team wrote no
 // description: the grain and the purpose, without identifiers.
 func (f *facts) leadSentence(grain string) string {
 	what := plainName(f.obj.Name)
-	if a := plainName(strings.ReplaceAll(f.area(), " ", "_") + "_x"); a != "x" && !strings.Contains(what, strings.TrimSuffix(a, " x")) {
+	if a := plainName(strings.ReplaceAll(f.area(), " ", "_") + "_x"); a != "x" && a != "seeds x" && a != "seed x" && a != "data x" && !strings.Contains(what, strings.TrimSuffix(a, " x")) {
 		a = strings.TrimSuffix(a, " x")
 		what = a + " " + what
 	}
@@ -444,7 +458,11 @@ func (f *facts) leadSentence(grain string) string {
 	}
 	var ups []string
 	for _, n := range f.upstreamNames() {
-		ups = append(ups, plainName(n))
+		// Two inputs can read the same in words (Tuva's summary models of
+		// two areas, HubSpot's ticket source and model): once is enough.
+		if p := plainName(n); !slices.Contains(ups, p) {
+			ups = append(ups, p)
+		}
 	}
 	if len(ups) > 0 {
 		verb := "built from "
@@ -453,7 +471,7 @@ func (f *facts) leadSentence(grain string) string {
 		}
 		s += ", " + verb + list(ups, 2)
 	}
-	if len(f.subj.Downstream) == 0 {
+	if f.endPoint() {
 		s += ", for reporting and analysis"
 	}
 	return s

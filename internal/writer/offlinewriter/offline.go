@@ -56,22 +56,29 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 			Message: "the offline writer needs the request's Subject (the object and its lineage); it does not read prompts"}
 	}
 	f := w.facts(req.Subject)
+	// Confidence: what is read off the SQL is high; what is inferred from
+	// names and lineage (purpose, audience, meaning) is medium.
+	const read, inferred = modeldoc.ConfidenceHigh, modeldoc.ConfidenceMedium
 	var out any
 	switch req.Layer {
 	case modeldoc.LayerExecutiveSummary:
-		out = modeldoc.ExecutiveSummaryOut{Summary: f.executiveSummary()}
+		out = modeldoc.ExecutiveSummaryOut{Grain: f.grain(), Summary: f.executiveSummary(), Confidence: inferred}
 	case modeldoc.LayerBusinessNarrative:
-		out = f.businessNarrative()
+		n := f.businessNarrative()
+		n.Confidence = inferred
+		out = n
 	case modeldoc.LayerTransformationCards:
-		out = modeldoc.TransformationCardsOut{Cards: f.transformationCards()}
+		out = modeldoc.TransformationCardsOut{Cards: f.transformationCards(), Confidence: read}
 	case modeldoc.LayerCodeExplanations:
-		out = modeldoc.CodeExplanationsOut{Explanations: f.codeExplanations()}
+		out = modeldoc.CodeExplanationsOut{Explanations: f.codeExplanations(), Confidence: read}
 	case modeldoc.LayerBusinessRules:
-		out = modeldoc.BusinessRulesOut{Rules: f.businessRules()}
+		out = modeldoc.BusinessRulesOut{Rules: f.businessRules(), Confidence: read}
 	case modeldoc.LayerImpactAnalysis:
-		out = f.impactAnalysis()
+		a := f.impactAnalysis()
+		a.Confidence = inferred
+		out = a
 	case modeldoc.LayerColumnDescriptions:
-		out = modeldoc.ColumnDescriptionsOut{Columns: f.columnDescriptions()}
+		out = modeldoc.ColumnDescriptionsOut{Columns: f.columnDescriptions(), Confidence: inferred}
 	default:
 		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: "offline",
 			Message: fmt.Sprintf("unknown layer %q: the offline writer writes %v", req.Layer, modeldoc.AllLayers)}

@@ -100,8 +100,8 @@ export function render(root, route) {
       stat('In flight', fmtInt(j.in_flight), 'stat-inflight'),
       stat('ETA', TERMINAL.includes(j.status) || j.status === 'paused' ? '—' : fmtDuration(j.eta_seconds), 'stat-eta'));
     replace(money,
-      stat('Cost so far', fmtMoney(j.actual_cost), 'stat-cost'),
-      stat('Estimate', fmtMoney(j.estimated_cost), 'stat-estimate'),
+      stat('Cost so far', j.price_known === false ? 'price unknown' : fmtMoney(j.actual_cost), 'stat-cost'),
+      stat('Estimate', j.price_known === false ? 'price unknown' : fmtMoney(j.estimated_cost), 'stat-estimate'),
       j.budget ? stat('Budget', fmtMoney(j.budget), 'stat-budget') : null,
       stat('Prompt tokens', `${fmtTokens(j.prompt_tokens)}${j.cached_tokens ? ` (${fmtTokens(j.cached_tokens)} cached)` : ''}`, 'stat-prompt'),
       stat('Completion tokens', fmtTokens(j.completion_tokens), 'stat-completion'),

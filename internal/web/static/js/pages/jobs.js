@@ -26,8 +26,16 @@ export function render(root, route) {
   const errBox = h('div');
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
 
+  // Project names by id, read once: a job row names its project.
+  const projects = new Map();
+  let projectsRead = false;
+
   async function load() {
     try {
+      if (!projectsRead) {
+        api.listOf(await api.get('/projects' + api.query({ limit: 500 })), 'projects').forEach((p) => projects.set(p.id, p.name));
+        projectsRead = true;
+      }
       const data = await api.get('/jobs' + api.query({ status, limit: PAGE, offset }));
       if (!alive) return;
       const jobs = api.listOf(data, 'jobs');
@@ -36,13 +44,16 @@ export function render(root, route) {
       replace(errBox);
       replace(tbody, jobs.map((j) => h('tr', null,
         h('td', null, link(`#${j.id}`, ['jobs', j.id], { class: 'job-link' })),
+        h('td', { class: 'project small hide-sm' }, j.project_id ? (projects.get(j.project_id) || `#${j.project_id}`) : 'several'),
         h('td', null, statusBadge(j.status), j.status_reason ? h('div', { class: 'muted small' }, j.status_reason.replace(/_/g, ' ')) : null),
         h('td', { class: 'progress-cell' }, progressBar(j.percentage, `Job ${j.id} progress`),
           h('div', { class: 'small muted' }, `${j.processed + j.failed + j.skipped} of ${j.total} · ${Math.round(j.percentage || 0)}%`)),
-        h('td', null, fmtMoney(j.actual_cost), h('div', { class: 'muted small' }, `est. ${fmtMoney(j.estimated_cost)}`)),
+        j.price_known === false
+          ? h('td', null, 'price unknown')
+          : h('td', null, fmtMoney(j.actual_cost), h('div', { class: 'muted small' }, `est. ${fmtMoney(j.estimated_cost)}`)),
         h('td', { class: 'hide-sm' }, `${j.options?.provider || ''} · ${j.options?.model || ''}`),
         h('td', { class: 'hide-sm small' }, fmtDate(j.created_at)))));
-      if (!jobs.length) tbody.append(h('tr', null, h('td', { colspan: 6, class: 'empty' }, 'No jobs yet. Start one from the Models page.')));
+      if (!jobs.length) tbody.append(h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No jobs yet. Start one from the Models page.')));
       replace(pager,
         h('a', { class: 'btn btn-small', href: '#/jobs' + api.query({ status, offset: Math.max(0, offset - PAGE) || '' }), 'aria-disabled': offset <= 0 ? 'true' : null, hidden: offset <= 0 }, '← Newer'),
         h('a', { class: 'btn btn-small', href: '#/jobs' + api.query({ status, offset: offset + PAGE }), hidden: offset + jobs.length >= total }, 'Older →'));
@@ -58,7 +69,7 @@ export function render(root, route) {
       h('div', { class: 'field inline' }, h('label', { for: 'jobs-status' }, 'Status'), sel)),
     errBox, info,
     tableWrap(h('table', { class: 'jobs', id: 'jobs-table' },
-      h('thead', null, h('tr', null, h('th', null, 'Job'), h('th', null, 'Status'), h('th', null, 'Progress'), h('th', null, 'Cost'), h('th', { class: 'hide-sm' }, 'Model'), h('th', { class: 'hide-sm' }, 'Created'))),
+      h('thead', null, h('tr', null, h('th', null, 'Job'), h('th', { class: 'hide-sm' }, 'Project'), h('th', null, 'Status'), h('th', null, 'Progress'), h('th', null, 'Cost'), h('th', { class: 'hide-sm' }, 'Model'), h('th', { class: 'hide-sm' }, 'Created'))),
       tbody)),
     pager);
   load();

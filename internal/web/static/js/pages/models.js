@@ -90,7 +90,8 @@ export function render(root, route) {
     h('thead', null, h('tr', null,
       h('th', { class: 'sel' }, headBox),
       h('th', null, 'Model'),
-      h('th', { class: 'hide-sm' }, 'Project · schema · type'),
+      h('th', { class: 'hide-sm' }, 'Project'),
+      h('th', { class: 'hide-sm' }, 'Schema · type'),
       h('th', null, 'Documentation'),
       h('th', { class: 'hide-sm' }, 'Complexity'),
       h('th', { class: 'hide-sm' }, 'Last update'))),
@@ -152,8 +153,9 @@ export function render(root, route) {
       });
       return h('tr', { class: selection.has(o.id) ? 'selected' : null },
         h('td', { class: 'sel' }, box),
-        h('td', { class: 'name' }, link(breakable(o.name), ['models', o.id], { class: 'model-link' }), h('div', { class: 'muted small show-sm' }, [o.schema, o.type].filter(Boolean).join(' · '))),
-        h('td', { class: 'hide-sm small' }, [o.project, o.schema, o.type].filter(Boolean).join(' · ')),
+        h('td', { class: 'name' }, link(breakable(o.name), ['models', o.id], { class: 'model-link' }), h('div', { class: 'muted small show-sm' }, [o.project, o.schema, o.type].filter(Boolean).join(' · '))),
+        h('td', { class: 'project small hide-sm' }, o.project || ''),
+        h('td', { class: 'hide-sm small' }, [o.schema, o.type].filter(Boolean).join(' · ')),
         h('td', null, docState(o)),
         h('td', { class: 'hide-sm' }, complexity(o.complexity_score)),
         h('td', { class: 'hide-sm small nowrap', title: fmtDate(o.last_documented_at || o.updated_at) }, fmtDay(o.last_documented_at || o.updated_at)));
@@ -162,7 +164,7 @@ export function render(root, route) {
       // With no filter and nothing at all, the organization has no project
       // yet: point at the page that imports one.
       const none = total === 0 && !f.offset && !Object.values(apiParams(f)).some(Boolean);
-      tbody.append(h('tr', null, h('td', { colspan: 6, class: 'empty', id: 'models-empty' }, none ?
+      tbody.append(h('tr', null, h('td', { colspan: 7, class: 'empty', id: 'models-empty' }, none ?
         ['No models yet \u2014 ', link('upload a project', ['projects'], { id: 'models-empty-upload' })] :
         'No models match these filters.')));
     }

@@ -39,6 +39,8 @@ export function jobPanel({ selection }) {
   const model = h('input', { type: 'text', id: 'opt-model', value: s.model || '', placeholder: DEFAULT_MODELS[provider.value], autocomplete: 'off', spellcheck: 'false' });
   const baseURL = h('input', { type: 'url', id: 'opt-base-url', value: s.base_url || '', placeholder: 'https://api.openai.com/v1', autocomplete: 'off', spellcheck: 'false' });
   const budget = h('input', { type: 'number', id: 'opt-budget', min: 0, step: '0.01', value: s.budget ? String(s.budget) : '', placeholder: 'no limit' });
+  const priceIn = h('input', { type: 'number', id: 'opt-price-in', min: 0, step: 'any', value: s.price_in != null ? String(s.price_in) : '', placeholder: 'from the price table' });
+  const priceOut = h('input', { type: 'number', id: 'opt-price-out', min: 0, step: 'any', value: s.price_out != null ? String(s.price_out) : '', placeholder: 'from the price table' });
   const baseField = h('div', { class: 'field' }, h('label', { for: 'opt-base-url' }, 'Base URL (OpenAI-compatible servers)'), baseURL);
 
   const estBox = h('div', { class: 'estimate', id: 'estimate', 'aria-live': 'polite' });
@@ -59,6 +61,8 @@ export function jobPanel({ selection }) {
     h('div', { class: 'row2' }, field('Provider', provider), field('Model', model)),
     baseField,
     field('Budget (USD)', budget, 'The job pauses when it would spend more.'),
+    h('div', { class: 'row2' }, field('Price in (USD / 1M prompt tokens)', priceIn), field('Price out (USD / 1M completion tokens)', priceOut)),
+    h('small', { class: 'muted' }, 'For a model without a known price (self-hosted, new): give both, or a budget is refused.'),
     h('div', { class: 'job-footer' }, estBox, startErr, startBtn));
 
   function body() {
@@ -76,6 +80,12 @@ export function jobPanel({ selection }) {
     if (provider.value === 'openai' && baseURL.value.trim()) b.base_url = baseURL.value.trim();
     const bud = parseFloat(budget.value);
     if (bud > 0) b.budget = bud;
+    const pin = parseFloat(priceIn.value);
+    const pout = parseFloat(priceOut.value);
+    if (pin >= 0 && pout >= 0) {
+      b.price_in = pin;
+      b.price_out = pout;
+    }
     return b;
   }
 
@@ -119,8 +129,11 @@ export function jobPanel({ selection }) {
     const e = estimate;
     const todo = Number(e.to_document ?? e.total ?? n);
     const models = (k) => (k === 1 ? '1 model' : `${fmtInt(k)} models`);
+    // price_known false: the 0 is unknown, not free.
+    const unknown = e.price_known === false;
+    const cost = unknown ? 'price unknown' : fmtMoney(e.estimated_cost);
     replace(estBox,
-      h('div', { class: 'est-cost' }, h('span', { class: 'muted' }, 'Estimated cost'), h('strong', { id: 'est-cost' }, fmtMoney(e.estimated_cost))),
+      h('div', { class: 'est-cost' }, h('span', { class: 'muted' }, 'Estimated cost'), h('strong', { id: 'est-cost' }, cost)),
       h('dl', { class: 'est-grid' },
         h('dt', null, 'To document'), h('dd', { id: 'est-todo' }, models(todo)),
         h('dt', null, 'Skipped'), h('dd', { id: 'est-skipped' }, fmtInt(e.skipped)),
@@ -129,15 +142,19 @@ export function jobPanel({ selection }) {
         h('dt', null, 'Completion tokens'), h('dd', { id: 'est-completion' }, fmtTokens(e.estimated_completion_tokens)),
         h('dt', null, 'Model'), h('dd', null, `${e.provider || provider.value} · ${e.model || body().model}`)));
     const bud = parseFloat(budget.value);
-    if (bud > 0 && Number(e.estimated_cost) > bud) {
+    if (unknown) {
+      estBox.append(h('p', { class: 'alert alert-warn', id: 'est-price-unknown' }, bud > 0
+        ? `No price is known for ${e.provider || provider.value} model ${e.model || body().model}: a budget cannot hold. Give its price in and out, or remove the budget.`
+        : `No price is known for ${e.provider || provider.value} model ${e.model || body().model}: the cost cannot be estimated or counted. Give its price in and out to know it.`));
+    } else if (bud > 0 && Number(e.estimated_cost) > bud) {
       estBox.append(h('p', { class: 'alert alert-warn' }, `The estimate is above the budget of ${fmtMoney(bud)}: the job will pause when it reaches it.`));
     }
-    startBtn.disabled = todo === 0 || !isAdmin();
+    startBtn.disabled = todo === 0 || !isAdmin() || (unknown && bud > 0);
     if (!isAdmin()) {
       startBtn.textContent = 'Starting a job needs an admin token';
       return;
     }
-    startBtn.textContent = todo === 0 ? 'Nothing to document' : `Document ${models(todo)} · est. ${fmtMoney(e.estimated_cost)}`;
+    startBtn.textContent = todo === 0 ? 'Nothing to document' : `Document ${models(todo)} · ${unknown ? 'price unknown' : `est. ${fmtMoney(e.estimated_cost)}`}`;
   }
 
   async function runEstimate() {
