@@ -119,7 +119,34 @@ type Catalog struct {
 	AdapterType   string   `json:"adapter_type,omitempty"`
 	Objects       []Object `json:"objects"`
 	Edges         []Edge   `json:"edges"`
-	Warnings      []string `json:"warnings,omitempty"`
+	// Exposures are the project's declared downstream uses.
+	Exposures []Exposure `json:"exposures,omitempty"`
+	Warnings  []string   `json:"warnings,omitempty"`
+}
+
+// Exposure is a use of the project that dbt does not build: a dashboard,
+// notebook, analysis, ML model or application, declared in the project's
+// YAML with the objects it reads. It is not documented itself; it is who
+// is hurt when what it reads breaks, which is what impact analysis names.
+type Exposure struct {
+	UniqueID    string `json:"unique_id"`
+	Name        string `json:"name"`
+	Label       string `json:"label,omitempty"`
+	Type        string `json:"type,omitempty"` // dashboard, notebook, analysis, ml, application
+	Maturity    string `json:"maturity,omitempty"`
+	Owner       string `json:"owner,omitempty"` // the owner's name, else the email
+	URL         string `json:"url,omitempty"`
+	Description string `json:"description,omitempty"`
+	// DependsOn lists the unique ids of the objects it reads.
+	DependsOn []string `json:"depends_on,omitempty"`
+}
+
+// ExposureUse is an exposure that reads an object, directly or through
+// other objects, as a prompt and the impact layer show it.
+type ExposureUse struct {
+	Exposure
+	// Reads are our ids of the objects the exposure reads directly.
+	Reads []int64 `json:"reads,omitempty"`
 }
 
 // HashSQL is the content hash stored with every object, so that a re-import
@@ -143,6 +170,7 @@ type ImportSummary struct {
 	Seeds                  int      `json:"seeds"`
 	Snapshots              int      `json:"snapshots"`
 	Edges                  int      `json:"edges"`
+	Exposures              int      `json:"exposures,omitempty"`
 	Columns                int      `json:"columns"`
 	ModelsWithDescription  int      `json:"models_with_description"`
 	ColumnsWithDescription int      `json:"columns_with_description"`

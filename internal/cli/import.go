@@ -73,6 +73,9 @@ func printImportSummary(a *App, s *modeldoc.ImportSummary) {
 	fmt.Fprintf(w, "  snapshots\t%d\t\n", s.Snapshots)
 	fmt.Fprintf(w, "  columns\t%d\t(%d with a description)\n", s.Columns, s.ColumnsWithDescription)
 	fmt.Fprintf(w, "  lineage edges\t%d\t\n", s.Edges)
+	if s.Exposures > 0 {
+		fmt.Fprintf(w, "  exposures\t%d\t(named in impact analysis)\n", s.Exposures)
+	}
 	w.Flush()
 	fmt.Fprintf(a.Stdout, "\n  %d new, %d updated, %d unchanged, %d marked deleted\n", s.Created, s.Updated, s.Unchanged, s.Deleted)
 	if n := len(s.Warnings); n > 0 {

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -36,8 +37,28 @@ type manifestFile struct {
 		AdapterType   string `json:"adapter_type"`
 		ProjectName   string `json:"project_name"`
 	} `json:"metadata"`
-	Nodes   map[string]*manifestNode `json:"nodes"`
-	Sources map[string]*manifestNode `json:"sources"`
+	Nodes     map[string]*manifestNode     `json:"nodes"`
+	Sources   map[string]*manifestNode     `json:"sources"`
+	Exposures map[string]*manifestExposure `json:"exposures"`
+}
+
+// manifestExposure is an exposures entry: the same shape from v4 (dbt
+// 0.21) to v12, label added in v7.
+type manifestExposure struct {
+	UniqueID    string `json:"unique_id"`
+	Name        string `json:"name"`
+	Label       string `json:"label"`
+	Type        string `json:"type"`
+	Maturity    string `json:"maturity"`
+	URL         string `json:"url"`
+	Description string `json:"description"`
+	Owner       struct {
+		Name  string `json:"name"`
+		Email string `json:"email"`
+	} `json:"owner"`
+	DependsOn struct {
+		Nodes []string `json:"nodes"`
+	} `json:"depends_on"`
 }
 
 type manifestNode struct {
@@ -281,6 +302,25 @@ func buildCatalog(mfp *manifestFile, catalog []byte, name string) (*modeldoc.Cat
 		}
 	}
 	sortEdges(c.Edges)
+
+	for _, id := range sortedKeys(mf.Exposures) {
+		e := mf.Exposures[id]
+		if e == nil || e.Name == "" {
+			continue
+		}
+		x := modeldoc.Exposure{
+			UniqueID: id, Name: e.Name, Label: e.Label, Type: e.Type, Maturity: e.Maturity,
+			Owner: cmp.Or(e.Owner.Name, e.Owner.Email), URL: e.URL, Description: e.Description,
+		}
+		for _, up := range e.DependsOn.Nodes {
+			// Metrics, semantic models and other exposures are not
+			// objects of the catalog: only what it holds is kept.
+			if _, ok := byID[up]; ok && !slices.Contains(x.DependsOn, up) {
+				x.DependsOn = append(x.DependsOn, up)
+			}
+		}
+		c.Exposures = append(c.Exposures, x)
+	}
 
 	if c.ProjectName == "" {
 		c.ProjectName = rootPackage(mf)

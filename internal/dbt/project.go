@@ -1,12 +1,14 @@
 package dbt
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -40,10 +42,34 @@ type packagesYML struct {
 
 // propsFile is a properties .yml file (schema.yml and friends).
 type propsFile struct {
-	Models    []propsNode   `yaml:"models"`
-	Seeds     []propsNode   `yaml:"seeds"`
-	Snapshots []propsNode   `yaml:"snapshots"`
-	Sources   []propsSource `yaml:"sources"`
+	Models    []propsNode     `yaml:"models"`
+	Seeds     []propsNode     `yaml:"seeds"`
+	Snapshots []propsNode     `yaml:"snapshots"`
+	Sources   []propsSource   `yaml:"sources"`
+	Exposures []propsExposure `yaml:"exposures"`
+}
+
+type propsExposure struct {
+	Name        string `yaml:"name"`
+	Label       string `yaml:"label"`
+	Type        string `yaml:"type"`
+	Maturity    string `yaml:"maturity"`
+	URL         string `yaml:"url"`
+	Description string `yaml:"description"`
+	Owner       struct {
+		Name  string `yaml:"name"`
+		Email string `yaml:"email"`
+	} `yaml:"owner"`
+	DependsOn []string `yaml:"depends_on"`
+}
+
+// rawExposure is an exposure whose depends_on is resolved once every
+// package has been read.
+type rawExposure struct {
+	exp   modeldoc.Exposure
+	pkg   *pkg
+	rel   string
+	calls []jinjaCall
 }
 
 type propsNode struct {
@@ -116,6 +142,7 @@ type projectLoader struct {
 	byDir    map[string]bool
 	docs     map[string]string // "name" and "pkg.name" -> doc block text
 	objects  []*rawObject
+	exposed  []rawExposure
 	byID     map[string]*rawObject
 	refable  map[string]map[string]string            // pkg -> name -> unique id (models, seeds, snapshots)
 	versions map[string]map[string]map[string]string // pkg -> name -> version -> unique id
@@ -211,8 +238,61 @@ func LoadProject(dir string) (*modeldoc.Catalog, error) {
 	}
 	sort.Slice(c.Objects, func(i, j int) bool { return c.Objects[i].UniqueID < c.Objects[j].UniqueID })
 	c.Edges = l.edges()
+	c.Exposures = l.exposures()
 	c.Warnings = l.warnings
 	return c, nil
+}
+
+func (l *projectLoader) addExposure(p *pkg, rel string, e propsExposure) {
+	if e.Name == "" {
+		l.warnf("%s: an exposure has no name; it is left out.", rel)
+		return
+	}
+	x := rawExposure{
+		exp: modeldoc.Exposure{
+			UniqueID: "exposure." + p.name + "." + e.Name, Name: e.Name, Label: e.Label, Type: e.Type,
+			Maturity: e.Maturity, Owner: cmp.Or(e.Owner.Name, e.Owner.Email), URL: e.URL,
+			Description: l.resolveDocs(e.Description, p, rel),
+		},
+		pkg: p,
+		rel: rel,
+	}
+	for _, d := range e.DependsOn {
+		calls := callsIn(d, 0, "ref", "source")
+		if len(calls) != 1 {
+			l.warnf("%s: exposure %s depends on %q, which is not one ref() or source(); it is left out of the exposure's lineage.", rel, e.Name, d)
+			continue
+		}
+		x.calls = append(x.calls, calls[0])
+	}
+	l.exposed = append(l.exposed, x)
+}
+
+// exposures resolves each exposure's depends_on as the models' refs are
+// resolved; what names nothing is a warning, as for a model.
+func (l *projectLoader) exposures() []modeldoc.Exposure {
+	var out []modeldoc.Exposure
+	seen := map[string]bool{}
+	for _, x := range l.exposed {
+		if seen[x.exp.UniqueID] {
+			l.warnf("%s: exposure %s is declared twice; the first is kept.", x.rel, x.exp.Name)
+			continue
+		}
+		seen[x.exp.UniqueID] = true
+		for _, c := range x.calls {
+			up, what := l.resolve(x.pkg.name, c)
+			if up == "" {
+				l.warnf("%s: exposure %s: %s; it is left out of the exposure's lineage.", x.rel, x.exp.Name, what)
+				continue
+			}
+			if !slices.Contains(x.exp.DependsOn, up) {
+				x.exp.DependsOn = append(x.exp.DependsOn, up)
+			}
+		}
+		out = append(out, x.exp)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].UniqueID < out[j].UniqueID })
+	return out
 }
 
 func (l *projectLoader) warnf(format string, args ...any) {
@@ -830,6 +910,9 @@ func (l *projectLoader) readProps(p *pkg, path string) error {
 	rel := l.rel(p, path)
 	for i := range pf.Models {
 		l.patchModel(p, &pf.Models[i], rel)
+	}
+	for _, e := range pf.Exposures {
+		l.addExposure(p, rel, e)
 	}
 	for i := range pf.Seeds {
 		n := &pf.Seeds[i]

@@ -14,8 +14,8 @@ import (
 // Manifest is a manifest.json decoded as a stream: only its metadata, the
 // nodes that become catalog objects and the generic tests that name a
 // column are kept. Every other node (singular tests, analyses, operations,
-// unit tests) and every other top-level section (macros, docs, exposures,
-// the parent and child maps) is read and dropped as it goes by, so memory
+// unit tests) and every other top-level section (macros, docs,
+// the parent and child maps; exposures are kept) is read and dropped as it goes by, so memory
 // follows what the catalog holds, not the size of the file. Make one with
 // ReadManifest.
 type Manifest struct {
@@ -105,6 +105,11 @@ func streamManifest(dec *json.Decoder, mf *manifestFile) error {
 				mf.Sources = map[string]*manifestNode{}
 			}
 			if err := streamNodes(dec, mf.Sources, "sources", true); err != nil {
+				return err
+			}
+		case strings.EqualFold(key, "exposures"):
+			// Few and small: decoded whole.
+			if err := dec.Decode(&mf.Exposures); err != nil {
 				return err
 			}
 		default:

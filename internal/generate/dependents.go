@@ -2,6 +2,7 @@ package generate
 
 import (
 	"context"
+	"slices"
 
 	"github.com/modeldoc/modeldoc"
 )
@@ -9,11 +10,11 @@ import (
 // maxDependents bounds the walk: past it the count says "at least".
 const maxDependents = 100_000
 
-// dependents counts the objects downstream of id, directly or through
-// others, walking the lineage one level per query (dbt lineages are a few
+// dependents lists id and every object downstream of it, directly or
+// through others (what a change to id can reach), walking the lineage one level per query (dbt lineages are a few
 // levels deep). edges are the edges touching id, already read by Plan, so
 // a model nothing reads costs no query.
-func (s *Service) dependents(ctx context.Context, orgID, id int64, edges []modeldoc.ObjectEdge) (int, error) {
+func (s *Service) dependents(ctx context.Context, orgID, id int64, edges []modeldoc.ObjectEdge) ([]int64, error) {
 	seen := map[int64]bool{id: true}
 	frontier := map[int64]bool{id: true}
 	for len(frontier) > 0 && len(seen) <= maxDependents {
@@ -33,8 +34,16 @@ func (s *Service) dependents(ctx context.Context, orgID, id int64, edges []model
 		}
 		var err error
 		if edges, err = s.cfg.Catalog.EdgesTouching(ctx, orgID, next); err != nil {
-			return 0, err
+			return nil, err
 		}
 	}
-	return len(seen) - 1, nil
+	reach := make([]int64, 0, len(seen))
+	reach = append(reach, id)
+	for o := range seen {
+		if o != id {
+			reach = append(reach, o)
+		}
+	}
+	slices.Sort(reach[1:])
+	return reach, nil
 }

@@ -2,12 +2,14 @@ package generate_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -68,4 +70,50 @@ func TestPlanCountsTransitiveDependents(t *testing.T) {
 	if checked != 2 {
 		t.Fatalf("checked %d models, want 2", checked)
 	}
+}
+
+// TestPlanCarriesExposures: the subject carries every exposure that reads
+// it or anything downstream of it (examples/shop's revenue dashboard reads
+// fct_orders and daily_revenue), and none that reads nothing it feeds.
+func TestPlanCarriesExposures(t *testing.T) {
+	ctx := context.Background()
+	cat, err := dbt.Load("../../examples/shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, st)
+	fct := resolve(t, st, org.ID, "fct_orders")
+	daily := resolve(t, st, org.ID, "daily_revenue")
+	// Reads names what the exposure reads among the model and what it feeds.
+	both := sortedIDs(fct.ID, daily.ID)
+	for name, want := range map[string][]int64{"stg_orders": both, "stg_products": both, "fct_orders": both, "daily_revenue": {daily.ID}, "customer_segments": nil} {
+		o := resolve(t, st, org.ID, name)
+		p, err := svc.Plan(ctx, org.ID, o.ID, generate.Options{Provider: "offline", Model: "offline-v1"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(p.Subject.Exposures) != min(len(want), 1) {
+			t.Errorf("%s: exposures %+v, want %d", name, p.Subject.Exposures, min(len(want), 1))
+			continue
+		}
+		if len(want) > 0 {
+			e := p.Subject.Exposures[0]
+			if e.Name != "revenue_dashboard" || e.Owner != "Finance analytics" || !slices.Equal(e.Reads, want) {
+				t.Errorf("%s: exposure %+v, want revenue_dashboard reading %v", name, e, want)
+			}
+		}
+	}
+}
+
+func sortedIDs(ids ...int64) []int64 {
+	slices.Sort(ids)
+	return ids
 }

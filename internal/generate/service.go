@@ -29,6 +29,8 @@ type Catalog interface {
 	// each in one query whatever the number of ids.
 	GetObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
 	EdgesTouching(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ObjectEdge, error)
+	// ExposuresReading gives the exposures that read any of ids directly.
+	ExposuresReading(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ExposureUse, error)
 }
 
 // Config configures a Service.
@@ -156,7 +158,12 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		return nil, err
 	}
 	subject := newSubject(obj, up, down, summaries)
-	if subject.Dependents, err = s.dependents(ctx, orgID, objectID, edges); err != nil {
+	reach, err := s.dependents(ctx, orgID, objectID, edges)
+	if err != nil {
+		return nil, err
+	}
+	subject.Dependents = len(reach) - 1
+	if subject.Exposures, err = s.cfg.Catalog.ExposuresReading(ctx, orgID, reach); err != nil {
 		return nil, err
 	}
 	return s.planSubject(subject, opts, s.ancestorDocs(ctx, orgID, objectID, upIDs))

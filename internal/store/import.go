@@ -71,6 +71,16 @@ func validateCatalog(cat *modeldoc.Catalog) error {
 		}
 		seen[o.UniqueID] = true
 	}
+	exposed := make(map[string]bool, len(cat.Exposures))
+	for _, e := range cat.Exposures {
+		if e.UniqueID == "" || strings.TrimSpace(e.Name) == "" {
+			return modeldoc.Errorf(modeldoc.EINVALID, "An exposure of project %q has no name or unique id.", cat.ProjectName)
+		}
+		if exposed[e.UniqueID] {
+			return modeldoc.Errorf(modeldoc.EINVALID, "Exposure %s appears twice in project %q: unique ids must be unique.", e.UniqueID, cat.ProjectName)
+		}
+		exposed[e.UniqueID] = true
+	}
 	return nil
 }
 
@@ -200,7 +210,39 @@ func (s *Store) importCatalog(ctx context.Context, tx *sql.Tx, orgID int64, cat 
 	}
 	sum.Edges = n
 	sum.Warnings = append(sum.Warnings, warnings...)
+	if sum.Exposures, err = s.replaceExposures(ctx, tx, projectID, cat.Exposures, ids); err != nil {
+		return nil, err
+	}
 	return sum, nil
+}
+
+// replaceExposures makes the project's stored exposures equal to the
+// catalog's. They are few (a project declares tens), so they are rewritten
+// whole rather than diffed; a read the catalog names but does not hold is
+// dropped, as an edge to an unknown object is.
+func (s *Store) replaceExposures(ctx context.Context, tx *sql.Tx, projectID int64, exposures []modeldoc.Exposure, ids map[string]int64) (int, error) {
+	if _, err := s.exec(ctx, tx, "DELETE FROM exposures WHERE project_id = ?", projectID); err != nil {
+		return 0, internal("import: delete exposures", err)
+	}
+	for _, e := range exposures {
+		var id int64
+		err := s.queryRow(ctx, tx, `INSERT INTO exposures (project_id, unique_id, name, label, type, maturity, owner, url, description)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			projectID, e.UniqueID, e.Name, e.Label, e.Type, e.Maturity, e.Owner, e.URL, e.Description).Scan(&id)
+		if err != nil {
+			return 0, internal("import: insert exposure", err)
+		}
+		for _, uid := range e.DependsOn {
+			obj, ok := ids[uid]
+			if !ok {
+				continue
+			}
+			if _, err := s.exec(ctx, tx, "INSERT INTO exposure_reads (exposure_id, object_id) VALUES (?, ?) ON CONFLICT DO NOTHING", id, obj); err != nil {
+				return 0, internal("import: insert exposure reads", err)
+			}
+		}
+	}
+	return len(exposures), nil
 }
 
 // contentHash is two hex sha256 digests back to back: the object's own

@@ -535,3 +535,39 @@ func (s *Store) EdgesTouching(ctx context.Context, orgID int64, ids []int64) ([]
 	q := half + s.inIDs("e.downstream_id") + " UNION " + half + s.inIDs("e.upstream_id")
 	return s.edges(ctx, q, orgID, list, orgID, list)
 }
+
+// ExposuresReading returns the exposures of the organization that read
+// any of ids directly, each with the ids among them it reads. Given an
+// object and everything downstream of it, that is every exposure a change
+// to the object can reach.
+func (s *Store) ExposuresReading(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ExposureUse, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	rows, err := s.query(ctx, s.read, `SELECT x.id, x.unique_id, x.name, x.label, x.type, x.maturity, x.owner, x.url, x.description, r.object_id
+		FROM exposure_reads r JOIN exposures x ON x.id = r.exposure_id JOIN projects p ON p.id = x.project_id
+		WHERE p.org_id = ? AND `+s.inIDs("r.object_id")+` ORDER BY x.name, x.id, r.object_id`, orgID, sqldialect.IDList(ids))
+	if err != nil {
+		return nil, internal("read exposures", err)
+	}
+	defer rows.Close()
+	var out []modeldoc.ExposureUse
+	last := int64(-1)
+	for rows.Next() {
+		var id, obj int64
+		var e modeldoc.Exposure
+		if err := rows.Scan(&id, &e.UniqueID, &e.Name, &e.Label, &e.Type, &e.Maturity, &e.Owner, &e.URL, &e.Description, &obj); err != nil {
+			return nil, internal("read exposures", err)
+		}
+		if id != last {
+			out = append(out, modeldoc.ExposureUse{Exposure: e})
+			last = id
+		}
+		u := &out[len(out)-1]
+		u.Reads = append(u.Reads, obj)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("read exposures", err)
+	}
+	return out, nil
+}

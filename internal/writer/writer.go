@@ -53,6 +53,10 @@ type Subject struct {
 	// through others (what a change can reach); 0 when not known.
 	// Downstream lists the direct ones.
 	Dependents int
+	// Exposures are the project's declared uses (dashboards, notebooks,
+	// applications) that read Object or anything downstream of it; one
+	// reads Object directly when its Reads holds Object.ID.
+	Exposures []modeldoc.ExposureUse
 }
 
 // Neighbor is an object next to the subject in the lineage, with its

@@ -42,6 +42,7 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"RegenerationCarriesOver", testCarryOver},
 		{"ExportedTextRecognised", testExportedRecognised},
 		{"HumanDescriptions", testHumanDescriptions},
+		{"Exposures", testExposures},
 		{"OrganizationIsolation", testOrgIsolation},
 		{"Tokens", testTokens},
 		{"ProviderKeys", testProviderKeys},

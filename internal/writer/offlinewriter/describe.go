@@ -188,6 +188,34 @@ func groupingOf(sel *sqlscan.Select) string {
 	return list(items, 6)
 }
 
+// perPhrase is " per <grain>" for an aggregate's column text, with the
+// entities the key columns identify said in words before the keys:
+// " per contact (`source_relation` and `contact_id`)". A reader wants to
+// know a count is per contact; the keys say exactly how.
+func perPhrase(sel *sqlscan.Select) string {
+	g := groupingOf(sel)
+	if g == "" {
+		return ""
+	}
+	var entities []string
+	for _, part := range groupItems(sel) {
+		name := strings.ToLower(strings.Trim(bare(part), `"`))
+		if strings.Trim(name, "abcdefghijklmnopqrstuvwxyz0123456789_") != "" {
+			continue // an expression, not a key column
+		}
+		for _, suffix := range []string{"_id", "_key", "_sk"} {
+			if e, ok := strings.CutSuffix(name, suffix); ok && e != "" {
+				entities = append(entities, humanize(e))
+				break
+			}
+		}
+	}
+	if len(entities) == 0 || len(entities) > 3 {
+		return " per " + g
+	}
+	return " per " + list(entities, 0) + " (" + g + ")"
+}
+
 // groupItems is a SELECT's GROUP BY, item by item, with ordinals ("group
 // by 1, 2") resolved to the output columns they point at and Snowflake's
 // GROUP BY ALL to the columns that aggregate nothing (GitLab printed
@@ -508,10 +536,7 @@ var windowWords = map[string]string{
 func describeExpr(c *sqlscan.OutputColumn, sel *sqlscan.Select) string {
 	expr := oneLine(c.Expr)
 	lexpr := strings.ToLower(expr)
-	per := ""
-	if g := groupingOf(sel); g != "" {
-		per = " per " + g
-	}
+	per := perPhrase(sel)
 	switch c.Kind {
 	case sqlscan.Literal:
 		if isNull(expr) {

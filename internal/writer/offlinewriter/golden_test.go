@@ -133,9 +133,9 @@ from {{ ref('stg_payments') }}
 group by order_id`}, Upstream: []writer.Neighbor{payments}}
 	cols := columnsOf(t, subj)
 	for name, want := range map[string]string{
-		"paid_payments": "Number of rows where `status` is 'paid' per `order_id`.",
-		"paid_amount":   "Sum of `amount` over rows where `status` is 'paid' per `order_id`.",
-		"refunds":       "Number of distinct `payment_id` values among rows where `status` is 'refunded' per `order_id`.",
+		"paid_payments": "Number of rows where `status` is 'paid' per order (`order_id`).",
+		"paid_amount":   "Sum of `amount` over rows where `status` is 'paid' per order (`order_id`).",
+		"refunds":       "Number of distinct `payment_id` values among rows where `status` is 'refunded' per order (`order_id`).",
 	} {
 		if got := cols[name].Description; got != want {
 			t.Errorf("%s = %q\nwant %q", name, got, want)
@@ -313,9 +313,9 @@ group by 1`}, Upstream: []writer.Neighbor{payments}}
 	want := map[string]string{
 		"source_relation": "Always 'postgres.public'.",
 		"answer":          "Always 42.",
-		"payment_ids":     "List of `payment_id` per `order_id`.",
-		"statuses":        "Concatenated list of distinct `status` per `order_id`.",
-		"big_payments":    "Number of rows where `amount > 100` is true per `order_id`.",
+		"payment_ids":     "List of `payment_id` per order (`order_id`).",
+		"statuses":        "Concatenated list of distinct `status` per order (`order_id`).",
+		"big_payments":    "Number of rows where `amount > 100` is true per order (`order_id`).",
 	}
 	got := columnsOf(t, subj)
 	for name, w := range want {
@@ -381,5 +381,73 @@ from {{ ref('stg_payments') }} p left join {{ ref('stg_payments') }} s on p.paym
 	// One column from either side of a join says nothing beyond its name.
 	if d := got["order_ref"].Description; d != "" {
 		t.Errorf("order_ref = %q, want no description", d)
+	}
+}
+
+// TestGoldenImpactNamesExposures: the project's exposures lead the impact
+// layer with their owner, how they reach the model (directly or through
+// which consumer), and are named in what a change reaches and in the
+// summary; a model with none is described as before.
+func TestGoldenImpactNamesExposures(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{ID: 1, Name: "orders", RawSQL: "select order_id, amount from {{ ref('stg_payments') }}"},
+		Upstream:   []writer.Neighbor{payments},
+		Downstream: []writer.Neighbor{{Object: modeldoc.Object{ID: 2, Name: "daily_revenue"}}},
+		Dependents: 3,
+		Exposures: []modeldoc.ExposureUse{
+			{Exposure: modeldoc.Exposure{Name: "revenue", Label: "Daily revenue", Type: "dashboard", Maturity: "high", Owner: "Finance",
+				Description: "The CFO's view. Refreshed hourly."}, Reads: []int64{2}},
+			{Exposure: modeldoc.Exposure{Name: "churn_model", Type: "ml"}, Reads: []int64{1}},
+		},
+	}
+	var impact modeldoc.ImpactAnalysis
+	write(t, subj, modeldoc.LayerImpactAnalysis, &impact)
+	if len(impact.UsedBy) < 2 {
+		t.Fatalf("used by = %+v, want the two exposures first", impact.UsedBy)
+	}
+	first, second := impact.UsedBy[0], impact.UsedBy[1]
+	if first.Team != "Finance" || first.Purpose != "Dashboard `revenue` (Daily revenue) reads it through `daily_revenue`. The CFO's view." ||
+		first.Frequency != "Whenever the dashboard is used; declared maturity high" {
+		t.Errorf("first use = %+v", first)
+	}
+	if second.Team != "Owner not declared in the exposure" || second.Purpose != "ML model `churn_model` reads it directly." {
+		t.Errorf("second use = %+v", second)
+	}
+	if want := "The project declares 2 exposures that depend on it: dashboard `revenue` (Daily revenue), owned by Finance and ML model `churn_model`."; !strings.Contains(impact.DownstreamImpact, want) {
+		t.Errorf("downstream impact = %q, want it to contain %q", impact.DownstreamImpact, want)
+	}
+	if sum := summaryOf(t, subj); !strings.Contains(sum, "Declared uses built on it: dashboard `revenue` (Daily revenue) and ML model `churn_model`.") {
+		t.Errorf("summary does not name the exposures: %q", sum)
+	}
+
+	subj.Downstream, subj.Dependents = nil, 0
+	subj.Exposures = subj.Exposures[1:]
+	write(t, subj, modeldoc.LayerImpactAnalysis, &impact)
+	if !strings.HasPrefix(impact.DownstreamImpact, "No dbt model depends on it, so a change reaches the exposures that read it at once") {
+		t.Errorf("downstream impact with an exposure and no consumer = %q", impact.DownstreamImpact)
+	}
+	if len(impact.UsedBy) != 1 {
+		t.Errorf("used by = %+v, want the exposure alone (nothing inferred from the model's own name)", impact.UsedBy)
+	}
+}
+
+// TestGoldenGrainInWords: an aggregate's grain names the entities its key
+// columns identify before the keys (HubSpot's counts read "per
+// `source_relation` and `contact_id`", which told a reader nothing the
+// column name had not); a grain with no key column stays as the columns.
+func TestGoldenGrainInWords(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "engagement_metrics", RawSQL: `
+select source_relation, contact_id,
+  count(case when engagement_type = 'MEETING' then 1 end) as count_engagement_meetings
+from {{ ref('stg_payments') }}
+group by 1, 2`}, Upstream: []writer.Neighbor{payments}}
+	want := "Number of rows where `engagement_type` is 'MEETING' per contact (`source_relation` and `contact_id`)."
+	if got := columnsOf(t, subj)["count_engagement_meetings"].Description; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
+	}
+	subj.Object.RawSQL = "select date_day, sum(amount) as amount from {{ ref('stg_payments') }} group by date_day"
+	if got, want := columnsOf(t, subj)["amount"].Description, "Sum of `amount` per `date_day`."; got != want {
+		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

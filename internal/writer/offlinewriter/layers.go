@@ -418,6 +418,13 @@ func (f *facts) executiveSummary() string {
 	} else {
 		b = append(b, "No model in the project reads it.")
 	}
+	if len(f.subj.Exposures) > 0 {
+		var names []string
+		for _, e := range f.subj.Exposures {
+			names = append(names, exposureName(e))
+		}
+		b = append(b, sentence("Declared uses built on it: "+list(names, 3)))
+	}
 	return strings.Join(b, " ")
 }
 
@@ -1122,7 +1129,24 @@ func (f *facts) teams() []team {
 }
 
 func (f *facts) impactAnalysis() modeldoc.ImpactAnalysis {
+	// The project's declared exposures first: they are the team's own
+	// word on who uses it, where the teams below are read from names.
 	var used []modeldoc.ImpactUse
+	for _, e := range f.subj.Exposures {
+		team := e.Owner
+		if team == "" {
+			team = "Owner not declared in the exposure"
+		}
+		freq := "Whenever the " + exposureKind(e.Type) + " is used"
+		if e.Maturity != "" {
+			freq += "; declared maturity " + e.Maturity
+		}
+		purpose := sentence(capitalize(exposureName(e)) + " " + f.exposurePath(e))
+		if d := firstSentence(e.Description); meaningful(d) {
+			purpose += " " + sentence(d)
+		}
+		used = append(used, modeldoc.ImpactUse{Team: team, Frequency: freq, Purpose: purpose})
+	}
 	for _, t := range f.teams() {
 		var names []string
 		var summary string
@@ -1166,8 +1190,66 @@ func (f *facts) reachPhrase() string {
 	return ""
 }
 
+// exposureKind is how a sentence names an exposure's type.
+func exposureKind(t string) string {
+	switch t {
+	case "ml":
+		return "ML model"
+	case "":
+		return "exposure"
+	}
+	return t
+}
+
+// exposureName is "dashboard `weekly_revenue`", with its label when the
+// project gives one.
+func exposureName(e modeldoc.ExposureUse) string {
+	s := exposureKind(e.Type) + " `" + e.Name + "`"
+	if e.Label != "" && e.Label != e.Name {
+		s += " (" + e.Label + ")"
+	}
+	return s
+}
+
+// exposurePath says how an exposure reaches the subject: directly, or
+// through which of its consumers.
+func (f *facts) exposurePath(e modeldoc.ExposureUse) string {
+	if slices.Contains(e.Reads, f.subj.Object.ID) {
+		return "reads it directly"
+	}
+	var via []string
+	for _, d := range f.subj.Downstream {
+		if slices.Contains(e.Reads, d.Object.ID) {
+			via = append(via, "`"+d.Object.Name+"`")
+		}
+	}
+	if len(via) > 0 {
+		return "reads it through " + list(via, 3)
+	}
+	return "reads models built from it"
+}
+
+// exposureImpact names the exposures a change reaches.
+func (f *facts) exposureImpact() string {
+	var names []string
+	for _, e := range f.subj.Exposures {
+		n := exposureName(e)
+		if e.Owner != "" {
+			n += ", owned by " + e.Owner
+		}
+		names = append(names, n)
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	return " " + sentence(fmt.Sprintf("The project declares %s on it: %s", verb(len(names), "exposure that depends", "exposures that depend"), list(names, 5)))
+}
+
 func (f *facts) downstreamImpact() string {
 	n := len(f.subj.Downstream)
+	if n == 0 && len(f.subj.Exposures) > 0 {
+		return "No dbt model depends on it, so a change reaches the exposures that read it at once; check them before renaming or removing columns." + f.exposureImpact()
+	}
 	if n == 0 {
 		return "No dbt model depends on it, so a change stays within the dashboards and queries that read it directly; check those before renaming or removing columns."
 	}
@@ -1179,7 +1261,7 @@ func (f *facts) downstreamImpact() string {
 	if g := f.grain(); g != "" {
 		s += "; keep it at " + g
 	}
-	return sentence(s)
+	return sentence(s) + f.exposureImpact()
 }
 
 // questions turns the output columns into questions people ask of it.
