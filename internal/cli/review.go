@@ -134,7 +134,6 @@ func newReviewListCmd(a *App, f *reviewFlags) *cobra.Command {
 	return cmd
 }
 
-
 func clip(s string, n int) string {
 	s = strings.Join(strings.Fields(s), " ")
 	if r := []rune(s); len(r) > n {
@@ -306,4 +305,3 @@ func readTextFile(path string) (string, error) {
 	}
 	return string(b), nil
 }
-
