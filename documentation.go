@@ -160,6 +160,17 @@ type LayerStatus struct {
 	// with findings is kept but marked for review (Review), never clean.
 	Findings []Finding `json:"findings,omitempty"`
 	Review   bool      `json:"review,omitempty"`
+	// ReviewState is what a person made of the layer's text (see
+	// review.go); "" is ReviewDraft, which is what every layer written
+	// before review existed is. Column descriptions are reviewed one column
+	// at a time, in ColumnReviews, not here.
+	ReviewState string     `json:"review_state,omitempty"`
+	ReviewedBy  string     `json:"reviewed_by,omitempty"`
+	ReviewedAt  *time.Time `json:"reviewed_at,omitempty"`
+	// ColumnReviews holds the review of each column description a person
+	// acted on, by lower-case column name; a column not in it is a draft
+	// (or human, when its text is inherited).
+	ColumnReviews map[string]ColumnReview `json:"column_reviews,omitempty"`
 }
 
 // Finding is one grounding problem of a layer's answer.

@@ -64,6 +64,8 @@ func (s *seeded) validBody(t *testing.T, rt route) any {
 		return fmt.Sprintf(`{"selection":{"object_ids":[%d]},"provider":"offline"}`, s.objectID)
 	case "POST /api/v1/jobs/{id}/budget", "POST /api/v1/jobs/{id}/resume":
 		return `{"budget": 5}`
+	case "POST /api/v1/objects/{id}/review":
+		return `{"action":"accept"}`
 	case "PUT /api/v1/provider-keys/{provider}":
 		return `{"key":"sk-other-secret-0123456789abcdef"}`
 	case "POST /api/v1/projects":

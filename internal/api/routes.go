@@ -49,6 +49,10 @@ func (a *API) routeTable() []route {
 		{Method: "GET", Pattern: "/api/v1/objects/{id}", access: member, handler: a.getObject},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}/documentation", access: member, handler: a.getDocumentation},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}/documentation/versions", access: member, handler: a.listDocVersions},
+		{Method: "POST", Pattern: "/api/v1/objects/{id}/review", access: admin, handler: a.reviewObject},
+		{Method: "GET", Pattern: "/api/v1/objects/{id}/review/history", access: member, handler: a.reviewHistory},
+		{Method: "GET", Pattern: "/api/v1/review", access: member, handler: a.listReview},
+		{Method: "POST", Pattern: "/api/v1/review/accept", access: admin, handler: a.acceptAll},
 
 		{Method: "GET", Pattern: "/api/v1/provider-keys", access: member, handler: a.listKeys},
 		{Method: "PUT", Pattern: "/api/v1/provider-keys/{provider}", access: admin, handler: a.putKey},

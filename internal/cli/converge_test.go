@@ -160,7 +160,7 @@ func TestGenerateExportImportConverges(t *testing.T) {
 			if num(t, first, "processed") == 0 {
 				t.Fatalf("first generate documents nothing: %v", first)
 			}
-			runJSON(t, db, "export", "dbt", dir)
+			runJSON(t, db, "export", "dbt", "--include-drafts", dir)
 			exported := treeHashes(t, dir)
 			gen := generatedTexts(t, db)
 			changed := 0
@@ -188,7 +188,7 @@ func TestGenerateExportImportConverges(t *testing.T) {
 			if n := num(t, stale, "total"); n != 0 {
 				t.Fatalf("after export and re-import, %v objects are stale: %v", n, stale)
 			}
-			runJSON(t, db, "export", "dbt", dir)
+			runJSON(t, db, "export", "dbt", "--include-drafts", dir)
 			if !sameTree(exported, treeHashes(t, dir)) {
 				t.Fatal("the second export changed files")
 			}

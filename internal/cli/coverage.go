@@ -19,19 +19,21 @@ func newCoverageCmd(a *App) *cobra.Command {
 		minModels  float64
 		minColumns float64
 		detail     bool
+		drafts     bool
 	)
 	cmd := &cobra.Command{
 		Use:   "coverage",
 		Short: "Report documentation coverage per project, schema and model; --check gates CI",
 		Long: `Report how much of each project is documented: models and columns documented,
-missing, stale, human-written and generated, per project and schema (--models
-for every model).
+missing, stale, human-written, accepted and draft, per project and schema
+(--models for every model).
 
 ` + export.CoverageDefinition + `
 
 With --check the command fails (exit code 1, error code ` + export.ECOVERAGE + `)
-when the share of documented models is below --min-models or the share of
-documented columns is below --min-columns, naming each. With --json the report
+when the share of reviewed (human or accepted) models is below --min-models or
+the share of reviewed columns is below --min-columns, naming each. Drafts do not
+count unless --count-drafts (what --check counted before review existed). With --json the report
 (with its "check" result) is printed first, then the error object.`,
 		Example: `  modeldoc coverage
   modeldoc coverage --project jaffle_shop --json
@@ -64,7 +66,7 @@ documented columns is below --min-columns, naming each. With --json the report
 			}
 			var checkErr error
 			if check {
-				checkErr = r.Check(minModels, minColumns)
+				checkErr = r.Check(minModels, minColumns, drafts)
 			}
 			if a.JSON {
 				if err := a.printJSON(r); err != nil {
@@ -74,7 +76,11 @@ documented columns is below --min-columns, naming each. With --json the report
 			}
 			printCoverage(a, r, detail)
 			if check && checkErr == nil {
-				fmt.Fprintf(a.Stdout, "\nCheck passed: models ≥ %g%%, columns ≥ %g%%.\n", minModels, minColumns)
+				what := "reviewed"
+				if drafts {
+					what = "documented, drafts included"
+				}
+				fmt.Fprintf(a.Stdout, "\nCheck passed (%s): models ≥ %g%%, columns ≥ %g%%.\n", what, minModels, minColumns)
 			}
 			return checkErr
 		},
@@ -84,6 +90,7 @@ documented columns is below --min-columns, naming each. With --json the report
 	cmd.Flags().Float64Var(&minModels, "min-models", 90, "with --check: least share of documented models, in percent")
 	cmd.Flags().Float64Var(&minColumns, "min-columns", 80, "with --check: least share of documented columns, in percent")
 	cmd.Flags().BoolVar(&detail, "models", false, "list every model, not only projects and schemas")
+	cmd.Flags().BoolVar(&drafts, "count-drafts", false, "with --check: count generated text nobody has reviewed as documented")
 	return cmd
 }
 
@@ -93,11 +100,11 @@ func printCoverage(a *App, r *export.CoverageReport, detail bool) {
 		return
 	}
 	w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(w, "SCOPE\tMODELS\tMISSING\tSTALE\tHUMAN/GEN\tCOLUMNS\tMISSING\tSTALE\tHUMAN/GEN\tREVIEW")
+	fmt.Fprintln(w, "SCOPE\tMODELS\tMISSING\tSTALE\tHUMAN/ACCEPTED/DRAFT\tCOLUMNS\tMISSING\tSTALE\tHUMAN/ACCEPTED/DRAFT\tFINDINGS")
 	row := func(name string, s export.Scope) {
-		fmt.Fprintf(w, "%s\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%d\n", name,
-			s.Models.Percent, s.Models.Documented, s.Models.Total, s.Models.Missing, s.Models.Stale, s.Models.Human, s.Models.Generated,
-			s.Columns.Percent, s.Columns.Documented, s.Columns.Total, s.Columns.Missing, s.Columns.Stale, s.Columns.Human, s.Columns.Generated,
+		fmt.Fprintf(w, "%s\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d/%d\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d/%d\t%d\n", name,
+			s.Models.Percent, s.Models.Documented, s.Models.Total, s.Models.Missing, s.Models.Stale, s.Models.Human, s.Models.Accepted, s.Models.Draft,
+			s.Columns.Percent, s.Columns.Documented, s.Columns.Total, s.Columns.Missing, s.Columns.Stale, s.Columns.Human, s.Columns.Accepted, s.Columns.Draft,
 			s.LayersWithFindings)
 	}
 	for _, p := range r.Projects {
@@ -119,7 +126,7 @@ func printCoverage(a *App, r *export.CoverageReport, detail bool) {
 				case m.Human:
 					state = "human"
 				case m.Generated:
-					state = "generated"
+					state = m.Review
 				}
 				if m.Stale {
 					state += ", stale"
@@ -127,8 +134,8 @@ func printCoverage(a *App, r *export.CoverageReport, detail bool) {
 				if n := len(m.LayersWithFindings); n > 0 {
 					state += fmt.Sprintf(", %d layers to review", n)
 				}
-				fmt.Fprintf(w, "    %s\t%s\t\t\t\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d\t%d\n", m.Name, state,
-					m.Columns.Percent, m.Columns.Documented, m.Columns.Total, m.Columns.Missing, m.Columns.Stale, m.Columns.Human, m.Columns.Generated,
+				fmt.Fprintf(w, "    %s\t%s\t\t\t\t%.1f%% (%d/%d)\t%d\t%d\t%d/%d/%d\t%d\n", m.Name, state,
+					m.Columns.Percent, m.Columns.Documented, m.Columns.Total, m.Columns.Missing, m.Columns.Stale, m.Columns.Human, m.Columns.Accepted, m.Columns.Draft,
 					len(m.LayersWithFindings))
 			}
 		}

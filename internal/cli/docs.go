@@ -243,6 +243,22 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 			}
 		}
 	}
+	// The review state of each layer, so that nobody reads a draft as a
+	// person's text (modeldoc review changes it).
+	var states []string
+	for _, l := range modeldoc.AllLayers {
+		if _, ok := v.Layers[l]; !ok || l == modeldoc.LayerColumnDescriptions {
+			continue
+		}
+		st := v.LayerReview(l)
+		if by := v.LayerStatus[l].ReviewedBy; by != "" {
+			st += " by " + by
+		}
+		states = append(states, string(l)+" "+st)
+	}
+	if len(states) > 0 {
+		p("review: %s (columns: modeldoc review list)\n", strings.Join(states, ", "))
+	}
 	section := func(title string) { p("\n## %s\n\n", title) }
 	decode := func(l modeldoc.Layer, dst any) bool {
 		raw, ok := v.Layers[l]

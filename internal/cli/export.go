@@ -53,6 +53,11 @@ func newExportDBTCmd(a *App) *cobra.Command {
 		Long: `Write each model's executive summary as its description, and each column's
 generated description, into the dbt project's properties YAML files.
 
+Only reviewed text is written: a person's (the project's own, inherited from
+it, or edited in modeldoc) and text a person accepted ('modeldoc review').
+Drafts, generated text nobody has reviewed, are counted and left out unless
+--include-drafts; rejected text is never written.
+
 Only the changed values are touched: comments, key order, quoting, indentation,
 blank lines and {{ doc() }} references stay as they are, and a file with nothing
 to change is not rewritten. A description a person wrote (any text in the YAML,
@@ -69,7 +74,8 @@ folder PROJECT_DIR does not have. The export writes all its files or none:
 if one cannot be written, no file of the project is changed.`,
 		Example: `  modeldoc export dbt . --dry-run
   modeldoc export dbt ~/src/jaffle_shop
-  modeldoc export dbt . --overwrite-human`,
+  modeldoc export dbt . --overwrite-human
+  modeldoc export dbt . --include-drafts`,
 		Args: exactArgs(1, "PROJECT_DIR"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ctx := cmd.Context()
@@ -115,11 +121,18 @@ if one cannot be written, no file of the project is changed.`,
 			}
 			fmt.Fprintf(a.Stderr, "%s %d file(s) (%d new); %d left as they were; %d human description(s) kept; %d model(s) have no documentation yet.\n",
 				verb, len(res.Files), created, res.Unchanged, res.KeptHuman, res.Undocumented)
+			if res.Drafts > 0 {
+				fmt.Fprintf(a.Stderr, "%d draft description(s) not written: nobody has reviewed them. Review them with `modeldoc review list` (then `modeldoc review accept`), or pass --include-drafts.\n", res.Drafts)
+			}
+			if res.Rejected > 0 {
+				fmt.Fprintf(a.Stderr, "%d rejected description(s) not written.\n", res.Rejected)
+			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "print a unified diff of the changes and write nothing")
 	cmd.Flags().BoolVar(&opts.OverwriteHuman, "overwrite-human", false, "replace descriptions people wrote (and {{ doc() }} references) too")
+	cmd.Flags().BoolVar(&opts.IncludeDrafts, "include-drafts", false, "write generated text nobody has reviewed too (rejected text is never written)")
 	cmd.Flags().StringVar(&opts.Project, "project", "", "the imported project to export (default: the name in dbt_project.yml)")
 	return cmd
 }

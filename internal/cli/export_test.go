@@ -114,7 +114,7 @@ func TestExportDBTCommandStaysInsideAndIsAtomic(t *testing.T) {
 		outside := treeHashes(t, filepath.Join(base, "outside"))
 		before := treeHashes(t, proj)
 
-		r := run(t, db, "export", "dbt", proj)
+		r := run(t, db, "export", "dbt", "--include-drafts", proj)
 		if r.code == 0 {
 			t.Fatalf("export dbt succeeded with a folder where a file goes:\n%s", r.stderr)
 		}
@@ -128,7 +128,7 @@ func TestExportDBTCommandStaysInsideAndIsAtomic(t *testing.T) {
 		if err := os.Remove(blocker); err != nil {
 			t.Fatal(err)
 		}
-		r = run(t, db, "export", "dbt", proj)
+		r = run(t, db, "export", "dbt", "--include-drafts", proj)
 		if r.code != 0 {
 			t.Fatalf("export dbt: exit %d\n%s", r.code, r.stderr)
 		}

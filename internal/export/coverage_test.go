@@ -63,21 +63,21 @@ func TestCoverageTuvaAndGate(t *testing.T) {
 
 	mp := float64(m.Documented) * 100 / float64(m.Total)
 	cp := float64(c.Documented) * 100 / float64(c.Total)
-	if err := r.Check(mp-0.01, cp-0.01); err != nil {
+	if err := r.Check(mp-0.01, cp-0.01, true); err != nil {
 		t.Errorf("just below the actual coverage must pass: %v", err)
 	}
 	if !r.Result.Passed {
 		t.Error("check not recorded as passed")
 	}
-	err = r.Check(mp+0.01, cp-0.01)
+	err = r.Check(mp+0.01, cp-0.01, true)
 	if modeldoc.ErrorCode(err) != ECOVERAGE || !strings.Contains(err.Error(), "--min-models") || strings.Contains(err.Error(), "--min-columns") {
 		t.Errorf("models just above must fail alone: %v", err)
 	}
-	err = r.Check(mp-0.01, cp+0.01)
+	err = r.Check(mp-0.01, cp+0.01, true)
 	if modeldoc.ErrorCode(err) != ECOVERAGE || !strings.Contains(err.Error(), "--min-columns") || strings.Contains(err.Error(), "--min-models") {
 		t.Errorf("columns just above must fail alone: %v", err)
 	}
-	if err := r.Check(mp+0.01, cp+0.01); err == nil || len(r.Result.Failures) != 2 {
+	if err := r.Check(mp+0.01, cp+0.01, true); err == nil || len(r.Result.Failures) != 2 {
 		t.Errorf("both above must name both: %v", err)
 	}
 

@@ -32,6 +32,10 @@ type DBTOptions struct {
 	OverwriteHuman bool
 	// DryRun computes everything and writes nothing.
 	DryRun bool
+	// IncludeDrafts writes generated text nobody has reviewed too. By
+	// default only human, edited and accepted text is published; rejected
+	// text never is.
+	IncludeDrafts bool
 }
 
 // FileChange is one properties file that the export changes or creates.
@@ -56,8 +60,13 @@ type DBTResult struct {
 	// KeptHuman counts descriptions left alone because a person wrote them.
 	KeptHuman int `json:"kept_human"`
 	// Undocumented counts models with no current documentation to export.
-	Undocumented int      `json:"undocumented_models"`
-	Warnings     []string `json:"warnings,omitempty"`
+	Undocumented int `json:"undocumented_models"`
+	// Drafts counts the generated descriptions not written because nobody
+	// has reviewed them (0 with IncludeDrafts); Rejected those a person
+	// rejected, never written.
+	Drafts   int      `json:"drafts_not_written"`
+	Rejected int      `json:"rejected_not_written"`
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Diff returns the unified diff of every change, file by file.
@@ -122,7 +131,8 @@ type priorText struct {
 }
 
 // ExportDBT writes each model's executive summary and its column
-// descriptions into the project's properties files. A file with nothing
+// descriptions into the project's properties files: text a person wrote,
+// edited or accepted, and drafts only with IncludeDrafts. A file with nothing
 // to change is not touched. A description a person wrote (any non-empty
 // text, or a {{ doc() }} reference, that modeldoc did not generate) is
 // kept unless OverwriteHuman. Models no YAML declares get an entry in the
@@ -450,6 +460,22 @@ func (x *dbtExporter) decide(v yamledit.Value, want string, earlier func() (bool
 	return keepHuman, nil
 }
 
+// publish reports whether text in a review state is written, counting
+// what is left out.
+func (x *dbtExporter) publish(state string) bool {
+	switch {
+	case modeldoc.Published(state):
+		return true
+	case state == modeldoc.ReviewRejected:
+		x.res.Rejected++
+		return false
+	case x.opts.IncludeDrafts:
+		return true
+	}
+	x.res.Drafts++
+	return false
+}
+
 // jinja reports text dbt would render as a template.
 func jinja(s string) bool {
 	return strings.Contains(s, "{{") || strings.Contains(s, "{%") || strings.Contains(s, "{#")
@@ -477,13 +503,22 @@ func (x *dbtExporter) plan(ctx context.Context, p *Project) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w", obj.UniqueID, err)
 		}
+		if summary != "" && !x.publish(v.LayerReview(modeldoc.LayerExecutiveSummary)) {
+			summary = ""
+		}
 		if jinja(summary) {
 			x.jinja = append(x.jinja, obj.Name)
 			summary = ""
 		}
-		cols, _, err := ColumnDocs(v)
+		all, _, err := ColumnDocs(v)
 		if err != nil {
 			return fmt.Errorf("%s: %w", obj.UniqueID, err)
+		}
+		var cols []modeldoc.ColumnDescription
+		for _, c := range all {
+			if x.publish(v.ColumnReviewState(c)) {
+				cols = append(cols, c)
+			}
 		}
 		d, ok := x.models[obj.Name]
 		if !ok {

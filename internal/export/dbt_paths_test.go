@@ -64,7 +64,7 @@ func TestExportDBTStaysInsideProject(t *testing.T) {
 		}})
 
 		for _, dry := range []bool{true, false} {
-			res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: proj, DryRun: dry})
+			res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: proj, DryRun: dry})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,7 +132,7 @@ func TestExportDBTAllOrNothing(t *testing.T) {
 			model("shop", "fresh", "models/new/fresh.sql"),
 		}})
 		before := hashTree(t, proj)
-		_, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: proj})
+		_, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: proj})
 		if err == nil {
 			t.Fatal("the export succeeded with a folder in the way")
 		}
@@ -147,7 +147,7 @@ func TestExportDBTAllOrNothing(t *testing.T) {
 		if err := os.Remove(blocker); err != nil {
 			t.Fatal(err)
 		}
-		res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: proj})
+		res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: proj})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -91,7 +91,7 @@ func TestExportDBTTuvaRoundTrip(t *testing.T) {
 	}
 
 	// A dry run writes nothing and its diff is what the real run does.
-	dry, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: fx.dir, DryRun: true})
+	dry, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir, DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -103,7 +103,7 @@ func TestExportDBTTuvaRoundTrip(t *testing.T) {
 		t.Fatalf("dry run found nothing to export: %+v", dry)
 	}
 
-	res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: fx.dir})
+	res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +229,7 @@ func TestExportDBTTuvaRoundTrip(t *testing.T) {
 	}
 
 	// Exporting again changes nothing: the YAML now holds our text.
-	again, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: fx.dir})
+	again, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,7 +277,7 @@ func findColumn(cols []modeldoc.Column, lower string) (modeldoc.Column, bool) {
 func TestExportDBTOverwriteAndNewerVersions(t *testing.T) {
 	ctx := context.Background()
 	fx := tuva(t, func(i int, name string) bool { return i%10 == 0 })
-	if _, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: fx.dir}); err != nil {
+	if _, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir}); err != nil {
 		t.Fatal(err)
 	}
 	projects, err := Load(ctx, fx.st, fx.orgID, fx.project.ID)
@@ -299,7 +299,7 @@ func TestExportDBTOverwriteAndNewerVersions(t *testing.T) {
 		}
 	}
 	beforeCat := catalogByID(t, fx.dir)
-	res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: fx.dir})
+	res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestExportDBTOverwriteAndNewerVersions(t *testing.T) {
 		t.Errorf("revised %d, kept %d: both should happen on Tuva (files: %d)", revised, kept, len(res.Files))
 	}
 
-	res, err = ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: fx.dir, OverwriteHuman: true})
+	res, err = ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir, OverwriteHuman: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -372,7 +372,7 @@ func TestExportDBTNewEntriesFollowConvention(t *testing.T) {
 	for _, o := range objs {
 		fx.document(t, o.ID)
 	}
-	res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{Dir: dir})
+	res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

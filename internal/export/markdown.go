@@ -120,11 +120,18 @@ func markdownPage(pg *page) string {
 	if o.Description != "" {
 		fmt.Fprintf(&b, "\n## Description\n\n%s\n", mdEscape(o.Description))
 	}
+	// draft labels a heading whose text nobody has reviewed.
+	draft := func(l modeldoc.Layer) string {
+		if pg.Draft[string(l)] {
+			return " (AI draft)"
+		}
+		return ""
+	}
 	if pg.Summary != "" {
-		fmt.Fprintf(&b, "\n## Executive summary\n\n%s\n", mdEscape(pg.Summary))
+		fmt.Fprintf(&b, "\n## Executive summary%s\n\n%s\n", draft(modeldoc.LayerExecutiveSummary), mdEscape(pg.Summary))
 	}
 	if n := pg.Narrative; n != nil {
-		fmt.Fprintf(&b, "\n## Business narrative\n\n%s\n\n", mdEscape(n.WhatItDoes))
+		fmt.Fprintf(&b, "\n## Business narrative%s\n\n%s\n\n", draft(modeldoc.LayerBusinessNarrative), mdEscape(n.WhatItDoes))
 		for i, step := range n.DataJourney {
 			fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(step))
 		}
@@ -133,27 +140,27 @@ func markdownPage(pg *page) string {
 		}
 	}
 	if len(pg.Cards) > 0 {
-		b.WriteString("\n## Transformation steps\n")
+		b.WriteString("\n## Transformation steps" + draft(modeldoc.LayerTransformationCards) + "\n")
 		for _, c := range pg.Cards {
 			fmt.Fprintf(&b, "\n### %d. %s\n\n- **Input:** %s\n- **Logic:** %s\n- **Output:** %s\n- **Why it matters:** %s\n",
 				c.StepNumber, mdEscape(c.Title), mdEscape(c.Input), mdEscape(c.Logic), mdEscape(c.Output), mdEscape(c.WhyItMatters))
 		}
 	}
 	if len(pg.Code) > 0 {
-		b.WriteString("\n## Code explained\n")
+		b.WriteString("\n## Code explained" + draft(modeldoc.LayerCodeExplanations) + "\n")
 		for _, c := range pg.Code {
 			f := fence(c.CodeBlock)
 			fmt.Fprintf(&b, "\n%ssql\n%s\n%s\n\n%s\n\n%s\n", f, c.CodeBlock, f, mdEscape(c.PlainEnglish), mdEscape(c.BusinessContext))
 		}
 	}
 	if len(pg.Rules) > 0 {
-		b.WriteString("\n## Business rules\n\n")
+		b.WriteString("\n## Business rules" + draft(modeldoc.LayerBusinessRules) + "\n\n")
 		for _, r := range pg.Rules {
 			fmt.Fprintf(&b, "- **%s** %s\n", mdEscape(r.Rule), mdEscape(r.Impact))
 		}
 	}
 	if im := pg.Impact; im != nil {
-		b.WriteString("\n## Impact analysis\n\n")
+		b.WriteString("\n## Impact analysis" + draft(modeldoc.LayerImpactAnalysis) + "\n\n")
 		if len(im.UsedBy) > 0 {
 			b.WriteString("| Team | Frequency | Purpose |\n|---|---|---|\n")
 			for _, u := range im.UsedBy {
@@ -170,7 +177,7 @@ func markdownPage(pg *page) string {
 	if len(pg.Columns) > 0 {
 		b.WriteString("\n## Columns\n\n| Name | Type | Description | Source | Lineage |\n|---|---|---|---|---|\n")
 		for _, c := range pg.Columns {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Name), mdEscape(c.DataType), mdEscape(c.Description), c.Source, mdEscape(c.Lineage))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Name), mdEscape(c.DataType), mdEscape(c.Description), c.Badge, mdEscape(c.Lineage))
 		}
 	}
 	b.WriteString("\n## Lineage\n\n**Reads from:**")

@@ -210,7 +210,7 @@ func TestExportsReportUnreadableLayers(t *testing.T) {
 				_, err = WriteSite(t.TempDir(), projects, time.Now())
 				check("site", err)
 				before := hashTree(t, proj)
-				_, err = ExportDBT(ctx, st, fx.orgID, DBTOptions{Dir: proj})
+				_, err = ExportDBT(ctx, st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: proj})
 				check("dbt", err)
 				if !equalHashes(before, hashTree(t, proj)) {
 					t.Error("the failed dbt export changed the project")

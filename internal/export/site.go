@@ -58,14 +58,19 @@ type page struct {
 	Upstream   []link
 	Downstream []link
 	Missing    []modeldoc.Layer
-	Generated  string
+	// Draft holds the layers shown whose text nobody has reviewed, by
+	// name: the pages label them "AI draft". Rejected layers are not shown.
+	Draft     map[string]bool
+	Generated string
 	// ComplexityReasons say what raised the complexity score (1 to 5).
 	ComplexityReasons []string
 }
 
 type pageColumn struct {
-	Name, DataType, Description, Source, Lineage string
-	Tests                                        []string
+	// Source is where the description comes from (human, accepted or
+	// draft), Badge how a page labels it.
+	Name, DataType, Description, Source, Badge, Lineage string
+	Tests                                               []string
 }
 
 type link struct {
@@ -142,6 +147,15 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 			return nil, err
 		}
 		pg.Missing = v.MissingLayers()
+		pg.Draft = map[string]bool{}
+		for _, l := range modeldoc.AllLayers {
+			if _, ok := v.Layers[l]; ok && l != modeldoc.LayerColumnDescriptions && v.LayerReview(l) == modeldoc.ReviewDraft {
+				pg.Draft[string(l)] = true
+			}
+		}
+		if v.LayerReview(modeldoc.LayerExecutiveSummary) == modeldoc.ReviewRejected {
+			pg.Summary = ""
+		}
 		var n modeldoc.BusinessNarrative
 		var cards modeldoc.TransformationCardsOut
 		var code modeldoc.CodeExplanationsOut
@@ -158,6 +172,9 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 			{modeldoc.LayerBusinessRules, &rules, func() { pg.Rules = rules.Rules }},
 			{modeldoc.LayerImpactAnalysis, &impact, func() { pg.Impact = &impact }},
 		} {
+			if v.LayerReview(l.layer) == modeldoc.ReviewRejected {
+				continue
+			}
 			ok, err := decodeLayer(v, l.layer, l.into)
 			if err != nil {
 				return nil, err
@@ -167,9 +184,27 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 			}
 		}
 	}
-	cols, gen, err := ColumnDocs(v)
+	all, _, err := ColumnDocs(v)
 	if err != nil {
 		return nil, err
+	}
+	// Rejected descriptions are not published; the others say whose they are.
+	var cols []modeldoc.ColumnDescription
+	gen := map[string]modeldoc.ColumnDescription{}
+	for _, c := range all {
+		if v.ColumnReviewState(c) != modeldoc.ReviewRejected {
+			cols = append(cols, c)
+			gen[strings.ToLower(c.Name)] = c
+		}
+	}
+	source := func(c modeldoc.ColumnDescription) (string, string) {
+		switch st := v.ColumnReviewState(c); st {
+		case modeldoc.ReviewHuman, modeldoc.ReviewEdited:
+			return "human", st
+		case modeldoc.ReviewAccepted:
+			return "accepted", "accepted"
+		}
+		return "draft", "AI draft"
 	}
 	seen := map[string]bool{}
 	for _, c := range o.Columns {
@@ -179,9 +214,10 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 		g, hasGen := gen[k]
 		switch {
 		case c.HumanDescription && strings.TrimSpace(c.Description) != "":
-			pc.Description, pc.Source = c.Description, "human"
+			pc.Description, pc.Source, pc.Badge = c.Description, "human", "human"
 		case hasGen:
-			pc.Description, pc.Source = g.Description, "generated"
+			pc.Description = g.Description
+			pc.Source, pc.Badge = source(g)
 		default:
 			pc.Description = c.Description
 		}
@@ -192,7 +228,9 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 	}
 	for _, g := range cols {
 		if !seen[strings.ToLower(g.Name)] {
-			pg.Columns = append(pg.Columns, pageColumn{Name: g.Name, Description: g.Description, Source: "generated", Lineage: lineageText(g)})
+			pc := pageColumn{Name: g.Name, Description: g.Description, Lineage: lineageText(g)}
+			pc.Source, pc.Badge = source(g)
+			pg.Columns = append(pg.Columns, pc)
 		}
 	}
 	for _, id := range p.Upstream[o.ID] {

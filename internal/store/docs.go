@@ -231,7 +231,9 @@ func (s *Store) CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[
 // left out, while the SQL is the same. It returns the layers and statuses
 // to store and sets v.StaleLayers; v's own Layers and LayerStatus stay what
 // the writer wrote (a job counts its layers from them). A failed layer with
-// no older text to keep leaves the version partial, not stale.
+// no older text to keep leaves the version partial, not stale. Carried
+// text keeps its review state; a layer or column written again is a draft,
+// except text a person edited, which is kept instead of the writer's.
 func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) (map[modeldoc.Layer]json.RawMessage, map[modeldoc.Layer]modeldoc.LayerStatus, error) {
 	complete := true
 	for _, l := range modeldoc.AllLayers {
@@ -272,20 +274,31 @@ func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersio
 			if !ok {
 				continue
 			}
-			if _, ok := layers[l]; ok {
-				if l == modeldoc.LayerColumnDescriptions && !changed {
-					layers[l] = keepColumns(layers[l], old)
-				}
-				continue
-			}
 			ps := prev.LayerStatus[l]
 			from := ps.CarriedFrom
 			if from == 0 {
 				from = prev.Version
 			}
+			if _, ok := layers[l]; ok {
+				// A regenerated layer is a draft again (its status is the
+				// writer's, with no review), except a person's edit, which
+				// generation never overwrites.
+				if l == modeldoc.LayerColumnDescriptions {
+					st := status[l]
+					layers[l], st.ColumnReviews = mergeColumns(layers[l], old, ps.ColumnReviews, !changed)
+					status[l] = st
+				} else if ps.ReviewState == modeldoc.ReviewEdited {
+					st := status[l]
+					copyReview(&st, ps)
+					st.CarriedFrom, st.Findings, st.Review = from, ps.Findings, ps.Review
+					layers[l], status[l] = old, st
+				}
+				continue
+			}
 			st, asked := status[l]
 			if asked && st.Status == "failed" {
 				st.CarriedFrom, st.Stale = from, true
+				copyReview(&st, ps)
 			} else {
 				st = ps
 				st.CarriedFrom, st.Stale = from, ps.Stale || changed
@@ -306,30 +319,60 @@ func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersio
 	return layers, status, nil
 }
 
-// keepColumns adds to a new column_descriptions layer the columns of the
-// old one it does not describe. Either layer unreadable: the new one as is.
-func keepColumns(newLayer, oldLayer json.RawMessage) json.RawMessage {
+// copyReview gives dst the review of src: carried text keeps what a
+// person made of it.
+func copyReview(dst *modeldoc.LayerStatus, src modeldoc.LayerStatus) {
+	dst.ReviewState, dst.ReviewedBy, dst.ReviewedAt, dst.ColumnReviews = src.ReviewState, src.ReviewedBy, src.ReviewedAt, src.ColumnReviews
+}
+
+// mergeColumns completes a new column_descriptions layer from the old one:
+// a column a person edited keeps the person's text (and its review), and,
+// when keepMissing (the SQL is the same), the columns the new layer left
+// out are kept with their reviews. Every column the writer wrote again is
+// a draft. Either layer unreadable: the new one as is, all drafts.
+func mergeColumns(newLayer, oldLayer json.RawMessage, oldReviews map[string]modeldoc.ColumnReview, keepMissing bool) (json.RawMessage, map[string]modeldoc.ColumnReview) {
 	var n, o modeldoc.ColumnDescriptionsOut
 	if json.Unmarshal(newLayer, &n) != nil || json.Unmarshal(oldLayer, &o) != nil {
-		return newLayer
+		return newLayer, nil
 	}
-	have := map[string]bool{}
-	for _, c := range n.Columns {
-		have[strings.ToLower(c.Name)] = true
-	}
-	added := false
+	reviews := map[string]modeldoc.ColumnReview{}
+	oldByName := map[string]modeldoc.ColumnDescription{}
 	for _, c := range o.Columns {
-		if !have[strings.ToLower(c.Name)] {
-			n.Columns = append(n.Columns, c)
-			added = true
+		oldByName[strings.ToLower(c.Name)] = c
+	}
+	edited := func(k string) bool { return oldReviews[k].State == modeldoc.ReviewEdited }
+	have := map[string]bool{}
+	changed := false
+	for i, c := range n.Columns {
+		k := strings.ToLower(c.Name)
+		have[k] = true
+		if oc, ok := oldByName[k]; ok && edited(k) {
+			n.Columns[i] = oc
+			reviews[k] = oldReviews[k]
+			changed = true
 		}
 	}
-	if !added {
-		return newLayer
+	for _, c := range o.Columns {
+		k := strings.ToLower(c.Name)
+		if have[k] || !keepMissing && !edited(k) {
+			continue
+		}
+		have[k] = true
+		n.Columns = append(n.Columns, c)
+		if r, ok := oldReviews[k]; ok {
+			reviews[k] = r
+		}
+		changed = true
+	}
+	if len(reviews) == 0 {
+		reviews = nil
+	}
+	if !changed {
+		return newLayer, reviews
 	}
 	out, err := json.Marshal(n)
 	if err != nil {
-		return newLayer
+		return newLayer, nil
 	}
-	return out
+	return out, reviews
 }

@@ -41,6 +41,7 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Stale", testStale},
 		{"RegenerationCarriesOver", testCarryOver},
 		{"ExportedTextRecognised", testExportedRecognised},
+		{"Review", testReview},
 		{"HumanDescriptions", testHumanDescriptions},
 		{"Exposures", testExposures},
 		{"OrganizationIsolation", testOrgIsolation},

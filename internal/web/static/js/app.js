@@ -11,6 +11,7 @@ import * as jobPage from './pages/job.js';
 import * as docPage from './pages/doc.js';
 import * as keysPage from './pages/keys.js';
 import * as projectsPage from './pages/projects.js';
+import * as reviewPage from './pages/review.js';
 import { session, loadMe, forget } from './session.js';
 
 const app = document.getElementById('app');
@@ -31,6 +32,7 @@ const routes = [
   { match: (p) => p[0] === 'jobs' && p.length === 1, page: jobsPage, nav: 'jobs', title: 'Jobs' },
   { match: (p) => p[0] === 'jobs' && p.length === 2, page: jobPage, nav: 'jobs', title: 'Job' },
   { match: (p) => p[0] === 'projects' && p.length === 1, page: projectsPage, nav: 'projects', title: 'Projects' },
+  { match: (p) => p[0] === 'review' && p.length === 1, page: reviewPage, nav: 'review', title: 'Review' },
   { match: (p) => p[0] === 'keys', page: keysPage, nav: 'keys', title: 'Provider keys' },
 ];
 
@@ -44,7 +46,7 @@ function renderNav(active) {
   const item = (key, text) => h('li', null, h('a', { href: `#/${key}`, 'aria-current': active === key ? 'page' : null }, text));
   const me = session.me;
   replace(nav,
-    h('ul', null, item('models', 'Models'), item('jobs', 'Jobs'), item('projects', 'Projects'), item('keys', 'Provider keys')),
+    h('ul', null, item('models', 'Models'), item('review', 'Review'), item('jobs', 'Jobs'), item('projects', 'Projects'), item('keys', 'Provider keys')),
     me ? h('span', { class: 'who muted small', id: 'who' }, `${me.organization} · ${me.role}`) : null,
     h('button', { type: 'button', class: 'btn btn-quiet', id: 'signout', onclick: () => signOut('') }, 'Sign out'));
 }
