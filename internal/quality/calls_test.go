@@ -107,6 +107,13 @@ func callsRun(t *testing.T, name string, cat *modeldoc.Catalog) string {
 	}
 	r := Score(name, cat, truth, gen)
 	s := srv.Stats()
+	// Objects whose column layer took a call: the others were written
+	// from the team's text alone.
+	var colCalls int
+	if err := st.DB().QueryRow(`SELECT COUNT(DISTINCT item_id) FROM generation_logs WHERE layer = 'column_descriptions'`).Scan(&colCalls); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%s: %d of %d objects had a column_descriptions call", name, colCalls, j.Processed)
 	n := float64(j.Processed)
 	t.Logf("%s: %d objects (%d partial, %d failed), %d requests, %d prompt and %d completion tokens; inheritance %d of %d, of which with no call %d",
 		name, j.Processed, j.Partial, j.Failed, s.Requests, s.PromptTokens, s.CompletionTokens, r.InheritHits, r.InheritCandidates, r.InheritedHits)
@@ -115,5 +122,5 @@ func callsRun(t *testing.T, name string, cat *modeldoc.Catalog) string {
 		r.InheritCandidates, r.InheritedHits, 100*ratio(r.InheritedHits, r.InheritCandidates, 1))
 }
 
-// setCallsMode sets the job's calls option; the branch base has none.
-func setCallsMode(opts *jobs.Options, mode string) {}
+// setCallsMode sets the job's calls option ("" is the default, combined).
+func setCallsMode(opts *jobs.Options, mode string) { opts.Calls = mode }
