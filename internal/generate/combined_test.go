@@ -3,6 +3,7 @@ package generate_test
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -94,5 +95,54 @@ func TestCombinedPartIsAskedAgainAlone(t *testing.T) {
 	}
 	if prompt.CombinedLayer != plan.Requests[0].SchemaName {
 		t.Errorf("combined schema name %q", plan.Requests[0].SchemaName)
+	}
+}
+
+// TestCombinedAsksOnlyForWhatIsNotKept: layers an earlier run bought are
+// not asked for again; the combined request shrinks to the rest, down to a
+// plain one-layer request.
+func TestCombinedAsksOnlyForWhatIsNotKept(t *testing.T) {
+	ctx := context.Background()
+	st, orgID := catalogStore(t, "tuva-health__tuva")
+	svc := newService(t, st)
+	_, fw := startFake(t, fakellm.Config{})
+	obj := resolve(t, st, orgID, "core__stg_claims_medical_claim")
+	first, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.Write(ctx, first, fw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, keep := range [][]modeldoc.Layer{
+		{modeldoc.LayerExecutiveSummary, modeldoc.LayerBusinessNarrative, modeldoc.LayerCodeExplanations,
+			modeldoc.LayerTransformationCards, modeldoc.LayerImpactAnalysis},
+		{modeldoc.LayerExecutiveSummary, modeldoc.LayerBusinessNarrative},
+	} {
+		plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		plan.Kept = map[modeldoc.Layer]generate.KeptLayer{}
+		for _, l := range keep {
+			plan.Kept[l] = generate.KeptLayer{Content: v.Layers[l], Status: v.LayerStatus[l]}
+		}
+		w := &spoilPart{inner: fw, spilt: true}
+		got, err := svc.Write(ctx, plan, w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkAllLayers(t, plan, got, false)
+		for _, r := range w.reqs {
+			for _, l := range append(slices.Clone(r.Layers), r.Layer) {
+				if slices.Contains(keep, l) {
+					t.Errorf("kept layer %s asked for again", l)
+				}
+			}
+		}
+		if len(w.reqs) != 2 {
+			t.Errorf("%d requests with %d layers kept, want the rest in one and the columns", len(w.reqs), len(keep))
+		}
 	}
 }

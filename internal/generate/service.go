@@ -302,13 +302,17 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 				continue
 			}
 			if len(rest) < len(req.Layers) {
+				// An earlier run bought some of them: ask for the rest
+				// (one layer left is a plain one-layer request).
 				rebuilt, err := prompt.BuildCalls(rest, plan.Subject, plan.prompt, prompt.CallsCombined)
 				if err != nil {
 					return nil, err
 				}
 				req = rebuilt[0]
 			}
-			for _, l := range rest {
+		}
+		if req.Layers != nil {
+			for _, l := range req.Layers {
 				asked[l] = true
 			}
 			wg.Add(1)
