@@ -29,6 +29,7 @@ type generateFlags struct {
 	layers        []string
 	concurrency   int
 	rpm, tpm      int
+	calls         string
 	budget        float64
 	maxRetries    int
 	dryRun        bool
@@ -76,6 +77,7 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	fl.StringVar(&a.Project, "project", "", "with --select: only models of this project (its name or id); needed when the pattern matches models of several projects")
 	fl.StringSliceVar(&f.layers, "layers", nil, "only these layers (comma-separated); default all")
 	fl.IntVar(&f.concurrency, "concurrency", jobs.DefaultConcurrency, "models written at once (1 to 1000)")
+	fl.StringVar(&f.calls, "calls", "combined", "how each object's layers are split into requests: combined (the model-level layers in one call, the columns in another) or per-layer (one call per layer)")
 	fl.IntVar(&f.rpm, "rpm", 0, "the provider key's requests-per-minute limit (0: learn it from the provider's headers)")
 	fl.IntVar(&f.tpm, "tpm", 0, "the provider key's tokens-per-minute limit (0: learn it from the provider's headers)")
 	fl.Float64Var(&f.budget, "budget", 0, "stop (pause) before spending more than this many USD (0: no budget; at most 1000000)")
@@ -126,6 +128,7 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		BaseURL:         f.BaseURL,
 		JSONMode:        f.JSONMode,
 		ReasoningEffort: f.ReasoningEffort,
+		Calls:           f.calls,
 		Budget:          f.budget,
 		RPM:             f.rpm,
 		TPM:             f.tpm,

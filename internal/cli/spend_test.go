@@ -65,7 +65,7 @@ func TestSpendAfterKillNineAndSIGTERM(t *testing.T) {
 
 		var out bytes.Buffer
 		gen := command("--json", "generate", shop(t), "--provider", "openai", "--model", "gpt-4o-mini",
-			"--base-url", fake.BaseURL(), "--concurrency", "4", "--max-retries", "0")
+			"--base-url", fake.BaseURL(), "--concurrency", "4", "--max-retries", "0", "--calls", "per-layer")
 		gen.Stdout, gen.Stderr = &out, &out
 		if err := gen.Start(); err != nil {
 			t.Fatal(err)

@@ -44,8 +44,9 @@ func TestPlanBriefsAgreeWithPlanMany(t *testing.T) {
 			b.EstimatedCost != p.EstimatedCost {
 			t.Errorf("%s: brief %+v, plan %+v", p.Object.Name, b, *p)
 		}
-		// An extrapolated object makes as many calls as a counted one.
-		if b.Calls != int32(len(opts.Layers)) {
+		// Combined mode: one call for the model-level layers, one for the
+		// columns unless all are documented.
+		if b.Calls < 1 || b.Calls > int32(len(opts.Layers)) {
 			t.Errorf("%s: %d calls for %d layers (extrapolated %v)", p.Object.Name, b.Calls, len(opts.Layers), b.Extrapolated)
 		}
 		if b.Extrapolated {

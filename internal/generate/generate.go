@@ -11,6 +11,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
+	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -27,6 +28,10 @@ type Options struct {
 	// ReasoningEffort is the reasoning_effort asked of a reasoning model;
 	// "" means the default (see prompt.Options.ReasoningEffort).
 	ReasoningEffort string
+	// Calls is how the layers are split into requests: prompt.CallsCombined
+	// (the default, "") or prompt.CallsPerLayer. The offline writer always
+	// gets one request per layer.
+	Calls string
 	// Price, when not nil, is the price the user gave for the model (see
 	// cost.Given): estimates and costs use it instead of the table's.
 	Price *cost.Price
@@ -44,9 +49,15 @@ type Plan struct {
 	EstimatedCompletionTokens int64
 	EstimatedCost             float64
 	Options                   Options
-	// Calls is the number of requests (one per layer), kept when PlanMany
-	// drops the requests themselves.
+	// Calls is the number of requests, kept when PlanMany drops the
+	// requests themselves.
 	Calls int
+	// Human are the object's own documented columns with their lineage:
+	// not asked of a writer, put into the column layer by Write.
+	Human []modeldoc.ColumnDescription
+	// prompt is what the requests were built with, to build a layer's
+	// own request when a combined answer's part must be asked again.
+	prompt prompt.Options
 	// Inherited are the columns whose description is inherited along
 	// the column lineage (see inheritColumns): Write puts them into the
 	// column layer whatever the writer answered.

@@ -38,6 +38,12 @@ type inheritance struct {
 	// pending are the indexes of the columns that may inherit from a
 	// farther ancestor.
 	pending []int
+	// human are the subject's own documented columns with the lineage
+	// the SQL shows: not asked of a writer, so the column layer gets
+	// them from here.
+	human []modeldoc.ColumnDescription
+	// lineage is where each column comes from, for the prompts.
+	lineage map[string]writer.ColumnSource
 }
 
 // inheritColumns works out what the subject's columns inherit from its
@@ -60,11 +66,19 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 		own[strings.ToLower(obj.Columns[i].Name)] = &obj.Columns[i]
 	}
 	inh.names = outputNames(subj, a, res)
+	inh.lineage = map[string]writer.ColumnSource{}
+	exprs := map[string]string{}
+	for _, c := range a.FinalColumns() {
+		if c.Kind != sqlscan.ColumnStar && c.Name != "" {
+			exprs[strings.ToLower(c.Name)] = c.Expr
+		}
+	}
 	inh.base = make([]*modeldoc.ColumnDescription, len(inh.names))
 	inh.docs = make([]*modeldoc.ColumnDescription, len(inh.names))
 	for i, name := range inh.names {
-		if c := own[strings.ToLower(name)]; c != nil && c.HumanDescription && meaningful(c.Description) {
-			continue
+		hc := own[strings.ToLower(name)]
+		if hc != nil && !(hc.HumanDescription && meaningful(hc.Description)) {
+			hc = nil
 		}
 		o := a.Origin(name, res.columnsOf)
 		if o.Found && !o.Passthrough && !o.Constant {
@@ -80,6 +94,23 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 					o = u
 				}
 			}
+		}
+		if o.Passthrough {
+			if nb := res.neighbor(o.Relation); nb != nil {
+				inh.lineage[strings.ToLower(name)] = writer.ColumnSource{Model: nb.Object.Name, Column: o.Column}
+			}
+		} else if e := exprs[strings.ToLower(name)]; o.Found && e != "" {
+			inh.lineage[strings.ToLower(name)] = writer.ColumnSource{Expr: e}
+		}
+		if hc != nil {
+			h := modeldoc.ColumnDescription{Name: name, Description: hc.Description, Lineage: "derived"}
+			if o.Passthrough {
+				if nb := res.neighbor(o.Relation); nb != nil {
+					h.Lineage, h.UpstreamModel, h.UpstreamColumn = "passthrough", nb.Object.Name, o.Column
+				}
+			}
+			inh.human = append(inh.human, h)
+			continue
 		}
 		base := &modeldoc.ColumnDescription{Name: name, Lineage: "derived"}
 		var d *modeldoc.ColumnDescription

@@ -189,8 +189,9 @@ func TestInheritedColumnsAreNotAsked(t *testing.T) {
 		t.Fatalf("%d column requests, want 2", len(reqs))
 	}
 	user := reqs[1].User // fct_orders
-	for _, s := range []string{"placed_at (timestamp): When the order was placed. [inherited from source shop.orders.placed_at]",
-		"(3 entries in all", `leave out the 2 marked "inherited"`} {
+	for _, s := range []string{"placed_at (timestamp) ← stg_orders.placed_at: When the order was placed. [inherited from source shop.orders.placed_at]",
+		// Its own human-written column is context too: 2 of 5 are asked.
+		"## Columns to describe (2)\n- amount_usd (numeric)\n- status (text)\n", "(2 entries in all", "documented already"} {
 		if !strings.Contains(user, s) {
 			t.Errorf("the fct_orders prompt lacks %q:\n%s", s, user)
 		}

@@ -459,7 +459,14 @@ func (s *Service) planCheap(subject *writer.Subject, opts Options, complexity bo
 			InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model)}
 	}
 	p.Extrapolated = true
-	p.Calls = len(opts.Layers)
+	layers := prompt.FitLayers(&subject.Object, opts.Layers)
+	p.Calls = len(layers)
+	if callsMode(opts) != prompt.CallsPerLayer {
+		// One call for the model-level layers and, for most models, one
+		// for the columns (not counted without the inheritance it costs
+		// to know).
+		p.Calls = min(len(layers), 2)
+	}
 	return p
 }
 

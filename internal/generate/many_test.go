@@ -37,7 +37,10 @@ func TestPlanManyAgreesWithPlan(t *testing.T) {
 		if p.InputHash != one.InputHash {
 			t.Errorf("%s: PlanMany hash %s, Plan hash %s", p.Object.Name, p.InputHash, one.InputHash)
 		}
-		if p.EstimatedPromptTokens != one.EstimatedPromptTokens || p.Calls != len(one.Requests) || p.Extrapolated {
+		// Plan alone counts the object's transitive consumers, which its
+		// prompts show ("Read by N objects downstream"); a bulk plan does
+		// not walk the lineage that far, so its prompts lack that line.
+		if d := one.EstimatedPromptTokens - p.EstimatedPromptTokens; d < 0 || d > 20*int64(len(one.Requests)) || p.Calls != len(one.Requests) || p.Extrapolated {
 			t.Errorf("%s: PlanMany %d tokens in %d calls (extrapolated %v), Plan %d in %d",
 				p.Object.Name, p.EstimatedPromptTokens, p.Calls, p.Extrapolated, one.EstimatedPromptTokens, len(one.Requests))
 		}

@@ -197,27 +197,30 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 	if len(opts.Layers) == 0 {
 		opts.Layers = modeldoc.AllLayers
 	}
+	opts.Layers = prompt.FitLayers(&subject.Object, opts.Layers)
 	plan := s.planBase(subject, opts)
 	var inh *inheritance
 	if slices.Contains(opts.Layers, modeldoc.LayerColumnDescriptions) {
 		// The prompts show what the direct upstreams give (as a bulk
-		// plan, which reads no farther, does); the farther ancestors'
-		// text joins the columns written.
+		// plan, which reads no farther, does: both must build the same
+		// requests); the farther ancestors' text joins the columns
+		// written, replacing what a writer answered for them.
 		inh = inheritColumns(subject)
 		applyInherited(&subject.Object, inh.list())
+		subject.Lineage = inh.lineage
 	}
-	po := s.cfg.Prompt
-	po.Model = opts.Model
-	po.ReasoningEffort = opts.ReasoningEffort
-	reqs, err := prompt.BuildAll(opts.Layers, subject, po)
+	po := s.promptOptions(opts)
+	reqs, err := prompt.BuildCalls(opts.Layers, subject, po, callsMode(opts))
 	if err != nil {
 		return nil, fmt.Errorf("build prompts for %s: %w", subject.Object.UniqueID, err)
 	}
 	plan.Requests = reqs
 	plan.Calls = len(reqs)
+	plan.prompt = po
 	if inh != nil {
 		inh.deepen(deep)
 		plan.Inherited = inh.list()
+		plan.Human = inh.human
 	}
 	if opts.Provider != "offline" {
 		est := s.estimate(opts, plan.Requests)
@@ -226,6 +229,23 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 		plan.EstimatedCost = est.Cost
 	}
 	return plan, nil
+}
+
+func (s *Service) promptOptions(opts Options) prompt.Options {
+	po := s.cfg.Prompt
+	po.Model = opts.Model
+	po.ReasoningEffort = opts.ReasoningEffort
+	po.OverwriteHuman = opts.OverwriteHuman
+	return po
+}
+
+// callsMode is the plan's calls mode; the offline writer reads one layer
+// per request, and its calls cost nothing to split.
+func callsMode(opts Options) string {
+	if opts.Provider == "offline" {
+		return prompt.CallsPerLayer
+	}
+	return opts.Calls
 }
 
 // planBase is what every plan has, with or without its prompts: the input
@@ -256,31 +276,97 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	layerCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	type outcome struct {
-		layer   modeldoc.Layer
-		content json.RawMessage
-		status  modeldoc.LayerStatus
-		model   string
-		fatal   error
+	var mu sync.Mutex
+	var results []outcome
+	add := func(o ...outcome) {
+		mu.Lock()
+		results = append(results, o...)
+		mu.Unlock()
+		for _, r := range o {
+			if r.fatal != nil {
+				cancel()
+			}
+		}
 	}
-	results := make([]outcome, len(plan.Requests))
+	var chunks []outcome // a wide model's column layer, in parts
 	var wg sync.WaitGroup
-	for i, req := range plan.Requests {
-		if k, ok := plan.Kept[req.Layer]; ok {
-			results[i] = outcome{layer: req.Layer, content: k.Content, status: k.Status}
+	for _, l := range plan.Options.Layers {
+		if k, ok := plan.Kept[l]; ok {
+			results = append(results, outcome{layer: l, content: k.Content, status: k.Status})
+		}
+	}
+	asked := map[modeldoc.Layer]bool{}
+	nchunks := 0
+	for _, req := range plan.Requests {
+		if req.Layers != nil {
+			var rest []modeldoc.Layer
+			for _, l := range req.Layers {
+				if _, kept := plan.Kept[l]; !kept {
+					rest = append(rest, l)
+				}
+			}
+			if len(rest) == 0 {
+				continue
+			}
+			if len(rest) < len(req.Layers) {
+				// An earlier run bought some of them: ask for the rest
+				// (one layer left is a plain one-layer request).
+				rebuilt, err := prompt.BuildCalls(rest, plan.Subject, plan.prompt, prompt.CallsCombined)
+				if err != nil {
+					return nil, err
+				}
+				req = rebuilt[0]
+			}
+		}
+		if req.Layers != nil {
+			for _, l := range req.Layers {
+				asked[l] = true
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				add(s.writeCombined(layerCtx, plan, w, req)...)
+			}()
 			continue
+		}
+		if _, kept := plan.Kept[req.Layer]; kept {
+			continue
+		}
+		asked[req.Layer] = true
+		i := -1
+		if req.Layer == modeldoc.LayerColumnDescriptions {
+			i = nchunks
+			nchunks++
+			chunks = append(chunks, outcome{})
 		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req)
-			results[i] = outcome{req.Layer, content, st, model, fatal}
+			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req, nil)
+			o := outcome{req.Layer, content, st, model, fatal}
+			if i < 0 {
+				add(o)
+				return
+			}
+			mu.Lock()
+			chunks[i] = o
+			mu.Unlock()
 			if fatal != nil {
 				cancel()
 			}
 		}()
 	}
 	wg.Wait()
+	if nchunks > 0 {
+		results = append(results, mergeChunks(chunks))
+	}
+	if _, kept := plan.Kept[modeldoc.LayerColumnDescriptions]; !kept && !asked[modeldoc.LayerColumnDescriptions] &&
+		slices.Contains(plan.Options.Layers, modeldoc.LayerColumnDescriptions) {
+		// Every column is documented: the layer is written from that
+		// documentation, with no call.
+		results = append(results, outcome{layer: modeldoc.LayerColumnDescriptions,
+			content: json.RawMessage(`{"columns":[],"confidence":"high"}`), status: modeldoc.LayerStatus{Status: "ok"}})
+	}
 	if ctx.Err() == nil {
 		for _, r := range results {
 			if r.fatal != nil && !errors.Is(r.fatal, context.Canceled) {
@@ -320,6 +406,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	if raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]; ok {
 		if !plan.Options.OverwriteHuman {
 			raw = keepHumanColumns(raw, plan.Object.Columns)
+			raw = addHumanColumns(raw, plan.Human, plan.Object.Columns)
 		}
 		v.Layers[modeldoc.LayerColumnDescriptions] = mergeInherited(raw, plan.Inherited, plan.Object.Columns)
 	}
@@ -334,7 +421,10 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 // brings nothing better (an error, an invalid answer).
 // It returns the validated JSON (nil when the layer failed), its status,
 // the model that answered, and a non-nil error only when the job must stop.
-func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, req writer.Request) (json.RawMessage, modeldoc.LayerStatus, string, error) {
+//
+// first, when not nil, is the first answer already bought (a combined
+// answer's part): it is checked as if it had come from this layer's call.
+func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, req writer.Request, first *writer.Result) (json.RawMessage, modeldoc.LayerStatus, string, error) {
 	var st modeldoc.LayerStatus
 	start := s.cfg.Now()
 	defer func() { st.DurationMS = s.cfg.Now().Sub(start).Milliseconds() }()
@@ -352,7 +442,13 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 	}
 	for attempt := 1; attempt <= 2; attempt++ {
 		st.Attempts = attempt
-		res, err := w.Write(ctx, req)
+		var res writer.Result
+		var err error
+		if attempt == 1 && first != nil {
+			res = *first
+		} else {
+			res, err = w.Write(ctx, req)
+		}
 		st.PromptTokens += res.Usage.PromptTokens
 		st.CompletionTokens += res.Usage.CompletionTokens
 		st.CachedTokens += res.Usage.CachedTokens
@@ -363,7 +459,7 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 		var gerr *ground.Error
 		invalidFindings = nil
 		if err == nil {
-			err = prompt.ValidateFor(req.Layer, res.Content, plan.Subject)
+			err = prompt.ValidateRequest(req, res.Content)
 			if err == nil {
 				f := ground.Check(req.Layer, res.Content, plan.Subject)
 				if len(f) == 0 {

@@ -381,7 +381,7 @@ func (m *Manager) nameInSeveralProjects(ctx context.Context, db *sql.DB, orgID i
 }
 
 func (m *Manager) generateOptions(o *Options, jobID int64) generate.Options {
-	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID, ReasoningEffort: o.ReasoningEffort, Price: o.GivenPrice()}
+	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID, ReasoningEffort: o.ReasoningEffort, Calls: o.Calls, Price: o.GivenPrice()}
 }
 
 func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {

@@ -38,6 +38,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -161,6 +162,11 @@ type Options struct {
 	// ("" means writer.DefaultReasoningEffort for OpenAI's reasoning
 	// models); one of writer.ReasoningEfforts.
 	ReasoningEffort string `json:"reasoning_effort,omitempty"`
+	// Calls is how each object's layers are split into requests:
+	// "combined" (the default, also ""): the model-level layers in one
+	// request and the columns in another; "per-layer": one request per
+	// layer, as before, to compare. The offline writer is always per layer.
+	Calls string `json:"calls,omitempty"`
 	// Budget in USD; 0 means none.
 	Budget float64 `json:"budget,omitempty"`
 	// RPM and TPM are the limits the CLI was given, kept for the resume.
@@ -450,6 +456,9 @@ func (o *Options) Validate() error {
 	}
 	if err := writer.CheckReasoningEffort(o.ReasoningEffort); err != nil {
 		return modeldoc.Errorf(modeldoc.EINVALID, "reasoningEffort: %v.", err)
+	}
+	if err := prompt.CheckCalls(o.Calls); err != nil {
+		return err
 	}
 	return nil
 }

@@ -74,11 +74,14 @@ func (e *spendEnv) engine() *engine.Engine {
 	return eng
 }
 
+// One call per layer: these tests cut objects short between their calls,
+// which seven calls an object give them room to do (combined calls are
+// counted the same way, one log a call; see generate's combined tests).
 func (e *spendEnv) create(m *jobs.Manager, concurrency int) *jobs.Job {
 	e.t.Helper()
 	j, err := m.Create(context.Background(), e.org, jobs.CreateRequest{Options: jobs.Options{
 		Selection: jobs.Selection{ProjectID: e.proj}, RegenerateAll: true, Concurrency: concurrency,
-		MaxRetries: 1, Provider: "openai", Model: "gpt-4o-mini", BaseURL: e.fake.BaseURL(),
+		MaxRetries: 1, Provider: "openai", Model: "gpt-4o-mini", BaseURL: e.fake.BaseURL(), Calls: "per-layer",
 	}})
 	if err != nil {
 		e.t.Fatal(err)
@@ -220,9 +223,15 @@ func TestBudgetStopKeepsPaidLayers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Half of the first object's estimate: its first layers are bought
-		// and the others refused.
-		if _, err := eng.Jobs.SetBudget(ctx, e.org, j.ID, items[0].EstimatedCost/2); err != nil {
+		// Half of the dearest object's estimate: its first layers are
+		// bought and the others refused. (Not the first object's: a seed
+		// with no SQL has one or two layers, so half its estimate is less
+		// than its first call.)
+		dearest := items[0].EstimatedCost
+		for _, it := range items {
+			dearest = max(dearest, it.EstimatedCost)
+		}
+		if _, err := eng.Jobs.SetBudget(ctx, e.org, j.ID, dearest/2); err != nil {
 			t.Fatal(err)
 		}
 		if err := eng.Jobs.Start(ctx); err != nil {

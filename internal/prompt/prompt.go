@@ -32,7 +32,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v4"
+const Version = "v6"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -53,11 +53,14 @@ var layerTemplates = shareContext(templates)
 func shareContext(base *template.Template) *template.Template {
 	t := template.Must(base.Clone())
 	field := template.Must(template.New("field").Parse(`{{.RenderedContext}}`)).Tree.Root.Nodes[0]
+	names := make([]string, 0, len(modeldoc.AllLayers)+1)
 	for _, l := range modeldoc.AllLayers {
-		name := string(l) + ".tmpl"
+		names = append(names, string(l)+".tmpl")
+	}
+	for _, name := range append(names, CombinedLayer+".tmpl") {
 		lt := t.Lookup(name)
 		if lt == nil {
-			panic("prompt: no template for layer " + string(l))
+			panic("prompt: no template " + name)
 		}
 		// Clone shares the parse trees with base: edit a copy.
 		tree := lt.Tree.Copy()
@@ -102,6 +105,13 @@ type Options struct {
 	// carries an effort gets its writer.ReasoningAllowance on top of the
 	// layer's budget, which sizes the answer alone.
 	ReasoningEffort string
+	// OverwriteHuman asks for the columns a person documented too; by
+	// default they are context, not tasks, as inherited ones are.
+	OverwriteHuman bool
+	// MaxColumnsPerCall caps the columns one column_descriptions request
+	// asks for in BuildCalls' combined mode; wider models get several.
+	// Defaults to 60.
+	MaxColumnsPerCall int
 }
 
 func (o Options) withDefaults() Options {
@@ -109,6 +119,7 @@ func (o Options) withDefaults() Options {
 	o.MaxUpstream = cmp.Or(o.MaxUpstream, 15)
 	o.MaxDownstream = cmp.Or(o.MaxDownstream, 25)
 	o.MaxUpstreamColumns = cmp.Or(o.MaxUpstreamColumns, 40)
+	o.MaxColumnsPerCall = cmp.Or(o.MaxColumnsPerCall, 60)
 	return o
 }
 
@@ -146,50 +157,79 @@ func Build(layer modeldoc.Layer, s *writer.Subject, opts Options) (writer.Reques
 	return reqs[0], nil
 }
 
-// BuildAll returns the requests for several layers of s's documentation, in
-// the order given. It reads (and counts the tokens of) the SQL once, where
-// calling Build per layer would read it once per layer.
+// BuildAll returns the requests for several layers of s's documentation,
+// one per layer, in the order given. It reads (and counts the tokens of)
+// the SQL once, where calling Build per layer would read it once per
+// layer. The column_descriptions request asks for the columns nobody has
+// documented (see AskedColumns); BuildCalls leaves it out when there are
+// none, BuildAll does not.
 func BuildAll(layers []modeldoc.Layer, s *writer.Subject, opts Options) ([]writer.Request, error) {
+	v, opts, err := prepare(layers, s, opts)
+	if err != nil {
+		return nil, err
+	}
+	reqs := make([]writer.Request, 0, len(layers))
+	for _, layer := range layers {
+		req, err := layerRequest(layer, s, v, opts)
+		if err != nil {
+			return nil, err
+		}
+		reqs = append(reqs, req)
+	}
+	return reqs, nil
+}
+
+// prepare checks the layers and renders the context shared by all of s's
+// requests.
+func prepare(layers []modeldoc.Layer, s *writer.Subject, opts Options) (*view, Options, error) {
 	for _, l := range layers {
 		if _, err := modeldoc.ParseLayer(string(l)); err != nil {
-			return nil, err
+			return nil, opts, err
 		}
 	}
 	if s == nil {
-		return nil, modeldoc.Errorf(modeldoc.EINVALID, "No model to document: the subject is missing.")
+		return nil, opts, modeldoc.Errorf(modeldoc.EINVALID, "No model to document: the subject is missing.")
 	}
 	opts = opts.withDefaults()
 	v := newView(s, opts)
 	rendered, err := exec("context", v)
 	if err != nil {
-		return nil, err
+		return nil, opts, err
 	}
 	v.RenderedContext = rendered
-	reqs := make([]writer.Request, 0, len(layers))
-	for _, layer := range layers {
-		user, err := execLayer(string(layer)+".tmpl", v)
-		if err != nil {
-			return nil, err
-		}
-		maxTokens := MaxTokens(layer, len(s.Object.Columns))
-		if n, ok := opts.MaxTokens[layer]; ok && n > 0 {
-			maxTokens = n
-		}
-		effort := writer.ReasoningEffortFor(opts.Model, opts.ReasoningEffort)
-		maxTokens += writer.ReasoningAllowance(effort)
-		reqs = append(reqs, writer.Request{
-			Layer:           layer,
-			Model:           opts.Model,
-			System:          System,
-			User:            user,
-			SchemaName:      string(layer),
-			Schema:          Schema(layer),
-			MaxTokens:       maxTokens,
-			ReasoningEffort: effort,
-			Subject:         s,
-		})
+	return &v, opts, nil
+}
+
+func layerRequest(layer modeldoc.Layer, s *writer.Subject, v *view, opts Options) (writer.Request, error) {
+	user, err := execLayer(string(layer)+".tmpl", *v)
+	if err != nil {
+		return writer.Request{}, err
 	}
-	return reqs, nil
+	n := len(s.Object.Columns)
+	if layer == modeldoc.LayerColumnDescriptions && v.ColumnsComplete {
+		n = len(v.Ask)
+	}
+	maxTokens := MaxTokens(layer, n)
+	if m, ok := opts.MaxTokens[layer]; ok && m > 0 {
+		maxTokens = m
+	}
+	effort := writer.ReasoningEffortFor(opts.Model, opts.ReasoningEffort)
+	maxTokens += writer.ReasoningAllowance(effort)
+	req := writer.Request{
+		Layer:           layer,
+		Model:           opts.Model,
+		System:          System,
+		User:            user,
+		SchemaName:      string(layer),
+		Schema:          Schema(layer),
+		MaxTokens:       maxTokens,
+		ReasoningEffort: effort,
+		Subject:         s,
+	}
+	if layer == modeldoc.LayerColumnDescriptions {
+		req.Columns = askedNames(v)
+	}
+	return req, nil
 }
 
 // view is what the templates see: every string already flattened, capped
@@ -202,18 +242,36 @@ type view struct {
 	// declares (or none): the model must then add the SELECT's others.
 	ColumnsComplete bool
 	// ToDescribe counts the columns a writer is asked to describe: those
-	// not inherited from upstream (see generate's inheritance).
-	ToDescribe, Inherited              int
+	// nobody documented (see AskedColumns). Ask lists them, or this
+	// request's share of them (Part of Parts) when a wide model's columns
+	// are asked in several calls.
+	ToDescribe, Inherited, Human int
+	Ask                          []columnView
+	Part, Parts                  int
+	// Combined is true in the one request that asks for several layers;
+	// Has says which (by layer name) and Keys lists them in order.
+	Combined                           bool
+	Has                                map[string]bool
+	Keys                               string
 	Upstream                           []neighborView
 	UpstreamTotal, UpstreamLeftOut     int
 	Downstream                         []neighborView
 	DownstreamTotal, DownstreamLeftOut int
+	// Tags, Owner and Dependents (every object downstream, directly or
+	// not) are what the project says of the model's place and use; Keys*
+	// what its tests say of its grain and values.
+	Tags, Owner                       string
+	Dependents                        int
+	Grain, NotNull, Accepted, Related string
+	// Examples are the project's own human descriptions near the model,
+	// to write in the team's style.
+	ModelExamples, ColumnExamples []string
 	// RenderedContext is the "context" template's output for this view,
 	// which layerTemplates print in its place.
 	RenderedContext string
 }
 
-type columnView struct{ Name, Type, Description, InheritedFrom string }
+type columnView struct{ Name, Type, Description, InheritedFrom, From, Tests string }
 
 type neighborView struct {
 	Name, Type, Summary, Description string
@@ -232,24 +290,32 @@ func newView(s *writer.Subject, opts Options) view {
 		// YAML, or a person's edit); generated text lives in DocVersion.
 		Description: line(o.Description),
 	}
-	sql := o.CompiledSQL
-	v.SQLKind = "compiled: Jinja resolved"
-	if sql == "" {
-		sql = o.RawSQL
-		v.SQLKind = "raw dbt SQL: Jinja not compiled"
-	}
-	sql = strings.TrimSpace(sql)
-	v.SQL = cutSQL(sql, opts.MaxSQLTokens)
+	v.SQLKind, v.SQL = chooseSQL(o, opts.MaxSQLTokens)
 	v.Fence = fence(v.SQL)
+	v.Tags = line(strings.Join(o.Tags, ", "))
+	if owner, ok := o.Meta["owner"].(string); ok {
+		v.Owner = line(owner)
+	}
+	v.Dependents = s.Dependents
+	v.Grain, v.NotNull, v.Accepted, v.Related = testLines(o.Columns)
+	v.ModelExamples, v.ColumnExamples = examples(s)
 
 	v.ColumnsComplete = columnsComplete(o.Columns)
 	for _, c := range sortedColumns(o.Columns) {
 		cv := columnView{Name: line(c.Name), Type: line(c.DataType)}
+		if src, ok := s.Lineage[strings.ToLower(c.Name)]; ok {
+			if src.Model != "" {
+				cv.From = line(src.Model + "." + src.Column)
+			} else {
+				cv.From = "= " + clip(line(src.Expr), 100)
+			}
+		}
 		// Only human descriptions: feeding our own earlier output back in
 		// would make each version drift further from the SQL.
 		switch {
 		case c.HumanDescription:
 			cv.Description = line(c.Description)
+			v.Human++
 		case c.InheritedFrom != "":
 			// A person's text from upstream, carried down verbatim:
 			// documentation, not a task.
@@ -257,9 +323,12 @@ func newView(s *writer.Subject, opts Options) view {
 			v.Inherited++
 		}
 		v.Columns = append(v.Columns, cv)
+		if asked(c, opts.OverwriteHuman) {
+			v.Ask = append(v.Ask, cv)
+		}
 	}
-
-	v.ToDescribe = len(v.Columns) - v.Inherited
+	v.ToDescribe = len(v.Ask)
+	v.Part, v.Parts = 1, 1
 	up := sortedNeighbors(s.Upstream)
 	v.UpstreamTotal = len(up)
 	if len(up) > opts.MaxUpstream {
@@ -294,23 +363,34 @@ func TruncationMarker(shown, total int) string {
 }
 
 func cutSQL(sql string, budget int) string {
-	// Every token is at least one byte: SQL no longer in bytes than the
-	// budget in tokens fits without counting (counting is the dear part).
-	if len(sql) <= budget {
+	if fits(sql, budget) {
 		return sql
 	}
 	total := tokens.Count(sql)
-	if total <= budget {
-		return sql
+	// Keep the final SELECT (what the model returns) when it is a small
+	// part of the budget, and cut the head before it.
+	tail := ""
+	if i := strings.LastIndex(strings.ToLower(sql), "\nselect"); i > 0 {
+		if t := sql[i+1:]; tokens.Count(t) <= budget/3 {
+			tail = t
+		}
 	}
-	cut, _ := tokens.Truncate(sql, budget)
+	head := sql
+	if tail != "" {
+		head = sql[:len(sql)-len(tail)]
+	}
+	cut, _ := tokens.Truncate(head, budget-tokens.Count(tail))
 	// End on a whole line when that loses little, so the model does not read
 	// half a condition as the real one.
 	if i := strings.LastIndexByte(cut, '\n'); i > len(cut)*4/5 {
 		cut = cut[:i]
 	}
 	cut = strings.TrimRight(cut, " \t\r\n")
-	return cut + "\n" + TruncationMarker(tokens.Count(cut), total)
+	shown := tokens.Count(cut) + tokens.Count(tail)
+	if tail == "" {
+		return cut + "\n" + TruncationMarker(shown, total)
+	}
+	return cut + "\n" + TruncationMarker(shown, total) + " [the final SELECT follows]\n" + tail
 }
 
 // fence returns a Markdown code fence longer than any run of backticks in

@@ -106,6 +106,12 @@ func Validate(layer modeldoc.Layer, content string) error {
 // exactly, and passthrough columns naming an upstream object that exists.
 // A nil subject skips those checks.
 func ValidateFor(layer modeldoc.Layer, content string, s *writer.Subject) error {
+	return validate(layer, content, s, nil)
+}
+
+// validate is ValidateFor where asked, when not nil, lists the columns a
+// column_descriptions answer must hold.
+func validate(layer modeldoc.Layer, content string, s *writer.Subject, asked []string) error {
 	compileOnce.Do(loadSchemas)
 	sch, ok := compiled[layer]
 	if !ok {
@@ -132,7 +138,7 @@ func ValidateFor(layer modeldoc.Layer, content string, s *writer.Subject) error 
 		return verr
 	}
 	// The schema held, so the answer decodes into the layer's Go type.
-	semanticChecks(verr, layer, content, s)
+	semanticChecks(verr, layer, content, s, asked)
 	if len(verr.Problems) > 0 {
 		return verr
 	}
@@ -192,7 +198,7 @@ func pointer(loc []string) string {
 	return b.String()
 }
 
-func semanticChecks(v *ValidationError, layer modeldoc.Layer, content string, s *writer.Subject) {
+func semanticChecks(v *ValidationError, layer modeldoc.Layer, content string, s *writer.Subject, asked []string) {
 	switch layer {
 	case modeldoc.LayerExecutiveSummary:
 		var out modeldoc.ExecutiveSummaryOut
@@ -259,7 +265,7 @@ func semanticChecks(v *ValidationError, layer modeldoc.Layer, content string, s 
 	case modeldoc.LayerColumnDescriptions:
 		var out modeldoc.ColumnDescriptionsOut
 		decode(content, &out)
-		checkColumns(v, out.Columns, s)
+		checkColumns(v, out.Columns, s, asked)
 	}
 }
 
@@ -307,7 +313,7 @@ func sentences(s string) int {
 	return max(n, 1)
 }
 
-func checkColumns(v *ValidationError, cols []modeldoc.ColumnDescription, s *writer.Subject) {
+func checkColumns(v *ValidationError, cols []modeldoc.ColumnDescription, s *writer.Subject, asked []string) {
 	seen := make(map[string]int, len(cols))
 	for i, c := range cols {
 		p := fmt.Sprintf("/columns/%d", i)
@@ -331,8 +337,13 @@ func checkColumns(v *ValidationError, cols []modeldoc.ColumnDescription, s *writ
 		want[c.Name] = true
 		// An inherited column is not asked for; an answer for it is
 		// harmless (the inherited text replaces it).
-		if _, ok := seen[c.Name]; !ok && c.InheritedFrom == "" {
+		if _, ok := seen[c.Name]; !ok && c.InheritedFrom == "" && asked == nil {
 			missing = append(missing, c.Name)
+		}
+	}
+	for _, name := range asked {
+		if _, ok := seen[name]; !ok {
+			missing = append(missing, name)
 		}
 	}
 	if len(missing) > 0 {

@@ -82,6 +82,9 @@ type Report struct {
 	// text of a same-named column of a still-documented ancestor;
 	// InheritHits those that got exactly that text back.
 	InheritCandidates, InheritHits int
+	// InheritedHits are the InheritHits whose text the column layer marks
+	// inherited: it came back before any writer was asked.
+	InheritedHits int
 	// ContentRecall is the mean share of a hidden text's content words
 	// found in the generated text, over ContentColumns columns.
 	ContentRecall  float64
@@ -156,6 +159,9 @@ func Score(dataset string, cat *modeldoc.Catalog, truth *Truth, gen map[string]*
 				r.InheritCandidates++
 				if flat(got) == flat(want) {
 					r.InheritHits++
+					if g != nil && g.Inherited[name] {
+						r.InheritedHits++
+					}
 				} else if len(r.InheritMisses) < 200 {
 					r.InheritMisses = append(r.InheritMisses, id+"."+name+": got "+clip(got, 100))
 				}

@@ -14,9 +14,8 @@ import (
 // project, unique id, type, name, schema, materialization, file path,
 // description, raw and compiled SQL, SQL hash, and its columns (name,
 // position, type, description, whether human-written or declared), package,
-// database and identifier. Tags, meta and column tests are left empty: planning 100,000
-// objects spends most of its time reading rows, and parsing JSON it never
-// uses. Ids it does not have are left out.
+// database and identifier, its tags and meta and its columns' tests, which
+// prompts show (grain, keys, owner). Ids it does not have are left out.
 func (s *Store) PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error) {
 	return s.bulkObjects(ctx, orgID, ids, true)
 }
@@ -40,7 +39,7 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	// downstream model's SQL reads back to this object.
 	cols := "o.id, o.project_id, o.unique_id, o.type, o.name, o.description, o.package, o.database_name, o.schema_name, o.identifier"
 	if full {
-		cols += ", o.materialization, o.file_path, o.raw_sql, o.compiled_sql, o.sql_hash"
+		cols += ", o.materialization, o.file_path, o.raw_sql, o.compiled_sql, o.sql_hash, o.tags, o.meta"
 	}
 	// No ORDER BY on a name: sorting rows that carry their SQL cost more
 	// than the reading. CROSS JOIN starts from the ids, as in objects.
@@ -52,14 +51,18 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	out := make([]modeldoc.Object, 0, len(ids))
 	for rows.Next() {
 		var o modeldoc.Object
-		var typ string
+		var typ, tags, meta string
 		dest := []any{&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Description, &o.Package, &o.Database, &o.Schema, &o.Identifier}
 		if full {
-			dest = append(dest, &o.Materialization, &o.FilePath, &o.RawSQL, &o.CompiledSQL, &o.SQLHash)
+			dest = append(dest, &o.Materialization, &o.FilePath, &o.RawSQL, &o.CompiledSQL, &o.SQLHash, &tags, &meta)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return nil, internal("read objects", err)
+		}
+		o.Tags = jsonStrings(tags)
+		if o.Meta = jsonMap(meta); len(o.Meta) == 0 {
+			o.Meta = nil
 		}
 		o.Type = modeldoc.ObjectType(typ)
 		out = append(out, o)
@@ -82,7 +85,7 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	}
 	colCols := "object_id, name, position, data_type"
 	if full {
-		colCols += ", description, human_description, declared"
+		colCols += ", description, human_description, declared, tests"
 	} else {
 		colCols += ", CASE WHEN human_description THEN description ELSE '' END, declared"
 	}
@@ -109,9 +112,10 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	for rows.Next() {
 		var objID int64
 		var c modeldoc.Column
+		var tests string
 		dest := []any{&objID, &c.Name, &c.Position, &c.DataType}
 		if full {
-			dest = append(dest, &c.Description, &c.HumanDescription, &c.Declared)
+			dest = append(dest, &c.Description, &c.HumanDescription, &c.Declared, &tests)
 		} else {
 			dest = append(dest, &c.Description, &c.Declared)
 		}
@@ -121,6 +125,7 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 		if !full {
 			c.HumanDescription = c.Description != ""
 		}
+		c.Tests = jsonStrings(tests)
 		c.Name, c.DataType = same(c.Name), same(c.DataType)
 		o := &out[index(objID)]
 		o.Columns = append(o.Columns, c)

@@ -42,6 +42,17 @@ type Request struct {
 	// ReasoningEffortFor.
 	ReasoningEffort string
 	Subject         *Subject
+	// Layers lists the layers a combined request asks for in one answer
+	// (a JSON object with one key per layer); nil for a one-layer request,
+	// whose layer is Layer. A combined request's Layer is only its name
+	// in logs ("model_layers"): a writer that cannot answer several
+	// layers at once (the offline writer) is never sent one.
+	Layers []modeldoc.Layer
+	// Columns lists the columns a column_descriptions request asks for
+	// by name, the ones nobody documented; when the model's column list
+	// is not known in full, the request also asks for every other column
+	// its SQL returns.
+	Columns []string
 }
 
 // Subject is the model being documented with its lineage.
@@ -57,6 +68,15 @@ type Subject struct {
 	// applications) that read Object or anything downstream of it; one
 	// reads Object directly when its Reads holds Object.ID.
 	Exposures []modeldoc.ExposureUse
+	// Lineage says where each of Object's columns comes from as its SQL
+	// shows it, by lower-case column name; nil when not worked out.
+	Lineage map[string]ColumnSource
+}
+
+// ColumnSource is where one output column comes from: an upstream's
+// column read unchanged (Model and Column), or an expression (Expr).
+type ColumnSource struct {
+	Model, Column, Expr string
 }
 
 // Neighbor is an object next to the subject in the lineage, with its

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
@@ -149,9 +150,18 @@ func (w *Writer) Params(req writer.Request) (anthropic.MessageNewParams, error) 
 	if maxTokens <= 0 {
 		maxTokens = DefaultMaxTokens
 	}
+	what := "the " + string(req.Layer) + " documentation layer"
+	if len(req.Layers) > 0 {
+		// A combined request: name its layers, not its log name.
+		names := make([]string, len(req.Layers))
+		for i, l := range req.Layers {
+			names[i] = string(l)
+		}
+		what = "the documentation layers " + strings.Join(names, ", ") + ", one key each"
+	}
 	tool := anthropic.ToolParam{
 		Name:        name,
-		Description: anthropic.String("Record the " + string(req.Layer) + " documentation layer. Call it exactly once with the complete answer."),
+		Description: anthropic.String("Record " + what + ". Call it exactly once with the complete answer."),
 		InputSchema: in,
 	}
 	p := anthropic.MessageNewParams{

@@ -1,0 +1,179 @@
+package generate
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/prompt"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// outcome is one layer's result in Write.
+type outcome struct {
+	layer   modeldoc.Layer
+	content json.RawMessage
+	status  modeldoc.LayerStatus
+	model   string
+	fatal   error
+}
+
+// writeCombined sends one request for several layers and takes its answer
+// apart: each layer's part is validated and grounded on its own, and a
+// part that fails is asked again alone, with its own layer's request and
+// what was wrong with it, never the whole. The call's tokens are counted
+// in the status of the request's first layer, so that a version's tokens
+// stay the sum of its calls'. When the call brings no usable answer (an
+// error other than a fatal one, or text that is no JSON object), each
+// layer is asked for in its own request, as in per-layer mode.
+func (s *Service) writeCombined(ctx context.Context, plan *Plan, w writer.Writer, req writer.Request) []outcome {
+	start := s.cfg.Now()
+	res, err := w.Write(ctx, req)
+	var parts map[modeldoc.Layer]string
+	if err == nil {
+		parts, err = prompt.SplitCombined(req.Layers, res.Content)
+	}
+	if err != nil && (ctx.Err() != nil || writer.KindOf(err).Fatal()) {
+		out := make([]outcome, len(req.Layers))
+		for i, l := range req.Layers {
+			st := modeldoc.LayerStatus{Status: "failed", Error: err.Error(), ErrorClass: string(writer.KindOf(err)), Attempts: 1}
+			out[i] = outcome{layer: l, status: st, model: res.Model}
+		}
+		addUsage(&out[0].status, res.Usage)
+		if ctx.Err() != nil {
+			out[0].fatal = ctx.Err()
+		} else {
+			out[0].fatal = err
+		}
+		return out
+	}
+	out := make([]outcome, len(req.Layers))
+	var wg sync.WaitGroup
+	for i, l := range req.Layers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			lreq, berr := prompt.Build(l, plan.Subject, plan.prompt)
+			if berr != nil {
+				out[i] = outcome{layer: l, status: modeldoc.LayerStatus{Status: "failed", Error: berr.Error(), ErrorClass: string(writer.InvalidRequest)}}
+				return
+			}
+			var first *writer.Result
+			if err == nil {
+				first = &writer.Result{Content: parts[l], Model: res.Model, FinishReason: res.FinishReason}
+			}
+			content, st, model, fatal := s.writeLayer(ctx, plan, w, lreq, first)
+			out[i] = outcome{l, content, st, model, fatal}
+		}()
+	}
+	wg.Wait()
+	addUsage(&out[0].status, res.Usage)
+	if out[0].model == "" {
+		out[0].model = res.Model
+	}
+	out[0].status.DurationMS = max(out[0].status.DurationMS, s.cfg.Now().Sub(start).Milliseconds())
+	return out
+}
+
+func addUsage(st *modeldoc.LayerStatus, u writer.Usage) {
+	st.PromptTokens += u.PromptTokens
+	st.CompletionTokens += u.CompletionTokens
+	st.CachedTokens += u.CachedTokens
+}
+
+// mergeChunks puts the parts of a wide model's column layer together: the
+// layer holds when every part does; a part that failed fails the layer
+// (which then keeps the earlier version's text), with the tokens of every
+// part counted.
+func mergeChunks(chunks []outcome) outcome {
+	if len(chunks) == 1 {
+		return chunks[0]
+	}
+	m := outcome{layer: modeldoc.LayerColumnDescriptions}
+	m.status.Status = "ok"
+	var all modeldoc.ColumnDescriptionsOut
+	var failed *outcome
+	for i := range chunks {
+		c := &chunks[i]
+		st := c.status
+		m.status.PromptTokens += st.PromptTokens
+		m.status.CompletionTokens += st.CompletionTokens
+		m.status.CachedTokens += st.CachedTokens
+		m.status.Attempts = max(m.status.Attempts, st.Attempts)
+		m.status.DurationMS = max(m.status.DurationMS, st.DurationMS)
+		m.status.Findings = append(m.status.Findings, st.Findings...)
+		m.status.Review = m.status.Review || st.Review
+		if m.model == "" {
+			m.model = c.model
+		}
+		if m.fatal == nil {
+			m.fatal = c.fatal
+		}
+		if c.content == nil {
+			if failed == nil {
+				failed = c
+			}
+			continue
+		}
+		var part modeldoc.ColumnDescriptionsOut
+		if json.Unmarshal(c.content, &part) != nil {
+			continue
+		}
+		if all.Confidence == "" {
+			all.Confidence = part.Confidence
+		}
+		all.Columns = append(all.Columns, part.Columns...)
+	}
+	if failed != nil {
+		m.status.Status, m.status.Error, m.status.ErrorClass = "failed", failed.status.Error, failed.status.ErrorClass
+		m.status.FinishReason = failed.status.FinishReason
+		return m
+	}
+	m.status.FinishReason = chunks[len(chunks)-1].status.FinishReason
+	b, err := json.Marshal(all)
+	if err != nil {
+		m.status.Status, m.status.Error = "failed", err.Error()
+		return m
+	}
+	m.content = b
+	return m
+}
+
+// addHumanColumns puts the columns a person documented, which no writer
+// was asked for, into the column layer with their text, in the model's
+// column order; lineage comes from the SQL where human has it.
+func addHumanColumns(raw json.RawMessage, human []modeldoc.ColumnDescription, cols []modeldoc.Column) json.RawMessage {
+	var out modeldoc.ColumnDescriptionsOut
+	if json.Unmarshal(raw, &out) != nil {
+		return raw
+	}
+	have := map[string]bool{}
+	for _, c := range out.Columns {
+		have[strings.ToLower(c.Name)] = true
+	}
+	lineage := map[string]modeldoc.ColumnDescription{}
+	for _, h := range human {
+		lineage[strings.ToLower(h.Name)] = h
+	}
+	var add []modeldoc.ColumnDescription
+	for _, c := range cols {
+		k := strings.ToLower(c.Name)
+		if have[k] || !c.HumanDescription || strings.TrimSpace(c.Description) == "" {
+			continue
+		}
+		d, ok := lineage[k]
+		if !ok {
+			d = modeldoc.ColumnDescription{Lineage: "derived"}
+		}
+		d.Name, d.Description = c.Name, c.Description
+		add = append(add, d)
+	}
+	if len(add) == 0 {
+		return raw
+	}
+	// mergeInherited places entries in the model's order; provenance is
+	// not set, which is what a person's own text has.
+	return mergeInherited(raw, add, cols)
+}

@@ -1,0 +1,101 @@
+package prompt
+
+import (
+	"strings"
+
+	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/tokens"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// chooseSQL picks the SQL a prompt shows. The raw SQL names upstreams as
+// the project does (ref, source) and is usually the shorter, so it is
+// shown whenever it fits the budget. Otherwise the compiled SQL (or the
+// raw when there is none) is cut to its head and its final SELECT, which
+// says what the model returns, with a marker of what was left out between.
+func chooseSQL(o *modeldoc.Object, budget int) (kind, sql string) {
+	raw, compiled := strings.TrimSpace(o.RawSQL), strings.TrimSpace(o.CompiledSQL)
+	if raw != "" && fits(raw, budget) {
+		return "raw dbt SQL: Jinja not compiled", raw
+	}
+	kind, sql = "compiled: Jinja resolved", compiled
+	if sql == "" {
+		kind, sql = "raw dbt SQL: Jinja not compiled", raw
+	}
+	return kind, cutSQL(sql, budget)
+}
+
+func fits(sql string, budget int) bool {
+	// Every token is at least one byte: SQL no longer in bytes than the
+	// budget in tokens fits without counting (counting is the dear part).
+	return len(sql) <= budget || tokens.Count(sql) <= budget
+}
+
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && s[n]&0xC0 == 0x80 {
+		n--
+	}
+	return s[:n] + "..."
+}
+
+// testLines reads the columns' dbt tests: unique and not_null make the
+// grain, accepted_values a column with a value list, relationships a key to
+// another model. The manifest gives the tests' names, not their arguments,
+// so neither the values nor the other model are known.
+func testLines(cols []modeldoc.Column) (grain, notNull, accepted, related string) {
+	var g, nn, av, rel []string
+	for _, c := range sortedColumns(cols) {
+		has := map[string]bool{}
+		for _, t := range c.Tests {
+			has[strings.ToLower(t)] = true
+		}
+		name := line(c.Name)
+		switch {
+		case has["unique"] && has["not_null"]:
+			g = append(g, name+" (unique, not null)")
+		case has["unique"]:
+			g = append(g, name+" (unique)")
+		case has["not_null"]:
+			nn = append(nn, name)
+		}
+		if has["accepted_values"] {
+			av = append(av, name)
+		}
+		if has["relationships"] {
+			rel = append(rel, name)
+		}
+	}
+	return strings.Join(g, ", "), strings.Join(nn, ", "), strings.Join(av, ", "), strings.Join(rel, ", ")
+}
+
+// examples picks the project's own human descriptions near the model, for
+// the writer to match the team's style: up to 3 of the downstream models'
+// (the upstreams' are shown with them already) and up to 5 column
+// descriptions of the neighbours' columns that this model does not show.
+func examples(s *writer.Subject) (models, columns []string) {
+	for _, n := range sortedNeighbors(s.Downstream) {
+		if d := line(n.Object.Description); d != "" && len(models) < 3 {
+			models = append(models, line(n.Object.Name)+": "+clip(d, 300))
+		}
+	}
+	own := map[string]bool{}
+	for _, c := range s.Object.Columns {
+		own[strings.ToLower(c.Name)] = true
+	}
+	for _, ns := range [][]writer.Neighbor{sortedNeighbors(s.Downstream), sortedNeighbors(s.Upstream)} {
+		for _, n := range ns {
+			for _, c := range n.Object.Columns {
+				if len(columns) == 5 {
+					return models, columns
+				}
+				if c.HumanDescription && !own[strings.ToLower(c.Name)] && strings.TrimSpace(c.Description) != "" {
+					columns = append(columns, line(n.Object.Name)+"."+line(c.Name)+": "+clip(line(c.Description), 200))
+				}
+			}
+		}
+	}
+	return models, columns
+}
