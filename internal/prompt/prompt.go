@@ -32,7 +32,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v6"
+const Version = "v7"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -260,8 +260,11 @@ type view struct {
 	// Tags, Owner and Dependents (every object downstream, directly or
 	// not) are what the project says of the model's place and use; Keys*
 	// what its tests say of its grain and values.
-	Tags, Owner                       string
-	Dependents                        int
+	Tags, Owner string
+	Dependents  int
+	// Exposures are the project's declared uses a change reaches:
+	// "dashboard revenue (Daily revenue), owned by Finance; reads it directly".
+	Exposures                         []string
 	Grain, NotNull, Accepted, Related string
 	// Examples are the project's own human descriptions near the model,
 	// to write in the team's style.
@@ -297,6 +300,24 @@ func newView(s *writer.Subject, opts Options) view {
 		v.Owner = line(owner)
 	}
 	v.Dependents = s.Dependents
+	for _, e := range s.Exposures {
+		x := e.Type + " " + e.Name
+		if e.Label != "" && e.Label != e.Name {
+			x += " (" + e.Label + ")"
+		}
+		if e.Owner != "" {
+			x += ", owned by " + e.Owner
+		}
+		if slices.Contains(e.Reads, o.ID) {
+			x += "; reads it directly"
+		} else {
+			x += "; reads models built from it"
+		}
+		if d := strings.TrimSpace(e.Description); d != "" {
+			x += ": " + d
+		}
+		v.Exposures = append(v.Exposures, line(x))
+	}
 	v.Grain, v.NotNull, v.Accepted, v.Related = testLines(o.Columns)
 	v.ModelExamples, v.ColumnExamples = examples(s)
 
