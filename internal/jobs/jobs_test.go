@@ -644,10 +644,13 @@ func TestBudgetPausesBeforeCrossingAndResumesWhenRaised(t *testing.T) {
 		if paused.Status != StatusPaused || paused.StatusReason != ReasonBudgetExceeded {
 			t.Fatalf("job %+v", paused)
 		}
-		// Since two calls per object and the richer prompts (h-prompt), the
-		// SQLite run sometimes pauses one call early (4 calls, 0.04): a
-		// reservation seems still held when the fifth call asks. Root
-		// cause not found yet; the budget itself is never crossed.
+		// The SQLite run sometimes pauses one call early (4 calls, 0.04),
+		// seen since two calls per object (h-prompt). Likely cause, not yet
+		// fixed: the next item's control() raises committed from the job
+		// row, which already holds the previous item's cost, before that
+		// item's guard.done() gives back its reservation, so the cost
+		// counts twice for a moment. It errs on the safe side: the budget
+		// itself is never crossed.
 		calls := e.w.calls.Load()
 		if paused.Processed != 2 || calls < 4 || calls > 5 || paused.ActualCost > 0.05+1e-9 {
 			t.Fatalf("processed %d, calls %d, cost %f", paused.Processed, calls, paused.ActualCost)
