@@ -26,7 +26,12 @@ type jobControl struct {
 	budget    float64
 	committed float64 // the job's actual cost as last committed
 	reserved  float64 // estimates of the calls in flight here
-	items     map[int64]context.CancelCauseFunc
+	// settling counts objects whose cost is being committed: the job row
+	// may already hold their cost while their reservation still counts
+	// here, so a budget check made meanwhile would count it twice.
+	settling int
+	settled  *sync.Cond // signalled when settling goes down; uses mu
+	items    map[int64]context.CancelCauseFunc
 }
 
 func (c *jobControl) update(status string, budget, actual float64) {
@@ -34,6 +39,7 @@ func (c *jobControl) update(status string, budget, actual float64) {
 	defer c.mu.Unlock()
 	c.status, c.budget = status, budget
 	c.committed = max(c.committed, actual)
+	c.settled.Broadcast()
 	if status == StatusCancelled || status == StatusFailed {
 		for _, cancel := range c.items {
 			cancel(errJobStopped)
@@ -51,6 +57,7 @@ func (c *jobControl) committedCost() float64 {
 func (c *jobControl) setBudget(usd float64) {
 	c.mu.Lock()
 	c.budget = usd
+	c.settled.Broadcast()
 	c.mu.Unlock()
 }
 
@@ -61,6 +68,7 @@ func (m *Manager) control(j *Job, itemID int64, cancel context.CancelCauseFunc) 
 	c := m.ctl[j.ID]
 	if c == nil {
 		c = &jobControl{id: j.ID, items: map[int64]context.CancelCauseFunc{}}
+		c.settled = sync.NewCond(&c.mu)
 		m.ctl[j.ID] = c
 	}
 	c.mu.Lock()
@@ -100,6 +108,7 @@ func (c *jobControl) cancel() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.status = StatusCancelled
+	c.settled.Broadcast()
 	for _, cancel := range c.items {
 		cancel(errJobStopped)
 	}
@@ -174,6 +183,13 @@ func (g *guard) before() error {
 	c := g.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// A call the budget seems to refuse while another object settles may
+	// be refused only because that object's cost counts twice for the
+	// moment: wait for it (one transaction) and decide on true figures.
+	for c.settling > 0 && c.budget > 0 && c.committed+c.reserved+g.perCall > c.budget+1e-9 &&
+		c.status != StatusCancelled && c.status != StatusFailed {
+		c.settled.Wait()
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	reason := ""
@@ -254,10 +270,19 @@ func (g *guard) spent() (pt, ct, cached int64, cost float64) {
 	return
 }
 
+// settle marks the object's cost as being committed; done ends it.
+func (g *guard) settle() {
+	g.c.mu.Lock()
+	g.c.settling++
+	g.c.mu.Unlock()
+}
+
 // done gives back the object's reservations once its cost is committed.
 func (g *guard) done(actual float64) {
 	g.c.mu.Lock()
 	g.c.reserved -= g.reserved
 	g.c.committed = max(g.c.committed, actual)
+	g.c.settling--
+	g.c.settled.Broadcast()
 	g.c.mu.Unlock()
 }

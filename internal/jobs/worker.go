@@ -93,6 +93,9 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		out = outcome{status: ItemFailed, class: string(writer.Transient), err: "the provider writer could not be built after " + fmt.Sprint(rj.Attempt) + " attempts: " + out.retry.Error()}
 	}
 	fctx := context.WithoutCancel(ctx)
+	if out.g != nil {
+		out.g.settle()
+	}
 	actual, err := m.finishItem(fctx, rj, st, out)
 	if out.g != nil {
 		// The job's cost as this item's transaction left it: adding the
