@@ -12,6 +12,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/prompt"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 	"github.com/modeldoc/modeldoc/internal/tokens"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -219,7 +220,7 @@ func loadTuva(t testing.TB) *manifest {
 		}
 	})
 	if tuva == nil {
-		t.Skip("Tuva dataset not found")
+		testenv.Missing(t, "Tuva dataset not found")
 	}
 	return tuva
 }

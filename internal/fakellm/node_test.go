@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // TestNodeOpenAIClient runs tests/node against the real modeldoc binary:
@@ -16,7 +18,7 @@ func TestNodeOpenAIClient(t *testing.T) {
 	node, nodeErr := exec.LookPath("node")
 	npm, npmErr := exec.LookPath("npm")
 	if nodeErr != nil || npmErr != nil {
-		t.Skip("node and npm are not on PATH; install Node.js 20+ to run the OpenAI client conformance tests in tests/node")
+		testenv.Missing(t, "node and npm are not on PATH; install Node.js 20+ to run the OpenAI client conformance tests in tests/node")
 	}
 	goBin, err := exec.LookPath("go")
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/tiktoken-go/tokenizer"
 
 	"github.com/modeldoc/modeldoc/internal/fakellm"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // datasetsDir finds shared/dbt-datasets by walking up from the package.
@@ -23,7 +24,7 @@ func datasetsDir(t *testing.T) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			t.Skip("shared/dbt-datasets not found above the package")
+			testenv.Missing(t, "shared/dbt-datasets not found above the package")
 		}
 		dir = parent
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
 	"github.com/modeldoc/modeldoc/internal/store"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // PostgresEnv names the variable that turns on the PostgreSQL half of the
@@ -81,7 +82,7 @@ func PostgresDSN(tb testing.TB) string {
 	tb.Helper()
 	admin := PostgresURL()
 	if admin == "" {
-		tb.Skipf("PostgreSQL tests are off: set %s=1 (or a URL) to run them", PostgresEnv)
+		testenv.Missing(tb, "PostgreSQL tests are off: set %s=1 (or a URL) to run them", PostgresEnv)
 	}
 	u, err := url.Parse(admin)
 	if err != nil {

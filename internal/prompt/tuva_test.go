@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -72,7 +73,7 @@ func datasetDir(tb testing.TB, name string) string {
 		}
 		parent := filepath.Dir(dir)
 		if parent == dir {
-			tb.Skipf("dataset %s not found above the package directory", name)
+			testenv.Missing(tb, "dataset %s not found above the package directory", name)
 		}
 		dir = parent
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // openPG opens a fresh pool on the test database, or skips when
@@ -21,7 +23,7 @@ func openPG(t *testing.T) *sql.DB {
 	dsn := os.Getenv("MODELDOC_TEST_POSTGRES")
 	switch dsn {
 	case "":
-		t.Skip("set MODELDOC_TEST_POSTGRES=1 (or a DSN) to test against PostgreSQL")
+		testenv.Missing(t, "set MODELDOC_TEST_POSTGRES=1 (or a DSN) to test against PostgreSQL")
 	case "1":
 		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	}

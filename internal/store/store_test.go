@@ -10,6 +10,7 @@ import (
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
 	"github.com/modeldoc/modeldoc/internal/store/storetest"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 func TestSQLite(t *testing.T) {
@@ -19,7 +20,7 @@ func TestSQLite(t *testing.T) {
 
 func TestPostgres(t *testing.T) {
 	if modeldoctest.PostgresURL() == "" {
-		t.Skipf("set %s=1 to run the PostgreSQL half", modeldoctest.PostgresEnv)
+		testenv.Missing(t, "set %s=1 to run the PostgreSQL half", modeldoctest.PostgresEnv)
 	}
 	t.Parallel()
 	storetest.Exercise(t, func(t *testing.T) *store.Store { return modeldoctest.NewPostgresStore(t) })

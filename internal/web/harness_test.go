@@ -27,6 +27,7 @@ import (
 	"github.com/modeldoc/modeldoc/internal/providerkeys"
 	"github.com/modeldoc/modeldoc/internal/server"
 	"github.com/modeldoc/modeldoc/internal/store"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // testServer is the real thing in-process: a SQLite store with a real
@@ -137,7 +138,7 @@ func chromiumPath(t *testing.T) string {
 	if p, err := exec.LookPath("chromium"); err == nil {
 		return p
 	}
-	t.Skip("browser tests skipped: no Chromium found (set CHROMIUM_PATH or apt-get install chromium)")
+	testenv.Missing(t, "browser tests skipped: no Chromium found (set CHROMIUM_PATH or apt-get install chromium)")
 	return ""
 }
 

@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // ErrNoDatasets means no shared/dbt-datasets folder exists above the
@@ -52,7 +54,7 @@ func Dir(tb testing.TB) string {
 	tb.Helper()
 	d, err := DatasetsDir()
 	if errors.Is(err, ErrNoDatasets) {
-		tb.Skipf("skipping: %v (clone the datasets beside the repository to run this test)", err)
+		testenv.Missing(tb, "skipping: %v (clone the datasets beside the repository to run this test)", err)
 	}
 	if err != nil {
 		tb.Fatal(err)
