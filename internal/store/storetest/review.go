@@ -312,3 +312,31 @@ func testRejectedIsNotContext(t *testing.T, s *store.Store) {
 		t.Fatalf("after a SQL change: %d stale layers, statuses %+v", cur.StaleLayers, cur.LayerStatus)
 	}
 }
+
+// testOwnColumnsAreNotDrafts: the column layer repeats the project's own
+// column text (so that it is complete); that text is a person's, not a
+// draft in the review list, nor accepted by accepting all drafts. A
+// writer's text for such a column (written with --overwrite-human) is a
+// draft.
+func testOwnColumnsAreNotDrafts(t *testing.T, s *store.Store) {
+	org := mustOrg(t, s, "acme")
+	mustImport(t, s, org.ID, Fixture())
+	o := mustResolve(t, s, org.ID, "model.shop.orders")
+	v := fullDoc(o.ID, o.SQLHash, "v1")
+	v.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(`{"columns":[` +
+		`{"name":"order_id","description":"The order.","lineage":"derived","upstreamModel":"","upstreamColumn":""},` +
+		`{"name":"amount","description":"A writer's amount.","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`)
+	if err := s.InsertDocVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := reviewState(t, s, org.ID, o.ID, modeldoc.LayerColumnDescriptions, "order_id"); st != "" {
+		t.Fatalf("the project's own text of order_id is a review item (%s)", st)
+	}
+	if st, _ := reviewState(t, s, org.ID, o.ID, modeldoc.LayerColumnDescriptions, "amount"); st != modeldoc.ReviewDraft {
+		t.Fatalf("a writer's text in place of the project's is %q, want a draft", st)
+	}
+	res, err := s.AcceptAll(ctx, org.ID, store.ReviewFilter{ObjectIDs: []int64{o.ID}, Layer: modeldoc.LayerColumnDescriptions}, "ana")
+	if err != nil || res.Changed != 1 {
+		t.Fatalf("accepting every column draft changed %d (%v), want amount only", res.Changed, err)
+	}
+}

@@ -43,6 +43,7 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"ExportedTextRecognised", testExportedRecognised},
 		{"Review", testReview},
 		{"RejectedIsNotContext", testRejectedIsNotContext},
+		{"OwnColumnsAreNotDrafts", testOwnColumnsAreNotDrafts},
 		{"HumanDescriptions", testHumanDescriptions},
 		{"Exposures", testExposures},
 		{"OrganizationIsolation", testOrgIsolation},
