@@ -215,3 +215,29 @@ func TestReviewLoopOnShopAgain(t *testing.T) {
 		reviewLoop(t, db, copyTree(t, shop(t)))
 	})
 }
+
+// TestDocsGenerateKeepsEdits: `docs generate` writes no layer a person
+// edited; asking for nothing else is a conflict that says why, and
+// stores no version.
+func TestDocsGenerateKeepsEdits(t *testing.T) {
+	offlineEnv(t)
+	db := filepath.Join(t.TempDir(), "m.db")
+	runJSON(t, db, "generate", shop(t))
+	const text = "Customers, in a reviewer's words."
+	runJSON(t, db, "review", "edit", "dim_customers", "--layer", "executive_summary", "--text", text, "--as", "bo")
+	vers := versions(t, db)
+	r := run(t, db, "docs", "generate", "dim_customers", "--provider", "offline", "--layers", "executive_summary")
+	if r.code != 4 || !strings.Contains(r.stderr, "a person edited executive_summary") {
+		t.Fatalf("docs generate of an edited summary: exit %d\n%s", r.code, r.stderr)
+	}
+	if !equalMaps(versions(t, db), vers) {
+		t.Fatal("the refused docs generate stored a version")
+	}
+	r = run(t, db, "docs", "generate", "dim_customers", "--provider", "offline")
+	if r.code != 0 || !strings.Contains(r.stderr, "Keeping executive_summary of dim_customers") {
+		t.Fatalf("docs generate of every layer: exit %d\n%s", r.code, r.stderr)
+	}
+	if s := summaryOf(t, runJSON(t, db, "docs", "show", "dim_customers")); s != text {
+		t.Fatalf("after docs generate, the edited summary is %q", s)
+	}
+}
