@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -239,5 +240,52 @@ func TestDocsGenerateKeepsEdits(t *testing.T) {
 	}
 	if s := summaryOf(t, runJSON(t, db, "docs", "show", "dim_customers")); s != text {
 		t.Fatalf("after docs generate, the edited summary is %q", s)
+	}
+}
+
+// TestJobSkipsEditedLayers: a job that documents stale models again
+// neither estimates nor writes a layer a person edited, and keeps the
+// person's text; afterwards nothing is stale.
+func TestJobSkipsEditedLayers(t *testing.T) {
+	offlineEnv(t)
+	dir := copyTree(t, shop(t))
+	db := filepath.Join(t.TempDir(), "m.db")
+	runJSON(t, db, "generate", dir)
+	sql := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+	b, err := os.ReadFile(sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sql, append(b, []byte("\n-- a change\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runJSON(t, db, "import", dir)
+	stale := map[string]bool{}
+	for _, o := range runJSON(t, db, "objects", "list", "--stale")["objects"].([]any) {
+		stale[o.(map[string]any)["name"].(string)] = true
+	}
+	if !stale["fct_orders"] {
+		t.Fatalf("fct_orders is not stale after stg_orders changed: %v", stale)
+	}
+	estimate := func() float64 {
+		return num(t, runJSON(t, db, "generate", dir, "--dry-run", "--provider", "openai", "--model", "gpt-4o-mini"), "estimated_prompt_tokens")
+	}
+	before := estimate()
+	const text = "Orders as finance counts them, in a reviewer's words."
+	runJSON(t, db, "review", "edit", "fct_orders", "--layer", "executive_summary", "--text", text, "--as", "bo")
+	if after := estimate(); after >= before {
+		t.Fatalf("the estimate is %v prompt tokens with fct_orders' summary edited, %v before", after, before)
+	}
+	job := runJSON(t, db, "generate", dir)
+	processed := num(t, job, "processed")
+	summaries := job["layers"].(map[string]any)["executive_summary"].(map[string]any)["ok"].(float64)
+	if processed != float64(len(stale)) || summaries != processed-1 {
+		t.Fatalf("the job documented %v models and wrote %v summaries; want %d and one fewer", processed, summaries, len(stale))
+	}
+	if s := summaryOf(t, runJSON(t, db, "docs", "show", "fct_orders")); s != text {
+		t.Fatalf("fct_orders' summary is %q after the job", s)
+	}
+	if n := num(t, runJSON(t, db, "objects", "list", "--stale"), "total"); n != 0 {
+		t.Fatalf("%v objects stale after the job", n)
 	}
 }
