@@ -291,3 +291,70 @@ func TestRejectedTextIsNotContext(t *testing.T) {
 		}
 	})
 }
+
+// TestEditedUndeclaredColumnIsNotAsked: a column the YAML does not
+// declare (the writer found it in the SQL) and a person then edited is
+// shown as documented, not asked, and the other SQL columns are still
+// asked for.
+func TestEditedUndeclaredColumnIsNotAsked(t *testing.T) {
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportCatalog(ctx, org.ID, shopCatalog()); err != nil {
+		t.Fatal(err)
+	}
+	svc := newService(t, st)
+	stg := resolve(t, st, org.ID, "stg_orders")
+	opts := generate.Options{Provider: "openai", Model: "gpt-4o-mini", Calls: prompt.CallsPerLayer,
+		Layers: []modeldoc.Layer{modeldoc.LayerColumnDescriptions}}
+	plan, err := svc.Plan(ctx, org.ID, stg.ID, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := svc.Write(ctx, plan, newScript(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.InsertDocVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if c := columnOf(t, v, "amount_usd"); c.Description == "" || findCol(stg.Columns, "amount_usd") {
+		t.Fatalf("the test needs amount_usd written and undeclared: %+v", c)
+	}
+	const text = "US dollars, in a person's words."
+	review(t, st, org.ID, store.ReviewAction{Action: store.ReviewEdit, ObjectID: stg.ID, Layer: modeldoc.LayerColumnDescriptions, Column: "amount_usd", Text: text})
+	plan, err = svc.Plan(ctx, org.ID, stg.ID, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range plan.Requests {
+		if slices.ContainsFunc(r.Columns, func(c string) bool { return strings.EqualFold(c, "amount_usd") }) {
+			t.Fatal("the edited column is asked for")
+		}
+		if !strings.Contains(r.User, text) {
+			t.Fatal("the prompt does not show the edited column as documented")
+		}
+	}
+	w := newScript(nil)
+	v, err = svc.Write(ctx, plan, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(w.requests(modeldoc.LayerColumnDescriptions)) == 0 {
+		t.Fatal("the other SQL columns are no longer asked for")
+	}
+	if err := st.InsertDocVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	cur := current(t, st, org.ID, stg.ID)
+	if c := columnOf(t, cur, "amount_usd"); c.Description != text || cur.ColumnReviewState(c) != modeldoc.ReviewEdited {
+		t.Fatalf("amount_usd is %q (%s) after regeneration", c.Description, cur.ColumnReviewState(c))
+	}
+}
+
+func findCol(cols []modeldoc.Column, name string) bool {
+	return slices.ContainsFunc(cols, func(c modeldoc.Column) bool { return strings.EqualFold(c.Name, name) })
+}
