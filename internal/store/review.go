@@ -153,7 +153,7 @@ func (s *Store) ListReview(ctx context.Context, orgID int64, f ReviewFilter) ([]
 	for i, c := range found {
 		ids[i] = c.base.ObjectID
 	}
-	own, err := s.humanColumns(ctx, ids)
+	own, err := s.humanColumns(ctx, s.read, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -171,12 +171,12 @@ func (s *Store) ListReview(ctx context.Context, orgID int64, f ReviewFilter) ([]
 
 // humanColumns returns the project's own column descriptions of objects,
 // by object id and lower-case column name.
-func (s *Store) humanColumns(ctx context.Context, objectIDs []int64) (map[int64]map[string]string, error) {
+func (s *Store) humanColumns(ctx context.Context, q querier, objectIDs []int64) (map[int64]map[string]string, error) {
 	out := map[int64]map[string]string{}
 	if len(objectIDs) == 0 {
 		return out, nil
 	}
-	rows, err := s.query(ctx, s.read, "SELECT object_id, name, description FROM columns WHERE human_description AND description <> '' AND "+
+	rows, err := s.query(ctx, q, "SELECT object_id, name, description FROM columns WHERE human_description AND description <> '' AND "+
 		s.inIDs("object_id"), sqldialect.IDList(objectIDs))
 	if err != nil {
 		return nil, internal("list review: human columns", err)
@@ -407,7 +407,7 @@ func (s *Store) reviewTx(ctx context.Context, tx *sql.Tx, orgID int64, a ReviewA
 		verb := map[string]string{ReviewAccept: "accepted", ReviewReject: "rejected"}[a.Action]
 		why := "a person's edit is already human text; edit it again to change it"
 		if from == modeldoc.ReviewHuman {
-			why = "it is inherited verbatim from the project's own human text"
+			why = "it is the project's own human text, or inherited verbatim from it"
 		}
 		return modeldoc.Errorf(modeldoc.ECONFLICT, "%s %s of %s cannot be %s: %s.", a.Layer, strings.TrimSpace(what), name, verb, why)
 	}
@@ -482,8 +482,17 @@ func (s *Store) reviewTx(ctx context.Context, tx *sql.Tx, orgID int64, a ReviewA
 			}
 			picked = append(picked, modeldoc.ColumnDescription{Name: a.Column})
 		}
+		own, err := s.humanColumns(ctx, tx, []int64{a.ObjectID})
+		if err != nil {
+			return res, err
+		}
 		for _, c := range picked {
 			from := v.ColumnReviewState(c)
+			if from == modeldoc.ReviewDraft && own[a.ObjectID][strings.ToLower(c.Name)] == c.Description && c.Description != "" {
+				// The project's own text, repeated by the layer: a
+				// person's, as ListReview says.
+				from = modeldoc.ReviewHuman
+			}
 			if c.Description == "" && a.Column == "" {
 				continue
 			}

@@ -339,4 +339,21 @@ func testOwnColumnsAreNotDrafts(t *testing.T, s *store.Store) {
 	if err != nil || res.Changed != 1 {
 		t.Fatalf("accepting every column draft changed %d (%v), want amount only", res.Changed, err)
 	}
+	// Acting on the object's columns leaves the project's text alone;
+	// naming it is refused, as for inherited text; editing it is allowed.
+	_, err = s.Review(ctx, org.ID, store.ReviewAction{Action: store.ReviewReject, ObjectID: o.ID, Layer: modeldoc.LayerColumnDescriptions, Column: "order_id", Actor: "ana"})
+	wantCode(t, err, modeldoc.ECONFLICT, "reject the project's own column text")
+	if res, err := s.Review(ctx, org.ID, store.ReviewAction{Action: store.ReviewReject, ObjectID: o.ID, Layer: modeldoc.LayerColumnDescriptions, Actor: "ana"}); err != nil || res.Changed != 1 {
+		t.Fatalf("rejecting the object's columns: %+v, %v; want amount only", res, err)
+	}
+	cur, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := cur.LayerStatus[modeldoc.LayerColumnDescriptions].ColumnReviews["order_id"]; ok {
+		t.Fatalf("the project's own text of order_id was reviewed: %+v", r)
+	}
+	if _, err := s.Review(ctx, org.ID, store.ReviewAction{Action: store.ReviewEdit, ObjectID: o.ID, Layer: modeldoc.LayerColumnDescriptions, Column: "order_id", Text: "The order, edited.", Actor: "ana"}); err != nil {
+		t.Fatalf("editing the project's own column text: %v", err)
+	}
 }
