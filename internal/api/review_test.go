@@ -39,7 +39,7 @@ func reviewAPI(t *testing.T, st *store.Store) {
 		Layers: map[modeldoc.Layer]json.RawMessage{
 			modeldoc.LayerExecutiveSummary:   json.RawMessage(`{"grain":"","summary":"Orders.","confidence":"high"}`),
 			modeldoc.LayerBusinessRules:      json.RawMessage(`{"rules":[{"rule":"Only paid","codeReference":"x > 1","impact":"y"}]}`),
-			modeldoc.LayerColumnDescriptions: json.RawMessage(`{"columns":[{"name":"order_id","description":"The order.","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`),
+			modeldoc.LayerColumnDescriptions: json.RawMessage(`{"columns":[{"name":"order_id","description":"One order, as a writer put it.","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`),
 		},
 		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{
 			modeldoc.LayerExecutiveSummary:   {Status: "ok"},

@@ -82,7 +82,13 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
+			if len(plan.Edited) > 0 && len(plan.Options.Layers) == 0 {
+				return modeldoc.Errorf(modeldoc.ECONFLICT, "Nothing to write for %s: a person edited %s, which generation never replaces. Change it with `modeldoc review edit`.", obj.Name, joinLayers(plan.Edited))
+			}
 			if !a.JSON {
+				if len(plan.Edited) > 0 {
+					fmt.Fprintf(a.Stderr, "Keeping %s of %s as a person edited it.\n", joinLayers(plan.Edited), obj.Name)
+				}
 				fmt.Fprintf(a.Stderr, "Writing %d layer(s) for %s with %s/%s…\n", len(plan.Requests), obj.UniqueID, pf.Name, pf.Model)
 			}
 			v, err := svc.Write(ctx, plan, w)
@@ -357,4 +363,12 @@ func wrap(s string, width int, prefix string) string {
 		n += len([]rune(w))
 	}
 	return b.String()
+}
+
+func joinLayers(ls []modeldoc.Layer) string {
+	out := make([]string, len(ls))
+	for i, l := range ls {
+		out[i] = string(l)
+	}
+	return strings.Join(out, ", ")
 }

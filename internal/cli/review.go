@@ -29,10 +29,12 @@ func newReviewCmd(a *App) *cobra.Command {
 		Long: `Generated text is a draft until a person acts on it. Each layer of a model's
 current documentation, and each generated column description, is draft,
 accepted, rejected or edited. Edited text is a person's: it is stored as
-human-written and regeneration never overwrites it. A regenerated layer is a
-draft again; layers a regeneration carries over keep their review. Column
-descriptions inherited verbatim from the project's own text are human, not
-drafts. 'export dbt' writes human, edited and accepted text only (drafts with
+human-written; generation never asks for it again nor overwrites it. A
+regenerated layer (accepted ones included, when their inputs changed) is a
+draft again; layers a regeneration carries over keep their review. A model's
+own column descriptions from its YAML, and those inherited verbatim from the
+project's text, are human, not drafts. Rejected text is never shown to a
+writer as context. 'export dbt' writes human, edited and accepted text only (drafts with
 --include-drafts); the site and Markdown label drafts "AI draft".`,
 	}
 	cmd.PersistentFlags().StringVar(&a.Project, "project", "", projectFlagUsage)

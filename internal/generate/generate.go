@@ -65,6 +65,10 @@ type Plan struct {
 	// Extrapolated is true when the estimate was extrapolated from other
 	// objects' exact prompts rather than counted from this one's.
 	Extrapolated bool
+	// Edited are the layers of the object's current version a person
+	// edited: not asked for, whatever Options.Layers says; the new
+	// version carries them over (store.carryOver).
+	Edited []modeldoc.Layer
 	// Kept holds layers an earlier run already bought and validated from
 	// the same inputs: Write puts them in the version without a call.
 	Kept map[modeldoc.Layer]KeptLayer

@@ -378,7 +378,15 @@ func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64
 			upstreamIDs = append(upstreamIDs, u.ID)
 		}
 	}
-	summaries, err := s.cfg.Catalog.CurrentDocVersions(ctx, upstreamIDs)
+	// What Plan reads: the upstreams' summaries and the objects' own
+	// current versions (their edits), in one query, rejected text left out.
+	docIDs := slices.Clone(upstreamIDs)
+	for _, id := range ids {
+		if !seenUp[id] {
+			docIDs = append(docIDs, id)
+		}
+	}
+	summaries, err := s.cfg.Catalog.CurrentSummaries(ctx, docIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -404,13 +412,14 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 			for j := range work {
 				o := &objs[order[j]]
 				subject := newSubject(o, byName(up[o.ID]), byName(down[o.ID]), summaries)
+				ed := editsOf(summaries[o.ID])
 				var p *Plan
 				if exact(c.start + j) {
-					if p, errs[j] = s.PlanSubject(subject, opts); errs[j] != nil {
+					if p, errs[j] = s.planSubject(subject, opts, nil, ed); errs[j] != nil {
 						continue
 					}
 				} else {
-					p = s.planCheap(subject, opts, each != nil)
+					p = s.planCheap(subject, opts, ed, each != nil)
 				}
 				briefs[j] = Brief{
 					InputHash:                 p.InputHash,
@@ -450,7 +459,10 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 // complexity score when complexity is set. A job's items need no score
 // (the worker scores each object when it writes it), and analysing the SQL
 // of 100,000 objects was a fifth of creating their job.
-func (s *Service) planCheap(subject *writer.Subject, opts Options, complexity bool) *Plan {
+func (s *Service) planCheap(subject *writer.Subject, opts Options, ed edits, complexity bool) *Plan {
+	layers := ed.without(prompt.FitLayers(&subject.Object, opts.Layers))
+	ed.apply(&subject.Object)
+	opts.Layers = layers
 	var p *Plan
 	if complexity {
 		p = s.planBase(subject, opts)
@@ -459,7 +471,7 @@ func (s *Service) planCheap(subject *writer.Subject, opts Options, complexity bo
 			InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model)}
 	}
 	p.Extrapolated = true
-	layers := prompt.FitLayers(&subject.Object, opts.Layers)
+	p.Edited = ed.layers
 	p.Calls = len(layers)
 	if callsMode(opts) != prompt.CallsPerLayer {
 		// One call for the model-level layers and, for most models, one

@@ -153,10 +153,13 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 	if obj == nil {
 		return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No object with id %d.", objectID)
 	}
-	summaries, err := s.cfg.Catalog.CurrentSummaries(ctx, upIDs)
+	// The object's own current version comes in the same query: its
+	// edits decide what is not asked.
+	summaries, err := s.cfg.Catalog.CurrentSummaries(ctx, append(slices.Clone(upIDs), objectID))
 	if err != nil {
 		return nil, err
 	}
+	own := summaries[objectID]
 	subject := newSubject(obj, up, down, summaries)
 	reach, err := s.dependents(ctx, orgID, objectID, edges)
 	if err != nil {
@@ -166,7 +169,7 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 	if subject.Exposures, err = s.cfg.Catalog.ExposuresReading(ctx, orgID, reach); err != nil {
 		return nil, err
 	}
-	return s.planSubject(subject, opts, s.ancestorDocs(ctx, orgID, objectID, upIDs))
+	return s.planSubject(subject, opts, s.ancestorDocs(ctx, orgID, objectID, upIDs), editsOf(own))
 }
 
 // newSubject puts an object together with its lineage; summaries holds the
@@ -187,18 +190,23 @@ func newSubject(obj *modeldoc.Object, up, down []modeldoc.Object, summaries map[
 	return subject
 }
 
-// PlanSubject is Plan for a subject the caller has already loaded.
+// PlanSubject is Plan for a subject the caller has already loaded, with
+// no documentation of its own (nothing a person edited).
 // Inheritance looks at the subject's direct upstreams only.
 func (s *Service) PlanSubject(subject *writer.Subject, opts Options) (*Plan, error) {
-	return s.planSubject(subject, opts, nil)
+	return s.planSubject(subject, opts, nil, edits{})
 }
 
-func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancestorDocs) (*Plan, error) {
+// planSubject plans subject; ed is what a person edited in its current
+// version: those layers and columns are not asked for (see edits).
+func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancestorDocs, ed edits) (*Plan, error) {
 	if len(opts.Layers) == 0 {
 		opts.Layers = modeldoc.AllLayers
 	}
-	opts.Layers = prompt.FitLayers(&subject.Object, opts.Layers)
+	opts.Layers = ed.without(prompt.FitLayers(&subject.Object, opts.Layers))
+	ed.apply(&subject.Object)
 	plan := s.planBase(subject, opts)
+	plan.Edited = ed.layers
 	var inh *inheritance
 	if slices.Contains(opts.Layers, modeldoc.LayerColumnDescriptions) {
 		// The prompts show what the direct upstreams give (as a bulk

@@ -158,9 +158,12 @@ func (s *Store) ListDocVersions(ctx context.Context, orgID, objectID int64) ([]m
 }
 
 // CurrentSummaries returns, for those of objectIDs that have current
-// documentation, what a downstream model's prompt shows of it: a
-// DocVersion whose Layers hold only the executive summary and the column
-// descriptions (the others are neither read nor decoded). The caller has
+// documentation, what a prompt may show of it: a DocVersion whose Layers
+// hold only the executive summary and the column descriptions (the others
+// are neither read nor decoded), with its LayerStatus. Text a person
+// rejected is taken out, so that no read path can feed it to a prompt as
+// context: a rejected summary is absent, and a rejected column keeps its
+// entry (its name is lineage) without text or provenance. The caller has
 // already scoped the ids to an organization.
 func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error) {
 	out := make(map[int64]*modeldoc.DocVersion, len(objectIDs))
@@ -173,7 +176,7 @@ func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[in
 		}
 		return "json_extract(d.layers, '$." + name + "')"
 	}
-	rows, err := s.query(ctx, s.read, "SELECT d.object_id, "+layer(string(modeldoc.LayerExecutiveSummary))+", "+
+	rows, err := s.query(ctx, s.read, "SELECT d.object_id, d.version, d.layer_status, "+layer(string(modeldoc.LayerExecutiveSummary))+", "+
 		layer(string(modeldoc.LayerColumnDescriptions))+" FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"),
 		sqldialect.IDList(objectIDs))
 	if err != nil {
@@ -182,20 +185,51 @@ func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[in
 	defer rows.Close()
 	for rows.Next() {
 		var id int64
+		var version int
+		var status string
 		var summary, columns sql.NullString
-		if err := rows.Scan(&id, &summary, &columns); err != nil {
+		if err := rows.Scan(&id, &version, &status, &summary, &columns); err != nil {
 			return nil, internal("read current summaries", err)
 		}
-		v := &modeldoc.DocVersion{ObjectID: id, Current: true, Layers: map[modeldoc.Layer]json.RawMessage{}}
-		if summary.Valid {
+		v := &modeldoc.DocVersion{ObjectID: id, Version: version, Current: true, Layers: map[modeldoc.Layer]json.RawMessage{}}
+		if err := json.Unmarshal([]byte(status), &v.LayerStatus); err != nil {
+			return nil, internal("read current summaries: layer status", err)
+		}
+		if summary.Valid && v.LayerReview(modeldoc.LayerExecutiveSummary) != modeldoc.ReviewRejected {
 			v.Layers[modeldoc.LayerExecutiveSummary] = json.RawMessage(summary.String)
 		}
 		if columns.Valid {
-			v.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(columns.String)
+			v.Layers[modeldoc.LayerColumnDescriptions] = withoutRejectedColumns(json.RawMessage(columns.String), v.LayerStatus[modeldoc.LayerColumnDescriptions].ColumnReviews)
 		}
 		out[id] = v
 	}
 	return out, internal("read current summaries", rows.Err())
+}
+
+// withoutRejectedColumns blanks the text of the columns a person rejected.
+// A layer it cannot read is dropped whole rather than passed on unchecked.
+func withoutRejectedColumns(raw json.RawMessage, reviews map[string]modeldoc.ColumnReview) json.RawMessage {
+	rejected := false
+	for _, r := range reviews {
+		rejected = rejected || r.State == modeldoc.ReviewRejected
+	}
+	if !rejected {
+		return raw
+	}
+	var cols modeldoc.ColumnDescriptionsOut
+	if json.Unmarshal(raw, &cols) != nil {
+		return json.RawMessage(`{"columns":[]}`)
+	}
+	for i, c := range cols.Columns {
+		if reviews[strings.ToLower(c.Name)].State == modeldoc.ReviewRejected {
+			cols.Columns[i].Description, cols.Columns[i].InheritedFrom = "", ""
+		}
+	}
+	b, err := json.Marshal(cols)
+	if err != nil {
+		return json.RawMessage(`{"columns":[]}`)
+	}
+	return b
 }
 
 // CurrentDocVersions returns the current documentation, layers included,
@@ -233,7 +267,8 @@ func (s *Store) CurrentDocVersions(ctx context.Context, objectIDs []int64) (map[
 // the writer wrote (a job counts its layers from them). A failed layer with
 // no older text to keep leaves the version partial, not stale. Carried
 // text keeps its review state; a layer or column written again is a draft,
-// except text a person edited, which is kept instead of the writer's.
+// except text a person edited, which is kept instead of the writer's and
+// is never stale.
 func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) (map[modeldoc.Layer]json.RawMessage, map[modeldoc.Layer]modeldoc.LayerStatus, error) {
 	complete := true
 	for _, l := range modeldoc.AllLayers {
@@ -302,6 +337,12 @@ func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersio
 			} else {
 				st = ps
 				st.CarriedFrom, st.Stale = from, ps.Stale || changed
+				if ps.ReviewState == modeldoc.ReviewEdited {
+					// A person's text: planning never asks a writer
+					// for it, so calling it stale would make the object
+					// stale for good.
+					st.Stale = false
+				}
 				if st.Status == "" {
 					st.Status = "ok"
 				}

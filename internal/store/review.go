@@ -119,7 +119,11 @@ func (s *Store) ListReview(ctx context.Context, orgID int64, f ReviewFilter) ([]
 		return nil, internal("list review", err)
 	}
 	defer rows.Close()
-	var out []ReviewItem
+	type current struct {
+		base ReviewItem
+		v    *modeldoc.DocVersion
+	}
+	var found []current
 	for rows.Next() {
 		var base ReviewItem
 		var v modeldoc.DocVersion
@@ -139,18 +143,64 @@ func (s *Store) ListReview(ctx context.Context, orgID int64, f ReviewFilter) ([]
 			return nil, internal("list review: layers", err)
 		}
 		base.Version = v.Version
-		for _, it := range reviewItems(base, &v) {
+		found = append(found, current{base, &v})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("list review", err)
+	}
+	rows.Close()
+	ids := make([]int64, len(found))
+	for i, c := range found {
+		ids[i] = c.base.ObjectID
+	}
+	own, err := s.humanColumns(ctx, s.read, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []ReviewItem
+	for _, c := range found {
+		for _, it := range reviewItems(c.base, c.v, own[c.base.ObjectID]) {
 			if f.Layer != "" && it.Layer != f.Layer || f.State != "" && it.State != f.State || f.Findings && len(it.Findings) == 0 {
 				continue
 			}
 			out = append(out, it)
 		}
 	}
-	return out, internal("list review", rows.Err())
+	return out, nil
 }
 
-// reviewItems lists v's review items, human column descriptions left out.
-func reviewItems(base ReviewItem, v *modeldoc.DocVersion) []ReviewItem {
+// humanColumns returns the project's own column descriptions of objects,
+// by object id and lower-case column name.
+func (s *Store) humanColumns(ctx context.Context, q querier, objectIDs []int64) (map[int64]map[string]string, error) {
+	out := map[int64]map[string]string{}
+	if len(objectIDs) == 0 {
+		return out, nil
+	}
+	rows, err := s.query(ctx, q, "SELECT object_id, name, description FROM columns WHERE human_description AND description <> '' AND "+
+		s.inIDs("object_id"), sqldialect.IDList(objectIDs))
+	if err != nil {
+		return nil, internal("list review: human columns", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var name, text string
+		if err := rows.Scan(&id, &name, &text); err != nil {
+			return nil, internal("list review: human columns", err)
+		}
+		if out[id] == nil {
+			out[id] = map[string]string{}
+		}
+		out[id][strings.ToLower(name)] = text
+	}
+	return out, internal("list review: human columns", rows.Err())
+}
+
+// reviewItems lists v's review items. Column descriptions that are a
+// person's are left out: inherited verbatim from the project's text, or
+// the object's own column text (own, by lower-case name), which the
+// column layer repeats so that it is complete, and which is nobody's draft.
+func reviewItems(base ReviewItem, v *modeldoc.DocVersion, own map[string]string) []ReviewItem {
 	var out []ReviewItem
 	for _, l := range modeldoc.AllLayers {
 		raw, ok := v.Layers[l]
@@ -173,7 +223,8 @@ func reviewItems(base ReviewItem, v *modeldoc.DocVersion) []ReviewItem {
 		}
 		for i, c := range cols.Columns {
 			state := v.ColumnReviewState(c)
-			if state == modeldoc.ReviewHuman || strings.TrimSpace(c.Description) == "" {
+			if state == modeldoc.ReviewHuman || strings.TrimSpace(c.Description) == "" ||
+				state == modeldoc.ReviewDraft && own[strings.ToLower(c.Name)] == c.Description {
 				continue
 			}
 			it := base
@@ -356,7 +407,7 @@ func (s *Store) reviewTx(ctx context.Context, tx *sql.Tx, orgID int64, a ReviewA
 		verb := map[string]string{ReviewAccept: "accepted", ReviewReject: "rejected"}[a.Action]
 		why := "a person's edit is already human text; edit it again to change it"
 		if from == modeldoc.ReviewHuman {
-			why = "it is inherited verbatim from the project's own human text"
+			why = "it is the project's own human text, or inherited verbatim from it"
 		}
 		return modeldoc.Errorf(modeldoc.ECONFLICT, "%s %s of %s cannot be %s: %s.", a.Layer, strings.TrimSpace(what), name, verb, why)
 	}
@@ -431,8 +482,17 @@ func (s *Store) reviewTx(ctx context.Context, tx *sql.Tx, orgID int64, a ReviewA
 			}
 			picked = append(picked, modeldoc.ColumnDescription{Name: a.Column})
 		}
+		own, err := s.humanColumns(ctx, tx, []int64{a.ObjectID})
+		if err != nil {
+			return res, err
+		}
 		for _, c := range picked {
 			from := v.ColumnReviewState(c)
+			if from == modeldoc.ReviewDraft && own[a.ObjectID][strings.ToLower(c.Name)] == c.Description && c.Description != "" {
+				// The project's own text, repeated by the layer: a
+				// person's, as ListReview says.
+				from = modeldoc.ReviewHuman
+			}
 			if c.Description == "" && a.Column == "" {
 				continue
 			}

@@ -231,3 +231,129 @@ func testReview(t *testing.T, s *store.Store) {
 		t.Fatalf("another organization accepted %+v (%v)", res, err)
 	}
 }
+
+// testRejectedIsNotContext: CurrentSummaries, what every prompt reads of
+// other objects' documentation, leaves rejected text out (a rejected
+// summary is absent, a rejected column keeps its name without text) and
+// gives the review states; accepting the text again brings it back. A
+// layer a person edited, carried by a version written after the SQL
+// changed, is the person's text and not stale; the other carried layers
+// are.
+func testRejectedIsNotContext(t *testing.T, s *store.Store) {
+	org := mustOrg(t, s, "acme")
+	mustImport(t, s, org.ID, Fixture())
+	o := mustResolve(t, s, org.ID, "model.shop.orders")
+	if err := s.InsertDocVersion(ctx, fullDoc(o.ID, o.SQLHash, "v1")); err != nil {
+		t.Fatal(err)
+	}
+	act := func(action string, l modeldoc.Layer, column, text string) {
+		t.Helper()
+		if _, err := s.Review(ctx, org.ID, store.ReviewAction{Action: action, ObjectID: o.ID, Layer: l, Column: column, Text: text, Actor: "ana"}); err != nil {
+			t.Fatalf("%s %s %s: %v", action, l, column, err)
+		}
+	}
+	summaries := func() *modeldoc.DocVersion {
+		t.Helper()
+		m, err := s.CurrentSummaries(ctx, []int64{o.ID})
+		if err != nil || m[o.ID] == nil {
+			t.Fatalf("CurrentSummaries = %v, %v", m, err)
+		}
+		return m[o.ID]
+	}
+	if v := summaries(); v.ExecutiveSummary() != "v1 executive_summary" || columnText(t, v, "amount") != "v1 amount" {
+		t.Fatalf("drafts are context: summary %q, amount %q", v.ExecutiveSummary(), columnText(t, v, "amount"))
+	}
+	act(store.ReviewReject, modeldoc.LayerExecutiveSummary, "", "")
+	act(store.ReviewReject, modeldoc.LayerColumnDescriptions, "amount", "")
+	act(store.ReviewEdit, modeldoc.LayerColumnDescriptions, "order_id", "The order, in a person's words.")
+	v := summaries()
+	if _, ok := v.Layers[modeldoc.LayerExecutiveSummary]; ok || v.ExecutiveSummary() != "" {
+		t.Fatalf("a rejected summary is context: %q", v.ExecutiveSummary())
+	}
+	var cols modeldoc.ColumnDescriptionsOut
+	if err := json.Unmarshal(v.Layers[modeldoc.LayerColumnDescriptions], &cols); err != nil {
+		t.Fatal(err)
+	}
+	if len(cols.Columns) != 2 || columnText(t, v, "amount") != "" || columnText(t, v, "order_id") != "The order, in a person's words." {
+		t.Fatalf("columns as context after a reject and an edit: %+v", cols.Columns)
+	}
+	if v.LayerReview(modeldoc.LayerExecutiveSummary) != modeldoc.ReviewRejected ||
+		v.LayerStatus[modeldoc.LayerColumnDescriptions].ColumnReviews["order_id"].State != modeldoc.ReviewEdited {
+		t.Fatalf("CurrentSummaries gives no review states: %+v", v.LayerStatus)
+	}
+	act(store.ReviewAccept, modeldoc.LayerExecutiveSummary, "", "")
+	if got := summaries().ExecutiveSummary(); got != "v1 executive_summary" {
+		t.Fatalf("accepted again, the summary is %q", got)
+	}
+
+	// The SQL changes; a version writes the summary only: the edited
+	// layer it carries is not stale, the others are.
+	act(store.ReviewEdit, modeldoc.LayerBusinessRules, "", `{"rules":[]}`)
+	cat := Fixture()
+	cat.Objects[7].RawSQL += " where 1 = 1"
+	cat.Objects[7].SQLHash = modeldoc.HashSQL(cat.Objects[7].RawSQL, cat.Objects[7].CompiledSQL)
+	mustImport(t, s, org.ID, cat)
+	o = mustResolve(t, s, org.ID, "model.shop.orders")
+	only := &modeldoc.DocVersion{ObjectID: o.ID, SQLHash: o.SQLHash,
+		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"v2 summary"}`)},
+		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}
+	if err := s.InsertDocVersion(ctx, only); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	br := cur.LayerStatus[modeldoc.LayerBusinessRules]
+	if br.Stale || br.ReviewState != modeldoc.ReviewEdited || string(cur.Layers[modeldoc.LayerBusinessRules]) != `{"rules":[]}` {
+		t.Fatalf("the edited layer carried after a SQL change: %s %+v, want the person's text, edited, not stale", cur.Layers[modeldoc.LayerBusinessRules], br)
+	}
+	if !cur.LayerStatus[modeldoc.LayerBusinessNarrative].Stale || cur.StaleLayers != len(modeldoc.AllLayers)-2 {
+		t.Fatalf("after a SQL change: %d stale layers, statuses %+v", cur.StaleLayers, cur.LayerStatus)
+	}
+}
+
+// testOwnColumnsAreNotDrafts: the column layer repeats the project's own
+// column text (so that it is complete); that text is a person's, not a
+// draft in the review list, nor accepted by accepting all drafts. A
+// writer's text for such a column (written with --overwrite-human) is a
+// draft.
+func testOwnColumnsAreNotDrafts(t *testing.T, s *store.Store) {
+	org := mustOrg(t, s, "acme")
+	mustImport(t, s, org.ID, Fixture())
+	o := mustResolve(t, s, org.ID, "model.shop.orders")
+	v := fullDoc(o.ID, o.SQLHash, "v1")
+	v.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(`{"columns":[` +
+		`{"name":"order_id","description":"The order.","lineage":"derived","upstreamModel":"","upstreamColumn":""},` +
+		`{"name":"amount","description":"A writer's amount.","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`)
+	if err := s.InsertDocVersion(ctx, v); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := reviewState(t, s, org.ID, o.ID, modeldoc.LayerColumnDescriptions, "order_id"); st != "" {
+		t.Fatalf("the project's own text of order_id is a review item (%s)", st)
+	}
+	if st, _ := reviewState(t, s, org.ID, o.ID, modeldoc.LayerColumnDescriptions, "amount"); st != modeldoc.ReviewDraft {
+		t.Fatalf("a writer's text in place of the project's is %q, want a draft", st)
+	}
+	res, err := s.AcceptAll(ctx, org.ID, store.ReviewFilter{ObjectIDs: []int64{o.ID}, Layer: modeldoc.LayerColumnDescriptions}, "ana")
+	if err != nil || res.Changed != 1 {
+		t.Fatalf("accepting every column draft changed %d (%v), want amount only", res.Changed, err)
+	}
+	// Acting on the object's columns leaves the project's text alone;
+	// naming it is refused, as for inherited text; editing it is allowed.
+	_, err = s.Review(ctx, org.ID, store.ReviewAction{Action: store.ReviewReject, ObjectID: o.ID, Layer: modeldoc.LayerColumnDescriptions, Column: "order_id", Actor: "ana"})
+	wantCode(t, err, modeldoc.ECONFLICT, "reject the project's own column text")
+	if res, err := s.Review(ctx, org.ID, store.ReviewAction{Action: store.ReviewReject, ObjectID: o.ID, Layer: modeldoc.LayerColumnDescriptions, Actor: "ana"}); err != nil || res.Changed != 1 {
+		t.Fatalf("rejecting the object's columns: %+v, %v; want amount only", res, err)
+	}
+	cur, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, ok := cur.LayerStatus[modeldoc.LayerColumnDescriptions].ColumnReviews["order_id"]; ok {
+		t.Fatalf("the project's own text of order_id was reviewed: %+v", r)
+	}
+	if _, err := s.Review(ctx, org.ID, store.ReviewAction{Action: store.ReviewEdit, ObjectID: o.ID, Layer: modeldoc.LayerColumnDescriptions, Column: "order_id", Text: "The order, edited.", Actor: "ana"}); err != nil {
+		t.Fatalf("editing the project's own column text: %v", err)
+	}
+}

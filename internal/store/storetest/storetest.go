@@ -42,6 +42,8 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"RegenerationCarriesOver", testCarryOver},
 		{"ExportedTextRecognised", testExportedRecognised},
 		{"Review", testReview},
+		{"RejectedIsNotContext", testRejectedIsNotContext},
+		{"OwnColumnsAreNotDrafts", testOwnColumnsAreNotDrafts},
 		{"HumanDescriptions", testHumanDescriptions},
 		{"Exposures", testExposures},
 		{"OrganizationIsolation", testOrgIsolation},
