@@ -1,6 +1,7 @@
 package prompt
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/modeldoc/modeldoc"
@@ -43,10 +44,10 @@ func clip(s string, n int) string {
 
 // testLines reads the columns' dbt tests: unique and not_null make the
 // grain, accepted_values a column with a value list, relationships a key to
-// another model. The manifest gives the tests' names, not their arguments,
-// so neither the values nor the other model are known.
-func testLines(cols []modeldoc.Column) (grain, notNull, accepted, related string) {
-	var g, nn, av, rel []string
+// another model. A test whose arguments the import could not read (Jinja)
+// is still named, without them.
+func testLines(cols []modeldoc.Column) (grain, notNull string, accepted, related []string) {
+	var g, nn []string
 	for _, c := range sortedColumns(cols) {
 		has := map[string]bool{}
 		for _, t := range c.Tests {
@@ -61,14 +62,79 @@ func testLines(cols []modeldoc.Column) (grain, notNull, accepted, related string
 		case has["not_null"]:
 			nn = append(nn, name)
 		}
-		if has["accepted_values"] {
-			av = append(av, name)
+		var av, rel bool
+		for _, t := range c.TestArgs {
+			switch t.Name {
+			case "accepted_values":
+				av = true
+				accepted = append(accepted, "`"+name+"` accepted values: "+valueList(t.Values))
+			case "relationships":
+				rel = true
+				to := line(t.To)
+				if t.Field != "" {
+					to += "." + line(t.Field)
+				}
+				related = append(related, "`"+name+"` → relationships to `"+to+"`")
+			}
 		}
-		if has["relationships"] {
-			rel = append(rel, name)
+		if has["accepted_values"] && !av {
+			accepted = append(accepted, "`"+name+"` has an accepted_values test (its values are not known here)")
+		}
+		if has["relationships"] && !rel {
+			related = append(related, "`"+name+"` has a relationships test (its target is not known here)")
 		}
 	}
-	return strings.Join(g, ", "), strings.Join(nn, ", "), strings.Join(av, ", "), strings.Join(rel, ", ")
+	return strings.Join(g, ", "), strings.Join(nn, ", "), accepted, related
+}
+
+// maxValues caps an accepted_values list: a long list says "a closed set"
+// as well as its head does, and costs tokens in every call.
+const maxValues = 25
+
+func valueList(values []string) string {
+	var b strings.Builder
+	for i, v := range values {
+		if i == maxValues {
+			fmt.Fprintf(&b, " and %d more", len(values)-maxValues)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + clip(line(v), 80) + "'")
+	}
+	return b.String()
+}
+
+// configLine says what the model's config tells of its rows and how its
+// table is kept: "unique_key: `order_id` (incremental, merge)".
+func configLine(materialization string, c *modeldoc.ObjectConfig) (key, contract string) {
+	if c == nil {
+		return "", ""
+	}
+	if len(c.UniqueKey) > 0 {
+		names := make([]string, len(c.UniqueKey))
+		for i, n := range c.UniqueKey {
+			names[i] = "`" + line(n) + "`"
+		}
+		key = "unique_key: " + strings.Join(names, ", ")
+		var how []string
+		if m := line(materialization); m != "" {
+			how = append(how, m)
+		}
+		if st := line(c.IncrementalStrategy); st != "" {
+			how = append(how, st)
+		}
+		if len(how) > 0 {
+			key += " (" + strings.Join(how, ", ") + ")"
+		}
+	} else if st := line(c.IncrementalStrategy); st != "" {
+		key = "incremental_strategy: " + st
+	}
+	if c.ContractEnforced {
+		contract = "enforced: the declared column names and data types are checked when the model is built"
+	}
+	return key, contract
 }
 
 // examples picks the project's own human descriptions near the model, for

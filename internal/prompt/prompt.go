@@ -32,7 +32,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v7"
+const Version = "v8"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -264,8 +264,12 @@ type view struct {
 	Dependents  int
 	// Exposures are the project's declared uses a change reaches:
 	// "dashboard revenue (Daily revenue), owned by Finance; reads it directly".
-	Exposures                         []string
-	Grain, NotNull, Accepted, Related string
+	Exposures         []string
+	Grain, NotNull    string
+	Accepted, Related []string
+	// Config is the unique_key line, Contract the contract's, from the
+	// model's dbt config.
+	Config, Contract string
 	// Examples are the project's own human descriptions near the model,
 	// to write in the team's style.
 	ModelExamples, ColumnExamples []string
@@ -319,6 +323,7 @@ func newView(s *writer.Subject, opts Options) view {
 		v.Exposures = append(v.Exposures, line(x))
 	}
 	v.Grain, v.NotNull, v.Accepted, v.Related = testLines(o.Columns)
+	v.Config, v.Contract = configLine(o.Materialization, o.Config)
 	v.ModelExamples, v.ColumnExamples = examples(s)
 
 	v.ColumnsComplete = columnsComplete(o.Columns)

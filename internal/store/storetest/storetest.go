@@ -44,6 +44,7 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"Review", testReview},
 		{"HumanDescriptions", testHumanDescriptions},
 		{"Exposures", testExposures},
+		{"TestArguments", testTestArgs},
 		{"OrganizationIsolation", testOrgIsolation},
 		{"Tokens", testTokens},
 		{"ProviderKeys", testProviderKeys},
