@@ -176,8 +176,13 @@ func newSubject(obj *modeldoc.Object, up, down []modeldoc.Object, summaries map[
 	for _, o := range up {
 		n := writer.Neighbor{Object: o}
 		if v := summaries[o.ID]; v != nil {
-			n.Summary = v.ExecutiveSummary()
+			// A summary a reviewer rejected is not the truth about the
+			// upstream: the prompt shows none rather than that one.
+			if state := v.LayerReview(modeldoc.LayerExecutiveSummary); state != modeldoc.ReviewRejected {
+				n.Summary, n.SummaryReview = v.ExecutiveSummary(), state
+			}
 			n.Object.Columns = withInherited(o.Columns, v)
+			n.Generated = generatedColumns(v)
 		}
 		subject.Upstream = append(subject.Upstream, n)
 	}

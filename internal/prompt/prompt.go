@@ -278,11 +278,17 @@ type view struct {
 	RenderedContext string
 }
 
-type columnView struct{ Name, Type, Description, InheritedFrom, From, Tests string }
+type columnView struct {
+	Name, Type, Description, InheritedFrom, From, Tests string
+	// Generated is the machine-written text of the upstream column this
+	// one comes from, shown only when nobody documented either; Label says
+	// how far to trust it ("generated, unreviewed").
+	Generated, GeneratedLabel string
+}
 
 type neighborView struct {
-	Name, Type, Summary, Description string
-	Columns                          string // "a (int), b (text), and 3 more"
+	Name, Type, Summary, SummaryLabel, Description string
+	Columns                                        string // "a (int), b (text), and 3 more"
 }
 
 func newView(s *writer.Subject, opts Options) view {
@@ -327,6 +333,12 @@ func newView(s *writer.Subject, opts Options) view {
 	v.ModelExamples, v.ColumnExamples = examples(s)
 
 	v.ColumnsComplete = columnsComplete(o.Columns)
+	generated := map[string]map[string]writer.GeneratedText{}
+	for _, n := range s.Upstream {
+		if len(n.Generated) > 0 {
+			generated[strings.ToLower(n.Object.Name)] = n.Generated
+		}
+	}
 	for _, c := range sortedColumns(o.Columns) {
 		cv := columnView{Name: line(c.Name), Type: line(c.DataType)}
 		if src, ok := s.Lineage[strings.ToLower(c.Name)]; ok {
@@ -347,6 +359,14 @@ func newView(s *writer.Subject, opts Options) view {
 			// documentation, not a task.
 			cv.Description, cv.InheritedFrom = line(c.Description), line(c.InheritedFrom)
 			v.Inherited++
+		default:
+			// Nobody documented the column or its source: the upstream's
+			// machine-written text is a hint, labelled as one.
+			if src, ok := s.Lineage[strings.ToLower(c.Name)]; ok && src.Model != "" {
+				if g, ok := generated[strings.ToLower(src.Model)][strings.ToLower(src.Column)]; ok {
+					cv.Generated, cv.GeneratedLabel = clip(line(g.Text), 300), reviewLabel(g.Review)
+				}
+			}
 		}
 		v.Columns = append(v.Columns, cv)
 		if asked(c, opts.OverwriteHuman) {
@@ -363,11 +383,12 @@ func newView(s *writer.Subject, opts Options) view {
 	}
 	for _, n := range up {
 		v.Upstream = append(v.Upstream, neighborView{
-			Name:        line(n.Object.Name),
-			Type:        line(string(n.Object.Type)),
-			Summary:     line(n.Summary),
-			Description: line(n.Object.Description),
-			Columns:     columnList(n.Object.Columns, opts.MaxUpstreamColumns),
+			Name:         line(n.Object.Name),
+			Type:         line(string(n.Object.Type)),
+			Summary:      line(n.Summary),
+			SummaryLabel: reviewLabel(n.SummaryReview),
+			Description:  line(n.Object.Description),
+			Columns:      columnList(n.Object.Columns, opts.MaxUpstreamColumns),
 		})
 	}
 
@@ -381,6 +402,17 @@ func newView(s *writer.Subject, opts Options) view {
 		v.Downstream = append(v.Downstream, neighborView{Name: line(n.Object.Name), Type: line(string(n.Object.Type))})
 	}
 	return v
+}
+
+// reviewLabel says how far machine-written text was checked by a person.
+func reviewLabel(state string) string {
+	switch state {
+	case modeldoc.ReviewAccepted:
+		return "generated, accepted by a reviewer"
+	case modeldoc.ReviewEdited:
+		return "generated, then edited by a reviewer"
+	}
+	return "generated, unreviewed"
 }
 
 // TruncationMarker is the line that ends SQL cut at the token budget.

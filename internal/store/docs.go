@@ -160,8 +160,9 @@ func (s *Store) ListDocVersions(ctx context.Context, orgID, objectID int64) ([]m
 // CurrentSummaries returns, for those of objectIDs that have current
 // documentation, what a downstream model's prompt shows of it: a
 // DocVersion whose Layers hold only the executive summary and the column
-// descriptions (the others are neither read nor decoded). The caller has
-// already scoped the ids to an organization.
+// descriptions (the others are neither read nor decoded), with the
+// version's layer status, whose review states say which text a prompt
+// may show. The caller has already scoped the ids to an organization.
 func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[int64]*modeldoc.DocVersion, error) {
 	out := make(map[int64]*modeldoc.DocVersion, len(objectIDs))
 	if len(objectIDs) == 0 {
@@ -174,7 +175,7 @@ func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[in
 		return "json_extract(d.layers, '$." + name + "')"
 	}
 	rows, err := s.query(ctx, s.read, "SELECT d.object_id, "+layer(string(modeldoc.LayerExecutiveSummary))+", "+
-		layer(string(modeldoc.LayerColumnDescriptions))+" FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"),
+		layer(string(modeldoc.LayerColumnDescriptions))+", d.layer_status FROM doc_versions d WHERE d.is_current AND "+s.inIDs("d.object_id"),
 		sqldialect.IDList(objectIDs))
 	if err != nil {
 		return nil, internal("read current summaries", err)
@@ -183,10 +184,14 @@ func (s *Store) CurrentSummaries(ctx context.Context, objectIDs []int64) (map[in
 	for rows.Next() {
 		var id int64
 		var summary, columns sql.NullString
-		if err := rows.Scan(&id, &summary, &columns); err != nil {
+		var status string
+		if err := rows.Scan(&id, &summary, &columns, &status); err != nil {
 			return nil, internal("read current summaries", err)
 		}
 		v := &modeldoc.DocVersion{ObjectID: id, Current: true, Layers: map[modeldoc.Layer]json.RawMessage{}}
+		if err := json.Unmarshal([]byte(status), &v.LayerStatus); err != nil {
+			return nil, internal("read current summaries", err)
+		}
 		if summary.Valid {
 			v.Layers[modeldoc.LayerExecutiveSummary] = json.RawMessage(summary.String)
 		}

@@ -85,6 +85,18 @@ type ColumnSource struct {
 type Neighbor struct {
 	Object  modeldoc.Object // with Columns; SQL may be empty
 	Summary string
+	// SummaryReview is the summary's review state (modeldoc.Review*).
+	SummaryReview string
+	// Generated holds the neighbour's machine-written column descriptions
+	// that no reviewer rejected, by lower-cased column name; prompts show
+	// them after the project's own text, labelled with their review state.
+	Generated map[string]GeneratedText
+}
+
+// GeneratedText is a machine-written description and its review state
+// (modeldoc.ReviewDraft, ReviewAccepted or ReviewEdited).
+type GeneratedText struct {
+	Text, Review string
 }
 
 // Result is a successful answer.
