@@ -348,7 +348,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		go func() {
 			defer wg.Done()
 			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req, nil)
-			o := outcome{req.Layer, content, st, model, fatal}
+			o := outcome{layer: req.Layer, content: content, status: st, model: model, fatal: fatal, columns: req.Columns}
 			if i < 0 {
 				add(o)
 				return
