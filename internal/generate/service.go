@@ -213,6 +213,7 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 		inh = inheritColumns(subject)
 		applyInherited(&subject.Object, inh.list())
 		subject.Lineage = inh.lineage
+		subject.OutputColumns = len(inh.names)
 	}
 	po := s.promptOptions(opts)
 	reqs, err := prompt.BuildCalls(opts.Layers, subject, po, callsMode(opts))

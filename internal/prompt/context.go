@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqlscan"
 	"github.com/modeldoc/modeldoc/internal/tokens"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -164,4 +165,44 @@ func examples(s *writer.Subject) (models, columns []string) {
 		}
 	}
 	return models, columns
+}
+
+// selectWidth counts the columns the SQL's final SELECT returns, a star
+// over a CTE counted as that CTE's own columns (a few levels deep); a star
+// over anything else counts for nothing. It sizes the column layer's budget
+// when the project lists fewer columns than the model returns.
+func selectWidth(sql string) int {
+	if strings.TrimSpace(sql) == "" {
+		return 0
+	}
+	a := sqlscan.Analyze(sql)
+	if a.Final == nil || len(a.Final.Selects) == 0 {
+		return 0
+	}
+	return selWidth(a, a.Final.Selects[0], 4)
+}
+
+func selWidth(a *sqlscan.Analysis, sel *sqlscan.Select, depth int) int {
+	n := 0
+	for _, c := range sel.Columns {
+		if c.Kind != sqlscan.ColumnStar {
+			n++
+			continue
+		}
+		if depth == 0 {
+			continue
+		}
+		for _, r := range sel.From {
+			if c.Qualifier != "" && !strings.EqualFold(c.Qualifier, r.Alias) && !strings.EqualFold(c.Qualifier, r.Name) {
+				continue
+			}
+			if r.Kind != "cte" {
+				continue
+			}
+			if cte := a.CTE(r.Name); cte != nil && cte.Query != nil && len(cte.Query.Selects) > 0 {
+				n += selWidth(a, cte.Query.Selects[0], depth-1)
+			}
+		}
+	}
+	return n
 }

@@ -208,6 +208,12 @@ func layerRequest(layer modeldoc.Layer, s *writer.Subject, v *view, opts Options
 	n := len(s.Object.Columns)
 	if layer == modeldoc.LayerColumnDescriptions && v.ColumnsComplete {
 		n = len(v.Ask)
+	} else if layer == modeldoc.LayerColumnDescriptions {
+		// The writer must add the columns the project does not list:
+		// a budget for the listed ones alone cut HubSpot's
+		// int_hubspot__form_metrics__by_contact (none listed, 12
+		// returned) at 600 tokens in every run.
+		n = max(n, s.OutputColumns, selectWidth(s.Object.SQL()))
 	}
 	maxTokens := MaxTokens(layer, n)
 	if m, ok := opts.MaxTokens[layer]; ok && m > 0 {

@@ -77,3 +77,19 @@ func TestPromptTestArgumentShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestColumnBudgetCountsTheSelect: a model whose project lists none of its
+// columns gets a column budget for what its SQL returns, a star over a CTE
+// counted through it (HubSpot's int_hubspot__form_metrics__by_contact was
+// cut at the 600-token floor in every run).
+func TestColumnBudgetCountsTheSelect(t *testing.T) {
+	sql := "with final as (select a, b, c, d, e, f, g, h from {{ ref('x') }})\nselect * from final"
+	s := &writer.Subject{Object: modeldoc.Object{Name: "m", Type: modeldoc.TypeModel, RawSQL: sql}}
+	req, err := Build(modeldoc.LayerColumnDescriptions, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := MaxTokens(modeldoc.LayerColumnDescriptions, 8); req.MaxTokens != want || want <= MaxTokens(modeldoc.LayerColumnDescriptions, 0) {
+		t.Errorf("max tokens %d, want %d (8 columns)", req.MaxTokens, want)
+	}
+}

@@ -71,6 +71,11 @@ type Subject struct {
 	// Lineage says where each of Object's columns comes from as its SQL
 	// shows it, by lower-case column name; nil when not worked out.
 	Lineage map[string]ColumnSource
+	// OutputColumns counts the columns the SQL returns as far as its
+	// lineage shows (stars resolved through CTEs and upstream column
+	// lists); 0 when not worked out. It sizes the column layer's budget
+	// when the project lists fewer columns than the model has.
+	OutputColumns int
 }
 
 // ColumnSource is where one output column comes from: an upstream's
