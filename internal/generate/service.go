@@ -163,6 +163,9 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		return nil, err
 	}
 	subject.Dependents = len(reach) - 1
+	if subject.Nearby, err = s.nearby(ctx, orgID, objectID, edges); err != nil {
+		return nil, err
+	}
 	if subject.Exposures, err = s.cfg.Catalog.ExposuresReading(ctx, orgID, reach); err != nil {
 		return nil, err
 	}

@@ -139,29 +139,48 @@ func configLine(materialization string, c *modeldoc.ObjectConfig) (key, contract
 }
 
 // examples picks the project's own human descriptions near the model, for
-// the writer to match the team's style: up to 3 of the downstream models'
-// (the upstreams' are shown with them already) and up to 5 column
-// descriptions of the neighbours' columns that this model does not show.
+// the writer to match the team's style: up to 3 model descriptions (the
+// downstream models', then those of the objects farther along the lineage,
+// Subject.Nearby, nearest first; the upstreams' are shown with them
+// already) and up to 5 column descriptions of columns this model does not
+// show (the direct neighbours', then the farther objects').
 func examples(s *writer.Subject) (models, columns []string) {
-	for _, n := range sortedNeighbors(s.Downstream) {
-		if d := line(n.Object.Description); d != "" && len(models) < 3 {
-			models = append(models, line(n.Object.Name)+": "+clip(d, 300))
-		}
-	}
 	own := map[string]bool{}
 	for _, c := range s.Object.Columns {
 		own[strings.ToLower(c.Name)] = true
 	}
-	for _, ns := range [][]writer.Neighbor{sortedNeighbors(s.Downstream), sortedNeighbors(s.Upstream)} {
-		for _, n := range ns {
-			for _, c := range n.Object.Columns {
-				if len(columns) == 5 {
-					return models, columns
-				}
-				if c.HumanDescription && !own[strings.ToLower(c.Name)] && strings.TrimSpace(c.Description) != "" {
-					columns = append(columns, line(n.Object.Name)+"."+line(c.Name)+": "+clip(line(c.Description), 200))
-				}
+	seenModel, seenCol := map[string]bool{}, map[string]bool{}
+	addModel := func(n writer.Neighbor) {
+		d := line(n.Object.Description)
+		if d == "" || len(models) == 3 || seenModel[d] {
+			return
+		}
+		seenModel[d] = true
+		models = append(models, line(n.Object.Name)+": "+clip(d, 300))
+	}
+	addColumns := func(n writer.Neighbor) {
+		for _, c := range n.Object.Columns {
+			if len(columns) == 5 {
+				return
 			}
+			d := clip(line(c.Description), 200)
+			if !c.HumanDescription || own[strings.ToLower(c.Name)] || d == "" || seenCol[d] {
+				continue
+			}
+			seenCol[d] = true
+			columns = append(columns, line(n.Object.Name)+"."+line(c.Name)+": "+d)
+		}
+	}
+	down, up := sortedNeighbors(s.Downstream), sortedNeighbors(s.Upstream)
+	for _, n := range down {
+		addModel(n)
+	}
+	for _, n := range s.Nearby {
+		addModel(n)
+	}
+	for _, ns := range [][]writer.Neighbor{down, up, s.Nearby} {
+		for _, n := range ns {
+			addColumns(n)
 		}
 	}
 	return models, columns

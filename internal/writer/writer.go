@@ -76,6 +76,10 @@ type Subject struct {
 	// lists); 0 when not worked out. It sizes the column layer's budget
 	// when the project lists fewer columns than the model has.
 	OutputColumns int
+	// Nearby are objects 2 to 3 hops away in the lineage, up or down,
+	// nearest first: where the prompt's style examples come from once the
+	// direct neighbours' are used up. Not part of the input hash.
+	Nearby []Neighbor
 }
 
 // ColumnSource is where one output column comes from: an upstream's
