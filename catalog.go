@@ -66,11 +66,14 @@ type Object struct {
 	Description     string         `json:"description,omitempty"`
 	Tags            []string       `json:"tags,omitempty"`
 	Meta            map[string]any `json:"meta,omitempty"`
-	FilePath        string         `json:"file_path,omitempty"`
-	SQLHash         string         `json:"sql_hash,omitempty"`
-	Deleted         bool           `json:"deleted,omitempty"`
-	Columns         []Column       `json:"columns,omitempty"`
-	UpdatedAt       time.Time      `json:"updated_at"`
+	// Config is the part of the model's dbt config that says what a row
+	// is and how the table is kept (incremental merges on unique_key).
+	Config    *ObjectConfig `json:"config,omitempty"`
+	FilePath  string        `json:"file_path,omitempty"`
+	SQLHash   string        `json:"sql_hash,omitempty"`
+	Deleted   bool          `json:"deleted,omitempty"`
+	Columns   []Column      `json:"columns,omitempty"`
+	UpdatedAt time.Time     `json:"updated_at"`
 }
 
 // SQL returns the SQL a writer should read: compiled where the manifest
@@ -91,7 +94,11 @@ type Column struct {
 	Description      string   `json:"description,omitempty"`
 	HumanDescription bool     `json:"human_description,omitempty"`
 	Tests            []string `json:"tests,omitempty"`
-	Position         int      `json:"position"`
+	// TestArgs are the generic tests whose arguments say something of the
+	// column: accepted_values' list, relationships' target. Tests keeps
+	// every test's name, these included.
+	TestArgs []ColumnTest `json:"test_args,omitempty"`
+	Position int          `json:"position"`
 	// Declared is true when the project's YAML declares the column; false
 	// when only catalog.json (the warehouse) knows it.
 	Declared bool `json:"declared"`
@@ -185,4 +192,30 @@ type ImportSummary struct {
 type ObjectEdge struct {
 	Upstream   int64 `json:"upstream"`
 	Downstream int64 `json:"downstream"`
+}
+
+// ColumnTest is a dbt generic test with the arguments that give it its
+// meaning: the values an accepted_values test allows, the model (or
+// source) and column a relationships test points at.
+type ColumnTest struct {
+	Name string `json:"name"`
+	// Values are accepted_values' values, as the project wrote them.
+	Values []string `json:"values,omitempty"`
+	// To is the relationships target as the project names it: a model
+	// ("customers") or a source table ("hubspot.contact").
+	To    string `json:"to,omitempty"`
+	Field string `json:"field,omitempty"`
+}
+
+// ObjectConfig is what a model's dbt config says of its rows and of how
+// its table is kept.
+type ObjectConfig struct {
+	UniqueKey           []string `json:"unique_key,omitempty"`
+	IncrementalStrategy string   `json:"incremental_strategy,omitempty"`
+	ContractEnforced    bool     `json:"contract_enforced,omitempty"`
+}
+
+// Empty reports whether c says nothing.
+func (c *ObjectConfig) Empty() bool {
+	return c == nil || len(c.UniqueKey) == 0 && c.IncrementalStrategy == "" && !c.ContractEnforced
 }

@@ -136,7 +136,7 @@ type (
 
 // LayerStatus says how one layer of a version came out.
 type LayerStatus struct {
-	Status           string `json:"status"` // "ok", "failed" or "skipped"
+	Status           string `json:"status"` // "ok", "partial", "failed" or "skipped"
 	Error            string `json:"error,omitempty"`
 	ErrorClass       string `json:"error_class,omitempty"`
 	PromptTokens     int64  `json:"prompt_tokens"`
@@ -145,6 +145,10 @@ type LayerStatus struct {
 	Attempts         int    `json:"attempts"`
 	DurationMS       int64  `json:"duration_ms"`
 	FinishReason     string `json:"finish_reason,omitempty"`
+	// MissingColumns are the columns a partial column_descriptions layer
+	// lacks: a wide model's columns are asked in parts, and the parts that
+	// failed are named here while the others are kept (Status "partial").
+	MissingColumns []string `json:"missing_columns,omitempty"`
 	// CarriedFrom is the version this layer's text comes from when this
 	// version did not write it (not asked for, or failed): a new version
 	// never loses a layer an older one has.

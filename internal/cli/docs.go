@@ -200,7 +200,7 @@ func layerSummary(v *modeldoc.DocVersion) string {
 	for _, st := range v.LayerStatus {
 		if st.Status == "ok" {
 			ok++
-		} else if st.Status == "failed" {
+		} else if st.Status == "failed" || st.Status == "partial" {
 			failed++
 		}
 	}

@@ -81,7 +81,10 @@ type manifestNode struct {
 	Alias            string          `json:"alias"`      // models, seeds, snapshots
 	Identifier       string          `json:"identifier"` // sources
 	Config           struct {
-		Materialized string `json:"materialized"`
+		Materialized        string `json:"materialized"`
+		UniqueKey           any    `json:"unique_key"`
+		IncrementalStrategy any    `json:"incremental_strategy"`
+		Contract            any    `json:"contract"`
 	} `json:"config"`
 	DependsOn struct {
 		Nodes []string `json:"nodes"`
@@ -90,10 +93,8 @@ type manifestNode struct {
 	ColumnName   *string `json:"column_name"`
 	AttachedNode *string `json:"attached_node"`
 	TestMetadata *struct {
-		Name   string `json:"name"`
-		Kwargs struct {
-			Model any `json:"model"`
-		} `json:"kwargs"`
+		Name   string         `json:"name"`
+		Kwargs map[string]any `json:"kwargs"`
 	} `json:"test_metadata"`
 }
 
@@ -280,6 +281,7 @@ func buildCatalog(mfp *manifestFile, catalog []byte, name string) (*modeldoc.Cat
 		for j := range c.Objects[i].Columns {
 			col := &c.Objects[i].Columns[j]
 			col.Tests = sortUnique(col.Tests)
+			col.TestArgs = sortTestArgs(col.TestArgs)
 		}
 	}
 
@@ -374,6 +376,10 @@ func manifestObject(n *manifestNode, t modeldoc.ObjectType, file string) (modeld
 	}
 	if len(o.Meta) == 0 {
 		o.Meta = nil
+	}
+	if t == modeldoc.TypeModel || t == modeldoc.TypeSnapshot {
+		o.Config = objectConfig(map[string]any{"unique_key": n.Config.UniqueKey,
+			"incremental_strategy": n.Config.IncrementalStrategy, "contract": n.Config.Contract})
 	}
 	cols, err := orderedColumns(n.Columns)
 	if err != nil {
@@ -503,7 +509,7 @@ func attachManifestTest(c *modeldoc.Catalog, byID map[string]int, t *manifestNod
 		target = *t.AttachedNode
 	}
 	if target == "" {
-		if s, ok := t.TestMetadata.Kwargs.Model.(string); ok {
+		if s, ok := t.TestMetadata.Kwargs["model"].(string); ok {
 			if m := kwargRefRE.FindStringSubmatch(s); m != nil {
 				for _, dep := range t.DependsOn.Nodes {
 					var match bool
@@ -536,6 +542,9 @@ func attachManifestTest(c *modeldoc.Catalog, byID map[string]int, t *manifestNod
 	for j := range o.Columns {
 		if strings.EqualFold(o.Columns[j].Name, col) {
 			o.Columns[j].Tests = append(o.Columns[j].Tests, t.TestMetadata.Name)
+			if a := columnTest(t.TestMetadata.Name, t.TestMetadata.Kwargs); a != nil {
+				o.Columns[j].TestArgs = append(o.Columns[j].TestArgs, *a)
+			}
 			return
 		}
 	}

@@ -712,6 +712,13 @@ func blockCalls(blocks []jinjaBlock) ([]jinjaCall, map[string]string, []string) 
 		if cfg == nil {
 			cfg = map[string]string{}
 		}
+		if k == "unique_key" && strings.HasPrefix(strings.TrimSpace(v), "[") {
+			// A composite key: its names, comma-separated, as finish reads them.
+			if l := listLiteral(v); len(l) > 0 {
+				cfg[k] = strings.Join(l, ",")
+			}
+			return
+		}
 		if _, ok := literal(v); ok || !strings.ContainsAny(v, "()[]{}") {
 			cfg[k] = v
 		}
@@ -1103,6 +1110,7 @@ func (l *projectLoader) columns(cols []propsColumn, p *pkg, rel, owner string) [
 			HumanDescription: desc != "",
 			Declared:         true,
 			Tests:            testNames(append(c.Tests, c.DataTests...)),
+			TestArgs:         testArgs(append(c.Tests, c.DataTests...)),
 		}
 		// dbt keeps a project's columns in a map by name, so a column
 		// declared twice is one column whose later entry wins.
@@ -1148,6 +1156,59 @@ func testNames(list []any) []string {
 		}
 	}
 	return sortUnique(out)
+}
+
+// testArgs reads the arguments of a tests: list's generic tests:
+// {"accepted_values": {"values": [...]}}, the same with the arguments
+// under arguments: (dbt 1.10), or {"test_name": "relationships", "to": ...}.
+func testArgs(list []any) []modeldoc.ColumnTest {
+	var out []modeldoc.ColumnTest
+	for _, t := range list {
+		x, ok := t.(map[string]any)
+		if !ok {
+			continue
+		}
+		if tn, ok := x["test_name"].(string); ok {
+			if a := columnTest(tn, x); a != nil {
+				out = append(out, *a)
+			}
+			continue
+		}
+		for k, v := range x {
+			kw, ok := v.(map[string]any)
+			if k == "name" || k == "config" || !ok {
+				continue
+			}
+			if a := columnTest(k, kw); a != nil {
+				out = append(out, *a)
+			}
+		}
+	}
+	return sortTestArgs(out)
+}
+
+// rawConfig reads the config a prompt shows from the merged configuration
+// of a raw project's object (dbt_project.yml, YAML config:, config() in the
+// SQL); contract is read from YAML config: only, where it is a mapping.
+func rawConfig(cfg map[string]string, yml map[string]any) *modeldoc.ObjectConfig {
+	var c modeldoc.ObjectConfig
+	if k := cfg["unique_key"]; !strings.ContainsAny(k, "{}()[]") {
+		for _, name := range strings.Split(k, ",") {
+			if name = strings.TrimSpace(name); name != "" {
+				c.UniqueKey = append(c.UniqueKey, name)
+			}
+		}
+	}
+	if st := strings.TrimSpace(cfg["incremental_strategy"]); !strings.ContainsAny(st, "{}()") {
+		c.IncrementalStrategy = st
+	}
+	if y := objectConfig(map[string]any{"contract": yml["contract"]}); y != nil {
+		c.ContractEnforced = y.ContractEnforced
+	}
+	if c.Empty() {
+		return nil
+	}
+	return &c
 }
 
 func tags(v any) []string {
@@ -1271,6 +1332,14 @@ func (l *projectLoader) finish() {
 			projectConfig(cfg, section(l.root.yml), ro.pkg.name, ro.relDirs, o.Name)
 		}
 		for k, v := range ro.ymlCfg {
+			if l, isList := v.([]any); isList && k == "unique_key" {
+				var names []string
+				for _, x := range l {
+					names = append(names, scalarString(x))
+				}
+				cfg[k] = strings.Join(names, ",")
+				continue
+			}
 			if s := scalarString(v); s != "" {
 				cfg[k] = s
 			}
@@ -1299,6 +1368,9 @@ func (l *projectLoader) finish() {
 			o.Database = d
 		}
 		o.Tags = sortUnique(append(o.Tags, ro.sqlTags...))
+		if o.Type != modeldoc.TypeSeed {
+			o.Config = rawConfig(cfg, ro.ymlCfg)
+		}
 		o.SQLHash = modeldoc.HashSQL(o.RawSQL, "")
 		kept = append(kept, ro)
 	}

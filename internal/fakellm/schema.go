@@ -36,6 +36,10 @@ var (
 	}
 	reIdent       = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 	reBulletIdent = regexp.MustCompile("(?m)^\\s*(?:[-*+]|\\d+[.)]|\\|)\\s*[`\"*]*([A-Za-z_][A-Za-z0-9_]*)")
+	// reBulletColumn is a bulleted column name, which a quoted identifier
+	// may spell with hyphens (HubSpot's "property_hs_all-funky-a9384-syntax"):
+	// a real model copies the whole name, so the fake does too.
+	reBulletColumn = regexp.MustCompile("(?m)^\\s*(?:[-*+]|\\d+[.)]|\\|)\\s*[`\"*]*([A-Za-z_][A-Za-z0-9_]*(?:-[A-Za-z0-9_]+)*)")
 )
 
 // notWords are SQL keywords, Jinja and filler that make poor prose.
@@ -177,7 +181,7 @@ func sections(text string) (columns, upstream []string, columnsHeading bool) {
 			continue
 		}
 		if strings.HasPrefix(heading, "column") {
-			if m := reBulletIdent.FindStringSubmatch(line); m != nil && !seen[m[1]] {
+			if m := reBulletColumn.FindStringSubmatch(line); m != nil && !seen[m[1]] {
 				seen[m[1]] = true
 				columns = append(columns, m[1])
 			}

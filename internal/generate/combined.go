@@ -3,6 +3,7 @@ package generate
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 
@@ -18,6 +19,8 @@ type outcome struct {
 	status  modeldoc.LayerStatus
 	model   string
 	fatal   error
+	// columns are the columns a column_descriptions part asked for.
+	columns []string
 }
 
 // writeCombined sends one request for several layers and takes its answer
@@ -65,7 +68,7 @@ func (s *Service) writeCombined(ctx context.Context, plan *Plan, w writer.Writer
 				first = &writer.Result{Content: parts[l], Model: res.Model, FinishReason: res.FinishReason}
 			}
 			content, st, model, fatal := s.writeLayer(ctx, plan, w, lreq, first)
-			out[i] = outcome{l, content, st, model, fatal}
+			out[i] = outcome{layer: l, content: content, status: st, model: model, fatal: fatal}
 		}()
 	}
 	wg.Wait()
@@ -83,10 +86,12 @@ func addUsage(st *modeldoc.LayerStatus, u writer.Usage) {
 	st.CachedTokens += u.CachedTokens
 }
 
-// mergeChunks puts the parts of a wide model's column layer together: the
-// layer holds when every part does; a part that failed fails the layer
-// (which then keeps the earlier version's text), with the tokens of every
-// part counted.
+// mergeChunks puts the parts of a wide model's column layer together.
+// Each part stands alone: the layer keeps the parts that came back and, if
+// some failed, is "partial" with the columns they asked for named in
+// MissingColumns (a new version then keeps the earlier text of those
+// columns while the SQL is the same: store.mergeColumns). Only when every
+// part failed does the layer fail. The tokens of every part are counted.
 func mergeChunks(chunks []outcome) outcome {
 	if len(chunks) == 1 {
 		return chunks[0]
@@ -94,7 +99,8 @@ func mergeChunks(chunks []outcome) outcome {
 	m := outcome{layer: modeldoc.LayerColumnDescriptions}
 	m.status.Status = "ok"
 	var all modeldoc.ColumnDescriptionsOut
-	var failed *outcome
+	var failed []*outcome
+	var missing []string
 	for i := range chunks {
 		c := &chunks[i]
 		st := c.status
@@ -111,34 +117,46 @@ func mergeChunks(chunks []outcome) outcome {
 		if m.fatal == nil {
 			m.fatal = c.fatal
 		}
-		if c.content == nil {
-			if failed == nil {
-				failed = c
-			}
-			continue
-		}
 		var part modeldoc.ColumnDescriptionsOut
-		if json.Unmarshal(c.content, &part) != nil {
+		if c.content == nil || json.Unmarshal(c.content, &part) != nil {
+			failed = append(failed, c)
+			missing = append(missing, c.columns...)
 			continue
 		}
 		if all.Confidence == "" {
 			all.Confidence = part.Confidence
 		}
 		all.Columns = append(all.Columns, part.Columns...)
+		m.status.FinishReason = st.FinishReason
 	}
-	if failed != nil {
-		m.status.Status, m.status.Error, m.status.ErrorClass = "failed", failed.status.Error, failed.status.ErrorClass
-		m.status.FinishReason = failed.status.FinishReason
+	if len(failed) == len(chunks) {
+		f := failed[0]
+		m.status.Status, m.status.Error, m.status.ErrorClass = "failed", f.status.Error, f.status.ErrorClass
+		m.status.FinishReason = f.status.FinishReason
 		return m
 	}
-	m.status.FinishReason = chunks[len(chunks)-1].status.FinishReason
 	b, err := json.Marshal(all)
 	if err != nil {
 		m.status.Status, m.status.Error = "failed", err.Error()
 		return m
 	}
 	m.content = b
+	if len(failed) > 0 {
+		f := failed[0]
+		m.status.Status, m.status.ErrorClass = "partial", f.status.ErrorClass
+		m.status.MissingColumns = missing
+		m.status.Error = fmt.Sprintf("%d of %d parts of the columns failed (%s); %d columns not written: %s",
+			len(failed), len(chunks), f.status.Error, len(missing), clipList(missing, 20))
+	}
 	return m
+}
+
+// clipList joins names, naming at most n of them.
+func clipList(names []string, n int) string {
+	if len(names) <= n {
+		return strings.Join(names, ", ")
+	}
+	return strings.Join(names[:n], ", ") + fmt.Sprintf(" and %d more", len(names)-n)
 }
 
 // addHumanColumns puts the columns a person documented, which no writer

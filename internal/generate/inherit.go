@@ -702,3 +702,32 @@ func findColumn(cols []modeldoc.Column, name string) *modeldoc.Column {
 	}
 	return nil
 }
+
+// generatedColumns returns v's machine-written column descriptions that a
+// downstream prompt may show: not inherited (those are a person's text and
+// already in the columns), not empty, not rejected.
+func generatedColumns(v *modeldoc.DocVersion) map[string]writer.GeneratedText {
+	raw, ok := v.Layers[modeldoc.LayerColumnDescriptions]
+	if !ok || v.LayerStatus[modeldoc.LayerColumnDescriptions].ReviewState == modeldoc.ReviewRejected {
+		return nil
+	}
+	var gen modeldoc.ColumnDescriptionsOut
+	if json.Unmarshal(raw, &gen) != nil {
+		return nil
+	}
+	var out map[string]writer.GeneratedText
+	for _, g := range gen.Columns {
+		if g.InheritedFrom != "" || strings.TrimSpace(g.Description) == "" {
+			continue
+		}
+		state := v.ColumnReviewState(g)
+		if state == modeldoc.ReviewRejected || state == modeldoc.ReviewHuman {
+			continue
+		}
+		if out == nil {
+			out = map[string]writer.GeneratedText{}
+		}
+		out[strings.ToLower(g.Name)] = writer.GeneratedText{Text: g.Description, Review: state}
+	}
+	return out
+}

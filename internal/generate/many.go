@@ -291,6 +291,7 @@ type loadedChunk struct {
 	order     []int // order[j] is the index in objs of ids[j]
 	up, down  map[int64][]modeldoc.Object
 	summaries map[int64]*modeldoc.DocVersion
+	nearby    map[int64][]writer.Neighbor
 }
 
 // loadChunk reads the objects of ids (chunk k of a selection) and their
@@ -394,7 +395,11 @@ func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64
 	for i := range objs {
 		order[index[objs[i].ID]] = i
 	}
-	return &loadedChunk{ids: ids, objs: objs, order: order, up: up, down: down, summaries: summaries}, nil
+	near, err := s.nearbyMany(ctx, orgID, ids, edges)
+	if err != nil {
+		return nil, err
+	}
+	return &loadedChunk{ids: ids, objs: objs, order: order, up: up, down: down, summaries: summaries, nearby: near}, nil
 }
 
 // planLoaded plans the objects of c, in the order of its ids, in parallel,
@@ -412,6 +417,7 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 			for j := range work {
 				o := &objs[order[j]]
 				subject := newSubject(o, byName(up[o.ID]), byName(down[o.ID]), summaries)
+				subject.Nearby = c.nearby[o.ID]
 				ed := editsOf(summaries[o.ID])
 				var p *Plan
 				if exact(c.start + j) {

@@ -166,6 +166,9 @@ func (s *Service) Plan(ctx context.Context, orgID, objectID int64, opts Options)
 		return nil, err
 	}
 	subject.Dependents = len(reach) - 1
+	if subject.Nearby, err = s.nearby(ctx, orgID, objectID, edges); err != nil {
+		return nil, err
+	}
 	if subject.Exposures, err = s.cfg.Catalog.ExposuresReading(ctx, orgID, reach); err != nil {
 		return nil, err
 	}
@@ -179,8 +182,13 @@ func newSubject(obj *modeldoc.Object, up, down []modeldoc.Object, summaries map[
 	for _, o := range up {
 		n := writer.Neighbor{Object: o}
 		if v := summaries[o.ID]; v != nil {
-			n.Summary = v.ExecutiveSummary()
+			// A summary a reviewer rejected is not the truth about the
+			// upstream: the prompt shows none rather than that one.
+			if state := v.LayerReview(modeldoc.LayerExecutiveSummary); state != modeldoc.ReviewRejected {
+				n.Summary, n.SummaryReview = v.ExecutiveSummary(), state
+			}
 			n.Object.Columns = withInherited(o.Columns, v)
+			n.Generated = generatedColumns(v)
 		}
 		subject.Upstream = append(subject.Upstream, n)
 	}
@@ -216,6 +224,7 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 		inh = inheritColumns(subject)
 		applyInherited(&subject.Object, inh.list())
 		subject.Lineage = inh.lineage
+		subject.OutputColumns = len(inh.names)
 	}
 	po := s.promptOptions(opts)
 	reqs, err := prompt.BuildCalls(opts.Layers, subject, po, callsMode(opts))
@@ -351,7 +360,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		go func() {
 			defer wg.Done()
 			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req, nil)
-			o := outcome{req.Layer, content, st, model, fatal}
+			o := outcome{layer: req.Layer, content: content, status: st, model: model, fatal: fatal, columns: req.Columns}
 			if i < 0 {
 				add(o)
 				return

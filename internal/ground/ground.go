@@ -237,6 +237,23 @@ func newKnown(s *writer.Subject) *known {
 		}
 	}
 	addObject(o)
+	// What the project's tests and config name is the project's word too:
+	// a relationships target (often neither upstream nor downstream), an
+	// accepted value, a unique_key.
+	if o.Config != nil {
+		for _, n := range o.Config.UniqueKey {
+			k.docNames("`" + n + "`")
+		}
+	}
+	for _, c := range o.Columns {
+		for _, t := range c.TestArgs {
+			for _, n := range append([]string{t.To, t.Field}, t.Values...) {
+				if n != "" {
+					k.docNames("`" + n + "`")
+				}
+			}
+		}
+	}
 	for _, c := range o.Columns {
 		k.cols[strings.ToLower(c.Name)] = true
 		if c.DataType != "" || !c.Declared {

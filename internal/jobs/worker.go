@@ -338,6 +338,10 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 			ok++
 		case "failed":
 			failed++
+		case "partial":
+			// Some columns written, some not: the item is partial.
+			ok++
+			failed++
 		}
 	}
 	switch {
@@ -716,7 +720,7 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		switch ls.Status {
 		case "ok":
 			ok = 1
-		case "failed":
+		case "failed", "partial":
 			failed = 1
 		default:
 			continue
@@ -732,7 +736,7 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		}
 	}
 	for _, l := range layers {
-		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == "failed" {
+		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == "failed" || ls.Status == "partial" {
 			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, l, ls.ErrorClass, ls.Error, ls.Attempts); err != nil {
 				return err
 			}

@@ -1,9 +1,11 @@
 package prompt
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/sqlscan"
 	"github.com/modeldoc/modeldoc/internal/tokens"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -43,10 +45,10 @@ func clip(s string, n int) string {
 
 // testLines reads the columns' dbt tests: unique and not_null make the
 // grain, accepted_values a column with a value list, relationships a key to
-// another model. The manifest gives the tests' names, not their arguments,
-// so neither the values nor the other model are known.
-func testLines(cols []modeldoc.Column) (grain, notNull, accepted, related string) {
-	var g, nn, av, rel []string
+// another model. A test whose arguments the import could not read (Jinja)
+// is still named, without them.
+func testLines(cols []modeldoc.Column) (grain, notNull string, accepted, related []string) {
+	var g, nn []string
 	for _, c := range sortedColumns(cols) {
 		has := map[string]bool{}
 		for _, t := range c.Tests {
@@ -61,41 +63,165 @@ func testLines(cols []modeldoc.Column) (grain, notNull, accepted, related string
 		case has["not_null"]:
 			nn = append(nn, name)
 		}
-		if has["accepted_values"] {
-			av = append(av, name)
+		var av, rel bool
+		for _, t := range c.TestArgs {
+			switch t.Name {
+			case "accepted_values":
+				av = true
+				accepted = append(accepted, "`"+name+"` accepted values: "+valueList(t.Values))
+			case "relationships":
+				rel = true
+				to := line(t.To)
+				if t.Field != "" {
+					to += "." + line(t.Field)
+				}
+				related = append(related, "`"+name+"` → relationships to `"+to+"`")
+			}
 		}
-		if has["relationships"] {
-			rel = append(rel, name)
+		if has["accepted_values"] && !av {
+			accepted = append(accepted, "`"+name+"` has an accepted_values test (its values are not known here)")
+		}
+		if has["relationships"] && !rel {
+			related = append(related, "`"+name+"` has a relationships test (its target is not known here)")
 		}
 	}
-	return strings.Join(g, ", "), strings.Join(nn, ", "), strings.Join(av, ", "), strings.Join(rel, ", ")
+	return strings.Join(g, ", "), strings.Join(nn, ", "), accepted, related
+}
+
+// maxValues caps an accepted_values list: a long list says "a closed set"
+// as well as its head does, and costs tokens in every call.
+const maxValues = 25
+
+func valueList(values []string) string {
+	var b strings.Builder
+	for i, v := range values {
+		if i == maxValues {
+			fmt.Fprintf(&b, " and %d more", len(values)-maxValues)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("'" + clip(line(v), 80) + "'")
+	}
+	return b.String()
+}
+
+// configLine says what the model's config tells of its rows and how its
+// table is kept: "unique_key: `order_id` (incremental, merge)".
+func configLine(materialization string, c *modeldoc.ObjectConfig) (key, contract string) {
+	if c == nil {
+		return "", ""
+	}
+	if len(c.UniqueKey) > 0 {
+		names := make([]string, len(c.UniqueKey))
+		for i, n := range c.UniqueKey {
+			names[i] = "`" + line(n) + "`"
+		}
+		key = "unique_key: " + strings.Join(names, ", ")
+		var how []string
+		if m := line(materialization); m != "" {
+			how = append(how, m)
+		}
+		if st := line(c.IncrementalStrategy); st != "" {
+			how = append(how, st)
+		}
+		if len(how) > 0 {
+			key += " (" + strings.Join(how, ", ") + ")"
+		}
+	} else if st := line(c.IncrementalStrategy); st != "" {
+		key = "incremental_strategy: " + st
+	}
+	if c.ContractEnforced {
+		contract = "enforced: the declared column names and data types are checked when the model is built"
+	}
+	return key, contract
 }
 
 // examples picks the project's own human descriptions near the model, for
-// the writer to match the team's style: up to 3 of the downstream models'
-// (the upstreams' are shown with them already) and up to 5 column
-// descriptions of the neighbours' columns that this model does not show.
+// the writer to match the team's style: up to 3 model descriptions (the
+// downstream models', then those of the objects farther along the lineage,
+// Subject.Nearby, nearest first; the upstreams' are shown with them
+// already) and up to 5 column descriptions of columns this model does not
+// show (the direct neighbours', then the farther objects').
 func examples(s *writer.Subject) (models, columns []string) {
-	for _, n := range sortedNeighbors(s.Downstream) {
-		if d := line(n.Object.Description); d != "" && len(models) < 3 {
-			models = append(models, line(n.Object.Name)+": "+clip(d, 300))
-		}
-	}
 	own := map[string]bool{}
 	for _, c := range s.Object.Columns {
 		own[strings.ToLower(c.Name)] = true
 	}
-	for _, ns := range [][]writer.Neighbor{sortedNeighbors(s.Downstream), sortedNeighbors(s.Upstream)} {
-		for _, n := range ns {
-			for _, c := range n.Object.Columns {
-				if len(columns) == 5 {
-					return models, columns
-				}
-				if c.HumanDescription && !own[strings.ToLower(c.Name)] && strings.TrimSpace(c.Description) != "" {
-					columns = append(columns, line(n.Object.Name)+"."+line(c.Name)+": "+clip(line(c.Description), 200))
-				}
+	seenModel, seenCol := map[string]bool{}, map[string]bool{}
+	addModel := func(n writer.Neighbor) {
+		d := line(n.Object.Description)
+		if d == "" || len(models) == 3 || seenModel[d] {
+			return
+		}
+		seenModel[d] = true
+		models = append(models, line(n.Object.Name)+": "+clip(d, 300))
+	}
+	addColumns := func(n writer.Neighbor) {
+		for _, c := range n.Object.Columns {
+			if len(columns) == 5 {
+				return
 			}
+			d := clip(line(c.Description), 200)
+			if !c.HumanDescription || own[strings.ToLower(c.Name)] || d == "" || seenCol[d] {
+				continue
+			}
+			seenCol[d] = true
+			columns = append(columns, line(n.Object.Name)+"."+line(c.Name)+": "+d)
+		}
+	}
+	down, up := sortedNeighbors(s.Downstream), sortedNeighbors(s.Upstream)
+	for _, n := range down {
+		addModel(n)
+	}
+	for _, n := range s.Nearby {
+		addModel(n)
+	}
+	for _, ns := range [][]writer.Neighbor{down, up, s.Nearby} {
+		for _, n := range ns {
+			addColumns(n)
 		}
 	}
 	return models, columns
+}
+
+// selectWidth counts the columns the SQL's final SELECT returns, a star
+// over a CTE counted as that CTE's own columns (a few levels deep); a star
+// over anything else counts for nothing. It sizes the column layer's budget
+// when the project lists fewer columns than the model returns.
+func selectWidth(sql string) int {
+	if strings.TrimSpace(sql) == "" {
+		return 0
+	}
+	a := sqlscan.Analyze(sql)
+	if a.Final == nil || len(a.Final.Selects) == 0 {
+		return 0
+	}
+	return selWidth(a, a.Final.Selects[0], 4)
+}
+
+func selWidth(a *sqlscan.Analysis, sel *sqlscan.Select, depth int) int {
+	n := 0
+	for _, c := range sel.Columns {
+		if c.Kind != sqlscan.ColumnStar {
+			n++
+			continue
+		}
+		if depth == 0 {
+			continue
+		}
+		for _, r := range sel.From {
+			if c.Qualifier != "" && !strings.EqualFold(c.Qualifier, r.Alias) && !strings.EqualFold(c.Qualifier, r.Name) {
+				continue
+			}
+			if r.Kind != "cte" {
+				continue
+			}
+			if cte := a.CTE(r.Name); cte != nil && cte.Query != nil && len(cte.Query.Selects) > 0 {
+				n += selWidth(a, cte.Query.Selects[0], depth-1)
+			}
+		}
+	}
+	return n
 }

@@ -32,7 +32,7 @@ import (
 // Version is stored with every documentation version, so that a change of
 // wording can mark earlier documentation as stale. Bump it on any change to
 // templates/, schemas/ or to what Build puts into a prompt.
-const Version = "v7"
+const Version = "v8"
 
 //go:embed templates/*.tmpl
 var templateFS embed.FS
@@ -208,6 +208,12 @@ func layerRequest(layer modeldoc.Layer, s *writer.Subject, v *view, opts Options
 	n := len(s.Object.Columns)
 	if layer == modeldoc.LayerColumnDescriptions && v.ColumnsComplete {
 		n = len(v.Ask)
+	} else if layer == modeldoc.LayerColumnDescriptions {
+		// The writer must add the columns the project does not list:
+		// a budget for the listed ones alone cut HubSpot's
+		// int_hubspot__form_metrics__by_contact (none listed, 12
+		// returned) at 600 tokens in every run.
+		n = max(n, s.OutputColumns, selectWidth(s.Object.SQL()))
 	}
 	maxTokens := MaxTokens(layer, n)
 	if m, ok := opts.MaxTokens[layer]; ok && m > 0 {
@@ -264,8 +270,12 @@ type view struct {
 	Dependents  int
 	// Exposures are the project's declared uses a change reaches:
 	// "dashboard revenue (Daily revenue), owned by Finance; reads it directly".
-	Exposures                         []string
-	Grain, NotNull, Accepted, Related string
+	Exposures         []string
+	Grain, NotNull    string
+	Accepted, Related []string
+	// Config is the unique_key line, Contract the contract's, from the
+	// model's dbt config.
+	Config, Contract string
 	// Examples are the project's own human descriptions near the model,
 	// to write in the team's style.
 	ModelExamples, ColumnExamples []string
@@ -274,11 +284,17 @@ type view struct {
 	RenderedContext string
 }
 
-type columnView struct{ Name, Type, Description, InheritedFrom, From, Tests string }
+type columnView struct {
+	Name, Type, Description, InheritedFrom, From, Tests string
+	// Generated is the machine-written text of the upstream column this
+	// one comes from, shown only when nobody documented either; Label says
+	// how far to trust it ("generated, unreviewed").
+	Generated, GeneratedLabel string
+}
 
 type neighborView struct {
-	Name, Type, Summary, Description string
-	Columns                          string // "a (int), b (text), and 3 more"
+	Name, Type, Summary, SummaryLabel, Description string
+	Columns                                        string // "a (int), b (text), and 3 more"
 }
 
 func newView(s *writer.Subject, opts Options) view {
@@ -319,9 +335,16 @@ func newView(s *writer.Subject, opts Options) view {
 		v.Exposures = append(v.Exposures, line(x))
 	}
 	v.Grain, v.NotNull, v.Accepted, v.Related = testLines(o.Columns)
+	v.Config, v.Contract = configLine(o.Materialization, o.Config)
 	v.ModelExamples, v.ColumnExamples = examples(s)
 
 	v.ColumnsComplete = columnsComplete(o.Columns)
+	generated := map[string]map[string]writer.GeneratedText{}
+	for _, n := range s.Upstream {
+		if len(n.Generated) > 0 {
+			generated[strings.ToLower(n.Object.Name)] = n.Generated
+		}
+	}
 	for _, c := range sortedColumns(o.Columns) {
 		cv := columnView{Name: line(c.Name), Type: line(c.DataType)}
 		if src, ok := s.Lineage[strings.ToLower(c.Name)]; ok {
@@ -342,6 +365,14 @@ func newView(s *writer.Subject, opts Options) view {
 			// documentation, not a task.
 			cv.Description, cv.InheritedFrom = line(c.Description), line(c.InheritedFrom)
 			v.Inherited++
+		default:
+			// Nobody documented the column or its source: the upstream's
+			// machine-written text is a hint, labelled as one.
+			if src, ok := s.Lineage[strings.ToLower(c.Name)]; ok && src.Model != "" {
+				if g, ok := generated[strings.ToLower(src.Model)][strings.ToLower(src.Column)]; ok {
+					cv.Generated, cv.GeneratedLabel = clip(line(g.Text), 300), reviewLabel(g.Review)
+				}
+			}
 		}
 		v.Columns = append(v.Columns, cv)
 		if asked(c, opts.OverwriteHuman) {
@@ -358,11 +389,12 @@ func newView(s *writer.Subject, opts Options) view {
 	}
 	for _, n := range up {
 		v.Upstream = append(v.Upstream, neighborView{
-			Name:        line(n.Object.Name),
-			Type:        line(string(n.Object.Type)),
-			Summary:     line(n.Summary),
-			Description: line(n.Object.Description),
-			Columns:     columnList(n.Object.Columns, opts.MaxUpstreamColumns),
+			Name:         line(n.Object.Name),
+			Type:         line(string(n.Object.Type)),
+			Summary:      line(n.Summary),
+			SummaryLabel: reviewLabel(n.SummaryReview),
+			Description:  line(n.Object.Description),
+			Columns:      columnList(n.Object.Columns, opts.MaxUpstreamColumns),
 		})
 	}
 
@@ -376,6 +408,17 @@ func newView(s *writer.Subject, opts Options) view {
 		v.Downstream = append(v.Downstream, neighborView{Name: line(n.Object.Name), Type: line(string(n.Object.Type))})
 	}
 	return v
+}
+
+// reviewLabel says how far machine-written text was checked by a person.
+func reviewLabel(state string) string {
+	switch state {
+	case modeldoc.ReviewAccepted:
+		return "generated, accepted by a reviewer"
+	case modeldoc.ReviewEdited:
+		return "generated, then edited by a reviewer"
+	}
+	return "generated, unreviewed"
 }
 
 // TruncationMarker is the line that ends SQL cut at the token budget.

@@ -102,6 +102,12 @@ func callsRun(t *testing.T, name string, cat *modeldoc.Catalog) string {
 		for _, o := range p.Objects {
 			if v := p.Docs[o.ID]; v != nil {
 				gen[o.UniqueID] = FromVersion(v)
+				// A partial item says which layer failed and why.
+				for l, ls := range v.LayerStatus {
+					if ls.Status == "failed" {
+						t.Logf("%s: %s: layer %s failed: %s", name, o.Name, l, ls.Error)
+					}
+				}
 			}
 		}
 	}

@@ -39,7 +39,7 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	// downstream model's SQL reads back to this object.
 	cols := "o.id, o.project_id, o.unique_id, o.type, o.name, o.description, o.package, o.database_name, o.schema_name, o.identifier"
 	if full {
-		cols += ", o.materialization, o.file_path, o.raw_sql, o.compiled_sql, o.sql_hash, o.tags, o.meta"
+		cols += ", o.materialization, o.file_path, o.raw_sql, o.compiled_sql, o.sql_hash, o.tags, o.meta, o.config"
 	}
 	// No ORDER BY on a name: sorting rows that carry their SQL cost more
 	// than the reading. CROSS JOIN starts from the ids, as in objects.
@@ -51,16 +51,17 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	out := make([]modeldoc.Object, 0, len(ids))
 	for rows.Next() {
 		var o modeldoc.Object
-		var typ, tags, meta string
+		var typ, tags, meta, config string
 		dest := []any{&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Description, &o.Package, &o.Database, &o.Schema, &o.Identifier}
 		if full {
-			dest = append(dest, &o.Materialization, &o.FilePath, &o.RawSQL, &o.CompiledSQL, &o.SQLHash, &tags, &meta)
+			dest = append(dest, &o.Materialization, &o.FilePath, &o.RawSQL, &o.CompiledSQL, &o.SQLHash, &tags, &meta, &config)
 		}
 		if err := rows.Scan(dest...); err != nil {
 			rows.Close()
 			return nil, internal("read objects", err)
 		}
 		o.Tags = jsonStrings(tags)
+		o.Config = jsonConfig(config)
 		if o.Meta = jsonMap(meta); len(o.Meta) == 0 {
 			o.Meta = nil
 		}
@@ -85,7 +86,7 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	}
 	colCols := "object_id, name, position, data_type"
 	if full {
-		colCols += ", description, human_description, declared, tests"
+		colCols += ", description, human_description, declared, tests, test_args"
 	} else {
 		colCols += ", CASE WHEN human_description THEN description ELSE '' END, declared"
 	}
@@ -112,10 +113,10 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 	for rows.Next() {
 		var objID int64
 		var c modeldoc.Column
-		var tests string
+		var tests, args string
 		dest := []any{&objID, &c.Name, &c.Position, &c.DataType}
 		if full {
-			dest = append(dest, &c.Description, &c.HumanDescription, &c.Declared, &tests)
+			dest = append(dest, &c.Description, &c.HumanDescription, &c.Declared, &tests, &args)
 		} else {
 			dest = append(dest, &c.Description, &c.Declared)
 		}
@@ -126,6 +127,7 @@ func (s *Store) bulkObjects(ctx context.Context, orgID int64, ids []int64, full 
 			c.HumanDescription = c.Description != ""
 		}
 		c.Tests = jsonStrings(tests)
+		c.TestArgs = jsonTestArgs(args)
 		c.Name, c.DataType = same(c.Name), same(c.DataType)
 		o := &out[index(objID)]
 		o.Columns = append(o.Columns, c)

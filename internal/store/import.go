@@ -254,6 +254,9 @@ func contentHash(o *modeldoc.Object) string {
 		o.RawSQL, o.CompiledSQL, o.Description, marshalJSON(o.Tags), marshalJSON(o.Meta), o.FilePath, objectSQLHash(o), o.Identifier} {
 		writeField(h, f)
 	}
+	if !o.Config.Empty() {
+		writeField(h, configJSON(o.Config))
+	}
 	obj := hex.EncodeToString(h.Sum(nil))
 	h.Reset()
 	for i, c := range o.Columns {
@@ -262,6 +265,11 @@ func contentHash(o *modeldoc.Object) string {
 		writeField(h, c.Description)
 		writeField(h, fmt.Sprint(c.HumanDescription, c.Declared, columnPosition(c, i)))
 		writeField(h, marshalJSON(c.Tests))
+		// Only when there are some: the hashes of columns without test
+		// arguments stay what they were before they were imported.
+		if len(c.TestArgs) > 0 {
+			writeField(h, testArgsJSON(c.TestArgs))
+		}
 	}
 	return obj + hex.EncodeToString(h.Sum(nil))
 }
@@ -302,7 +310,7 @@ func nonNilMeta(m map[string]any) map[string]any {
 }
 
 func (s *Store) upsertObjects(ctx context.Context, tx *sql.Tx, projectID int64, objs []*modeldoc.Object, hashes []string, ids map[string]int64, now any) error {
-	const cols = 20
+	const cols = 21
 	for start := 0; start < len(objs); start += objectBatch {
 		end := min(start+objectBatch, len(objs))
 		args := make([]any, 0, (end-start)*cols)
@@ -310,11 +318,11 @@ func (s *Store) upsertObjects(ctx context.Context, tx *sql.Tx, projectID int64, 
 			o := objs[i]
 			args = append(args, projectID, o.UniqueID, string(o.Type), o.Name, o.Package, o.Database, o.Schema,
 				o.Materialization, o.RawSQL, o.CompiledSQL, o.Description, marshalJSON(nonNilTags(o.Tags)),
-				marshalJSON(nonNilMeta(o.Meta)), o.FilePath, objectSQLHash(o), hashes[i], false, now, now, o.Identifier)
+				marshalJSON(nonNilMeta(o.Meta)), o.FilePath, objectSQLHash(o), hashes[i], false, now, now, o.Identifier, configJSON(o.Config))
 		}
 		q := `INSERT INTO objects (project_id, unique_id, type, name, package, database_name, schema_name,
 			materialization, raw_sql, compiled_sql, description, tags, meta, file_path, sql_hash, content_hash,
-			deleted, created_at, updated_at, identifier)
+			deleted, created_at, updated_at, identifier, config)
 		VALUES ` + placeholders(end-start, cols) + `
 		ON CONFLICT (project_id, unique_id) DO UPDATE SET
 			type = excluded.type, name = excluded.name, package = excluded.package,
@@ -327,7 +335,8 @@ func (s *Store) upsertObjects(ctx context.Context, tx *sql.Tx, projectID int64, 
 				THEN objects.description_edited ELSE FALSE END,
 			tags = excluded.tags, meta = excluded.meta, file_path = excluded.file_path,
 			sql_hash = excluded.sql_hash, content_hash = excluded.content_hash,
-			deleted = FALSE, updated_at = excluded.updated_at, identifier = excluded.identifier
+			deleted = FALSE, updated_at = excluded.updated_at, identifier = excluded.identifier,
+			config = excluded.config
 		RETURNING id, unique_id`
 		rows, err := s.query(ctx, tx, q, args...)
 		if err != nil {
@@ -388,8 +397,8 @@ func (s *Store) rewriteColumns(ctx context.Context, tx *sql.Tx, cat *modeldoc.Ca
 		return internal("import: delete columns", err)
 	}
 
-	const ncol = 9
-	const insert = "INSERT INTO columns (object_id, name, position, data_type, description, human_description, edited, declared, tests) VALUES "
+	const ncol = 10
+	const insert = "INSERT INTO columns (object_id, name, position, data_type, description, human_description, edited, declared, tests, test_args) VALUES "
 	// Full batches reuse one prepared statement: parsing a 4,500-parameter
 	// statement is a good part of its cost.
 	var full *sql.Stmt
@@ -432,7 +441,7 @@ func (s *Store) rewriteColumns(ctx context.Context, tx *sql.Tx, cat *modeldoc.Ca
 				desc, human, isEdited = d, true, true
 			}
 			args = append(args, id, c.Name, columnPosition(c, j), c.DataType, desc, human, isEdited, c.Declared,
-				marshalJSON(nonNilTags(c.Tests)))
+				marshalJSON(nonNilTags(c.Tests)), testArgsJSON(c.TestArgs))
 			if len(args) >= columnBatch*ncol {
 				if err := flush(); err != nil {
 					return err

@@ -240,17 +240,18 @@ func likePattern(m string) string {
 
 const objectCols = `o.id, o.project_id, o.unique_id, o.type, o.name, o.package, o.database_name, o.schema_name,
 	o.materialization, o.raw_sql, o.compiled_sql, o.description, o.tags, o.meta, o.file_path, o.sql_hash,
-	o.deleted, o.updated_at, o.identifier`
+	o.deleted, o.updated_at, o.identifier, o.config`
 
 func scanObject(r scanner) (*modeldoc.Object, error) {
 	var o modeldoc.Object
-	var typ, tags, meta string
+	var typ, tags, meta, config string
 	var updated sqldialect.Time
 	if err := r.Scan(&o.ID, &o.ProjectID, &o.UniqueID, &typ, &o.Name, &o.Package, &o.Database, &o.Schema,
 		&o.Materialization, &o.RawSQL, &o.CompiledSQL, &o.Description, &tags, &meta, &o.FilePath, &o.SQLHash,
-		&o.Deleted, &updated, &o.Identifier); err != nil {
+		&o.Deleted, &updated, &o.Identifier, &config); err != nil {
 		return nil, err
 	}
+	o.Config = jsonConfig(config)
 	o.Type = modeldoc.ObjectType(typ)
 	o.Tags = jsonStrings(tags)
 	o.Meta = jsonMap(meta)
@@ -325,7 +326,7 @@ func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64
 		ids[i] = o.ID
 		index[o.ID] = i
 	}
-	rows, err = s.query(ctx, q, `SELECT object_id, name, position, data_type, description, human_description, declared, tests
+	rows, err = s.query(ctx, q, `SELECT object_id, name, position, data_type, description, human_description, declared, tests, test_args
 		FROM columns WHERE `+s.inIDs("object_id")+" ORDER BY object_id, position, name", sqldialect.IDList(ids))
 	if err != nil {
 		return nil, internal("read columns", err)
@@ -334,11 +335,12 @@ func (s *Store) objects(ctx context.Context, q querier, cond string, orgID int64
 	for rows.Next() {
 		var objID int64
 		var c modeldoc.Column
-		var tests string
-		if err := rows.Scan(&objID, &c.Name, &c.Position, &c.DataType, &c.Description, &c.HumanDescription, &c.Declared, &tests); err != nil {
+		var tests, args string
+		if err := rows.Scan(&objID, &c.Name, &c.Position, &c.DataType, &c.Description, &c.HumanDescription, &c.Declared, &tests, &args); err != nil {
 			return nil, internal("read columns", err)
 		}
 		c.Tests = jsonStrings(tests)
+		c.TestArgs = jsonTestArgs(args)
 		o := &out[index[objID]]
 		o.Columns = append(o.Columns, c)
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strings"
 
+	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
 )
 
@@ -40,6 +41,44 @@ func (s *Store) byName(col string) string {
 		return col + ` COLLATE "C"`
 	}
 	return col
+}
+
+// jsonTestArgs reads columns.test_args; jsonConfig objects.config (nil
+// when the project says nothing a prompt shows).
+func jsonTestArgs(s string) []modeldoc.ColumnTest {
+	if s == "" || s == "null" || s == "[]" {
+		return nil
+	}
+	var out []modeldoc.ColumnTest
+	_ = json.Unmarshal([]byte(s), &out)
+	return out
+}
+
+func jsonConfig(s string) *modeldoc.ObjectConfig {
+	if s == "" || s == "null" || s == "{}" {
+		return nil
+	}
+	var out modeldoc.ObjectConfig
+	if json.Unmarshal([]byte(s), &out) != nil || out.Empty() {
+		return nil
+	}
+	return &out
+}
+
+// testArgsJSON and configJSON are what the import writes: '[]' and '{}'
+// for nothing, so that rows written before migration 0022 read the same.
+func testArgsJSON(t []modeldoc.ColumnTest) string {
+	if len(t) == 0 {
+		return "[]"
+	}
+	return marshalJSON(t)
+}
+
+func configJSON(c *modeldoc.ObjectConfig) string {
+	if c.Empty() {
+		return "{}"
+	}
+	return marshalJSON(c)
 }
 
 func jsonMap(s string) map[string]any {

@@ -71,6 +71,15 @@ type Subject struct {
 	// Lineage says where each of Object's columns comes from as its SQL
 	// shows it, by lower-case column name; nil when not worked out.
 	Lineage map[string]ColumnSource
+	// OutputColumns counts the columns the SQL returns as far as its
+	// lineage shows (stars resolved through CTEs and upstream column
+	// lists); 0 when not worked out. It sizes the column layer's budget
+	// when the project lists fewer columns than the model has.
+	OutputColumns int
+	// Nearby are objects 2 to 3 hops away in the lineage, up or down,
+	// nearest first: where the prompt's style examples come from once the
+	// direct neighbours' are used up. Not part of the input hash.
+	Nearby []Neighbor
 }
 
 // ColumnSource is where one output column comes from: an upstream's
@@ -85,6 +94,18 @@ type ColumnSource struct {
 type Neighbor struct {
 	Object  modeldoc.Object // with Columns; SQL may be empty
 	Summary string
+	// SummaryReview is the summary's review state (modeldoc.Review*).
+	SummaryReview string
+	// Generated holds the neighbour's machine-written column descriptions
+	// that no reviewer rejected, by lower-cased column name; prompts show
+	// them after the project's own text, labelled with their review state.
+	Generated map[string]GeneratedText
+}
+
+// GeneratedText is a machine-written description and its review state
+// (modeldoc.ReviewDraft, ReviewAccepted or ReviewEdited).
+type GeneratedText struct {
+	Text, Review string
 }
 
 // Result is a successful answer.
