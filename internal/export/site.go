@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/sqlscan"
 )
 
@@ -35,11 +36,19 @@ var objectTmpl string
 //go:embed site/index.html.tmpl
 var indexTmpl string
 
-var siteTemplates = template.Must(template.New("object").Funcs(template.FuncMap{
-	"join": strings.Join,
-}).Parse(objectTmpl))
+// Descriptions and generated prose are Markdown (dbt doc blocks with
+// tables and lists; generated text names columns in backticks): md renders
+// a block, mdi one line, plain strips it for the index's summary column.
+var siteFuncs = template.FuncMap{
+	"join":  strings.Join,
+	"md":    markdown.HTML,
+	"mdi":   markdown.Inline,
+	"plain": markdown.Plain,
+}
 
-var indexTemplate = template.Must(template.New("index").Parse(indexTmpl))
+var siteTemplates = template.Must(template.New("object").Funcs(siteFuncs).Parse(objectTmpl))
+
+var indexTemplate = template.Must(template.New("index").Funcs(siteFuncs).Parse(indexTmpl))
 
 // page is one object's page: everything its template shows, decoded.
 type page struct {
@@ -313,9 +322,9 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 			n++
 			ip.Pages = append(ip.Pages, pg)
 			e := searchEntry{Name: o.Name, Type: string(o.Type), Project: p.Project.Name, Schema: o.Schema,
-				Summary: pg.Summary, URL: "objects/" + pg.File, Columns: []string{}}
+				Summary: markdown.Plain(pg.Summary), URL: "objects/" + pg.File, Columns: []string{}}
 			if e.Summary == "" {
-				e.Summary = o.Description
+				e.Summary = markdown.Plain(o.Description)
 			}
 			for _, c := range pg.Columns {
 				e.Columns = append(e.Columns, c.Name)

@@ -222,3 +222,45 @@ func (p plain) inline(n ast.Node) string {
 	rec(n)
 	return strings.TrimSpace(b.String())
 }
+
+var (
+	htmlText   = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+	inlineDest = regexp.MustCompile(`\]\(\s*<?([^)\s>]*)`)
+	refDef     = regexp.MustCompile(`(?m)^( {0,3}\[[^\]]+\]:\s*<?)(\S*)`)
+)
+
+// Markdown returns src as Markdown that a wiki may render without harm:
+// its Markdown kept (tables, lists, emphasis, links), raw HTML made text,
+// and a link to anything but the web, mail or a relative address emptied.
+func Markdown(src string) string {
+	var b strings.Builder
+	for _, line := range strings.SplitAfter(src, "\n") {
+		// A '>' that starts a line is a block quote, not HTML.
+		quote := len(line) - len(strings.TrimLeft(line, " >"))
+		b.WriteString(line[:quote])
+		b.WriteString(htmlText.Replace(line[quote:]))
+	}
+	s := b.String()
+	neutral := func(dest string) string {
+		if SafeURL([]byte(dest)) == nil {
+			return "#"
+		}
+		return dest
+	}
+	s = inlineDest.ReplaceAllStringFunc(s, func(m string) string {
+		sub := inlineDest.FindStringSubmatchIndex(m)
+		return m[:sub[2]] + neutral(m[sub[2]:sub[3]])
+	})
+	s = refDef.ReplaceAllStringFunc(s, func(m string) string {
+		sub := refDef.FindStringSubmatch(m)
+		return sub[1] + neutral(sub[2])
+	})
+	return s
+}
+
+// MarkdownCell is Markdown for one table cell: on one line, pipes escaped.
+func MarkdownCell(src string) string {
+	s := Markdown(src)
+	s = strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", "|", `\|`).Replace(s)
+	return strings.TrimSpace(s)
+}

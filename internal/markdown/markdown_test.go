@@ -75,3 +75,18 @@ func TestPlainSimplifies(t *testing.T) {
 		t.Errorf("Plain keeps a dangerous address: %q", got)
 	}
 }
+
+func TestMarkdownForWikis(t *testing.T) {
+	got := Markdown("Orders **paid**.\n\n| a | b |\n|---|---|\n| 1 | 2 |\n\n> quoted\n\n<script>x</script> [ok](https://x.example) [bad](javascript:alert(1)) ![i](JAVASCRIPT:y)\n\n[r]: javascript:z\n")
+	for _, want := range []string{"Orders **paid**.", "| 1 | 2 |", "> quoted", "&lt;script&gt;", "[ok](https://x.example)", "[bad](#)", "![i](#)", "[r]: #"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("missing %q in:\n%s", want, got)
+		}
+	}
+	if strings.Contains(strings.ToLower(got), "javascript") || strings.Contains(got, "<script") {
+		t.Errorf("unsafe:\n%s", got)
+	}
+	if c := MarkdownCell("a | b\nthe `id`"); c != "a \\| b the `id`" {
+		t.Errorf("cell: %q", c)
+	}
+}
