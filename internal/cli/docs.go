@@ -15,6 +15,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/export"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/retry"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
@@ -286,12 +287,12 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 	var sum modeldoc.ExecutiveSummaryOut
 	if decode(modeldoc.LayerExecutiveSummary, &sum) {
 		section("Executive summary")
-		p("%s\n", wrap(sum.Summary, 88, ""))
+		p("%s\n", wrap(markdown.Plain(sum.Summary), 88, ""))
 	}
 	var nar modeldoc.BusinessNarrative
 	if decode(modeldoc.LayerBusinessNarrative, &nar) {
 		section("What it does")
-		p("%s\n", wrap(nar.WhatItDoes, 88, ""))
+		p("%s\n", wrap(markdown.Plain(nar.WhatItDoes), 88, ""))
 		if len(nar.DataJourney) > 0 {
 			p("\nData journey:\n")
 			for i, s := range nar.DataJourney {
@@ -353,7 +354,7 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 			if human[strings.ToLower(c.Name)] {
 				origin += ", human-written"
 			}
-			fmt.Fprintf(w, "  %s\t%s\t(%s)\n", c.Name, oneLine(c.Description, 90), origin)
+			fmt.Fprintf(w, "  %s\t%s\t(%s)\n", c.Name, oneLine(markdown.Plain(c.Description), 90), origin)
 		}
 		w.Flush()
 	}

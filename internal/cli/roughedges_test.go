@@ -146,3 +146,30 @@ func TestJobsShowAndLogsRead(t *testing.T) {
 		t.Errorf("jobs logs --calls does not name the objects:\n%s", r.stdout)
 	}
 }
+
+// A description written in Markdown reads as text in the terminal.
+func TestObjectsShowSimplifiesMarkdown(t *testing.T) {
+	offlineEnv(t)
+	dir := t.TempDir()
+	writeFiles(t, dir, map[string]string{
+		"dbt_project.yml":   "name: shop\nversion: '1'\nconfig-version: 2\nprofile: shop\n",
+		"models/orders.sql": "select 1 as id, 'placed' as status\n",
+		"models/schema.yml": "version: 2\nmodels:\n  - name: orders\n    description: |\n      Orders, **one row each**; see [the runbook](https://wiki.example.com/o).\n\n      | status | meaning |\n      |---|---|\n      | placed | paid |\n    columns:\n      - name: status\n        description: \"the *current* `status`\"\n",
+	})
+	db := filepath.Join(t.TempDir(), "m.db")
+	if r := run(t, db, "import", dir); r.code != 0 {
+		t.Fatalf("import: %d\n%s", r.code, r.stderr)
+	}
+	r := run(t, db, "objects", "show", "orders")
+	if r.code != 0 {
+		t.Fatalf("objects show: %d\n%s", r.code, r.stderr)
+	}
+	for _, want := range []string{"Orders, one row each; see the runbook (https://wiki.example.com/o).", "status | meaning", "placed | paid", "the current `status`"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("objects show lacks %q:\n%s", want, r.stdout)
+		}
+	}
+	if strings.Contains(r.stdout, "**") || strings.Contains(r.stdout, "|---|") {
+		t.Errorf("Markdown left raw:\n%s", r.stdout)
+	}
+}
