@@ -331,8 +331,12 @@ func TestSiteRendersMarkdown(t *testing.T) {
 		}
 	}
 	idx, _ := os.ReadFile(filepath.Join(out, "index.html"))
-	if !strings.Contains(string(idx), "Orders, one row each.") || strings.Contains(string(idx), "**") {
-		t.Errorf("the index's summary is not plain text:\n%s", idx)
+	if !strings.Contains(string(idx), "Orders, <strong>one row each</strong>.") || strings.Contains(string(idx), "**") || strings.Contains(string(idx), "<script>alert") {
+		t.Errorf("the index's summary is not rendered:\n%s", idx)
+	}
+	js, _ := os.ReadFile(filepath.Join(out, "assets", "search-index.js"))
+	if !strings.Contains(string(js), "Orders, one row each.") {
+		t.Errorf("the search index's summary is not plain text:\n%s", js)
 	}
 
 	// The Markdown export keeps the Markdown, sanitised.
