@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -358,4 +359,64 @@ func TestSiteRendersMarkdown(t *testing.T) {
 	if strings.Contains(all, "javascript:") || strings.Contains(all, "<script") {
 		t.Errorf("Markdown export is unsafe:\n%s", all)
 	}
+}
+
+// The sidebar, opened from disk in Chromium (when there is one): every
+// folder of the project, the current page marked, its folder open.
+func TestSiteSidebarInChromium(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM_PATH")
+	if chromium == "" {
+		chromium, _ = exec.LookPath("chromium")
+	}
+	if chromium == "" {
+		t.Skip("no Chromium (set CHROMIUM_PATH or apt-get install chromium)")
+	}
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &modeldoc.Catalog{ProjectName: "shop", Source: "project", Path: "/tmp/shop", Objects: []modeldoc.Object{
+		{UniqueID: "model.shop.stg_orders", Type: modeldoc.TypeModel, Name: "stg_orders", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/staging/stg_orders.sql"},
+		{UniqueID: "model.shop.fct_orders", Type: modeldoc.TypeModel, Name: "fct_orders", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/marts/fct_orders.sql"},
+		{UniqueID: "model.shop.dim_x", Type: modeldoc.TypeModel, Name: "dim_x", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/marts/dim_x.sql"},
+	}}
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	projects, err := Load(ctx, st, org.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := WriteSite(out, projects, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(out, "objects", fileNames(projects)[projects[0].Object(projectObjectID(t, projects[0], "fct_orders"))]+".html")
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://"+page)
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	d := string(dom)
+	for _, want := range []string{`<summary>models/marts (2)</summary>`, `<summary>models/staging (1)</summary>`, `aria-current="page">fct_orders</a>`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the sidebar lacks %q:\n%s", want, d)
+		}
+	}
+	if !regexp.MustCompile(`<details class="nav-folder" open="">\s*<summary>models/marts`).MatchString(d) {
+		t.Errorf("the current page's folder is not open")
+	}
+}
+
+func projectObjectID(t *testing.T, p *Project, name string) int64 {
+	t.Helper()
+	for _, o := range p.Objects {
+		if o.Name == name {
+			return o.ID
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
 }
