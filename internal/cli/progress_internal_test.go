@@ -1,10 +1,12 @@
 package cli
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/jobs"
 )
 
@@ -31,5 +33,19 @@ func TestBusyTimeLeavesPausesOut(t *testing.T) {
 	}
 	if got := busyTime(items, *at(130)); got != 7*time.Minute {
 		t.Errorf("busy %s, want 7m", got)
+	}
+}
+
+// SQLite's words for a store it cannot write become what to do; other
+// errors pass unchanged. (The CLI test of a read-only file cannot run as
+// root, who writes read-only files.)
+func TestReadOnlyStoreMessage(t *testing.T) {
+	err := readOnlyStore("/data/m.db", errors.New("migrate: attempt to write a readonly database (8)"))
+	if modeldoc.ErrorCode(err) != modeldoc.EINVALID || !strings.Contains(err.Error(), "read-only") || !strings.Contains(err.Error(), "--db") || !strings.Contains(err.Error(), "/data/m.db") {
+		t.Errorf("read-only: %v", err)
+	}
+	other := errors.New("disk I/O error")
+	if got := readOnlyStore("/data/m.db", other); got != other {
+		t.Errorf("another error was rewritten: %v", got)
 	}
 }
