@@ -90,3 +90,34 @@ func TestMarkdownForWikis(t *testing.T) {
 		t.Errorf("cell: %q", c)
 	}
 }
+
+func TestTree(t *testing.T) {
+	got := Tree("Orders **paid**, see [x](https://a.example).\n\n| a | b |\n|---|---|\n| `1` | 2 |\n\n<b>raw</b> [bad](javascript:alert(1))\n")
+	var walk func(ns []Node, path string) []string
+	walk = func(ns []Node, path string) []string {
+		var out []string
+		for _, n := range ns {
+			p := path + "/" + n.T
+			if n.V != "" {
+				out = append(out, p+"="+n.V)
+			}
+			if n.Href != "" {
+				out = append(out, p+"@"+n.Href)
+			}
+			out = append(out, walk(n.C, p)...)
+		}
+		return out
+	}
+	all := strings.Join(walk(got, ""), "\n")
+	for _, want := range []string{"/p/strong/=paid", "/p/a@https://a.example", "/table/tr/th/=a", "/table/tr/td/code/=1", "/table/tr/td/=2"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("missing %s in:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "javascript") || strings.Contains(all, "/b/") {
+		t.Errorf("unsafe:\n%s", all)
+	}
+	if !strings.Contains(all, "/p/=<b>") {
+		t.Errorf("raw HTML is not kept as text:\n%s", all)
+	}
+}
