@@ -24,6 +24,7 @@ var layers = map[string]int{
 	"internal/export/yamledit":        0,
 	"internal/dbt/dbttest":            1,
 	"internal/testenv":                0,
+	"internal/markdown":               0,
 	"internal/bench":                  0,
 	"internal/scaletest":              0,
 	"internal/writer":                 1,

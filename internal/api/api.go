@@ -213,6 +213,10 @@ func (a *API) wrap(rt route) http.Handler {
 			a.writeError(sw, r, err)
 			return
 		}
+		if err := checkQueryNames(rt, r); err != nil {
+			a.writeError(sw, r, err)
+			return
+		}
 		rt.handler(sw, r)
 	})
 }

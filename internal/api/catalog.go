@@ -12,6 +12,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/dbt"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -247,6 +248,10 @@ type objectDetail struct {
 	LastDocumentedAt any         `json:"last_documented_at,omitempty"`
 	Upstream         []objectRef `json:"upstream"`
 	Downstream       []objectRef `json:"downstream"`
+	// DescriptionDoc and ColumnDocs are the descriptions' Markdown (dbt doc
+	// blocks) as trees the dashboard builds without parsing HTML.
+	DescriptionDoc []markdown.Node            `json:"description_doc,omitempty"`
+	ColumnDocs     map[string][]markdown.Node `json:"column_docs,omitempty"`
 }
 
 func refs(objs []modeldoc.Object) []objectRef {
@@ -267,7 +272,15 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 		if o.Columns == nil {
 			o.Columns = []modeldoc.Column{}
 		}
-		d := objectDetail{Object: o}
+		d := objectDetail{Object: o, DescriptionDoc: markdown.Tree(o.Description)}
+		for _, c := range o.Columns {
+			if tree := markdown.Tree(c.Description); tree != nil {
+				if d.ColumnDocs == nil {
+					d.ColumnDocs = map[string][]markdown.Node{}
+				}
+				d.ColumnDocs[c.Name] = tree
+			}
+		}
 		sums, _, err := a.st.ListObjects(ctx, p.orgID, store.ObjectFilter{IDs: []int64{id}, IncludeDeleted: true})
 		if err != nil {
 			return nil, err

@@ -33,8 +33,9 @@ missing, stale, human-written, accepted and draft, per project and schema
 With --check the command fails (exit code 1, error code ` + export.ECOVERAGE + `)
 when the share of reviewed (human or accepted) models is below --min-models or
 the share of reviewed columns is below --min-columns, naming each. Drafts do not
-count unless --count-drafts (what --check counted before review existed). With --json the report
-(with its "check" result) is printed first, then the error object.`,
+count unless --count-drafts (what --check counted before review existed). With --json one
+document is printed: the report, with its "check" result and, when the check
+fails, an "error" object ({"code", "message"}) beside it.`,
 		Example: `  modeldoc coverage
   modeldoc coverage --project jaffle_shop --json
   modeldoc coverage --check --min-models 90 --min-columns 80`,
@@ -69,10 +70,7 @@ count unless --count-drafts (what --check counted before review existed). With -
 				checkErr = r.Check(minModels, minColumns, drafts)
 			}
 			if a.JSON {
-				if err := a.printJSON(r); err != nil {
-					return err
-				}
-				return checkErr
+				return a.printJSONWithError(r, checkErr)
 			}
 			printCoverage(a, r, detail)
 			if check && checkErr == nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/export"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/retry"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
@@ -95,6 +97,16 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
+			if cur, err := st.GetDocVersion(ctx, org.ID, obj.ID, 0); err == nil && sameDocumentation(cur, v) {
+				// A new version identical to the current one would only
+				// lengthen the history and make the text look rewritten.
+				if a.JSON {
+					return a.printJSON(cur)
+				}
+				fmt.Fprintf(a.Stderr, "Nothing changed: the text is the same as version %d, the current one; no new version was written.\n", cur.Version)
+				renderDoc(a.Stdout, obj, cur, complexityReasons(ctx, st, org.ID, obj))
+				return nil
+			}
 			if err := st.InsertDocVersion(ctx, v); err != nil {
 				return err
 			}
@@ -123,9 +135,17 @@ func newDocsShowCmd(a *App) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if version < 0 {
+				return modeldoc.Errorf(modeldoc.EINVALID, "--version takes a version number from 1 up (see: modeldoc docs history %s).", obj.Name)
+			}
 			v, err := st.GetDocVersion(ctx, org.ID, obj.ID, version)
 			if modeldoc.ErrorCode(err) == modeldoc.ENOTFOUND && version == 0 {
 				return modeldoc.Errorf(modeldoc.ENOTFOUND, "%s has no documentation yet. Write it with: modeldoc docs generate %s", obj.Name, obj.Name)
+			}
+			if modeldoc.ErrorCode(err) == modeldoc.ENOTFOUND {
+				// The store's message names the object by its internal id,
+				// which the user never typed.
+				return modeldoc.Errorf(modeldoc.ENOTFOUND, "%s has no version %d%s. List them with: modeldoc docs history %s", obj.Name, version, versionRange(ctx, st, org.ID, obj.ID), obj.Name)
 			}
 			if err != nil {
 				return err
@@ -273,12 +293,12 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 	var sum modeldoc.ExecutiveSummaryOut
 	if decode(modeldoc.LayerExecutiveSummary, &sum) {
 		section("Executive summary")
-		p("%s\n", wrap(sum.Summary, 88, ""))
+		p("%s\n", wrap(markdown.Plain(sum.Summary), 88, ""))
 	}
 	var nar modeldoc.BusinessNarrative
 	if decode(modeldoc.LayerBusinessNarrative, &nar) {
 		section("What it does")
-		p("%s\n", wrap(nar.WhatItDoes, 88, ""))
+		p("%s\n", wrap(markdown.Plain(nar.WhatItDoes), 88, ""))
 		if len(nar.DataJourney) > 0 {
 			p("\nData journey:\n")
 			for i, s := range nar.DataJourney {
@@ -340,7 +360,7 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 			if human[strings.ToLower(c.Name)] {
 				origin += ", human-written"
 			}
-			fmt.Fprintf(w, "  %s\t%s\t(%s)\n", c.Name, oneLine(c.Description, 90), origin)
+			fmt.Fprintf(w, "  %s\t%s\t(%s)\n", c.Name, oneLine(markdown.Plain(c.Description), 90), origin)
 		}
 		w.Flush()
 	}
@@ -371,4 +391,55 @@ func joinLayers(ls []modeldoc.Layer) string {
 		out[i] = string(l)
 	}
 	return strings.Join(out, ", ")
+}
+
+// versionRange says which versions an object has, for an error about one it
+// does not: " (it has versions 1 to 3)".
+func versionRange(ctx context.Context, st *store.Store, orgID, objectID int64) string {
+	vs, err := st.ListDocVersions(ctx, orgID, objectID)
+	if err != nil || len(vs) == 0 {
+		return " (it has no documentation yet)"
+	}
+	lo, hi := vs[0].Version, vs[0].Version
+	for _, v := range vs {
+		lo, hi = min(lo, v.Version), max(hi, v.Version)
+	}
+	if lo == hi {
+		return fmt.Sprintf(" (it has version %d only)", lo)
+	}
+	return fmt.Sprintf(" (it has versions %d to %d)", lo, hi)
+}
+
+// sameDocumentation reports whether a freshly written version says exactly
+// what the current one says: same writer, same inputs, every layer it
+// wrote identical and none failed.
+func sameDocumentation(cur, v *modeldoc.DocVersion) bool {
+	if cur.Provider != v.Provider || cur.Model != v.Model || cur.InputHash != v.InputHash || len(v.Layers) == 0 {
+		return false
+	}
+	for l, text := range v.Layers {
+		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" {
+			return false
+		}
+		if !jsonEqualBytes(cur.Layers[l], text) {
+			return false
+		}
+	}
+	for _, st := range v.LayerStatus {
+		if st.Status == "failed" {
+			return false
+		}
+	}
+	return cur.ComplexityScore == v.ComplexityScore
+}
+
+func jsonEqualBytes(a, b json.RawMessage) bool {
+	if a == nil || b == nil {
+		return a == nil && b == nil
+	}
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return string(a) == string(b)
+	}
+	return reflect.DeepEqual(x, y)
 }

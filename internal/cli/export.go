@@ -178,7 +178,7 @@ no server: open DIR/index.html in a browser.`,
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return modeldoc.Errorf(modeldoc.EINVALID, "Name the output folder with --out DIR.")
+				return modeldoc.Errorf(modeldoc.EINVALID, "Name the output folder with --out DIR, e.g. modeldoc export site --out site")
 			}
 			ps, err := loadForExport(cmd, a, project)
 			if err != nil {
@@ -209,7 +209,7 @@ func newExportMarkdownCmd(a *App) *cobra.Command {
 		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {
-				return modeldoc.Errorf(modeldoc.EINVALID, "Name the output folder with --out DIR.")
+				return modeldoc.Errorf(modeldoc.EINVALID, "Name the output folder with --out DIR, e.g. modeldoc export markdown --out wiki/models")
 			}
 			ps, err := loadForExport(cmd, a, project)
 			if err != nil {

@@ -166,8 +166,10 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 			return err
 		}
 		if !a.JSON {
-			fmt.Fprintf(a.Stderr, "Imported %q: %d models, %d sources, %d seeds, %d snapshots (%d new, %d updated, %d unchanged).\n",
-				summary.ProjectName, summary.Models, summary.Sources, summary.Seeds, summary.Snapshots, summary.Created, summary.Updated, summary.Unchanged)
+			fmt.Fprintf(a.Stderr, "Imported %q: %s, %s, %s, %s (%d new, %d updated, %d unchanged).\n",
+				summary.ProjectName, plural(summary.Models, "model", "models"), plural(summary.Sources, "source", "sources"), plural(summary.Seeds, "seed", "seeds"),
+				plural(summary.Snapshots, "snapshot", "snapshots"), summary.Created, summary.Updated, summary.Unchanged)
+			printImportWarnings(a, summary.Warnings, 5)
 		}
 		sel.ProjectID = summary.ProjectID
 	}
@@ -185,7 +187,13 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 			return a.printJSON(est)
 		}
 		printEstimate(a, est, f.budget)
-		fmt.Fprintln(a.Stdout, "\nDry run: nothing was created or spent.")
+		// The estimate needs the project in the store, so PATH was imported
+		// (in place, as any import); saying "nothing was created" was false.
+		if len(args) == 1 {
+			fmt.Fprintf(a.Stdout, "\nDry run: no job was created and nothing was spent. %s was imported to estimate it (importing again updates it in place).\n", args[0])
+		} else {
+			fmt.Fprintln(a.Stdout, "\nDry run: no job was created and nothing was spent.")
+		}
 		return nil
 	}
 	if !a.JSON {
@@ -241,20 +249,24 @@ func (a *App) followJob(ctx context.Context, eng *engine.Engine, orgID, id int64
 	if full, err := eng.Jobs.Get(context.WithoutCancel(ctx), orgID, id); err == nil {
 		job = full
 	}
-	if a.JSON {
-		if err := a.printJSON(job); err != nil {
-			return err
-		}
-	} else {
-		printResults(a, job)
-	}
+	var jobErr error
 	switch job.Status {
 	case jobs.StatusFailed:
-		return modeldoc.Errorf(modeldoc.EINTERNAL, "job %d failed: %s", job.ID, job.Message)
+		jobErr = modeldoc.Errorf(modeldoc.EINTERNAL, "job %d failed: %s", job.ID, job.Message)
 	case jobs.StatusCancelled:
-		return modeldoc.Errorf(modeldoc.ECONFLICT, "job %d was cancelled", job.ID)
+		jobErr = modeldoc.Errorf(modeldoc.ECONFLICT, "job %d was cancelled", job.ID)
 	}
-	return nil
+	if a.JSON {
+		return a.printJSONWithError(job, jobErr)
+	}
+	printResults(a, job)
+	printNextSteps(context.WithoutCancel(ctx), a, eng, orgID, job)
+	if job.Status == jobs.StatusFailed {
+		// printResults has just shown the reason; saying it again on the
+		// error line printed the same paragraph twice.
+		return modeldoc.Errorf(modeldoc.EINTERNAL, "job %d failed (the reason is above).", job.ID)
+	}
+	return jobErr
 }
 
 // interrupt acts on the nth Ctrl-C: the first pauses the job, the next
@@ -320,7 +332,8 @@ func progressLine(j *jobs.Job) string {
 	}
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", width-filled)
 	eta := "ETA –"
-	if j.ETASeconds >= 0 && !jobs.Terminal(j.Status) {
+	// A paused job finishes when someone resumes it: no estimate holds.
+	if j.ETASeconds >= 0 && (j.Status == jobs.StatusRunning || j.Status == jobs.StatusQueued) {
 		eta = "ETA " + (time.Duration(j.ETASeconds) * time.Second).String()
 	}
 	spent := fmt.Sprintf("$%.4f", j.ActualCost)
@@ -430,7 +443,9 @@ func stdin(cmd *cobra.Command) io.Reader {
 func printEstimate(a *App, est *jobs.Estimate, budget float64) {
 	out := a.Stdout
 	fmt.Fprintf(out, "Estimate for %s/%s:\n", est.Provider, est.Model)
-	fmt.Fprintf(out, "  models selected     %d\n", est.Total)
+	// The import counts models, seeds and snapshots apart; a job documents
+	// all three (never sources), so "models" here disagreed with it.
+	fmt.Fprintf(out, "  objects selected    %d (models, seeds and snapshots; sources are not documented)\n", est.Total)
 	fmt.Fprintf(out, "  to document         %d (%d skipped: documentation up to date)\n", est.ToDocument, est.Skipped)
 	fmt.Fprintf(out, "  calls               %d\n", est.Calls)
 	if est.Provider == "offline" {
@@ -470,15 +485,11 @@ func printResults(a *App, j *jobs.Job) {
 	if attempted > 0 {
 		rate = 100 * float64(j.Processed) / float64(attempted)
 	}
-	fmt.Fprintf(out, "  models     %d total: %d documented (%d partial), %d failed, %d skipped, %d cancelled\n",
+	fmt.Fprintf(out, "  objects    %d total: %d documented (%d partial), %d failed, %d skipped, %d cancelled\n",
 		j.Total, j.Processed, j.Partial, j.Failed, j.Skipped, j.Cancelled)
 	fmt.Fprintf(out, "  success    %.1f%%\n", rate)
 	if j.StartedAt != nil {
-		end := time.Now()
-		if j.FinishedAt != nil {
-			end = *j.FinishedAt
-		}
-		fmt.Fprintf(out, "  duration   %s (average %s per model)\n", end.Sub(*j.StartedAt).Round(time.Millisecond), (time.Duration(j.AvgItemMS) * time.Millisecond).String())
+		fmt.Fprintf(out, "  duration   %s (average %s per model)\n", jobDuration(a, j), (time.Duration(j.AvgItemMS) * time.Millisecond).String())
 	}
 	fmt.Fprintf(out, "  tokens     %d prompt (%d cached) + %d completion\n", j.PromptTokens, j.CachedTokens, j.CompletionTokens)
 	if j.PriceKnown {
@@ -501,7 +512,6 @@ func printResults(a *App, j *jobs.Job) {
 		if j.Failed > 0 {
 			fmt.Fprintf(out, "\nSee what failed: modeldoc jobs logs %d\n", j.ID)
 		}
-		fmt.Fprintln(out, "\nRead the documentation: modeldoc docs show NAME")
 	}
 }
 

@@ -2,6 +2,10 @@ package cli
 
 import (
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"text/tabwriter"
 
@@ -49,6 +53,9 @@ store is left exactly as it was.`,
 // it to the store in one transaction.
 func (a *App) importPath(cmd *cobra.Command, path string) (*modeldoc.ImportSummary, error) {
 	ctx := cmd.Context()
+	if err := notACatalog(path); err != nil {
+		return nil, err
+	}
 	cat, err := dbt.Load(path)
 	if err != nil {
 		return nil, err
@@ -61,7 +68,67 @@ func (a *App) importPath(cmd *cobra.Command, path string) (*modeldoc.ImportSumma
 	if err != nil {
 		return nil, err
 	}
-	return st.ImportCatalog(ctx, org.ID, cat)
+	summary, err := st.ImportCatalog(ctx, org.ID, cat)
+	if err != nil {
+		return nil, err
+	}
+	if m := manifestIn(path); m != "" && !fileExists(filepath.Join(filepath.Dir(m), "catalog.json")) {
+		// Without the catalog only the columns the YAML declares are
+		// known, often a third of them; the import succeeds, so say it.
+		summary.Warnings = append([]string{fmt.Sprintf(
+			"no catalog.json beside %s: %d columns were imported, only those the project's YAML declares, without warehouse types. Run `dbt docs generate` to write target/catalog.json beside the manifest, then import again for every column.",
+			m, summary.Columns)}, summary.Warnings...)
+	}
+	return summary, nil
+}
+
+// manifestIn is the manifest.json that dbt.Load reads for path, or "" when
+// it reads a raw project folder (which has no catalog to miss).
+func manifestIn(path string) string {
+	info, err := os.Stat(path)
+	if err != nil {
+		return ""
+	}
+	if !info.IsDir() {
+		if strings.HasSuffix(filepath.Base(path), ".json") {
+			return path
+		}
+		return ""
+	}
+	for _, dir := range []string{path, filepath.Join(path, "target")} {
+		if m := filepath.Join(dir, "manifest.json"); fileExists(m) {
+			return m
+		}
+	}
+	return ""
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
+}
+
+var catalogSchema = regexp.MustCompile(`"dbt_schema_version"\s*:\s*"[^"]*/catalog/`)
+
+// notACatalog refuses a catalog.json given where a manifest belongs: both
+// are JSON artifacts of dbt side by side in target/, and the manifest
+// reader's "schema not supported" did not say which file to pass.
+func notACatalog(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // dbt.Load says what is wrong with it
+	}
+	defer f.Close()
+	if info, err := f.Stat(); err != nil || info.IsDir() {
+		return nil
+	}
+	head := make([]byte, 64<<10)
+	n, _ := io.ReadFull(f, head)
+	if !catalogSchema.Match(head[:n]) {
+		return nil
+	}
+	return modeldoc.Errorf(modeldoc.EINVALID, "%s is a dbt catalog (the warehouse's column types), not a manifest: pass manifest.json (%s), or the folder holding both; the catalog beside it is read too.",
+		path, filepath.Join(filepath.Dir(path), "manifest.json"))
 }
 
 func printImportSummary(a *App, s *modeldoc.ImportSummary) {
@@ -78,15 +145,9 @@ func printImportSummary(a *App, s *modeldoc.ImportSummary) {
 	}
 	w.Flush()
 	fmt.Fprintf(a.Stdout, "\n  %d new, %d updated, %d unchanged, %d marked deleted\n", s.Created, s.Updated, s.Unchanged, s.Deleted)
-	if n := len(s.Warnings); n > 0 {
-		fmt.Fprintf(a.Stderr, "\n%d warning(s):\n", n)
-		for i, msg := range s.Warnings {
-			if i == 20 {
-				fmt.Fprintf(a.Stderr, "  … and %d more (see --json)\n", n-20)
-				break
-			}
-			fmt.Fprintf(a.Stderr, "  - %s\n", msg)
-		}
+	if len(s.Warnings) > 0 {
+		fmt.Fprintln(a.Stderr)
+		printImportWarnings(a, s.Warnings, 20)
 	}
 	fmt.Fprintf(a.Stdout, "\nNext: modeldoc generate --select '*'   (or: modeldoc objects list --undocumented)\n")
 }
@@ -100,4 +161,28 @@ func exactArgs(n int, names ...string) cobra.PositionalArgs {
 		return &cobraUsageError{fmt.Errorf("%s takes %d argument(s): %s (got %d). See '%s --help'",
 			cmd.CommandPath(), n, strings.Join(names, " "), len(args), cmd.CommandPath())}
 	}
+}
+
+// printImportWarnings lists at most max warnings on stderr.
+func printImportWarnings(a *App, warnings []string, max int) {
+	n := len(warnings)
+	if n == 0 {
+		return
+	}
+	fmt.Fprintf(a.Stderr, "%s:\n", plural(n, "warning", "warnings"))
+	for i, msg := range warnings {
+		if i == max {
+			fmt.Fprintf(a.Stderr, "  … and %d more (modeldoc import --json PATH lists them all)\n", n-max)
+			break
+		}
+		fmt.Fprintf(a.Stderr, "  - %s\n", msg)
+	}
+}
+
+// plural is "1 seed", "2 seeds".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

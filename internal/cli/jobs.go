@@ -164,8 +164,9 @@ func newJobsShowCmd(a *App) *cobra.Command {
 			}
 			printResults(a, j)
 			if len(j.Layers) > 0 {
-				fmt.Fprintln(a.Stdout, "\n  layer\tok\tfailed")
+				fmt.Fprintln(a.Stdout)
 				w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
+				fmt.Fprintln(w, "  LAYER\tOK\tFAILED")
 				for _, l := range modeldoc.AllLayers {
 					if c, ok := j.Layers[l]; ok {
 						fmt.Fprintf(w, "  %s\t%d\t%d\n", l, c.OK, c.Failed)
@@ -177,14 +178,16 @@ func newJobsShowCmd(a *App) *cobra.Command {
 				fmt.Fprintf(a.Stdout, "\n  writing now: %v\n", j.Running)
 			}
 			if items {
+				fmt.Fprintln(a.Stdout)
 				w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
-				fmt.Fprintln(w, "\n  #\tOBJECT\tSTATUS\tATTEMPTS\tTOKENS\tCOST\tERROR")
+				fmt.Fprintln(w, "  #\tOBJECT\tSTATUS\tATTEMPTS\tTOKENS\tCOST\tERROR")
 				for _, it := range list {
 					fmt.Fprintf(w, "  %d\t%s\t%s\t%d\t%d\t$%.4f\t%s\n", it.Position, it.ObjectName, it.Status, it.Attempts,
 						it.PromptTokens+it.CompletionTokens, it.Cost, oneLine(it.LastError, 80))
 				}
 				w.Flush()
 			}
+			printNextSteps(ctx, a, eng, org.ID, j)
 			return nil
 		},
 	}
@@ -324,10 +327,17 @@ func newJobsLogsCmd(a *App) *cobra.Command {
 				w.Flush()
 			}
 			if calls {
+				// A call row keeps the object's id; the job's items know its name.
+				names := map[int64]string{}
+				if items, err := eng.Jobs.Items(ctx, org.ID, id); err == nil {
+					for _, it := range items {
+						names[it.ObjectID] = it.ObjectName
+					}
+				}
 				w := tabwriter.NewWriter(a.Stdout, 0, 0, 2, ' ', 0)
 				fmt.Fprintln(w, "\nTIME\tOBJECT\tLAYER\tATTEMPT\tSTATUS\tTOKENS (in/out)\tREASONING\tMS\tFINISH\tERROR")
 				for _, l := range logs {
-					fmt.Fprintf(w, "%s\t%d\t%s\t%d\t%s\t%d/%d\t%d\t%d\t%s\t%s\n", l.CreatedAt.Local().Format(time.TimeOnly), l.ObjectID, l.Layer, l.Attempt, l.Status,
+					fmt.Fprintf(w, "%s\t%s\t%s\t%d\t%s\t%d/%d\t%d\t%d\t%s\t%s\n", l.CreatedAt.Local().Format(time.TimeOnly), cmpOr(names[l.ObjectID], fmt.Sprintf("#%d", l.ObjectID)), l.Layer, l.Attempt, l.Status,
 						l.PromptTokens, l.CompletionTokens, l.ReasoningTokens, l.DurationMS, l.FinishReason, oneLine(l.Error, 80))
 				}
 				w.Flush()

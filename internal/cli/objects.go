@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -186,13 +187,14 @@ func printObject(a *App, o *modeldoc.Object, up, down []modeldoc.Object) {
 		fmt.Fprintln(out, "  DELETED: no longer in the project since the last import")
 	}
 	if o.Description != "" {
-		fmt.Fprintf(out, "\n%s\n", indent(o.Description, "  "))
+		// Descriptions are Markdown (dbt doc blocks): read here as text.
+		fmt.Fprintf(out, "\n%s\n", indent(markdown.Plain(o.Description), "  "))
 	}
 	if len(o.Columns) > 0 {
 		fmt.Fprintf(out, "\nColumns (%d):\n", len(o.Columns))
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
 		for _, c := range o.Columns {
-			desc := c.Description
+			desc := markdown.Plain(c.Description)
 			if len(c.Tests) > 0 {
 				desc = strings.TrimSpace(desc + "  [tests: " + strings.Join(c.Tests, ", ") + "]")
 			}

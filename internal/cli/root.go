@@ -71,7 +71,9 @@ business rules, impact analysis, column descriptions and a complexity score.
 With no API key it uses its offline writer, which documents from the SQL itself.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       readBuildVersion().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	defaultDB := os.Getenv("MODELDOC_DB")
 	if defaultDB == "" {
 		defaultDB = DefaultDB
@@ -103,17 +105,65 @@ func (a *App) printJSON(v any) error {
 }
 
 // printError reports err on stderr, or as {"error":{code,message}} on
-// stdout with --json so scripts can read it.
+// stdout with --json so scripts can read it. An error the command's own
+// JSON document already carries is not printed again: stdout holds exactly
+// one document, whatever happened.
 func (a *App) printError(err error) {
+	if a.JSON {
+		var reported *jsonReported
+		if errors.As(err, &reported) {
+			return
+		}
+		_ = a.printJSON(map[string]any{"error": errorObject(err)})
+		return
+	}
+	fmt.Fprintf(a.Stderr, "Error: %s\n", errorObject(err).Message)
+}
+
+// ErrorObject is an error as --json prints it.
+type ErrorObject struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func errorObject(err error) ErrorObject {
 	code, msg := modeldoc.ErrorCode(err), modeldoc.ErrorMessage(err)
 	if code == modeldoc.EINTERNAL {
 		msg = err.Error() // the CLI user is the operator: show the cause
 	}
-	if a.JSON {
-		_ = a.printJSON(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-		return
+	return ErrorObject{Code: code, Message: msg}
+}
+
+// jsonReported marks an error that the command printed inside its --json
+// document (under "error"); it keeps the error's exit code.
+type jsonReported struct{ error }
+
+func (e *jsonReported) Unwrap() error { return e.error }
+
+// printJSONWithError prints v's fields with an "error" field beside them
+// when err is not nil, and returns err marked as reported. v must encode
+// as a JSON object.
+func (a *App) printJSONWithError(v any, err error) error {
+	if err == nil {
+		return a.printJSON(v)
 	}
-	fmt.Fprintf(a.Stderr, "Error: %s\n", msg)
+	b, merr := json.Marshal(v)
+	if merr != nil {
+		return merr
+	}
+	var fields map[string]json.RawMessage
+	if merr := json.Unmarshal(b, &fields); merr != nil {
+		return merr
+	}
+	eb, merr := json.Marshal(errorObject(err))
+	if merr != nil {
+		return merr
+	}
+	fields["error"] = eb
+	if perr := a.printJSON(fields); perr != nil {
+		return perr
+	}
+	return &jsonReported{err}
 }
 
 // Exit codes: 1 for anything unexpected, 2 for input the user can fix, 3

@@ -18,7 +18,7 @@ func (a *App) store(ctx context.Context) (*store.Store, error) {
 	}
 	st, err := store.Open(ctx, a.DB)
 	if err != nil {
-		return nil, err
+		return nil, readOnlyStore(a.DB, err)
 	}
 	a.st = st
 	a.onClose(st.Close)
@@ -126,4 +126,14 @@ func (a *App) projectNames(ctx context.Context, orgID int64) (map[int64]string, 
 		out[p.ID] = p.Name
 	}
 	return out, nil
+}
+
+// readOnlyStore turns SQLite's "attempt to write a readonly database" (or
+// a folder it cannot create its files in) into what to do about it.
+func readOnlyStore(db string, err error) error {
+	msg := strings.ToLower(err.Error())
+	if !strings.Contains(msg, "readonly") && !strings.Contains(msg, "read-only") && !strings.Contains(msg, "permission denied") {
+		return err
+	}
+	return modeldoc.Errorf(modeldoc.EINVALID, "Cannot write the store %s: it is read-only to this user (%v). modeldoc writes to it on every command (migrations, the -wal and -shm files beside it): give --db (or MODELDOC_DB) a file in a folder you can write, or fix the permissions of the file and its folder.", db, err)
 }

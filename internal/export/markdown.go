@@ -7,9 +7,11 @@ import (
 	"strings"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 )
 
-// mdEscape makes text inert in Markdown: wiki renderers pass raw HTML
+// mdEscape makes names inert in Markdown (descriptions and generated prose
+// keep theirs, sanitised by markdown.Markdown): wiki renderers pass raw HTML
 // through, so < and > become entities, and characters that start
 // emphasis, links, code or table cells are backslash-escaped.
 func mdEscape(s string) string {
@@ -79,7 +81,7 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 			if summary == "" {
 				summary = o.Description
 			}
-			fmt.Fprintf(&idx, "| [%s](%s) | %s | %s | %s |\n", mdEscape(o.Name), pg.File, o.Type, mdEscape(o.Schema), mdEscape(summary))
+			fmt.Fprintf(&idx, "| [%s](%s) | %s | %s | %s |\n", mdEscape(o.Name), pg.File, o.Type, mdEscape(o.Schema), markdown.MarkdownCell(summary))
 			if err := os.WriteFile(filepath.Join(dir, pg.File), []byte(markdownPage(pg)), 0o644); err != nil {
 				return n, fmt.Errorf("write %s: %w", pg.File, err)
 			}
@@ -118,7 +120,7 @@ func markdownPage(pg *page) string {
 		b.WriteString("- **Stale:** the model (its SQL, descriptions or columns) or an upstream model changed after this documentation was written\n")
 	}
 	if o.Description != "" {
-		fmt.Fprintf(&b, "\n## Description\n\n%s\n", mdEscape(o.Description))
+		fmt.Fprintf(&b, "\n## Description\n\n%s\n", markdown.Markdown(o.Description))
 	}
 	// draft labels a heading whose text nobody has reviewed.
 	draft := func(l modeldoc.Layer) string {
@@ -128,35 +130,35 @@ func markdownPage(pg *page) string {
 		return ""
 	}
 	if pg.Summary != "" {
-		fmt.Fprintf(&b, "\n## Executive summary%s\n\n%s\n", draft(modeldoc.LayerExecutiveSummary), mdEscape(pg.Summary))
+		fmt.Fprintf(&b, "\n## Executive summary%s\n\n%s\n", draft(modeldoc.LayerExecutiveSummary), markdown.Markdown(pg.Summary))
 	}
 	if n := pg.Narrative; n != nil {
-		fmt.Fprintf(&b, "\n## Business narrative%s\n\n%s\n\n", draft(modeldoc.LayerBusinessNarrative), mdEscape(n.WhatItDoes))
+		fmt.Fprintf(&b, "\n## Business narrative%s\n\n%s\n\n", draft(modeldoc.LayerBusinessNarrative), markdown.Markdown(n.WhatItDoes))
 		for i, step := range n.DataJourney {
-			fmt.Fprintf(&b, "%d. %s\n", i+1, mdEscape(step))
+			fmt.Fprintf(&b, "%d. %s\n", i+1, markdown.MarkdownCell(step))
 		}
 		if n.BusinessImpact != "" {
-			fmt.Fprintf(&b, "\n**Impact:** %s\n", mdEscape(n.BusinessImpact))
+			fmt.Fprintf(&b, "\n**Impact:** %s\n", markdown.MarkdownCell(n.BusinessImpact))
 		}
 	}
 	if len(pg.Cards) > 0 {
 		b.WriteString("\n## Transformation steps" + draft(modeldoc.LayerTransformationCards) + "\n")
 		for _, c := range pg.Cards {
 			fmt.Fprintf(&b, "\n### %d. %s\n\n- **Input:** %s\n- **Logic:** %s\n- **Output:** %s\n- **Why it matters:** %s\n",
-				c.StepNumber, mdEscape(c.Title), mdEscape(c.Input), mdEscape(c.Logic), mdEscape(c.Output), mdEscape(c.WhyItMatters))
+				c.StepNumber, markdown.MarkdownCell(c.Title), markdown.MarkdownCell(c.Input), markdown.MarkdownCell(c.Logic), markdown.MarkdownCell(c.Output), markdown.MarkdownCell(c.WhyItMatters))
 		}
 	}
 	if len(pg.Code) > 0 {
 		b.WriteString("\n## Code explained" + draft(modeldoc.LayerCodeExplanations) + "\n")
 		for _, c := range pg.Code {
 			f := fence(c.CodeBlock)
-			fmt.Fprintf(&b, "\n%ssql\n%s\n%s\n\n%s\n\n%s\n", f, c.CodeBlock, f, mdEscape(c.PlainEnglish), mdEscape(c.BusinessContext))
+			fmt.Fprintf(&b, "\n%ssql\n%s\n%s\n\n%s\n\n%s\n", f, c.CodeBlock, f, markdown.Markdown(c.PlainEnglish), markdown.MarkdownCell(c.BusinessContext))
 		}
 	}
 	if len(pg.Rules) > 0 {
 		b.WriteString("\n## Business rules" + draft(modeldoc.LayerBusinessRules) + "\n\n")
 		for _, r := range pg.Rules {
-			fmt.Fprintf(&b, "- **%s** %s\n", mdEscape(r.Rule), mdEscape(r.Impact))
+			fmt.Fprintf(&b, "- **%s** %s\n", markdown.MarkdownCell(r.Rule), markdown.MarkdownCell(r.Impact))
 		}
 	}
 	if im := pg.Impact; im != nil {
@@ -164,20 +166,20 @@ func markdownPage(pg *page) string {
 		if len(im.UsedBy) > 0 {
 			b.WriteString("| Team | Frequency | Purpose |\n|---|---|---|\n")
 			for _, u := range im.UsedBy {
-				fmt.Fprintf(&b, "| %s | %s | %s |\n", mdEscape(u.Team), mdEscape(u.Frequency), mdEscape(u.Purpose))
+				fmt.Fprintf(&b, "| %s | %s | %s |\n", mdEscape(u.Team), mdEscape(u.Frequency), markdown.MarkdownCell(u.Purpose))
 			}
 		}
 		for _, q := range im.QuestionsAnswered {
-			fmt.Fprintf(&b, "- %s\n", mdEscape(q))
+			fmt.Fprintf(&b, "- %s\n", markdown.MarkdownCell(q))
 		}
 		if im.DownstreamImpact != "" {
-			fmt.Fprintf(&b, "\n**If it breaks:** %s\n", mdEscape(im.DownstreamImpact))
+			fmt.Fprintf(&b, "\n**If it breaks:** %s\n", markdown.MarkdownCell(im.DownstreamImpact))
 		}
 	}
 	if len(pg.Columns) > 0 {
 		b.WriteString("\n## Columns\n\n| Name | Type | Description | Source | Lineage |\n|---|---|---|---|---|\n")
 		for _, c := range pg.Columns {
-			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Name), mdEscape(c.DataType), mdEscape(c.Description), c.Badge, mdEscape(c.Lineage))
+			fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdEscape(c.Name), mdEscape(c.DataType), markdown.MarkdownCell(c.Description), c.Badge, mdEscape(c.Lineage))
 		}
 	}
 	b.WriteString("\n## Lineage\n\n**Reads from:**")

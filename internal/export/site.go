@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/sqlscan"
 )
 
@@ -29,17 +30,28 @@ var siteCSS []byte
 //go:embed site/search.js
 var siteJS []byte
 
+//go:embed site/nav.js
+var navJS []byte
+
 //go:embed site/object.html.tmpl
 var objectTmpl string
 
 //go:embed site/index.html.tmpl
 var indexTmpl string
 
-var siteTemplates = template.Must(template.New("object").Funcs(template.FuncMap{
-	"join": strings.Join,
-}).Parse(objectTmpl))
+// Descriptions and generated prose are Markdown (dbt doc blocks with
+// tables and lists; generated text names columns in backticks): md renders
+// a block, mdi one line, plain strips it for the index's summary column.
+var siteFuncs = template.FuncMap{
+	"join":  strings.Join,
+	"md":    markdown.HTML,
+	"mdi":   markdown.Inline,
+	"plain": markdown.Plain,
+}
 
-var indexTemplate = template.Must(template.New("index").Parse(indexTmpl))
+var siteTemplates = template.Must(template.New("object").Funcs(siteFuncs).Parse(objectTmpl))
+
+var indexTemplate = template.Must(template.New("index").Funcs(siteFuncs).Parse(indexTmpl))
 
 // page is one object's page: everything its template shows, decoded.
 type page struct {
@@ -270,6 +282,22 @@ type searchEntry struct {
 	Summary string   `json:"d"`
 	Columns []string `json:"c"`
 	URL     string   `json:"u"`
+	// Folder is where the object's file is in its project (models/staging),
+	// which the sidebar groups by.
+	Folder string `json:"f"`
+}
+
+// folderOf is the sidebar's folder of an object: its file's folder, or its
+// type's when it has no file (a source from a manifest).
+func folderOf(o *modeldoc.Object) string {
+	if o.FilePath == "" {
+		return string(o.Type) + "s"
+	}
+	d := filepath.ToSlash(filepath.Dir(filepath.FromSlash(o.FilePath)))
+	if d == "." {
+		return "(top)"
+	}
+	return d
 }
 
 // WriteSite writes the static site into dir and returns how many object
@@ -313,9 +341,9 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 			n++
 			ip.Pages = append(ip.Pages, pg)
 			e := searchEntry{Name: o.Name, Type: string(o.Type), Project: p.Project.Name, Schema: o.Schema,
-				Summary: pg.Summary, URL: "objects/" + pg.File, Columns: []string{}}
+				Summary: markdown.Plain(pg.Summary), URL: "objects/" + pg.File, Columns: []string{}, Folder: folderOf(o)}
 			if e.Summary == "" {
-				e.Summary = o.Description
+				e.Summary = markdown.Plain(o.Description)
 			}
 			for _, c := range pg.Columns {
 				e.Columns = append(e.Columns, c.Name)
@@ -330,7 +358,7 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 	}
 	js := append([]byte("window.MODELDOC_INDEX = "), data...)
 	js = append(js, ";\n"...)
-	files := map[string][]byte{"assets/search-index.js": js, "assets/search.js": siteJS, "assets/style.css": siteCSS}
+	files := map[string][]byte{"assets/search-index.js": js, "assets/search.js": siteJS, "assets/nav.js": navJS, "assets/style.css": siteCSS}
 	var buf bytes.Buffer
 	if err := indexTemplate.Execute(&buf, map[string]any{"Projects": ips, "Generated": stamp}); err != nil {
 		return n, fmt.Errorf("render index: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 )
 
 const xss = `<script>alert("x")</script><img src=x onerror=alert(1)>`
@@ -42,6 +44,10 @@ func withXSS(t *testing.T, fx *fixture) {
 }
 
 var hrefRE = regexp.MustCompile(`(?:href|src)="([^"]*)"`)
+
+// outsideResourceRE finds what a browser would fetch from elsewhere: a
+// src, a stylesheet or script link, or a CSS url() that is not relative.
+var outsideResourceRE = regexp.MustCompile(`(?i)(?:src="(?:https?:)?//|<link[^>]+href="(?:https?:)?//|url\(\s*['"]?(?:https?:)?//)[^"')\s]*`)
 
 func TestSiteTuva(t *testing.T) {
 	ctx := context.Background()
@@ -73,10 +79,14 @@ func TestSiteTuva(t *testing.T) {
 	links := 0
 	for _, pg := range all {
 		b, _ := os.ReadFile(pg)
+		// Nothing is loaded from outside; a link a description holds
+		// (rendered from its Markdown) may lead out, as it did in dbt.
+		if m := outsideResourceRE.Find(b); m != nil {
+			t.Errorf("%s: loads a resource from outside the site: %s", pg, m)
+		}
 		for _, m := range hrefRE.FindAllSubmatch(b, -1) {
 			ref := string(m[1])
-			if strings.HasPrefix(ref, "http") {
-				t.Errorf("%s: links outside the site: %s", pg, ref)
+			if strings.HasPrefix(ref, "http") || strings.HasPrefix(ref, "mailto:") {
 				continue
 			}
 			u, err := url.PathUnescape(strings.SplitN(ref, "#", 2)[0])
@@ -135,8 +145,19 @@ func TestSiteTuva(t *testing.T) {
 	if !bytes.Contains(page, []byte("&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;")) {
 		t.Error("the page does not show the escaped name")
 	}
-	if bytes.Count(page, []byte("<script")) != 0 || bytes.Count(index, []byte("<script")) != 2 {
-		t.Error("pages must carry no inline script; the index only its two files")
+	// Scripts are files (the search index, search and the sidebar), never
+	// inline: strict setups forbid inline script.
+	fileScript := regexp.MustCompile(`<script src="[^"]+"></script>`)
+	for name, b := range map[string][]byte{"page": page, "index": index} {
+		if all, files := bytes.Count(b, []byte("<script")), len(fileScript.FindAll(b, -1)); all != files || files == 0 {
+			t.Errorf("%s: %d scripts, %d of them files: no inline script allowed", name, all, files)
+		}
+	}
+	if !bytes.Contains(page, []byte(`<script src="../assets/nav.js"></script>`)) || !bytes.Contains(index, []byte(`<script src="assets/nav.js"></script>`)) {
+		t.Error("the sidebar's script is not on every page")
+	}
+	if !bytes.Contains(js, []byte(`"f":"`)) {
+		t.Error("the search index does not give each object its folder")
 	}
 	if !bytes.HasPrefix(js, []byte("window.MODELDOC_INDEX = [")) {
 		t.Errorf("search index: %.60s", js)
@@ -173,6 +194,9 @@ func TestMarkdownAndJSON(t *testing.T) {
 			t.Errorf("%s: raw HTML from the payload", filepath.Base(f))
 		}
 		for _, m := range mdLink.FindAllSubmatch(b, -1) {
+			if ref := string(m[1]); strings.HasPrefix(ref, "http") || strings.HasPrefix(ref, "mailto:") || ref == "#" {
+				continue // a description's own link (its Markdown is kept), or one emptied as unsafe
+			}
 			if _, err := os.Stat(filepath.Join(out, string(m[1]))); err != nil {
 				t.Errorf("%s: broken link %s", filepath.Base(f), m[1])
 			}
@@ -264,4 +288,135 @@ func outsideFences(b []byte) []byte {
 		out = append(out, line...)
 	}
 	return out
+}
+
+// A description written in Markdown is rendered on its page, sanitised,
+// and shown as plain text in the index's summary column.
+func TestSiteRendersMarkdown(t *testing.T) {
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &modeldoc.Catalog{ProjectName: "shop", Source: "project", Path: "/tmp/shop", Objects: []modeldoc.Object{
+		{UniqueID: "model.shop.orders", Type: modeldoc.TypeModel, Name: "orders", Package: "shop", RawSQL: "select 1 as status",
+			Description: "Orders, **one row each**.\n\n| status | meaning |\n|---|---|\n| placed | paid |\n\n<script>alert(1)</script> [x](javascript:alert(1))",
+			Columns:     []modeldoc.Column{{Name: "status", Description: "the `status` of the order", HumanDescription: true, Declared: true, Position: 1}}},
+	}}
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	projects, err := Load(ctx, st, org.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := WriteSite(out, projects, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	pages, _ := filepath.Glob(filepath.Join(out, "objects", "*.html"))
+	if len(pages) != 1 {
+		t.Fatalf("%d pages", len(pages))
+	}
+	b, _ := os.ReadFile(pages[0])
+	page := string(b)
+	for _, want := range []string{"<strong>one row each</strong>", "<table>", "<td>paid</td>", "<code>status</code>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script>alert", `href="javascript`, "**one row each**"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page holds %q", bad)
+		}
+	}
+	idx, _ := os.ReadFile(filepath.Join(out, "index.html"))
+	if !strings.Contains(string(idx), "Orders, <strong>one row each</strong>.") || strings.Contains(string(idx), "**") || strings.Contains(string(idx), "<script>alert") {
+		t.Errorf("the index's summary is not rendered:\n%s", idx)
+	}
+	js, _ := os.ReadFile(filepath.Join(out, "assets", "search-index.js"))
+	if !strings.Contains(string(js), "Orders, one row each.") {
+		t.Errorf("the search index's summary is not plain text:\n%s", js)
+	}
+
+	// The Markdown export keeps the Markdown, sanitised.
+	mdOut := t.TempDir()
+	if _, err := WriteMarkdown(mdOut, projects); err != nil {
+		t.Fatal(err)
+	}
+	mds, _ := filepath.Glob(filepath.Join(mdOut, "*.md"))
+	var all string
+	for _, f := range mds {
+		b, _ := os.ReadFile(f)
+		all += string(b)
+	}
+	for _, want := range []string{"Orders, **one row each**.", "| placed | paid |", "the `status` of the order", "[x](#)", "&lt;script&gt;"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("Markdown export lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "javascript:") || strings.Contains(all, "<script") {
+		t.Errorf("Markdown export is unsafe:\n%s", all)
+	}
+}
+
+// The sidebar, opened from disk in Chromium (when there is one): every
+// folder of the project, the current page marked, its folder open.
+func TestSiteSidebarInChromium(t *testing.T) {
+	chromium := os.Getenv("CHROMIUM_PATH")
+	if chromium == "" {
+		chromium, _ = exec.LookPath("chromium")
+	}
+	if chromium == "" {
+		t.Skip("no Chromium (set CHROMIUM_PATH or apt-get install chromium)")
+	}
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cat := &modeldoc.Catalog{ProjectName: "shop", Source: "project", Path: "/tmp/shop", Objects: []modeldoc.Object{
+		{UniqueID: "model.shop.stg_orders", Type: modeldoc.TypeModel, Name: "stg_orders", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/staging/stg_orders.sql"},
+		{UniqueID: "model.shop.fct_orders", Type: modeldoc.TypeModel, Name: "fct_orders", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/marts/fct_orders.sql"},
+		{UniqueID: "model.shop.dim_x", Type: modeldoc.TypeModel, Name: "dim_x", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/marts/dim_x.sql"},
+	}}
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	projects, err := Load(ctx, st, org.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := WriteSite(out, projects, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	page := filepath.Join(out, "objects", fileNames(projects)[projects[0].Object(projectObjectID(t, projects[0], "fct_orders"))]+".html")
+	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://"+page)
+	dom, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	d := string(dom)
+	for _, want := range []string{`<summary>models/marts (2)</summary>`, `<summary>models/staging (1)</summary>`, `aria-current="page">fct_orders</a>`} {
+		if !strings.Contains(d, want) {
+			t.Errorf("the sidebar lacks %q:\n%s", want, d)
+		}
+	}
+	if !regexp.MustCompile(`<details class="nav-folder" open="">\s*<summary>models/marts`).MatchString(d) {
+		t.Errorf("the current page's folder is not open")
+	}
+}
+
+func projectObjectID(t *testing.T, p *Project, name string) int64 {
+	t.Helper()
+	for _, o := range p.Objects {
+		if o.Name == name {
+			return o.ID
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
 }

@@ -133,7 +133,7 @@ func (m *Manager) open(ctx context.Context) error {
 		driver = &wakingDriver{Driver: riversqlite.New(m.store.DB()), w: e.waker}
 	}
 	m.engine = e
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: m.log})
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(m.log)})
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
 	}
@@ -154,7 +154,7 @@ func (m *Manager) open(ctx context.Context) error {
 	}
 	client, err := river.NewClient(driver, &river.Config{
 		ID:                   m.workerID,
-		Logger:               m.log,
+		Logger:               riverLogger(m.log),
 		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: m.cfg.MaxWorkers}},
 		Workers:              workers,
 		JobTimeout:           m.cfg.ItemTimeout,

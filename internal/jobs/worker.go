@@ -381,6 +381,20 @@ func fatalMessage(err error, j *Job) string {
 		}
 		msg = we.Message
 	}
+	// A writer's message that names the provider names the failure too
+	// ("openai rejected the API key (401 …): check …"); wrapping it in the
+	// same words again made the sentence repeat itself. Only what the job
+	// adds is appended. The writer speaks of one call, so its "resume the
+	// job" is wrong here: a failed job is terminal, a new one is started.
+	if we != nil && we.Message != "" && strings.Contains(strings.ToLower(msg), strings.ToLower(provider)) {
+		switch writer.KindOf(err) {
+		case writer.AuthFailed:
+			return strings.TrimRight(msg, ". ") + ". Nothing more was sent. Once the key is fixed, start a new job; objects already documented are skipped."
+		case writer.QuotaExhausted:
+			msg = strings.ReplaceAll(msg, "resume the job", "start a new job")
+			return strings.TrimRight(msg, ". ") + ". Nothing more was sent; a new job skips the objects already documented."
+		}
+	}
 	switch writer.KindOf(err) {
 	case writer.AuthFailed:
 		return fmt.Sprintf("%s rejected the API key (%s): nothing more was sent. Set a valid key for %s (its environment variable, or the organization's key) and start a new job; objects already documented are skipped.", provider, msg, provider)

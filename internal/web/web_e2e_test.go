@@ -61,7 +61,7 @@ func TestDashboardMainPath(t *testing.T) {
 	if got := b.text("#who"); !strings.Contains(got, "admin") {
 		t.Errorf("nav shows %q, want the role", got)
 	}
-	b.waitJS("the total", `/\d+ models match/.test(document.querySelector('#models-status').textContent)`)
+	b.waitJS("the total", `/\d+ objects match/.test(document.querySelector('#models-status').textContent)`)
 	b.shot("models")
 
 	// Filter: staging deal models only.

@@ -125,3 +125,34 @@ export function breakable(name) {
   }
   return out;
 }
+
+// markdownTree builds the API's Markdown trees (description_doc,
+// column_docs) from a fixed list of elements and text nodes: nothing is
+// parsed as HTML, and a link keeps only a web, mail or relative address.
+const MD_TAGS = new Set(['p', 'h4', 'ul', 'ol', 'li', 'blockquote', 'pre', 'table', 'tr', 'th', 'td', 'em', 'strong', 'del', 'code', 'a', 'br']);
+
+function safeHref(href) {
+  const s = String(href || '').replace(/[\u0000-\u0020\u007f]/g, '');
+  if (!s) return '';
+  if (/^(https?:|mailto:)/i.test(s)) return href;
+  return /^[a-z][a-z0-9+.-]*:/i.test(s) ? '' : href;
+}
+
+function markdownNode(n) {
+  if (!n || !n.t || !MD_TAGS.has(n.t)) return document.createTextNode((n && n.v) || '');
+  const el = document.createElement(n.t);
+  if (n.t === 'a') {
+    const href = safeHref(n.href);
+    if (href) {
+      el.setAttribute('href', href);
+      el.setAttribute('rel', 'noopener noreferrer');
+    }
+  }
+  if (n.v) el.appendChild(document.createTextNode(n.v));
+  for (const c of n.c || []) el.appendChild(markdownNode(c));
+  return el;
+}
+
+export function markdownTree(nodes) {
+  return (nodes || []).map(markdownNode);
+}

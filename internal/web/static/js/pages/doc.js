@@ -1,6 +1,6 @@
 // A model's documentation laid out for reading: every layer, complexity,
 // lineage (clickable), the SQL, and the version history with a line diff.
-import { h, replace, link, fmtMoney, fmtDate, badge, errorBox, tableWrap } from '../dom.js';
+import { h, replace, link, fmtMoney, fmtDate, badge, errorBox, tableWrap, markdownTree } from '../dom.js';
 import * as api from '../api.js';
 import { LAYERS, renderLayer, versionText, layerTitle } from '../layers.js';
 import { diffLines } from '../diff.js';
@@ -82,7 +82,11 @@ export function render(root, route) {
 
     const content = [];
     if (obj.description) {
-      content.push(section('description', 'Description from the project', h('p', { id: 'obj-description', class: 'prewrap' }, obj.description)));
+      // A dbt description is Markdown (doc blocks with tables, lists,
+      // links): the API sends it as a tree, built here without parsing HTML.
+      content.push(section('description', 'Description from the project', obj.description_doc
+        ? h('div', { id: 'obj-description', class: 'md' }, markdownTree(obj.description_doc))
+        : h('p', { id: 'obj-description', class: 'prewrap' }, obj.description)));
     }
     if (docErr) content.push(errorBox(docErr));
     if (!doc && !docErr) {
@@ -102,7 +106,7 @@ export function render(root, route) {
         }
       }
     }
-    if (!doc && (obj.columns || []).length) content.push(section('columns', 'Columns', catalogColumns(obj.columns)));
+    if (!doc && (obj.columns || []).length) content.push(section('columns', 'Columns', catalogColumns(obj.columns, obj.column_docs)));
 
     content.push(section('lineage', 'Lineage',
       h('div', { class: 'lineage' },
@@ -134,10 +138,10 @@ export function render(root, route) {
       link(o.name, ['models', o.id]), h('span', { class: 'muted small' }, ` ${[o.type, o.schema].filter(Boolean).join(' · ')}`))));
   }
 
-  function catalogColumns(cols) {
+  function catalogColumns(cols, docs) {
     return tableWrap(h('table', { class: 'columns' },
       h('thead', null, h('tr', null, h('th', null, 'Column'), h('th', null, 'Type'), h('th', null, 'Description'))),
-      h('tbody', null, cols.map((c) => h('tr', null, h('td', null, h('code', null, c.name)), h('td', null, str(c.data_type)), h('td', null, str(c.description)))))));
+      h('tbody', null, cols.map((c) => h('tr', null, h('td', null, h('code', null, c.name)), h('td', null, str(c.data_type)), h('td', null, docs && docs[c.name] ? markdownTree(docs[c.name]) : str(c.description)))))));
   }
 
   // The column layer joined with the catalog's columns, for the data type

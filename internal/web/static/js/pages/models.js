@@ -186,7 +186,9 @@ export function render(root, route) {
       rows = api.listOf(data, 'objects');
       total = data && typeof data.total === 'number' ? data.total : rows.length;
       if (!alive) return;
-      status.textContent = total === 1 ? '1 model matches.' : `${total} models match.`;
+      // The list holds sources, seeds and snapshots too: "models" here
+      // disagreed with the import's and the estimate's counts.
+      status.textContent = total === 1 ? '1 object matches.' : `${total} objects match.`;
       renderRows();
       renderPager();
       syncBoxes();
