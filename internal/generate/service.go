@@ -297,6 +297,36 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	}
 	asked := map[modeldoc.Layer]bool{}
 	nchunks := 0
+	// The object's first call goes alone and the others once it has
+	// answered: they share its prefix (the system prompt and the model's
+	// context), which a provider caches only once a call carrying it is
+	// done, so sent together they would all pay for it in full. The
+	// pipeline stays full by running other objects meanwhile (the job's
+	// concurrency), not by firing one object's calls at once.
+	answered := make(chan struct{})
+	var answerOnce sync.Once
+	signal := func() { answerOnce.Do(func() { close(answered) }) }
+	launched := 0
+	launch := func(run func(w writer.Writer)) {
+		wg.Add(1)
+		launched++
+		if launched == 1 {
+			go func() {
+				defer wg.Done()
+				defer signal()
+				run(&signalWriter{Writer: w, signal: signal})
+			}()
+			return
+		}
+		go func() {
+			defer wg.Done()
+			select {
+			case <-answered:
+			case <-layerCtx.Done():
+			}
+			run(w)
+		}()
+	}
 	for _, req := range plan.Requests {
 		if req.Layers != nil {
 			var rest []modeldoc.Layer
@@ -322,11 +352,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			for _, l := range req.Layers {
 				asked[l] = true
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				add(s.writeCombined(layerCtx, plan, w, req)...)
-			}()
+			launch(func(w writer.Writer) { add(s.writeCombined(layerCtx, plan, w, req)...) })
 			continue
 		}
 		if _, kept := plan.Kept[req.Layer]; kept {
@@ -339,9 +365,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			nchunks++
 			chunks = append(chunks, outcome{})
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		launch(func(w writer.Writer) {
 			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req, nil)
 			o := outcome{req.Layer, content, st, model, fatal}
 			if i < 0 {
@@ -354,7 +378,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			if fatal != nil {
 				cancel()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if nchunks > 0 {
@@ -539,4 +563,16 @@ func keepHumanColumns(raw json.RawMessage, cols []modeldoc.Column) json.RawMessa
 		return raw
 	}
 	return b
+}
+
+// signalWriter calls signal once its first call has returned, answered or
+// not: the moment the provider has cached what the call carried.
+type signalWriter struct {
+	writer.Writer
+	signal func()
+}
+
+func (w *signalWriter) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
+	defer w.signal()
+	return w.Writer.Write(ctx, req)
 }

@@ -7,6 +7,8 @@ package writer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +55,28 @@ type Request struct {
 	// is not known in full, the request also asks for every other column
 	// its SQL returns.
 	Columns []string
+	// CachePrefix is how many bytes at the start of User every request for
+	// the same object shares (the model's context, which the prompt puts
+	// first); with System before it, it is the prefix a provider's prompt
+	// cache can serve to the object's later calls. 0 when nothing is shared.
+	CachePrefix int
+}
+
+// CacheKey names the prefix the request shares with the other requests
+// for its object (System and User[:CachePrefix]), "" when it shares none:
+// what an OpenAI request sends as prompt_cache_key, so that the calls of
+// one object reach the machine that cached their prefix. A hash, not the
+// object's name, so that it says nothing of the project and fits
+// OpenAI's 64 characters.
+func (r Request) CacheKey() string {
+	if r.CachePrefix <= 0 || r.CachePrefix > len(r.User) {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(r.System))
+	h.Write([]byte{0})
+	h.Write([]byte(r.User[:r.CachePrefix]))
+	return "modeldoc-" + hex.EncodeToString(h.Sum(nil))[:40]
 }
 
 // Subject is the model being documented with its lineage.
