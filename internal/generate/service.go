@@ -320,8 +320,11 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		}
 		go func() {
 			defer wg.Done()
+			t := time.NewTimer(FirstCallWait)
+			defer t.Stop()
 			select {
 			case <-answered:
+			case <-t.C:
 			case <-layerCtx.Done():
 			}
 			run(w)
@@ -564,6 +567,14 @@ func keepHumanColumns(raw json.RawMessage, cols []modeldoc.Column) json.RawMessa
 	}
 	return b
 }
+
+// FirstCallWait bounds how long an object's other calls wait for its first
+// one: a call that hangs (until its timeout, and its retries) must not hold
+// the whole object, and a cache miss costs less than the object's time.
+// Neither provider documents when a prefix becomes readable beyond "once
+// the first response begins" (Anthropic), so the bound is a guess at a slow
+// answer's length, not a provider's figure.
+const FirstCallWait = 20 * time.Second
 
 // signalWriter calls signal once its first call has returned, answered or
 // not: the moment the provider has cached what the call carried.

@@ -3,6 +3,7 @@ package quality
 import (
 	"context"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -153,6 +154,16 @@ func TestCacheCostReport(t *testing.T) {
 		slices.Sort(ratios)
 		lines = append(lines, fmt.Sprintf("| %s | %d | %d | %.4f | %.4f | %.3f | %.3f | %.3f |", model, len(calls), n,
 			billed/float64(len(calls))*1000, floor/float64(len(calls))*1000, billed/floor, ratios[len(ratios)/2], ratios[len(ratios)-1]))
+	}
+	// The job records the cached tokens its calls reported, and says what
+	// they saved.
+	got, err := eng.Jobs.Get(ctx, org.ID, j.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mini, _ := prices.Price("openai", "gpt-4o-mini")
+	if got.CachedTokens != cached || math.Abs(got.CacheSaved-mini.CacheSaved(cached)) > 1e-12 || (cached > 0) != (got.CacheSaved > 0) {
+		t.Errorf("job: %d cached tokens saving $%v; the calls report %d cached tokens, saving $%v", got.CachedTokens, got.CacheSaved, cached, mini.CacheSaved(cached))
 	}
 	s := srv.Stats()
 	t.Logf("hubspot: %d objects, %d calls (fake: %d requests, %d rate limited), %d prompt tokens of which %d cached (%.1f%%), %d completion tokens",

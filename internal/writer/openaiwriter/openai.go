@@ -238,6 +238,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		PromptTokens:     resp.Usage.PromptTokens,
 		CompletionTokens: resp.Usage.CompletionTokens,
 		CachedTokens:     resp.Usage.PromptTokensDetails.CachedTokens,
+		CacheWriteTokens: resp.Usage.PromptTokensDetails.CacheWriteTokens,
 		ReasoningTokens:  resp.Usage.CompletionTokensDetails.ReasoningTokens,
 	}}
 	fail := func(kind writer.Kind, msg string) (writer.Result, error) {
