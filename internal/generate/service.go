@@ -298,11 +298,14 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	asked := map[modeldoc.Layer]bool{}
 	nchunks := 0
 	// The object's first call goes alone and the others once it has
-	// answered: they share its prefix (the system prompt and the model's
-	// context), which a provider caches only once a call carrying it is
-	// done, so sent together they would all pay for it in full. The
-	// pipeline stays full by running other objects meanwhile (the job's
-	// concurrency), not by firing one object's calls at once.
+	// answered: a provider caches a prefix only once a call carrying it is
+	// done, so calls sent together all pay for it in full. What they can
+	// share is the system prompt and the model's context, after their
+	// schema, which OpenAI reads first: today that pays between calls of
+	// one schema (a wide model's column parts, re-asks), not between the
+	// combined call and the column calls (docs/benchmarks.md, issue 16).
+	// The pipeline stays full by running other objects meanwhile (the
+	// job's concurrency), not by firing one object's calls at once.
 	answered := make(chan struct{})
 	var answerOnce sync.Once
 	signal := func() { answerOnce.Do(func() { close(answered) }) }
