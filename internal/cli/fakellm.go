@@ -102,6 +102,8 @@ limits while it runs, e.g.
 	f.BoolVar(&faults.Quota, "quota", false, "answer every request 429 insufficient_quota")
 	f.StringVar(&apiKey, "api-key", "", "require Authorization: Bearer KEY (401 otherwise)")
 	f.StringVar(&reasoningTokens, "reasoning-tokens", "", `reasoning tokens a reasoning model (o1, o3, o4, gpt-5…) spends per answer, by reasoning_effort, out of max_completion_tokens, e.g. "low=2000,medium=4000" (defaults: minimal=32, low=256, medium=1024, high=4096, xhigh=8192)`)
+	f.DurationVar(&cfg.CacheTTL, "cache-ttl", fakellm.DefaultCacheTTL, "how long a cached prompt prefix stays unused before it is evicted (OpenAI's in-memory cache: 5 to 10 minutes)")
+	f.BoolVar(&cfg.NoCache, "no-cache", false, "turn the prompt cache off: every prompt token is reported uncached")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for faults and jitter; the same seed gives the same decisions to the n-th request")
 	return cmd
 }

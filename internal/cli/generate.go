@@ -492,6 +492,10 @@ func printResults(a *App, j *jobs.Job) {
 		fmt.Fprintf(out, "  duration   %s (average %s per model)\n", jobDuration(a, j), (time.Duration(j.AvgItemMS) * time.Millisecond).String())
 	}
 	fmt.Fprintf(out, "  tokens     %d prompt (%d cached) + %d completion\n", j.PromptTokens, j.CachedTokens, j.CompletionTokens)
+	if j.PromptTokens > 0 {
+		fmt.Fprintf(out, "  cache      %.1f%% of the prompt tokens read from the provider's cache, saving $%.4f\n",
+			100*float64(j.CachedTokens)/float64(j.PromptTokens), j.CacheSaved)
+	}
 	if j.PriceKnown {
 		fmt.Fprintf(out, "  cost       $%.4f actual against $%.4f estimated", j.ActualCost, j.EstimatedCost)
 	} else {

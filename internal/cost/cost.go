@@ -36,7 +36,19 @@ type Price struct {
 	// CachedInput is the price of prompt tokens read from the provider's
 	// prompt cache. Defaults to Input when a file leaves it out.
 	CachedInput float64 `json:"cached_input" yaml:"cached_input"`
-	Output      float64 `json:"output" yaml:"output"`
+	// CacheWrite is the price of prompt tokens written to the provider's
+	// cache (Anthropic's 5-minute writes; OpenAI's from GPT-5.6 on, free
+	// before). Defaults to Input when a file leaves it out.
+	CacheWrite float64 `json:"cache_write" yaml:"cache_write"`
+	// CacheWrite1h is the price of Anthropic's 1-hour cache writes; nil
+	// when not known.
+	CacheWrite1h *float64 `json:"cache_write_1h,omitempty" yaml:"cache_write_1h,omitempty"`
+	Output       float64  `json:"output" yaml:"output"`
+	// BatchInput and BatchOutput are the prices through the provider's
+	// batch API; nil when the table does not know them (a price is never
+	// derived from a rule the table did not state for the model).
+	BatchInput  *float64 `json:"batch_input,omitempty" yaml:"batch_input,omitempty"`
+	BatchOutput *float64 `json:"batch_output,omitempty" yaml:"batch_output,omitempty"`
 	// Source says where the price was read.
 	Source string `json:"source,omitempty" yaml:"source,omitempty"`
 	// Taken is the date (YYYY-MM-DD) the price was read: the table's date
@@ -63,13 +75,17 @@ type file struct {
 }
 
 type fileEntry struct {
-	Provider    string   `json:"provider" yaml:"provider"`
-	Model       string   `json:"model" yaml:"model"`
-	Input       *float64 `json:"input" yaml:"input"`
-	CachedInput *float64 `json:"cached_input" yaml:"cached_input"`
-	Output      *float64 `json:"output" yaml:"output"`
-	Source      string   `json:"source" yaml:"source"`
-	Taken       string   `json:"taken" yaml:"taken"`
+	Provider     string   `json:"provider" yaml:"provider"`
+	Model        string   `json:"model" yaml:"model"`
+	Input        *float64 `json:"input" yaml:"input"`
+	CachedInput  *float64 `json:"cached_input" yaml:"cached_input"`
+	CacheWrite   *float64 `json:"cache_write" yaml:"cache_write"`
+	CacheWrite1h *float64 `json:"cache_write_1h" yaml:"cache_write_1h"`
+	Output       *float64 `json:"output" yaml:"output"`
+	BatchInput   *float64 `json:"batch_input" yaml:"batch_input"`
+	BatchOutput  *float64 `json:"batch_output" yaml:"batch_output"`
+	Source       string   `json:"source" yaml:"source"`
+	Taken        string   `json:"taken" yaml:"taken"`
 }
 
 // Load returns the embedded table, changed by the file at overridePath when
@@ -123,13 +139,13 @@ func parse(name string, b []byte, isYAML bool) (*file, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(b))
 		dec.KnownFields(true)
 		if err := dec.Decode(&f); err != nil {
-			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Price file %s: %s. The keys are taken, source and models; each model has provider, model, input, cached_input, output, source and taken.", name, strings.TrimPrefix(err.Error(), "yaml: "))
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Price file %s: %s. The keys are taken, source and models; each model has provider, model, input, cached_input, cache_write, cache_write_1h, output, batch_input, batch_output, source and taken.", name, strings.TrimPrefix(err.Error(), "yaml: "))
 		}
 	} else {
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&f); err != nil {
-			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Price file %s: %s. The keys are taken, source and models; each model has provider, model, input, cached_input, output, source and taken.", name, jsonProblem(b, err))
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Price file %s: %s. The keys are taken, source and models; each model has provider, model, input, cached_input, cache_write, cache_write_1h, output, batch_input, batch_output, source and taken.", name, jsonProblem(b, err))
 		}
 	}
 	if f.Taken != "" && !dateRE.MatchString(f.Taken) {
@@ -143,7 +159,10 @@ func parse(name string, b []byte, isYAML bool) (*file, error) {
 		if m.Input == nil || m.Output == nil {
 			return nil, modeldoc.Errorf(modeldoc.EINVALID, "%s (%s %s): input and output prices are required, in USD per million tokens.", where, m.Provider, m.Model)
 		}
-		for field, p := range map[string]*float64{"input": m.Input, "cached_input": m.CachedInput, "output": m.Output} {
+		if (m.BatchInput == nil) != (m.BatchOutput == nil) {
+			return nil, modeldoc.Errorf(modeldoc.EINVALID, "%s (%s %s): give both batch_input and batch_output, or neither.", where, m.Provider, m.Model)
+		}
+		for field, p := range map[string]*float64{"input": m.Input, "cached_input": m.CachedInput, "cache_write": m.CacheWrite, "cache_write_1h": m.CacheWrite1h, "output": m.Output, "batch_input": m.BatchInput, "batch_output": m.BatchOutput} {
 			if p != nil && *p < 0 {
 				return nil, modeldoc.Errorf(modeldoc.EINVALID, "%s (%s %s): %s is negative (%g); prices are USD per million tokens, 0 or more.", where, m.Provider, m.Model, field, *p)
 			}
@@ -179,10 +198,14 @@ func (t *Table) merge(f *file) {
 			Source:   cmpOr(m.Source, f.Source),
 			Taken:    cmpOr(m.Taken, f.Taken, t.Taken),
 		}
-		p.CachedInput = p.Input
+		p.CachedInput, p.CacheWrite = p.Input, p.Input
 		if m.CachedInput != nil {
 			p.CachedInput = *m.CachedInput
 		}
+		if m.CacheWrite != nil {
+			p.CacheWrite = *m.CacheWrite
+		}
+		p.CacheWrite1h, p.BatchInput, p.BatchOutput = m.CacheWrite1h, m.BatchInput, m.BatchOutput
 		t.prices[key{p.Provider, p.Model}] = p
 	}
 }
@@ -280,9 +303,19 @@ func (t *Table) Cost(provider, model string, u writer.Usage) float64 {
 	return p.Cost(u)
 }
 
-// Cost returns the USD cost of u at price p.
+// Cost returns the USD cost of u at price p: cached prompt tokens at the
+// cached price, those written to the cache at the cache-write price, the
+// rest of the prompt at the input price.
 func (p Price) Cost(u writer.Usage) float64 {
-	cached := min(max(u.CachedTokens, 0), max(u.PromptTokens, 0))
-	uncached := max(u.PromptTokens, 0) - cached
-	return (float64(uncached)*p.Input + float64(cached)*p.CachedInput + float64(max(u.CompletionTokens, 0))*p.Output) / 1e6
+	prompt := max(u.PromptTokens, 0)
+	cached := min(max(u.CachedTokens, 0), prompt)
+	written := min(max(u.CacheWriteTokens, 0), prompt-cached)
+	uncached := prompt - cached - written
+	return (float64(uncached)*p.Input + float64(cached)*p.CachedInput + float64(written)*p.CacheWrite + float64(max(u.CompletionTokens, 0))*p.Output) / 1e6
+}
+
+// CacheSaved is what cached prompt tokens saved at price p: their price
+// as plain input less what they cost read from the cache.
+func (p Price) CacheSaved(cachedTokens int64) float64 {
+	return float64(max(cachedTokens, 0)) * (p.Input - p.CachedInput) / 1e6
 }

@@ -386,3 +386,39 @@ func BenchmarkEstimateTuva(b *testing.B) {
 		tab.Estimate("openai", "gpt-4o-mini", reqs)
 	}
 }
+
+// Cached reads, cache writes and the rest of the prompt each at their own
+// price; what the cache saved is the cached tokens' input price less their
+// cached price.
+func TestCostPricesCacheReadsAndWrites(t *testing.T) {
+	tab := MustLoad()
+	p, ok := tab.Price("anthropic", "claude-sonnet-4-5")
+	if !ok || p.CacheWrite != 3.75 || p.CacheWrite1h == nil || *p.CacheWrite1h != 6 || p.CachedInput != 0.30 {
+		t.Fatalf("claude-sonnet-4-5: %+v", p)
+	}
+	u := writer.Usage{PromptTokens: 1_000_000, CachedTokens: 500_000, CacheWriteTokens: 200_000, CompletionTokens: 100_000}
+	want := 0.3*3.00 + 0.5*0.30 + 0.2*3.75 + 0.1*15.00
+	if got := p.Cost(u); math.Abs(got-want) > 1e-9 {
+		t.Errorf("cost %v, want %v", got, want)
+	}
+	if got := p.CacheSaved(1_000_000); math.Abs(got-2.70) > 1e-9 {
+		t.Errorf("saved %v, want 2.70", got)
+	}
+	o, _ := tab.Price("openai", "gpt-4o-mini")
+	if o.CacheWrite != o.Input || o.BatchInput == nil || *o.BatchInput != 0.075 || *o.BatchOutput != 0.30 {
+		t.Errorf("gpt-4o-mini: cache write %v (want the input price), batch %v/%v", o.CacheWrite, o.BatchInput, o.BatchOutput)
+	}
+	if g, _ := tab.Price("openai", "gpt-5"); g.BatchInput != nil || g.BatchOutput != nil {
+		t.Errorf("gpt-5 has a batch price the reference never listed")
+	}
+}
+
+func TestPriceFileNeedsBothBatchPrices(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.json")
+	if err := os.WriteFile(path, []byte(`{"models":[{"provider":"openai","model":"m","input":1,"output":2,"batch_input":0.5}]}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "batch_output") {
+		t.Errorf("a file with batch_input alone: %v", err)
+	}
+}

@@ -19,7 +19,7 @@ const SourceGiven = "given"
 // Cached prompt tokens are priced at the input rate, which can only
 // overstate the cost.
 func Given(in, out float64) Price {
-	return Price{Input: in, CachedInput: in, Output: out, Source: SourceGiven}
+	return Price{Input: in, CachedInput: in, CacheWrite: in, Output: out, Source: SourceGiven}
 }
 
 // CheckGiven refuses a given price that is not a number of USD per

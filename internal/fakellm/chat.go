@@ -22,6 +22,7 @@ type chatRequest struct {
 	Temperature         json.RawMessage `json:"temperature"` // as sent: OpenAI's refusal quotes it
 	ReasoningEffort     *string         `json:"reasoning_effort"`
 	Stream              bool            `json:"stream"`
+	PromptCacheKey      json.RawMessage `json:"prompt_cache_key"`
 }
 
 type message struct {
@@ -152,7 +153,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	req, msgs, maxTokens, perr := s.parseChat(r)
+	req, msgs, maxTokens, cacheKey, perr := s.parseChat(r)
 	if perr != nil {
 		s.stats.badRequests.Add(1)
 		fail(http.StatusBadRequest, *perr)
@@ -174,13 +175,22 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 
 	// OpenAI reserves prompt + max_tokens against TPM before answering;
 	// without max_tokens the fake reserves the prompt alone.
-	promptTokens, cumulative := s.tokens.messageTokens(msgs)
-	promptTokens += s.schemaTokens(req.ResponseFormat)
+	promptTokens := s.tokens.messageTokens(msgs) + s.schemaTokens(req.ResponseFormat)
 	v := s.limiter.Load().admit(promptTokens+maxTokens, start)
 	v.setHeaders(h)
 	if !v.ok {
 		fail(http.StatusTooManyRequests, s.rateLimitError(v, model, h))
 		return
+	}
+
+	// The cache is read when the prompt is processed, before the answer
+	// takes its time, and written once the answer is out: requests sent
+	// together all miss.
+	var blocks []uint64
+	cached := 0
+	if s.cache != nil {
+		blocks = s.cache.blockHashes(cacheKey, s.renderPrompt(req.ResponseFormat, msgs))
+		cached = min(s.cache.lookup(blocks, start), promptTokens)
 	}
 
 	if drawFloat(s.cfg.Seed, seq, drawFail) < set.faults.FailRate {
@@ -255,7 +265,9 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	if len(invented) > 0 {
 		s.lies.record(content, invented)
 	}
-	cached := s.prefixes.lookupAndAdd(msgs, cumulative)
+	if s.cache != nil {
+		s.cache.store(blocks, s.now())
+	}
 
 	resp := chatResponse{
 		ID:                "chatcmpl-" + idString(draw(s.cfg.Seed, seq, drawID), seq),
@@ -282,42 +294,42 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 
 // parseChat reads and checks the request as OpenAI would, answering its
 // 400 wording for what it refuses. maxTokens is 0 when the request sets none.
-func (s *Server) parseChat(r *http.Request) (req chatRequest, msgs []message, maxTokens int, _ *apiError) {
+func (s *Server) parseChat(r *http.Request) (req chatRequest, msgs []message, maxTokens int, cacheKey string, _ *apiError) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
 	if err != nil {
-		return req, nil, 0, &apiError{Message: "Could not read the request body: " + err.Error(), Type: "invalid_request_error"}
+		return req, nil, 0, "", &apiError{Message: "Could not read the request body: " + err.Error(), Type: "invalid_request_error"}
 	}
 	if len(body) > maxBody {
-		return req, nil, 0, &apiError{Message: fmt.Sprintf("Request body too large: the fake accepts at most %d bytes.", maxBody), Type: "invalid_request_error"}
+		return req, nil, 0, "", &apiError{Message: fmt.Sprintf("Request body too large: the fake accepts at most %d bytes.", maxBody), Type: "invalid_request_error"}
 	}
 	if err := json.Unmarshal(body, &req); err != nil {
-		return req, nil, 0, &apiError{Message: msgBadJSON, Type: "invalid_request_error"}
+		return req, nil, 0, "", &apiError{Message: msgBadJSON, Type: "invalid_request_error"}
 	}
 	if req.Model == nil || *req.Model == "" {
-		return req, nil, 0, &apiError{Message: "you must provide a model parameter", Type: "invalid_request_error"}
+		return req, nil, 0, "", &apiError{Message: "you must provide a model parameter", Type: "invalid_request_error"}
 	}
 	if req.Messages == nil {
-		return req, nil, 0, &apiError{Message: "Missing required parameter: 'messages'.", Type: "invalid_request_error", Param: strp("messages"), Code: strp("missing_required_parameter")}
+		return req, nil, 0, "", &apiError{Message: "Missing required parameter: 'messages'.", Type: "invalid_request_error", Param: strp("messages"), Code: strp("missing_required_parameter")}
 	}
 	msgs = *req.Messages
 	if len(msgs) == 0 {
-		return req, nil, 0, &apiError{Message: "[] is too short - 'messages'", Type: "invalid_request_error", Param: strp("messages"), Code: strp("empty_array")}
+		return req, nil, 0, "", &apiError{Message: "[] is too short - 'messages'", Type: "invalid_request_error", Param: strp("messages"), Code: strp("empty_array")}
 	}
 	if req.Stream {
-		return req, nil, 0, &apiError{Message: "The fake LLM server does not stream; send stream=false.", Type: "invalid_request_error", Param: strp("stream"), Code: strp("unsupported_value")}
+		return req, nil, 0, "", &apiError{Message: "The fake LLM server does not stream; send stream=false.", Type: "invalid_request_error", Param: strp("stream"), Code: strp("unsupported_value")}
 	}
 	for i := range msgs {
 		switch msgs[i].Role {
 		case "system", "developer", "user", "assistant", "tool", "function":
 		default:
-			return req, nil, 0, &apiError{
+			return req, nil, 0, "", &apiError{
 				Message: fmt.Sprintf("Invalid value: '%s'. Supported values are: 'system', 'assistant', 'user', 'function', 'tool', and 'developer'.", msgs[i].Role),
 				Type:    "invalid_request_error", Param: strp(fmt.Sprintf("messages[%d].role", i)), Code: strp("invalid_value"),
 			}
 		}
 		text, ok := contentText(msgs[i].Content)
 		if !ok {
-			return req, nil, 0, &apiError{
+			return req, nil, 0, "", &apiError{
 				Message: fmt.Sprintf("Invalid type for 'messages[%d].content': expected one of a string or array of objects, but got something else instead.", i),
 				Type:    "invalid_request_error", Param: strp(fmt.Sprintf("messages[%d].content", i)), Code: strp("invalid_type"),
 			}
@@ -332,7 +344,7 @@ func (s *Server) parseChat(r *http.Request) (req chatRequest, msgs []message, ma
 			continue
 		}
 		if *p.v < 1 {
-			return req, nil, 0, &apiError{
+			return req, nil, 0, "", &apiError{
 				Message: fmt.Sprintf("Invalid '%s': integer below minimum value. Expected a value >= 1, but got %d instead.", p.name, *p.v),
 				Type:    "invalid_request_error", Param: strp(p.name), Code: strp("integer_below_min_value"),
 			}
@@ -344,23 +356,66 @@ func (s *Server) parseChat(r *http.Request) (req chatRequest, msgs []message, ma
 		case "text", "json_object":
 		case "json_schema":
 			if rf.JSONSchema == nil {
-				return req, nil, 0, &apiError{Message: "Missing required parameter: 'response_format.json_schema'.", Type: "invalid_request_error", Param: strp("response_format.json_schema"), Code: strp("missing_required_parameter")}
+				return req, nil, 0, "", &apiError{Message: "Missing required parameter: 'response_format.json_schema'.", Type: "invalid_request_error", Param: strp("response_format.json_schema"), Code: strp("missing_required_parameter")}
 			}
 			var schema any
 			if err := json.Unmarshal(rf.JSONSchema.Schema, &schema); err != nil || !isSchema(schema) {
-				return req, nil, 0, &apiError{
+				return req, nil, 0, "", &apiError{
 					Message: fmt.Sprintf("Invalid schema for response_format '%s': the schema must be a JSON object.", rf.JSONSchema.Name),
 					Type:    "invalid_request_error", Param: strp("response_format"), Code: strp("invalid_json_schema"),
 				}
 			}
 		default:
-			return req, nil, 0, &apiError{
+			return req, nil, 0, "", &apiError{
 				Message: fmt.Sprintf("Invalid value: '%s'. Supported values are: 'json_object', 'json_schema', and 'text'.", rf.Type),
 				Type:    "invalid_request_error", Param: strp("response_format.type"), Code: strp("invalid_value"),
 			}
 		}
 	}
-	return req, msgs, maxTokens, nil
+	key, kerr := cacheKeyOf(req.PromptCacheKey)
+	if kerr != nil {
+		return req, nil, 0, "", kerr
+	}
+	return req, msgs, maxTokens, key, nil
+}
+
+// maxCacheKey is OpenAI's limit on prompt_cache_key, which it enforces
+// with a 400 (string_above_max_length).
+const maxCacheKey = 64
+
+// cacheKeyOf reads prompt_cache_key as OpenAI does: absent or null is no
+// key, a string of at most 64 characters is one, anything else is a 400.
+func cacheKeyOf(raw json.RawMessage) (string, *apiError) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
+	var key string
+	if err := json.Unmarshal(raw, &key); err != nil {
+		return "", &apiError{
+			Message: fmt.Sprintf("Invalid type for 'prompt_cache_key': expected a string, but got %s instead.", jsonKind(raw)),
+			Type:    "invalid_request_error", Param: strp("prompt_cache_key"), Code: strp("invalid_type"),
+		}
+	}
+	if n := len([]rune(key)); n > maxCacheKey {
+		return "", &apiError{
+			Message: fmt.Sprintf("Invalid 'prompt_cache_key': string too long. Expected a string with maximum length %d, but got a string with length %d instead.", maxCacheKey, n),
+			Type:    "invalid_request_error", Param: strp("prompt_cache_key"), Code: strp("string_above_max_length"),
+		}
+	}
+	return key, nil
+}
+
+func jsonKind(raw json.RawMessage) string {
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 func isSchema(v any) bool {

@@ -4,7 +4,9 @@
 // request and token limits the way OpenAI does (short windows, not a
 // minute's burst), and injects the failures a batch job must survive: 500s,
 // 401s, insufficient_quota, hangs, malformed and truncated JSON, and
-// answers that lie (invented identifiers and code references). Every error
+// answers that lie (invented identifiers and code references). Its prompt
+// cache follows OpenAI's rules (see promptCache), so usage reports the
+// cached tokens a client's call order earns. Every error
 // body and header is in OpenAI's own format so real clients (the official Go
 // and Node SDKs) classify them as they would in production.
 //
@@ -13,6 +15,7 @@
 package fakellm
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -54,8 +57,15 @@ type Config struct {
 	// usage.completion_tokens_details.reasoning_tokens (and inside
 	// completion_tokens, as OpenAI bills them).
 	ReasoningTokens map[string]int
-	// Now is the clock for rate limiting and stats. Defaults to time.Now;
-	// tests freeze it so that limits do not refill while they run.
+	// CacheTTL is how long a cached prompt prefix stays unused before it
+	// is evicted; DefaultCacheTTL when zero. NoCache turns the prompt
+	// cache off: every prompt token is then reported uncached. See
+	// promptCache for what the cache models.
+	CacheTTL time.Duration
+	NoCache  bool
+	// Now is the clock for rate limiting, the prompt cache and stats.
+	// Defaults to time.Now; tests freeze it so that limits do not refill
+	// (and cache entries do not expire) while they run.
 	Now func() time.Time
 }
 
@@ -86,17 +96,17 @@ type settings struct {
 
 // Server is the fake. Create it with New.
 type Server struct {
-	cfg      Config
-	now      func() time.Time
-	set      atomic.Pointer[settings]
-	limiter  atomic.Pointer[limiter]
-	seq      atomic.Uint64 // chat requests received, for deterministic faults
-	tokens   *tokenCounter
-	prefixes *prefixCache
-	stats    *stats
-	lies     *lieLog
-	done     chan struct{} // closed by Close: releases hanging requests
-	gate     *gate
+	cfg     Config
+	now     func() time.Time
+	set     atomic.Pointer[settings]
+	limiter atomic.Pointer[limiter]
+	seq     atomic.Uint64 // chat requests received, for deterministic faults
+	tokens  *tokenCounter
+	cache   *promptCache // nil when Config.NoCache
+	stats   *stats
+	lies    *lieLog
+	done    chan struct{} // closed by Close: releases hanging requests
+	gate    *gate
 
 	mu       sync.Mutex
 	httpSrv  *http.Server
@@ -116,14 +126,16 @@ func New(cfg Config) *Server {
 		cfg.Organization = "org-fakellm"
 	}
 	s := &Server{
-		cfg:      cfg,
-		now:      cfg.Now,
-		tokens:   newTokenCounter(),
-		prefixes: newPrefixCache(),
-		stats:    newStats(cfg.Now()),
-		lies:     newLieLog(),
-		done:     make(chan struct{}),
-		gate:     newGate(),
+		cfg:    cfg,
+		now:    cfg.Now,
+		tokens: newTokenCounter(),
+		stats:  newStats(cfg.Now()),
+		lies:   newLieLog(),
+		done:   make(chan struct{}),
+		gate:   newGate(),
+	}
+	if !cfg.NoCache {
+		s.cache = newPromptCache(cmp.Or(cfg.CacheTTL, DefaultCacheTTL))
 	}
 	s.set.Store(&settings{faults: cfg.Faults, latency: cfg.Latency, jitter: cfg.Jitter,
 		reasoning: mergeReasoning(DefaultReasoningTokens, cfg.ReasoningTokens)})

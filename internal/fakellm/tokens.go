@@ -17,6 +17,7 @@ type tokenCounter struct {
 
 	mu   sync.Mutex
 	memo map[uint64]int
+	ids  map[uint64][]uint // encodeChunk's memo
 }
 
 const memoLimit = 1 << 16
@@ -26,7 +27,7 @@ func newTokenCounter() *tokenCounter {
 	if err != nil {
 		panic("fakellm: o200k_base encoding missing from tiktoken-go/tokenizer: " + err.Error())
 	}
-	return &tokenCounter{codec: c, seed: maphash.MakeSeed(), memo: make(map[uint64]int)}
+	return &tokenCounter{codec: c, seed: maphash.MakeSeed(), memo: make(map[uint64]int), ids: make(map[uint64][]uint)}
 }
 
 // count returns the number of tokens of s. Long texts are counted line by
@@ -106,73 +107,57 @@ const (
 	tokensForReply   = 3
 )
 
-// messageTokens returns the prompt tokens of msgs and, per message, the
-// cumulative count up to and including it (for prefix caching).
-func (t *tokenCounter) messageTokens(msgs []message) (total int, cumulative []int) {
-	cumulative = make([]int, len(msgs))
-	for i, m := range msgs {
+// messageTokens returns the prompt tokens of msgs.
+func (t *tokenCounter) messageTokens(msgs []message) (total int) {
+	for _, m := range msgs {
 		total += tokensPerMessage + t.count(m.Role) + t.count(m.text)
 		if m.Name != "" {
 			total += tokensPerName + t.count(m.Name)
 		}
-		cumulative[i] = total
 	}
-	return total + tokensForReply, cumulative
+	return total + tokensForReply
 }
 
-// prefixCache simulates OpenAI's automatic prompt caching: a prompt whose
-// first 1,024 or more tokens were sent before gets those tokens reported as
-// usage.prompt_tokens_details.cached_tokens, rounded down to a multiple of
-// 128 (the cache's granularity). The fake matches whole messages, not
-// tokens: a shared system prompt is what makes prompts share prefixes in
-// practice, and that is matched exactly. Entries never expire; the set is
-// dropped whole when it grows too big.
-type prefixCache struct {
-	seed maphash.Seed
-	mu   sync.Mutex
-	seen map[uint64]struct{}
-}
-
-const (
-	cacheMinTokens   = 1024
-	cacheGranularity = 128
-)
-
-func newPrefixCache() *prefixCache {
-	return &prefixCache{seed: maphash.MakeSeed(), seen: make(map[uint64]struct{})}
-}
-
-// lookupAndAdd returns the cached tokens for msgs and records their prefixes.
-func (p *prefixCache) lookupAndAdd(msgs []message, cumulative []int) int {
-	hashes := make([]uint64, len(msgs))
-	var h maphash.Hash
-	h.SetSeed(p.seed)
-	for i, m := range msgs {
-		h.WriteString(m.Role)
-		h.WriteByte(0)
-		h.WriteString(m.Name)
-		h.WriteByte(0)
-		h.WriteString(m.text)
-		h.WriteByte(0)
-		hashes[i] = h.Sum64()
-	}
-	cached := 0
-	p.mu.Lock()
-	for i, k := range hashes {
-		if _, ok := p.seen[k]; !ok {
-			break
+// encode returns the token ids of s, memoized chunk by chunk at the same
+// cuts as count (exact for the same reason), so that the long context an
+// object's calls share is encoded once.
+func (t *tokenCounter) encode(s string) []uint {
+	var out []uint
+	start := 0
+	if len(s) >= 512 {
+		for i := 0; i+1 < len(s); i++ {
+			if s[i] != '\n' {
+				continue
+			}
+			if c := s[i+1]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != '/' && c < 0x80 {
+				out = append(out, t.encodeChunk(s[start:i+1])...)
+				start = i + 1
+			}
 		}
-		cached = cumulative[i]
 	}
-	if len(p.seen)+len(hashes) > memoLimit {
-		clear(p.seen)
+	return append(out, t.encodeChunk(s[start:])...)
+}
+
+func (t *tokenCounter) encodeChunk(s string) []uint {
+	if s == "" {
+		return nil
 	}
-	for _, k := range hashes {
-		p.seen[k] = struct{}{}
+	h := maphash.String(t.seed, s)
+	t.mu.Lock()
+	ids, ok := t.ids[h]
+	t.mu.Unlock()
+	if ok {
+		return ids
 	}
-	p.mu.Unlock()
-	if cached < cacheMinTokens {
-		return 0
+	ids, _, err := t.codec.Encode(s)
+	if err != nil { // only in strict UTF-8 mode, which is not set
+		ids = make([]uint, len(s)/4)
 	}
-	return cached / cacheGranularity * cacheGranularity
+	t.mu.Lock()
+	if len(t.ids) >= memoLimit/4 {
+		clear(t.ids)
+	}
+	t.ids[h] = ids
+	t.mu.Unlock()
+	return ids
 }

@@ -314,6 +314,54 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 	}
 	asked := map[modeldoc.Layer]bool{}
 	nchunks := 0
+	// Calls that share a cacheable prefix go one first and the others once
+	// it has answered: a provider caches a prefix only once a call carrying
+	// it is done, so calls sent together all pay for it in full. OpenAI
+	// reads the schema before the system prompt, so only calls with the
+	// same schema and system prompt (Request.CacheKey: a wide model's column
+	// parts) share a prefix; the combined call and the column calls share
+	// nothing, and holding one back would only slow the object
+	// (docs/benchmarks.md, issue 16). The pipeline stays full by running
+	// other objects meanwhile (the job's concurrency).
+	type cacheGroup struct {
+		answered chan struct{}
+		once     sync.Once
+	}
+	groups := map[string]*cacheGroup{}
+	launch := func(key string, run func(w writer.Writer)) {
+		wg.Add(1)
+		g := groups[key]
+		if key == "" {
+			// No schema, nothing a cache could share: no reason to wait.
+			go func() {
+				defer wg.Done()
+				run(w)
+			}()
+			return
+		}
+		if g == nil {
+			g = &cacheGroup{answered: make(chan struct{})}
+			groups[key] = g
+			signal := func() { g.once.Do(func() { close(g.answered) }) }
+			go func() {
+				defer wg.Done()
+				defer signal()
+				run(&signalWriter{Writer: w, signal: signal})
+			}()
+			return
+		}
+		go func() {
+			defer wg.Done()
+			t := time.NewTimer(FirstCallWait)
+			defer t.Stop()
+			select {
+			case <-g.answered:
+			case <-t.C:
+			case <-layerCtx.Done():
+			}
+			run(w)
+		}()
+	}
 	for _, req := range plan.Requests {
 		if req.Layers != nil {
 			var rest []modeldoc.Layer
@@ -339,11 +387,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			for _, l := range req.Layers {
 				asked[l] = true
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				add(s.writeCombined(layerCtx, plan, w, req)...)
-			}()
+			launch(req.CacheKey(), func(w writer.Writer) { add(s.writeCombined(layerCtx, plan, w, req)...) })
 			continue
 		}
 		if _, kept := plan.Kept[req.Layer]; kept {
@@ -356,9 +400,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			nchunks++
 			chunks = append(chunks, outcome{})
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		launch(req.CacheKey(), func(w writer.Writer) {
 			content, st, model, fatal := s.writeLayer(layerCtx, plan, w, req, nil)
 			o := outcome{layer: req.Layer, content: content, status: st, model: model, fatal: fatal, columns: req.Columns}
 			if i < 0 {
@@ -371,7 +413,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 			if fatal != nil {
 				cancel()
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if nchunks > 0 {
@@ -556,4 +598,24 @@ func keepHumanColumns(raw json.RawMessage, cols []modeldoc.Column) json.RawMessa
 		return raw
 	}
 	return b
+}
+
+// FirstCallWait bounds how long an object's other calls wait for its first
+// one: a call that hangs (until its timeout, and its retries) must not hold
+// the whole object, and a cache miss costs less than the object's time.
+// Neither provider documents when a prefix becomes readable beyond "once
+// the first response begins" (Anthropic), so the bound is a guess at a slow
+// answer's length, not a provider's figure.
+const FirstCallWait = 20 * time.Second
+
+// signalWriter calls signal once its first call has returned, answered or
+// not: the moment the provider has cached what the call carried.
+type signalWriter struct {
+	writer.Writer
+	signal func()
+}
+
+func (w *signalWriter) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
+	defer w.signal()
+	return w.Writer.Write(ctx, req)
 }

@@ -227,7 +227,12 @@ type Job struct {
 	EstimatedPromptTokens     int64   `json:"estimated_prompt_tokens"`
 	EstimatedCompletionTokens int64   `json:"estimated_completion_tokens"`
 	ActualCost                float64 `json:"actual_cost"`
-	Budget                    float64 `json:"budget,omitempty"`
+	// CacheSaved is what the cached prompt tokens saved (USD): their
+	// price as plain input less their cached price, at the job's price
+	// now. 0 when the price is unknown or given (a given price has no
+	// cached rate).
+	CacheSaved float64 `json:"cache_saved"`
+	Budget     float64 `json:"budget,omitempty"`
 	// PriceKnown is false when no price is known for the job's model: its
 	// costs are then 0, which means unknown, not free.
 	PriceKnown bool `json:"price_known"`

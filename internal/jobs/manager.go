@@ -174,6 +174,11 @@ func (m *Manager) scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 	j, err := scanJob(row)
 	if err == nil {
 		j.PriceKnown = m.priceKnown(&j.Options)
+		if t := m.prices(); t != nil && j.Options.GivenPrice() == nil {
+			if p, ok := t.Price(j.Options.Provider, j.Options.Model); ok {
+				j.CacheSaved = p.CacheSaved(j.CachedTokens)
+			}
+		}
 	}
 	return j, err
 }

@@ -191,6 +191,7 @@ func combinedRequest(layers []modeldoc.Layer, s *writer.Subject, v *view, opts O
 		MaxTokens:       maxTokens,
 		ReasoningEffort: effort,
 		Subject:         s,
+		CachePrefix:     sharedPrefix(user, &cv),
 	}, nil
 }
 

@@ -71,3 +71,45 @@ func TestFitLayers(t *testing.T) {
 		t.Errorf("a model gets %v", got)
 	}
 }
+
+// Every call for one object opens with the same bytes (the system prompt,
+// then the model's context) and marks how far they go, so that the
+// provider's cache can serve them to the object's later calls; the task,
+// which differs, comes after.
+func TestCallsShareTheirPrefix(t *testing.T) {
+	s := goldenSubject(t)
+	for _, mode := range []string{CallsCombined, CallsPerLayer} {
+		reqs, err := BuildCalls(modeldoc.AllLayers, s, Options{OverwriteHuman: true, MaxColumnsPerCall: 3}, mode)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first := reqs[0]
+		if first.CachePrefix < len(first.User)/2 {
+			t.Fatalf("%s: the first request shares %d of %d bytes", mode, first.CachePrefix, len(first.User))
+		}
+		prefix := first.User[:first.CachePrefix]
+		for _, r := range reqs[1:] {
+			if r.System != first.System || r.CachePrefix != first.CachePrefix || !strings.HasPrefix(r.User, prefix) {
+				t.Errorf("%s: request %s does not open with the first request's %d bytes", mode, r.Layer, first.CachePrefix)
+			}
+			if r.User == first.User {
+				t.Errorf("%s: request %s is the first request's prompt", mode, r.Layer)
+			}
+		}
+		if re := Repair(first, "{", nil); re.CacheKey() != first.CacheKey() || re.CachePrefix != first.CachePrefix {
+			t.Errorf("%s: a re-ask loses the cache key or the shared prefix", mode)
+		}
+	}
+	// The key names what OpenAI can share: the schema and the system
+	// prompt, the same for every object's request of that schema.
+	other := *s
+	other.Object.Name += "_v2"
+	reqs, err := BuildCalls(modeldoc.AllLayers, &other, Options{OverwriteHuman: true}, CallsCombined)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, _ := BuildCalls(modeldoc.AllLayers, s, Options{OverwriteHuman: true}, CallsCombined)
+	if reqs[0].CacheKey() == "" || reqs[0].CacheKey() != mine[0].CacheKey() || mine[0].CacheKey() == mine[len(mine)-1].CacheKey() {
+		t.Errorf("cache keys: other object %q, this one %q, its column call %q", reqs[0].CacheKey(), mine[0].CacheKey(), mine[len(mine)-1].CacheKey())
+	}
+}

@@ -235,7 +235,18 @@ func layerRequest(layer modeldoc.Layer, s *writer.Subject, v *view, opts Options
 	if layer == modeldoc.LayerColumnDescriptions {
 		req.Columns = askedNames(v)
 	}
+	req.CachePrefix = sharedPrefix(user, v)
 	return req, nil
+}
+
+// sharedPrefix is the length of the context at the start of user: every
+// request for the object opens with the same rendered context, so the
+// bytes up to its end are what a provider's cache can serve again.
+func sharedPrefix(user string, v *view) int {
+	if v.RenderedContext != "" && strings.HasPrefix(user, v.RenderedContext) {
+		return len(v.RenderedContext)
+	}
+	return 0
 }
 
 // view is what the templates see: every string already flattened, capped

@@ -7,6 +7,8 @@ package writer
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +55,36 @@ type Request struct {
 	// is not known in full, the request also asks for every other column
 	// its SQL returns.
 	Columns []string
+	// CachePrefix is how many bytes at the start of User every request for
+	// the same object shares (the model's context, which the prompt puts
+	// first); with System before it, it is the prefix a provider's prompt
+	// cache can serve to the object's later calls. 0 when nothing is shared.
+	CachePrefix int
+}
+
+// CacheKey is what an OpenAI request sends as prompt_cache_key: a name
+// for the prefix it shares with other requests, so that they reach the
+// machine that cached it. OpenAI reads a json_schema response format
+// before the system prompt, so requests whose schemas differ share
+// nothing, and the calls of one object (a combined call, column calls)
+// differ from their first token; what requests do share is a schema and
+// the system prompt, across every object (and for the calls of one
+// schema, also the object's context). The key names that: a hash of the
+// schema and the system prompt, never of the object, which a per-object
+// key would only cut off from the others' cache (TestCacheCostReport
+// measured it). A hash says nothing of the project and fits OpenAI's 64
+// characters. "" for a request without a schema.
+func (r Request) CacheKey() string {
+	if len(r.Schema) == 0 {
+		return ""
+	}
+	h := sha256.New()
+	h.Write([]byte(r.SchemaName))
+	h.Write([]byte{0})
+	h.Write(r.Schema)
+	h.Write([]byte{0})
+	h.Write([]byte(r.System))
+	return "modeldoc-" + hex.EncodeToString(h.Sum(nil))[:40]
 }
 
 // Subject is the model being documented with its lineage.
@@ -127,11 +159,15 @@ type Usage struct {
 	CompletionTokens int64 `json:"completion_tokens"`
 	CachedTokens     int64 `json:"cached_tokens"`
 	ReasoningTokens  int64 `json:"reasoning_tokens,omitempty"`
+	// CacheWriteTokens is the part of PromptTokens written to the
+	// provider's cache (Anthropic's cache_creation_input_tokens, OpenAI's
+	// cache_write_tokens), which some models bill above the input price.
+	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
 }
 
 // Add returns u + o.
 func (u Usage) Add(o Usage) Usage {
-	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.CachedTokens + o.CachedTokens, u.ReasoningTokens + o.ReasoningTokens}
+	return Usage{u.PromptTokens + o.PromptTokens, u.CompletionTokens + o.CompletionTokens, u.CachedTokens + o.CachedTokens, u.ReasoningTokens + o.ReasoningTokens, u.CacheWriteTokens + o.CacheWriteTokens}
 }
 
 // RateLimit is what the provider said about its limits on this response.

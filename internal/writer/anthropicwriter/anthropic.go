@@ -207,6 +207,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		PromptTokens:     u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
 		CompletionTokens: u.OutputTokens,
 		CachedTokens:     u.CacheReadInputTokens,
+		CacheWriteTokens: u.CacheCreationInputTokens,
 	}}
 	fail := func(kind writer.Kind, m string) (writer.Result, error) {
 		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.Status, RateLimit: rl, Message: m}

@@ -140,7 +140,7 @@ func TestAnthropicReplay(t *testing.T) {
 			Reply:       wt.Reply{Status: 200, Header: okHeaders, Body: message(toolUse(summary), "tool_use")},
 			WantContent: summary,
 			// PromptTokens counts every input token: 472 uncached + 2048 read + 100 written.
-			WantUsage:  &writer.Usage{PromptTokens: 2620, CompletionTokens: 89, CachedTokens: 2048},
+			WantUsage:  &writer.Usage{PromptTokens: 2620, CompletionTokens: 89, CachedTokens: 2048, CacheWriteTokens: 100},
 			WantFinish: "tool_use",
 			WantModel:  "claude-sonnet-4-5-20250929",
 			WantRateLimit: &writer.RateLimit{

@@ -165,10 +165,14 @@ func (w *Writer) Provider() string { return provider }
 // Params builds the request body Write sends for req; exported so tests
 // and dry runs can see exactly what goes on the wire.
 func (w *Writer) Params(req writer.Request) openai.ChatCompletionNewParams {
-	system := req.System
+	user := req.User
 	p := openai.ChatCompletionNewParams{Model: shared.ChatModel(req.Model)}
 	if w.jsonMode {
-		system += "\n\nAnswer with one JSON object, and nothing else, that conforms to this JSON Schema:\n```json\n" +
+		// After the user prompt, not in the system prompt: the system
+		// prompt and the model's context open every call for the object
+		// byte for byte, so that the provider's cache serves them, and
+		// the schema differs between those calls.
+		user += "\n\nAnswer with one JSON object, and nothing else, that conforms to this JSON Schema:\n```json\n" +
 			string(req.Schema) + "\n```"
 		p.ResponseFormat.OfJSONObject = &shared.ResponseFormatJSONObjectParam{}
 	} else {
@@ -180,7 +184,10 @@ func (w *Writer) Params(req writer.Request) openai.ChatCompletionNewParams {
 			},
 		}
 	}
-	p.Messages = []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(system), openai.UserMessage(req.User)}
+	p.Messages = []openai.ChatCompletionMessageParamUnion{openai.SystemMessage(req.System), openai.UserMessage(user)}
+	if key := req.CacheKey(); key != "" {
+		p.PromptCacheKey = openai.String(key)
+	}
 	reasoning := writer.ReasoningModel(req.Model)
 	if req.MaxTokens > 0 {
 		if w.legacyMaxTokens(reasoning) {
@@ -231,6 +238,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		PromptTokens:     resp.Usage.PromptTokens,
 		CompletionTokens: resp.Usage.CompletionTokens,
 		CachedTokens:     resp.Usage.PromptTokensDetails.CachedTokens,
+		CacheWriteTokens: resp.Usage.PromptTokensDetails.CacheWriteTokens,
 		ReasoningTokens:  resp.Usage.CompletionTokensDetails.ReasoningTokens,
 	}}
 	fail := func(kind writer.Kind, msg string) (writer.Result, error) {

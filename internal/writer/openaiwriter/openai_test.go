@@ -427,7 +427,7 @@ func TestOpenAIReplay(t *testing.T) {
 
 func TestOpenAIJSONModeRequest(t *testing.T) {
 	wt.Run(t, newTestWriter(t, Config{JSONMode: true}), []wt.Case{{
-		Name:        "json_object with the schema in the system prompt, max_tokens for a compatible server",
+		Name:        "json_object with the schema after the user prompt, max_tokens for a compatible server",
 		Reply:       wt.Reply{Status: 200, Header: okHeaders, Body: completion("```json\n"+summary+"\n```", "stop")},
 		WantContent: summary,
 		CheckRequest: func(t *testing.T, r wt.Recorded) {
@@ -438,9 +438,12 @@ func TestOpenAIJSONModeRequest(t *testing.T) {
 			}
 			msgs, _ := m["messages"].([]any)
 			sys, _ := msgs[0].(map[string]any)
-			content, _ := sys["content"].(string)
-			if !strings.Contains(content, "```json\n"+wt.Schema+"\n```") {
-				t.Errorf("system prompt lacks the fenced schema:\n%s", content)
+			user, _ := msgs[1].(map[string]any)
+			content, _ := user["content"].(string)
+			// The schema differs between an object's calls: it comes
+			// after the prompt they share, never in the system prompt.
+			if req := wt.Request(); sys["content"] != req.System || !strings.HasPrefix(content, req.User) || !strings.HasSuffix(content, "```json\n"+wt.Schema+"\n```") {
+				t.Errorf("want the system prompt as is and the fenced schema after the user prompt; got system %q, user:\n%s", sys["content"], content)
 			}
 			if m["max_tokens"] != float64(777) || m["max_completion_tokens"] != nil {
 				t.Errorf("max_tokens = %v, max_completion_tokens = %v; want max_tokens only for a non-OpenAI base URL", m["max_tokens"], m["max_completion_tokens"])

@@ -56,9 +56,13 @@ func TestReasoningModelRequestBody(t *testing.T) {
 		t.Errorf("schema is not the layer's")
 	}
 	js["schema"] = "SCHEMA"
+	if key := req.CacheKey(); key == "" || body["prompt_cache_key"] != key {
+		t.Errorf("prompt_cache_key = %v, want the request's cache key %q", body["prompt_cache_key"], key)
+	}
+	body["prompt_cache_key"] = "KEY"
 	got, _ := json.Marshal(body)
 	const want = `{"max_completion_tokens":4396,"messages":[{"content":"SYSTEM","role":"system"},{"content":"USER","role":"user"}],` +
-		`"model":"gpt-5-mini","reasoning_effort":"low",` +
+		`"model":"gpt-5-mini","prompt_cache_key":"KEY","reasoning_effort":"low",` +
 		`"response_format":{"json_schema":{"name":"executive_summary","schema":"SCHEMA","strict":true},"type":"json_schema"}}`
 	if string(got) != want {
 		t.Errorf("body\n got %s\nwant %s", got, want)
