@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,11 +12,7 @@ import (
 	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
-	"github.com/modeldoc/modeldoc/internal/engine"
-	"github.com/modeldoc/modeldoc/internal/fakellm"
 	"github.com/modeldoc/modeldoc/internal/generate"
-	"github.com/modeldoc/modeldoc/internal/jobs"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/tokens"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -49,41 +44,9 @@ func TestCacheCostReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	Hide(cat)
-	st := modeldoctest.NewSQLiteStore(t)
-	org, err := st.EnsureDefaultOrganization(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := st.ImportCatalog(ctx, org.ID, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fakellm.New(fakellm.Config{Seed: 1})
-	if _, err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	t.Setenv("OPENAI_API_KEY", "sk-cache-report")
-	eng, err := engine.New(ctx, engine.Config{Store: st, Jobs: jobs.Config{MaxWorkers: 8, Concurrency: 8}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	opts := jobs.Options{
-		Selection: jobs.Selection{ProjectID: sum.ProjectID}, Provider: "openai", Model: "gpt-4o-mini",
-		BaseURL: srv.BaseURL(), Concurrency: 8, MaxRetries: 3, RegenerateAll: true,
-	}
-	setCallsMode(&opts, os.Getenv("CALLS_MODE"))
-	j, err := eng.Jobs.Create(ctx, org.ID, jobs.CreateRequest{Options: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j, err = eng.Jobs.RunJob(ctx, org.ID, j.ID); err != nil {
-		t.Fatal(err)
-	}
-	if j.Status != jobs.StatusCompleted {
-		t.Fatalf("the job ended %s: %s", j.Status, j.Message)
-	}
+	run := runThroughFake(t, "fivetran__dbt_hubspot", cat, "sk-cache-report")
+	defer run.close()
+	st, org, srv, eng, opts, j := run.st, run.org, run.srv, run.eng, run.opts, run.job
 
 	type call struct{ prompt, completion, cached int64 }
 	calls := map[int64][]call{}

@@ -16,6 +16,7 @@ import (
 	"github.com/modeldoc/modeldoc/internal/fakellm"
 	"github.com/modeldoc/modeldoc/internal/jobs"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 // TestCallsReport documents the HubSpot and Tuva manifests through the
@@ -58,41 +59,9 @@ func TestCallsReport(t *testing.T) {
 func callsRun(t *testing.T, name string, cat *modeldoc.Catalog) string {
 	ctx := context.Background()
 	truth := Hide(cat)
-	st := modeldoctest.NewSQLiteStore(t)
-	org, err := st.EnsureDefaultOrganization(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := st.ImportCatalog(ctx, org.ID, cat)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := fakellm.New(fakellm.Config{Seed: 1})
-	if _, err := srv.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	t.Setenv("OPENAI_API_KEY", "sk-calls-report")
-	eng, err := engine.New(ctx, engine.Config{Store: st, Jobs: jobs.Config{MaxWorkers: 8, Concurrency: 8}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer eng.Close()
-	opts := jobs.Options{
-		Selection: jobs.Selection{ProjectID: sum.ProjectID}, Provider: "openai", Model: "gpt-4o-mini",
-		BaseURL: srv.BaseURL(), Concurrency: 8, MaxRetries: 3, RegenerateAll: true,
-	}
-	setCallsMode(&opts, os.Getenv("CALLS_MODE"))
-	j, err := eng.Jobs.Create(ctx, org.ID, jobs.CreateRequest{Options: opts})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if j, err = eng.Jobs.RunJob(ctx, org.ID, j.ID); err != nil {
-		t.Fatal(err)
-	}
-	if j.Status != jobs.StatusCompleted {
-		t.Fatalf("the job for %s ended %s: %s", name, j.Status, j.Message)
-	}
+	run := runThroughFake(t, name, cat, "sk-calls-report")
+	defer run.close()
+	st, org, sum, srv, j := run.st, run.org, run.sum, run.srv, run.job
 	projects, err := export.Load(ctx, st, org.ID, sum.ProjectID)
 	if err != nil {
 		t.Fatal(err)
@@ -130,3 +99,68 @@ func callsRun(t *testing.T, name string, cat *modeldoc.Catalog) string {
 
 // setCallsMode sets the job's calls option ("" is the default, combined).
 func setCallsMode(opts *jobs.Options, mode string) { opts.Calls = mode }
+
+// fakeRun is one completed job over a whole catalog, documented through the
+// in-process fake (its cache on, seed 1), as the calls and cache reports
+// measure it.
+type fakeRun struct {
+	st   *store.Store
+	org  *modeldoc.Organization
+	sum  *modeldoc.ImportSummary
+	srv  *fakellm.Server
+	eng  *engine.Engine
+	opts jobs.Options
+	job  *jobs.Job
+}
+
+func (r *fakeRun) close() {
+	r.eng.Close()
+	r.srv.Close()
+}
+
+// runThroughFake imports cat into a new SQLite store and documents all of
+// it with gpt-4o-mini through the fake, in the calls mode CALLS_MODE names.
+func runThroughFake(t *testing.T, name string, cat *modeldoc.Catalog, apiKey string) *fakeRun {
+	t.Helper()
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := st.ImportCatalog(ctx, org.ID, cat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := fakellm.New(fakellm.Config{Seed: 1})
+	if _, err := srv.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPENAI_API_KEY", apiKey)
+	eng, err := engine.New(ctx, engine.Config{Store: st, Jobs: jobs.Config{MaxWorkers: 8, Concurrency: 8}})
+	if err != nil {
+		srv.Close()
+		t.Fatal(err)
+	}
+	r := &fakeRun{st: st, org: org, sum: sum, srv: srv, eng: eng}
+	r.opts = jobs.Options{
+		Selection: jobs.Selection{ProjectID: sum.ProjectID}, Provider: "openai", Model: "gpt-4o-mini",
+		BaseURL: srv.BaseURL(), Concurrency: 8, MaxRetries: 3, RegenerateAll: true,
+	}
+	setCallsMode(&r.opts, os.Getenv("CALLS_MODE"))
+	j, err := eng.Jobs.Create(ctx, org.ID, jobs.CreateRequest{Options: r.opts})
+	if err != nil {
+		r.close()
+		t.Fatal(err)
+	}
+	if j, err = eng.Jobs.RunJob(ctx, org.ID, j.ID); err != nil {
+		r.close()
+		t.Fatal(err)
+	}
+	if j.Status != jobs.StatusCompleted {
+		r.close()
+		t.Fatalf("the job for %s ended %s: %s", name, j.Status, j.Message)
+	}
+	r.job = j
+	return r
+}
