@@ -273,19 +273,7 @@ func TestRegeneratingOneLayerKeepsTheOthers(t *testing.T) {
 // default) plans exactly the models `objects list --stale` lists (the
 // model and everything downstream of it), and afterwards none is stale.
 func TestOnlyStaleIsObjectsListStale(t *testing.T) {
-	offlineEnv(t)
-	dir := copyTree(t, shop(t))
-	db := filepath.Join(t.TempDir(), "m.db")
-	runJSON(t, db, "generate", dir)
-	sql := filepath.Join(dir, "models", "staging", "stg_orders.sql")
-	b, err := os.ReadFile(sql)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(sql, append(b, []byte("\n-- a change\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runJSON(t, db, "import", dir)
+	dir, db := shopWithStgOrdersChanged(t)
 	stale := runJSON(t, db, "objects", "list", "--stale")
 	n := num(t, stale, "total")
 	names := map[string]bool{}
@@ -308,4 +296,25 @@ func TestOnlyStaleIsObjectsListStale(t *testing.T) {
 	if r := run(t, db, "generate", dir, "--only-stale", "--regenerate-all"); r.code == 0 {
 		t.Fatal("--only-stale with --regenerate-all was accepted")
 	}
+}
+
+// shopWithStgOrdersChanged documents a copy of examples/shop offline, then
+// changes stg_orders' SQL and imports the copy again: stg_orders and
+// everything downstream of it are stale. It returns the copy and the store.
+func shopWithStgOrdersChanged(t *testing.T) (dir, db string) {
+	t.Helper()
+	offlineEnv(t)
+	dir = copyTree(t, shop(t))
+	db = filepath.Join(t.TempDir(), "m.db")
+	runJSON(t, db, "generate", dir)
+	sql := filepath.Join(dir, "models", "staging", "stg_orders.sql")
+	b, err := os.ReadFile(sql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(sql, append(b, []byte("\n-- a change\n")...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	runJSON(t, db, "import", dir)
+	return dir, db
 }

@@ -2,7 +2,6 @@ package cli_test
 
 import (
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -247,19 +246,7 @@ func TestDocsGenerateKeepsEdits(t *testing.T) {
 // neither estimates nor writes a layer a person edited, and keeps the
 // person's text; afterwards nothing is stale.
 func TestJobSkipsEditedLayers(t *testing.T) {
-	offlineEnv(t)
-	dir := copyTree(t, shop(t))
-	db := filepath.Join(t.TempDir(), "m.db")
-	runJSON(t, db, "generate", dir)
-	sql := filepath.Join(dir, "models", "staging", "stg_orders.sql")
-	b, err := os.ReadFile(sql)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(sql, append(b, []byte("\n-- a change\n")...), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	runJSON(t, db, "import", dir)
+	dir, db := shopWithStgOrdersChanged(t)
 	stale := map[string]bool{}
 	for _, o := range runJSON(t, db, "objects", "list", "--stale")["objects"].([]any) {
 		stale[o.(map[string]any)["name"].(string)] = true
