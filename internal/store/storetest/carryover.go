@@ -37,16 +37,7 @@ func testCarryOver(t *testing.T, s *store.Store) {
 		t.Fatal(err)
 	}
 	// Round 2 asks for the executive summary only.
-	only := &modeldoc.DocVersion{ObjectID: o.ID, SQLHash: o.SQLHash,
-		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"v2 summary"}`)},
-		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}
-	if err := s.InsertDocVersion(ctx, only); err != nil {
-		t.Fatal(err)
-	}
-	cur, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := writeSummaryOnly(t, s, org.ID, o, "v2 summary")
 	if cur.Version != 2 || len(cur.Layers) != len(modeldoc.AllLayers) || cur.StaleLayers != 0 {
 		t.Fatalf("v2 has %d layers (version %d, %d stale), want all %d", len(cur.Layers), cur.Version, cur.StaleLayers, len(modeldoc.AllLayers))
 	}
@@ -74,7 +65,7 @@ func testCarryOver(t *testing.T, s *store.Store) {
 	if err := s.InsertDocVersion(ctx, partial); err != nil {
 		t.Fatal(err)
 	}
-	cur, err = s.GetDocVersion(ctx, org.ID, o.ID, 0)
+	cur, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,16 +95,7 @@ func testCarryOver(t *testing.T, s *store.Store) {
 	cat.Objects[7].SQLHash = modeldoc.HashSQL(cat.Objects[7].RawSQL, cat.Objects[7].CompiledSQL)
 	mustImport(t, s, org.ID, cat)
 	o = mustResolve(t, s, org.ID, "model.shop.orders")
-	only.ID, only.SQLHash = 0, o.SQLHash
-	only.Layers = map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"v4 summary"}`)}
-	only.LayerStatus = map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}
-	if err := s.InsertDocVersion(ctx, only); err != nil {
-		t.Fatal(err)
-	}
-	cur, err = s.GetDocVersion(ctx, org.ID, o.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur = writeSummaryOnly(t, s, org.ID, o, "v4 summary")
 	if cur.StaleLayers != len(modeldoc.AllLayers)-1 || cur.LayerStatus[modeldoc.LayerBusinessNarrative].CarriedFrom != 3 ||
 		!cur.LayerStatus[modeldoc.LayerBusinessNarrative].Stale || cur.LayerStatus[modeldoc.LayerBusinessRules].CarriedFrom != 1 {
 		t.Fatalf("after a SQL change: %d stale layers, statuses %+v", cur.StaleLayers, cur.LayerStatus)
@@ -182,4 +164,27 @@ func testExportedRecognised(t *testing.T, s *store.Store) {
 	if c := co.Columns[0]; c.Description != "The customer who ordered." || !c.HumanDescription {
 		t.Fatalf("a person's edit was not kept: %+v", c)
 	}
+}
+
+// writeSummaryOnly stores a version of o that wrote the executive summary
+// only (a regeneration of one layer) and returns the current version, with
+// what it carried over.
+func writeSummaryOnly(t *testing.T, s *store.Store, orgID int64, o *modeldoc.Object, summary string) *modeldoc.DocVersion {
+	t.Helper()
+	quoted, err := json.Marshal(summary)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := json.RawMessage(`{"summary":` + string(quoted) + `}`)
+	only := &modeldoc.DocVersion{ObjectID: o.ID, SQLHash: o.SQLHash,
+		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: text},
+		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}
+	if err := s.InsertDocVersion(ctx, only); err != nil {
+		t.Fatal(err)
+	}
+	cur, err := s.GetDocVersion(ctx, orgID, o.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cur
 }

@@ -162,16 +162,7 @@ func testReview(t *testing.T, s *store.Store) {
 
 	// Regenerate the summary only: it is a draft again; the six others
 	// keep their text and their review.
-	only := &modeldoc.DocVersion{ObjectID: o.ID, SQLHash: o.SQLHash,
-		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"v2 summary"}`)},
-		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}
-	if err := s.InsertDocVersion(ctx, only); err != nil {
-		t.Fatal(err)
-	}
-	cur, err = s.GetDocVersion(ctx, org.ID, o.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur = writeSummaryOnly(t, s, org.ID, o, "v2 summary")
 	if cur.LayerReview(modeldoc.LayerExecutiveSummary) != modeldoc.ReviewDraft || cur.ExecutiveSummary() != "v2 summary" ||
 		cur.LayerReview(modeldoc.LayerBusinessRules) != modeldoc.ReviewRejected ||
 		columnText(t, cur, "amount") != "What the customer paid, in cents." {
@@ -294,16 +285,7 @@ func testRejectedIsNotContext(t *testing.T, s *store.Store) {
 	cat.Objects[7].SQLHash = modeldoc.HashSQL(cat.Objects[7].RawSQL, cat.Objects[7].CompiledSQL)
 	mustImport(t, s, org.ID, cat)
 	o = mustResolve(t, s, org.ID, "model.shop.orders")
-	only := &modeldoc.DocVersion{ObjectID: o.ID, SQLHash: o.SQLHash,
-		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"v2 summary"}`)},
-		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}
-	if err := s.InsertDocVersion(ctx, only); err != nil {
-		t.Fatal(err)
-	}
-	cur, err := s.GetDocVersion(ctx, org.ID, o.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cur := writeSummaryOnly(t, s, org.ID, o, "v2 summary")
 	br := cur.LayerStatus[modeldoc.LayerBusinessRules]
 	if br.Stale || br.ReviewState != modeldoc.ReviewEdited || string(cur.Layers[modeldoc.LayerBusinessRules]) != `{"rules":[]}` {
 		t.Fatalf("the edited layer carried after a SQL change: %s %+v, want the person's text, edited, not stale", cur.Layers[modeldoc.LayerBusinessRules], br)
