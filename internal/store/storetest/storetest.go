@@ -46,6 +46,7 @@ func Exercise(t *testing.T, open func(t *testing.T) *store.Store) {
 		{"OwnColumnsAreNotDrafts", testOwnColumnsAreNotDrafts},
 		{"HumanDescriptions", testHumanDescriptions},
 		{"Exposures", testExposures},
+		{"LineageAround", testLineageAround},
 		{"TestArguments", testTestArgs},
 		{"OrganizationIsolation", testOrgIsolation},
 		{"Tokens", testTokens},
