@@ -252,6 +252,10 @@ type objectDetail struct {
 	// blocks) as trees the dashboard builds without parsing HTML.
 	DescriptionDoc []markdown.Node            `json:"description_doc,omitempty"`
 	ColumnDocs     map[string][]markdown.Node `json:"column_docs,omitempty"`
+	// ColumnLineage is each column's lineage as the SQL shows it;
+	// ReadersTruncated says some downstream objects were not read.
+	ColumnLineage    []columnLineage `json:"column_lineage"`
+	ReadersTruncated bool            `json:"column_readers_truncated,omitempty"`
 }
 
 func refs(objs []modeldoc.Object) []objectRef {
@@ -301,6 +305,12 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 			return nil, err
 		}
 		d.Upstream, d.Downstream = refs(up), refs(down)
+		if d.ColumnLineage, d.ReadersTruncated, err = a.columnLineageOf(r, p.orgID, o, up, down); err != nil {
+			return nil, err
+		}
+		if d.ColumnLineage == nil {
+			d.ColumnLineage = []columnLineage{}
+		}
 		return d, nil
 	})(w, r)
 }

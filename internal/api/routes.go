@@ -47,6 +47,7 @@ func (a *API) routeTable() []route {
 		{Method: "GET", Pattern: "/api/v1/projects", access: member, handler: a.listProjects},
 		{Method: "GET", Pattern: "/api/v1/objects", access: member, handler: a.listObjects},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}", access: member, handler: a.getObject},
+		{Method: "GET", Pattern: "/api/v1/objects/{id}/lineage", access: member, handler: a.getLineage},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}/documentation", access: member, handler: a.getDocumentation},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}/documentation/versions", access: member, handler: a.listDocVersions},
 		{Method: "POST", Pattern: "/api/v1/objects/{id}/review", access: admin, handler: a.reviewObject},

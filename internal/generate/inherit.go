@@ -80,21 +80,7 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 		if hc != nil && !(hc.HumanDescription && meaningful(hc.Description)) {
 			hc = nil
 		}
-		o := a.Origin(name, res.columnsOf)
-		if o.Found && !o.Passthrough && !o.Constant {
-			// An upstream's column list that does not have the column
-			// stops the trace; but a list read from the upstream's own
-			// documentation is what its SQL showed, not the warehouse's
-			// (GitLab's prep_crm_account passes 200 columns its
-			// documentation does not list). Read without the lists, the
-			// column passes through from an upstream that lacks it: the
-			// list was short, not the lineage.
-			if u := a.Origin(name, nil); u.Passthrough {
-				if nb := res.neighbor(u.Relation); nb != nil && findColumn(nb.Object.Columns, u.Column) == nil {
-					o = u
-				}
-			}
-		}
+		o := traceColumn(a, res, name)
 		if o.Passthrough {
 			if nb := res.neighbor(o.Relation); nb != nil {
 				inh.lineage[strings.ToLower(name)] = writer.ColumnSource{Model: nb.Object.Name, Column: o.Column}

@@ -13,10 +13,10 @@ import (
 // calendar, a user dimension) can have hundreds of direct dependents;
 // past MaxLineageNodes the graph says it is truncated instead of growing.
 const (
-	MaxLineageDepth        = 10
-	DefaultLineageNodes    = 150
-	MaxLineageNodes        = 500
-	DefaultLineageDepth    = 2
+	MaxLineageDepth     = 10
+	DefaultLineageNodes = 150
+	MaxLineageNodes     = 500
+	DefaultLineageDepth = 2
 )
 
 // LineageNode is one object of a neighbourhood: its listing row and its
