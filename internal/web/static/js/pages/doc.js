@@ -5,6 +5,9 @@ import * as api from '../api.js';
 import { LAYERS, renderLayer, versionText, layerTitle } from '../layers.js';
 import { diffLines } from '../diff.js';
 import { selection } from './models.js';
+// For its side effect: it defines globalThis.ModeldocLineage (one file
+// with the static site, which loads it as a classic script).
+import '../lineage.js';
 
 const str = (v) => (v === undefined || v === null ? '' : String(v));
 
@@ -81,6 +84,7 @@ export function render(root, route) {
     }
 
     const content = [];
+    const colLineage = columnLineage(obj.column_lineage || []);
     if (obj.description) {
       // A dbt description is Markdown (doc blocks with tables, lists,
       // links): the API sends it as a tree, built here without parsing HTML.
@@ -99,16 +103,24 @@ export function render(root, route) {
       const status = doc.layer_status || {};
       for (const [name, title] of LAYERS) {
         if (name in layers) {
-          const node = name === 'column_descriptions' ? columnsLayer(layers[name], obj.columns || []) : renderLayer(name, layers[name]);
+          const node = name === 'column_descriptions' ? columnsLayer(layers[name], obj.columns || [], colLineage) : renderLayer(name, layers[name]);
           content.push(section(name, title, node));
         } else if (status[name] && status[name].status === 'failed') {
           content.push(section(name, title, h('div', { class: 'alert alert-error' }, `This layer failed to write${status[name].error_class ? ` (${status[name].error_class})` : ''}: `, str(status[name].error))));
         }
       }
     }
-    if (!doc && (obj.columns || []).length) content.push(section('columns', 'Columns', catalogColumns(obj.columns, obj.column_docs)));
+    if (!doc && (obj.columns || []).length) content.push(section('columns', 'Columns', catalogColumns(obj.columns, obj.column_docs, colLineage)));
 
-    content.push(section('lineage', 'Lineage',
+    // The graph asks for its neighbourhood level by level (the API caps
+    // it), so a hub of a 3,000-model project draws what is near.
+    const graph = h('div', { id: 'lineage-graph' });
+    globalThis.ModeldocLineage.mount(graph, {
+      title: obj.name, up: 2, down: 2, idPrefix: 'lineage',
+      load: (up, down) => api.get(`${base}/lineage${api.query({ up, down })}`),
+      href: (n) => `#/models/${encodeURIComponent(n.id)}`,
+    });
+    content.push(section('lineage', 'Lineage', graph,
       h('div', { class: 'lineage' },
         h('div', null, h('h3', null, `Upstream (${upstream.length})`), lineList(upstream, 'lineage-up')),
         h('div', { class: 'lineage-self', 'aria-hidden': 'true' }, '→ ', h('strong', null, obj.name), ' →'),
@@ -138,15 +150,37 @@ export function render(root, route) {
       link(o.name, ['models', o.id]), h('span', { class: 'muted small' }, ` ${[o.type, o.schema].filter(Boolean).join(' · ')}`))));
   }
 
-  function catalogColumns(cols, docs) {
+  function catalogColumns(cols, docs, lineageOf) {
     return tableWrap(h('table', { class: 'columns' },
-      h('thead', null, h('tr', null, h('th', null, 'Column'), h('th', null, 'Type'), h('th', null, 'Description'))),
-      h('tbody', null, cols.map((c) => h('tr', null, h('td', null, h('code', null, c.name)), h('td', null, str(c.data_type)), h('td', null, docs && docs[c.name] ? markdownTree(docs[c.name]) : str(c.description)))))));
+      h('thead', null, h('tr', null, h('th', null, 'Column'), h('th', null, 'Type'), h('th', null, 'Description'), h('th', null, 'Lineage'))),
+      h('tbody', null, cols.map((c) => h('tr', null, h('td', null, h('code', null, c.name)), h('td', null, str(c.data_type)), h('td', null, docs && docs[c.name] ? markdownTree(docs[c.name]) : str(c.description)),
+        h('td', null, lineageOf(c.name)))))));
+  }
+
+  // columnLineage answers, for a column name, where the SQL says it
+  // comes from (← an upstream column, linked, or = its expression) and
+  // which downstream columns pass it on (→), from the API's
+  // column_lineage.
+  function columnLineage(list) {
+    const byName = new Map(list.map((c) => [String(c.column).toLowerCase(), c]));
+    const end = (e) => h('span', null, link(e.name, ['models', e.id]), h('code', null, `.${e.column}`));
+    return (name) => {
+      const c = byName.get(String(name).toLowerCase());
+      if (!c) return null;
+      const bits = [];
+      if (c.from) bits.push(h('div', { class: 'small col-from' }, h('span', { 'aria-hidden': 'true' }, '← '), h('span', { class: 'sr-only' }, 'from '), end(c.from)));
+      else if (c.expr) bits.push(h('div', { class: 'small col-expr' }, h('span', { 'aria-hidden': 'true' }, '= '), h('span', { class: 'sr-only' }, 'computed as '), h('code', { title: c.expr }, c.expr.length > 80 ? c.expr.slice(0, 79) + '…' : c.expr)));
+      if ((c.read_by || []).length) {
+        bits.push(h('div', { class: 'small col-readers' }, h('span', { 'aria-hidden': 'true' }, '→ '), h('span', { class: 'sr-only' }, 'read by '),
+          c.read_by.map((r, i) => [i ? ', ' : '', end(r)])));
+      }
+      return bits.length ? h('div', { class: 'col-lineage' }, bits) : null;
+    };
   }
 
   // The column layer joined with the catalog's columns, for the data type
   // and to flag descriptions a person wrote (kept over generated ones).
-  function columnsLayer(raw, catalogCols) {
+  function columnsLayer(raw, catalogCols, lineageOf) {
     const list = Array.isArray(raw) ? raw : (raw && raw.columns) || [];
     const byName = new Map(catalogCols.map((c) => [String(c.name).toLowerCase(), c]));
     return tableWrap(h('table', { class: 'columns', id: 'doc-columns' },
@@ -163,7 +197,7 @@ export function render(root, route) {
           h('td', { class: 'hide-sm' }, str(cat && cat.data_type)),
           h('td', null, str(c.description), human ? h('div', { class: 'muted small' }, 'In the project: ', human) : null),
           h('td', null, h('span', { class: `badge badge-${kind === 'passthrough' ? 'info' : kind === 'derived' ? 'plain' : 'muted'}` }, kind),
-            from ? h('div', { class: 'muted small' }, 'from ', h('code', null, from)) : null));
+            from ? h('div', { class: 'muted small' }, 'from ', h('code', null, from)) : null, lineageOf(c.name)));
       }))));
   }
 

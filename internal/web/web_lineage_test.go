@@ -1,0 +1,106 @@
+package web
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/modeldoc/modeldoc/internal/dbt"
+	"github.com/modeldoc/modeldoc/internal/store"
+)
+
+// The model page draws the lineage graph of examples/shop's fct_orders:
+// sources, models and the exposure as distinct kinds, nodes that are
+// keyboard-focusable links; a depth control redraws with fewer objects;
+// clicking a node opens that object's page, whose graph shows its seed;
+// a column row says where the column comes from.
+func TestDashboardLineageGraph(t *testing.T) {
+	chromiumPath(t)
+	srv := startServer(t)
+	cat, err := dbt.Load(filepath.Join("..", "..", "examples", "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.importCatalog(t, cat)
+	id := func(name string) int64 {
+		var list struct {
+			Items []store.ObjectSummary `json:"items"`
+		}
+		srv.apiCall(t, "GET", "/objects?q="+name, nil, &list)
+		for _, o := range list.Items {
+			if o.Name == name && o.Project == cat.ProjectName {
+				return o.ID
+			}
+		}
+		t.Fatalf("no %s in %+v", name, list.Items)
+		return 0
+	}
+	fct, dim := id("fct_orders"), id("dim_customers")
+
+	b := newBrowser(t, srv.URL)
+	b.signIn(srv.Token)
+	b.do("model page", chromedp.Navigate(fmt.Sprintf("%s/#/models/%d", srv.URL, fct)))
+	b.waitJS("graph", `document.querySelector('#lineage-area svg')`)
+	// Two steps each way: 11 objects and the exposure that reads fct_orders.
+	if n := evalJS[string](b, `document.querySelector('#lineage-area svg').getAttribute('data-nodes')`); n != "12" {
+		t.Errorf("default graph: %s nodes, want 12", n)
+	}
+	kinds := evalJS[string](b, `[...new Set([...document.querySelectorAll('#lineage-area .lg-node')].map(n => n.dataset.kind))].sort().join(',')`)
+	if kinds != "exposure,model,source" {
+		t.Errorf("kinds drawn: %s", kinds)
+	}
+	// Kinds are told apart by words, not by colour alone.
+	if got := evalJS[string](b, `document.querySelector('#lineage-area .lg-source .lg-kind').textContent`); !strings.HasPrefix(got, "source") {
+		t.Errorf("a source node's label: %q", got)
+	}
+	if got := evalJS[string](b, `document.querySelector('#lineage-area .lg-exposure .lg-name').textContent`); got != "Daily revenue" {
+		t.Errorf("the exposure's label: %q", got)
+	}
+	if got := evalJS[bool](b, `(() => { const a = document.querySelector('#lineage-area a.lg-node'); a.focus(); return document.activeElement === a })()`); !got {
+		t.Error("a graph node cannot take the keyboard focus")
+	}
+	b.shot("lineage-fct-orders")
+
+	b.do("no upstream", chromedp.Focus(chromedp.CSS("#lineage-up")), chromedp.SetValue(chromedp.CSS("#lineage-up"), "0"))
+	b.do("change", chromedp.Evaluate[chromedp.Void](`document.querySelector('#lineage-up').dispatchEvent(new Event('change'))`))
+	b.waitJS("redrawn", `document.querySelector('#lineage-area svg').getAttribute('data-nodes') === '5'`)
+	if got := evalJS[int](b, `document.querySelectorAll('#lineage-area .lg-node[data-depth^="-"]').length`); got != 0 {
+		t.Errorf("upstream depth 0 still draws %d upstream nodes", got)
+	}
+	if got := evalJS[string](b, `document.activeElement && document.activeElement.id`); got != "lineage-up" {
+		t.Errorf("focus after the depth change is on %q, want the control", got)
+	}
+
+	// Column lineage on fct_orders' rows: order_id from stg_orders.
+	if got := b.text(`#sec-columns`); !strings.Contains(got, "stg_orders.order_id") {
+		t.Errorf("the columns do not say order_id comes from stg_orders: %q", got)
+	}
+
+	b.click(fmt.Sprintf(`#lineage-area a.lg-node[data-key="o%d"]`, dim))
+	b.waitJS("dim_customers page", fmt.Sprintf(`location.hash === '#/models/%d' && document.querySelector('h1') && document.querySelector('h1').textContent === 'dim_customers' && document.querySelector('#lineage-area svg')`, dim))
+	b.waitJS("the seed", `document.querySelector('#lineage-area .lg-seed')`)
+	b.checkClean()
+}
+
+// The dashboard and the static site draw the graph with the same code:
+// the site's copy must not drift.
+func TestLineageScriptSharedWithSite(t *testing.T) {
+	for _, f := range [][2]string{{"static/js/lineage.js", "lineage.js"}, {"static/lineage.css", "lineage.css"}} {
+		a, err := staticFS.ReadFile(f[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join("..", "export", "site", f[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(a, b) {
+			t.Errorf("internal/web/%s and internal/export/site/%s differ: copy one over the other", f[0], f[1])
+		}
+	}
+}
