@@ -27,7 +27,10 @@ type Project struct {
 	Docs map[int64]*modeldoc.DocVersion
 	// Upstream and Downstream are lineage by object id.
 	Upstream, Downstream map[int64][]int64
-	byID                 map[int64]*modeldoc.Object
+	// Exposures are the project's exposures, each with the objects it
+	// reads, for the site's lineage graphs.
+	Exposures []modeldoc.ExposureUse
+	byID      map[int64]*modeldoc.Object
 }
 
 // Object returns the project's object id, or nil.
@@ -70,6 +73,9 @@ func Load(ctx context.Context, st *store.Store, orgID, projectID int64) ([]*Proj
 			lp.byID[lp.Objects[i].ID] = &lp.Objects[i]
 		}
 		if lp.Docs, err = st.CurrentDocVersions(ctx, ids); err != nil {
+			return nil, err
+		}
+		if lp.Exposures, err = st.ExposuresReading(ctx, orgID, ids); err != nil {
 			return nil, err
 		}
 		edges, err := st.Lineage(ctx, orgID, p.ID)

@@ -33,6 +33,12 @@ var siteJS []byte
 //go:embed site/nav.js
 var navJS []byte
 
+//go:embed site/lineage.js
+var lineageJS []byte
+
+//go:embed site/lineage.css
+var lineageCSS []byte
+
 //go:embed site/object.html.tmpl
 var objectTmpl string
 
@@ -76,6 +82,9 @@ type page struct {
 	Generated string
 	// ComplexityReasons say what raised the complexity score (1 to 5).
 	ComplexityReasons []string
+	// Graph is the object's lineage neighbourhood as JSON, for
+	// assets/lineage.js (empty on pages that do not draw one).
+	Graph string
 }
 
 type pageColumn struct {
@@ -331,6 +340,9 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
 			}
 			pg.Generated = stamp
+			if pg.Graph, err = graphJSON(p, o, names, ".html"); err != nil {
+				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
+			}
 			var buf bytes.Buffer
 			if err := siteTemplates.Execute(&buf, pg); err != nil {
 				return n, fmt.Errorf("render %s: %w", o.UniqueID, err)
@@ -358,7 +370,8 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 	}
 	js := append([]byte("window.MODELDOC_INDEX = "), data...)
 	js = append(js, ";\n"...)
-	files := map[string][]byte{"assets/search-index.js": js, "assets/search.js": siteJS, "assets/nav.js": navJS, "assets/style.css": siteCSS}
+	files := map[string][]byte{"assets/search-index.js": js, "assets/search.js": siteJS, "assets/nav.js": navJS, "assets/style.css": siteCSS,
+		"assets/lineage.js": lineageJS, "assets/lineage.css": lineageCSS}
 	var buf bytes.Buffer
 	if err := indexTemplate.Execute(&buf, map[string]any{"Projects": ips, "Generated": stamp}); err != nil {
 		return n, fmt.Errorf("render index: %w", err)
