@@ -12,6 +12,7 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/store"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // The model page draws the lineage graph of examples/shop's fct_orders:
@@ -102,5 +103,46 @@ func TestLineageScriptSharedWithSite(t *testing.T) {
 		if !bytes.Equal(a, b) {
 			t.Errorf("internal/web/%s and internal/export/site/%s differ: copy one over the other", f[0], f[1])
 		}
+	}
+}
+
+// axe-core (WCAG 2.1 A and AA) on a model page with its graph and
+// column lineage: no serious or critical violation. axe is not vendored:
+// MODELDOC_AXE_JS names its axe.min.js (npm install axe-core).
+func TestLineageGraphAccessible(t *testing.T) {
+	chromiumPath(t)
+	axePath := os.Getenv("MODELDOC_AXE_JS")
+	if axePath == "" {
+		testenv.Missing(t, "axe check skipped: set MODELDOC_AXE_JS to axe-core's axe.min.js")
+	}
+	axe, err := os.ReadFile(axePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := startServer(t)
+	cat, err := dbt.Load(filepath.Join("..", "..", "examples", "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.importCatalog(t, cat)
+	var list struct {
+		Items []store.ObjectSummary `json:"items"`
+	}
+	srv.apiCall(t, "GET", "/objects?q=fct_orders", nil, &list)
+	if len(list.Items) != 1 {
+		t.Fatalf("objects: %+v", list.Items)
+	}
+	b := newBrowser(t, srv.URL)
+	b.signIn(srv.Token)
+	b.do("model page", chromedp.Navigate(fmt.Sprintf("%s/#/models/%d", srv.URL, list.Items[0].ID)))
+	b.waitJS("graph", `document.querySelector('#lineage-area svg')`)
+	// Through the DevTools protocol: the page's CSP admits no script
+	// but its own, and axe is not the page's.
+	run(b, "load axe", chromedp.Evaluate[chromedp.Void](string(axe)))
+	got := run(b, "run axe", chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+		.then(r => JSON.stringify(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+			.map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))))`, chromedp.EvalAwaitPromise))
+	if got != "[]" {
+		t.Errorf("axe finds serious or critical violations: %s", got)
 	}
 }

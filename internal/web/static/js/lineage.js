@@ -146,12 +146,19 @@
   function drawNode(n, center, hrefOf) {
     const kindText = n.kind === 'exposure' && n.exposure_type ? `exposure · ${n.exposure_type}` : n.kind;
     const st = n.kind === 'exposure' ? '' : state(n);
-    const label = `${n.kind} ${n.label}, ${where(n.depth)}${st ? ', ' + st : ''}`;
+    const kindLine = clip(st ? `${kindText} · ${st}` : kindText, 28);
+    const nameLine = clip(n.label, 22);
+    // The accessible name starts with the words on the node, as shown
+    // (a name cut short included), then what the picture adds.
+    const full = n.label !== n.name ? `${n.label}, ${n.name}` : n.label;
+    const label = `${kindLine} ${nameLine}${nameLine !== full ? ` (${full})` : ''}, ${where(n.depth)}`;
     const inner = [
       shape(n),
-      s('text', { class: 'lg-kind', x: 10, y: 15 }, clip(st && n.kind !== 'exposure' ? `${kindText} · ${st}` : kindText, 28)),
-      s('text', { class: 'lg-name', x: 10, y: 32 }, clip(n.label, 22)),
-      s('title', null, `${n.name}${n.label !== n.name ? ' (' + n.label + ')' : ''} — ${label}`),
+      // The space keeps the two lines two words apart in the text a
+      // screen reader or a check reads off the node.
+      s('text', { class: 'lg-kind', x: 10, y: 15 }, kindLine + ' '),
+      s('text', { class: 'lg-name', x: 10, y: 32 }, nameLine),
+      s('title', null, label),
     ];
     const cls = `lg-node lg-${n.kind}${n.key === center ? ' lg-center' : ''}${n.documented === false && n.kind !== 'exposure' ? ' lg-undocumented' : ''}`;
     const href = n.key === center || n.kind === 'exposure' ? null : hrefOf(n);

@@ -132,8 +132,8 @@ export function render(root, route) {
     const raw = trimLines(str(obj.raw_sql));
     if (compiled || raw) {
       content.push(section('sql', 'SQL',
-        compiled ? h('details', { open: true }, h('summary', null, 'Compiled SQL'), h('pre', { class: 'code sql', id: 'sql-compiled' }, h('code', null, compiled))) : null,
-        raw ? h('details', { open: !compiled }, h('summary', null, 'Source (Jinja)'), h('pre', { class: 'code sql', id: 'sql-raw' }, h('code', null, raw))) : null));
+        compiled ? h('details', { open: true }, h('summary', null, 'Compiled SQL'), h('pre', { class: 'code sql', id: 'sql-compiled', tabindex: '0' }, h('code', null, compiled))) : null,
+        raw ? h('details', { open: !compiled }, h('summary', null, 'Source (Jinja)'), h('pre', { class: 'code sql', id: 'sql-raw', tabindex: '0' }, h('code', null, raw))) : null));
     }
     if (versions.length) content.push(section('versions', 'Version history', history(versions, doc)));
 
