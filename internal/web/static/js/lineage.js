@@ -146,8 +146,8 @@
   function drawNode(n, center, hrefOf) {
     const kindText = n.kind === 'exposure' && n.exposure_type ? `exposure · ${n.exposure_type}` : n.kind;
     const st = n.kind === 'exposure' ? '' : state(n);
-    const kindLine = clip(st ? `${kindText} · ${st}` : kindText, 28);
-    const nameLine = clip(n.label, 22);
+    const kindLine = clip(st ? `${kindText} · ${st}` : kindText, 25);
+    const nameLine = clip(n.label, 19);
     // The accessible name starts with the words on the node, as shown
     // (a name cut short included), then what the picture adds.
     const full = n.label !== n.name ? `${n.label}, ${n.name}` : n.label;
@@ -194,7 +194,8 @@
     // each column top to bottom: the order the eye reads it in.
     const ordered = [...nodes.values()].sort((a, b) => a.depth - b.depth || a.row - b.row);
     for (const n of ordered) svg.append(drawNode(n, center, hrefOf));
-    return { svg, count: nodes.size };
+    const c = nodes.get(center);
+    return { svg, count: nodes.size, cx: c ? c.x + NODE_W / 2 : 0, cy: c ? c.y + NODE_H / 2 : 0 };
   }
 
   function legend() {
@@ -243,8 +244,12 @@
         return;
       }
       if (mine !== seq) return;
-      const { svg, count } = draw(graph, up, down, hrefOf, opts.title || '');
+      const { svg, count, cx, cy } = draw(graph, up, down, hrefOf, opts.title || '');
       area.replaceChildren(svg);
+      // A hub's columns are taller than the view: start with the centre
+      // object in sight.
+      area.scrollTop = Math.max(0, cy - area.clientHeight / 2);
+      area.scrollLeft = Math.max(0, cx - area.clientWidth / 2);
       let text = `${count} object${count === 1 ? '' : 's'} within ${up} step${up === 1 ? '' : 's'} upstream and ${down} downstream.`;
       if (graph.truncated) text += ' Only the nearest are shown: there are more within these depths.';
       status.textContent = text;
