@@ -67,7 +67,7 @@ type columnLineage struct {
 
 // maxReaders bounds the downstream objects whose SQL is read for the
 // columns that pass a column on: a hub model has hundreds.
-const maxReaders = 100
+const maxReaders = 50
 
 // columnLineageOf works out o's column lineage from the SQL (sqlscan):
 // its own against its direct upstreams, and its direct downstreams'

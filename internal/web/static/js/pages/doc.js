@@ -121,6 +121,7 @@ export function render(root, route) {
       href: (n) => `#/models/${encodeURIComponent(n.id)}`,
     });
     content.push(section('lineage', 'Lineage', graph,
+      obj.column_readers_truncated ? h('p', { class: 'muted small', id: 'col-readers-note' }, 'The columns list what reads them (→) from the first 50 downstream objects only.') : null,
       h('div', { class: 'lineage' },
         h('div', null, h('h3', null, `Upstream (${upstream.length})`), lineList(upstream, 'lineage-up')),
         h('div', { class: 'lineage-self', 'aria-hidden': 'true' }, '→ ', h('strong', null, obj.name), ' →'),
