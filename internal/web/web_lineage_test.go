@@ -46,34 +46,34 @@ func TestDashboardLineageGraph(t *testing.T) {
 	b := newBrowser(t, srv.URL)
 	b.signIn(srv.Token)
 	b.do("model page", chromedp.Navigate(fmt.Sprintf("%s/#/models/%d", srv.URL, fct)))
-	b.waitJS("graph", `document.querySelector('#lineage-area svg')`)
+	b.waitJS("graph", `document.querySelector('#lg-area svg')`)
 	// Two steps each way: 11 objects and the exposure that reads fct_orders.
-	if n := evalJS[string](b, `document.querySelector('#lineage-area svg').getAttribute('data-nodes')`); n != "12" {
+	if n := evalJS[string](b, `document.querySelector('#lg-area svg').getAttribute('data-nodes')`); n != "12" {
 		t.Errorf("default graph: %s nodes, want 12", n)
 	}
-	kinds := evalJS[string](b, `[...new Set([...document.querySelectorAll('#lineage-area .lg-node')].map(n => n.dataset.kind))].sort().join(',')`)
+	kinds := evalJS[string](b, `[...new Set([...document.querySelectorAll('#lg-area .lg-node')].map(n => n.dataset.kind))].sort().join(',')`)
 	if kinds != "exposure,model,source" {
 		t.Errorf("kinds drawn: %s", kinds)
 	}
 	// Kinds are told apart by words, not by colour alone.
-	if got := evalJS[string](b, `document.querySelector('#lineage-area .lg-source .lg-kind').textContent`); !strings.HasPrefix(got, "source") {
+	if got := evalJS[string](b, `document.querySelector('#lg-area .lg-source .lg-kind').textContent`); !strings.HasPrefix(got, "source") {
 		t.Errorf("a source node's label: %q", got)
 	}
-	if got := evalJS[string](b, `document.querySelector('#lineage-area .lg-exposure .lg-name').textContent`); got != "Daily revenue" {
+	if got := evalJS[string](b, `document.querySelector('#lg-area .lg-exposure .lg-name').textContent`); got != "Daily revenue" {
 		t.Errorf("the exposure's label: %q", got)
 	}
-	if got := evalJS[bool](b, `(() => { const a = document.querySelector('#lineage-area a.lg-node'); a.focus(); return document.activeElement === a })()`); !got {
+	if got := evalJS[bool](b, `(() => { const a = document.querySelector('#lg-area a.lg-node'); a.focus(); return document.activeElement === a })()`); !got {
 		t.Error("a graph node cannot take the keyboard focus")
 	}
 	b.shot("lineage-fct-orders")
 
-	b.do("no upstream", chromedp.Focus(chromedp.CSS("#lineage-up")), chromedp.SetValue(chromedp.CSS("#lineage-up"), "0"))
-	b.do("change", chromedp.Evaluate[chromedp.Void](`document.querySelector('#lineage-up').dispatchEvent(new Event('change'))`))
-	b.waitJS("redrawn", `document.querySelector('#lineage-area svg').getAttribute('data-nodes') === '5'`)
-	if got := evalJS[int](b, `document.querySelectorAll('#lineage-area .lg-node[data-depth^="-"]').length`); got != 0 {
+	b.do("no upstream", chromedp.Focus(chromedp.CSS("#lg-up")), chromedp.SetValue(chromedp.CSS("#lg-up"), "0"))
+	b.do("change", chromedp.Evaluate[chromedp.Void](`document.querySelector('#lg-up').dispatchEvent(new Event('change'))`))
+	b.waitJS("redrawn", `document.querySelector('#lg-area svg').getAttribute('data-nodes') === '5'`)
+	if got := evalJS[int](b, `document.querySelectorAll('#lg-area .lg-node[data-depth^="-"]').length`); got != 0 {
 		t.Errorf("upstream depth 0 still draws %d upstream nodes", got)
 	}
-	if got := evalJS[string](b, `document.activeElement && document.activeElement.id`); got != "lineage-up" {
+	if got := evalJS[string](b, `document.activeElement && document.activeElement.id`); got != "lg-up" {
 		t.Errorf("focus after the depth change is on %q, want the control", got)
 	}
 
@@ -82,9 +82,9 @@ func TestDashboardLineageGraph(t *testing.T) {
 		t.Errorf("the columns do not say order_id comes from stg_orders: %q", got)
 	}
 
-	b.click(fmt.Sprintf(`#lineage-area a.lg-node[data-key="o%d"]`, dim))
-	b.waitJS("dim_customers page", fmt.Sprintf(`location.hash === '#/models/%d' && document.querySelector('h1') && document.querySelector('h1').textContent === 'dim_customers' && document.querySelector('#lineage-area svg')`, dim))
-	b.waitJS("the seed", `document.querySelector('#lineage-area .lg-seed')`)
+	b.click(fmt.Sprintf(`#lg-area a.lg-node[data-key="o%d"]`, dim))
+	b.waitJS("dim_customers page", fmt.Sprintf(`location.hash === '#/models/%d' && document.querySelector('h1') && document.querySelector('h1').textContent === 'dim_customers' && document.querySelector('#lg-area svg')`, dim))
+	b.waitJS("the seed", `document.querySelector('#lg-area .lg-seed')`)
 	b.checkClean()
 }
 
@@ -135,7 +135,7 @@ func TestLineageGraphAccessible(t *testing.T) {
 	b := newBrowser(t, srv.URL)
 	b.signIn(srv.Token)
 	b.do("model page", chromedp.Navigate(fmt.Sprintf("%s/#/models/%d", srv.URL, list.Items[0].ID)))
-	b.waitJS("graph", `document.querySelector('#lineage-area svg')`)
+	b.waitJS("graph", `document.querySelector('#lg-area svg')`)
 	// Through the DevTools protocol: the page's CSP admits no script
 	// but its own, and axe is not the page's.
 	run(b, "load axe", chromedp.Evaluate[chromedp.Void](string(axe)))

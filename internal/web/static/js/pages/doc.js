@@ -116,7 +116,7 @@ export function render(root, route) {
     // it), so a hub of a 3,000-model project draws what is near.
     const graph = h('div', { id: 'lineage-graph' });
     globalThis.ModeldocLineage.mount(graph, {
-      title: obj.name, up: 2, down: 2, idPrefix: 'lineage',
+      title: obj.name, up: 2, down: 2, idPrefix: 'lg',
       load: (up, down) => api.get(`${base}/lineage${api.query({ up, down })}`),
       href: (n) => `#/models/${encodeURIComponent(n.id)}`,
     });
