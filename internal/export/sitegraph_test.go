@@ -111,6 +111,24 @@ func TestSiteLineageGraphFromDisk(t *testing.T) {
 	if kinds := eval(`[...new Set([...document.querySelectorAll('#lineage-graph-area .lg-node')].map(n => n.dataset.kind))].sort().join(',')`); kinds != "exposure,model,source" {
 		t.Errorf("kinds drawn: %s", kinds)
 	}
+	// axe-core (WCAG 2.1 A and AA) on the page with its graph, when
+	// MODELDOC_AXE_JS names axe.min.js: no serious or critical violation.
+	if axePath := os.Getenv("MODELDOC_AXE_JS"); axePath != "" {
+		axe, err := os.ReadFile(axePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		do("load axe", chromedp.Evaluate[chromedp.Void](string(axe)))
+		got, err := chromedp.Run(tctx, chromedp.Evaluate[string](`axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}})
+			.then(r => JSON.stringify(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')
+				.map(v => ({id: v.id, nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))))`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != "[]" {
+			t.Errorf("axe finds serious or critical violations on the site's page: %s", got)
+		}
+	}
 	do("one hop up", chromedp.SetValue(chromedp.CSS("#lineage-graph-up"), "1"),
 		chromedp.Evaluate[chromedp.Void](`document.getElementById('lineage-graph-up').dispatchEvent(new Event('change'))`))
 	// One hop up: the two sources and the three staging models two hops up go.
