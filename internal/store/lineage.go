@@ -77,12 +77,14 @@ func WalkLineage(center int64, up, down, maxNodes int, step LineageStep) (map[in
 				return nil, false, err
 			}
 			var next []int64
+			found := map[int64]bool{}
 			for _, e := range edges {
 				id := e.Downstream
 				if upward {
 					id = e.Upstream
 				}
-				if _, seen := depth[id]; !seen && !slices.Contains(next, id) {
+				if _, seen := depth[id]; !seen && !found[id] {
+					found[id] = true
 					next = append(next, id)
 				}
 			}
