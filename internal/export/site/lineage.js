@@ -254,7 +254,6 @@
       if (graph.truncated) text += ' Only the nearest are shown: there are more within these depths.';
       status.textContent = text;
       status.classList.toggle('lg-truncated', !!graph.truncated);
-      container.dispatchEvent(new CustomEvent('lineage-drawn', { detail: { count, truncated: !!graph.truncated } }));
     };
     const controls = el('div', { class: 'lg-controls' },
       depthSelect(`${idp}-up`, 'Upstream depth', up, maxUp, (e) => { up = Number(e.target.value); refresh(); }),
