@@ -182,6 +182,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		fail(http.StatusTooManyRequests, s.rateLimitError(v, model, h))
 		return
 	}
+	s.stats.reserve(promptTokens+maxTokens, start)
 
 	// The cache is read when the prompt is processed, before the answer
 	// takes its time, and written once the answer is out: requests sent

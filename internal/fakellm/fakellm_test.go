@@ -597,8 +597,12 @@ func TestTokenLimit(t *testing.T) {
 	if last.header.Get("x-ratelimit-limit-tokens") != "60000" {
 		t.Errorf("x-ratelimit-limit-tokens = %q", last.header.Get("x-ratelimit-limit-tokens"))
 	}
-	if s := srv.Stats(); s.RateLimitedTokens != 2 {
-		t.Errorf("rate_limited_tokens = %d, want 2", s.RateLimitedTokens)
+	// Only the three admitted requests debit the limit: their prompt and
+	// their max_tokens, whatever their answers used.
+	if s := srv.Stats(); s.RateLimitedTokens != 2 || s.ReservedTokens != s.PromptTokens+3*300 {
+		t.Errorf("rate_limited_tokens = %d (want 2), reserved_tokens = %d (want prompt %d + 3 × 300)", s.RateLimitedTokens, s.ReservedTokens, s.PromptTokens)
+	} else if n := len(s.PerSecond); n != 1 || s.PerSecond[0].Reserved != s.ReservedTokens {
+		t.Errorf("per-second reserved tokens %+v, want one second holding %d", s.PerSecond, s.ReservedTokens)
 	}
 
 	body["max_tokens"] = 100_000

@@ -36,6 +36,10 @@ type Stats struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	CachedTokens     int64 `json:"cached_tokens"`
+	// ReservedTokens is what admitted requests debited from the TPM limit
+	// (prompt + max_tokens, as OpenAI counts them), the quantity a TPM
+	// ceiling is measured against.
+	ReservedTokens int64 `json:"reserved_tokens"`
 	// ReasoningTokens is the part of CompletionTokens reasoning models spent
 	// thinking, and EmptyAnswers counts the 200s whose whole cap went on
 	// reasoning (empty content, finish_reason "length").
@@ -59,6 +63,8 @@ type SecondCount struct {
 	Requests    int64 `json:"requests"`
 	Succeeded   int64 `json:"succeeded"`
 	RateLimited int64 `json:"rate_limited"`
+	// Reserved is the TPM debit of the requests admitted in that second.
+	Reserved int64 `json:"reserved_tokens"`
 }
 
 const perSecondWindow = 600
@@ -70,6 +76,7 @@ type stats struct {
 	rateLimitedReq, rateLimitedTok           atomic.Int64
 	unauthorized, badRequests, clientGone    atomic.Int64
 	promptTokens, completionTokens, cachedTk atomic.Int64
+	reservedTokens                           atomic.Int64
 	reasoningTokens, emptyAnswers            atomic.Int64
 	inFlight, maxConcurrent                  atomic.Int64
 	byStatus                                 [600]atomic.Int64
@@ -134,6 +141,12 @@ func (st *stats) second(now time.Time, f func(*SecondCount)) {
 	st.mu.Unlock()
 }
 
+// reserve counts an admitted request's TPM debit.
+func (st *stats) reserve(tokens int, now time.Time) {
+	st.reservedTokens.Add(int64(tokens))
+	st.second(now, func(c *SecondCount) { c.Reserved += int64(tokens) })
+}
+
 func (st *stats) fault(k faultKind) { st.faults[k].Add(1) }
 
 func (st *stats) usage(prompt, completion, cached, reasoning int) {
@@ -160,6 +173,7 @@ func (st *stats) snapshot(now time.Time) Stats {
 		PromptTokens:        st.promptTokens.Load(),
 		CompletionTokens:    st.completionTokens.Load(),
 		CachedTokens:        st.cachedTk.Load(),
+		ReservedTokens:      st.reservedTokens.Load(),
 		ReasoningTokens:     st.reasoningTokens.Load(),
 		EmptyAnswers:        st.emptyAnswers.Load(),
 		InFlight:            st.inFlight.Load(),
@@ -193,7 +207,7 @@ func (st *stats) snapshot(now time.Time) Stats {
 
 func (st *stats) reset(now time.Time) {
 	for _, a := range []*atomic.Int64{&st.requests, &st.succeeded, &st.rateLimitedReq, &st.rateLimitedTok,
-		&st.unauthorized, &st.badRequests, &st.clientGone, &st.promptTokens, &st.completionTokens, &st.cachedTk, &st.reasoningTokens, &st.emptyAnswers} {
+		&st.unauthorized, &st.badRequests, &st.clientGone, &st.promptTokens, &st.completionTokens, &st.cachedTk, &st.reservedTokens, &st.reasoningTokens, &st.emptyAnswers} {
 		a.Store(0)
 	}
 	st.maxConcurrent.Store(st.inFlight.Load())
