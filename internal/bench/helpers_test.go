@@ -24,9 +24,14 @@ import (
 
 // genCatalog is a dbt-like project of n models with small realistic SQL
 // (a staging CTE, a join to its parent, a filter and an aggregate) and
-// cols columns each. Lineage is a tree: model i reads model (i-1)/2, and
-// every tenth model also reads model i-1, so there are fan-outs and joins.
-func genCatalog(n, cols int) *modeldoc.Catalog {
+// cols columns each. Lineage is a binary tree: model i reads model
+// (i-1)/2, and every tenth model also reads model i-1, so there are
+// fan-outs and joins.
+func genCatalog(n, cols int) *modeldoc.Catalog { return genTree(n, cols, 2) }
+
+// genTree is genCatalog with each model read by up to fanout others: a
+// wider tree is shallower, so more of its models are ready at once.
+func genTree(n, cols, fanout int) *modeldoc.Catalog {
 	cat := &modeldoc.Catalog{ProjectName: "bench", Source: "manifest", Path: "/bench/manifest.json"}
 	name := func(i int) string { return fmt.Sprintf("fct_orders_%06d", i) }
 	for i := range n {
@@ -34,7 +39,7 @@ func genCatalog(n, cols int) *modeldoc.Catalog {
 		if i == 0 {
 			sql = "select id, customer_id, status, amount, ordered_at\nfrom raw.shop.orders\nwhere status <> 'test'\n"
 		} else {
-			parent := name((i - 1) / 2)
+			parent := name((i - 1) / fanout)
 			sql = fmt.Sprintf(`with base as (
     select id, customer_id, status, amount, ordered_at
     from analytics.bench.%s
@@ -67,8 +72,8 @@ join customers on customers.customer_id = base.customer_id
 		}
 		cat.Objects = append(cat.Objects, o)
 		if i > 0 {
-			cat.Edges = append(cat.Edges, modeldoc.Edge{Upstream: "model.bench." + name((i-1)/2), Downstream: o.UniqueID})
-			if i%10 == 0 && (i-1)/2 != i-1 {
+			cat.Edges = append(cat.Edges, modeldoc.Edge{Upstream: "model.bench." + name((i-1)/fanout), Downstream: o.UniqueID})
+			if i%10 == 0 && (i-1)/fanout != i-1 {
 				cat.Edges = append(cat.Edges, modeldoc.Edge{Upstream: "model.bench." + name(i-1), Downstream: o.UniqueID})
 			}
 		}
@@ -135,23 +140,24 @@ func runJob(tb testing.TB, m *jobs.Manager, orgID int64, opts jobs.Options) (*jo
 	return j, d
 }
 
-// steadyRate is the mean per-second count of successful answers over the
-// fake's per-second stats, without the first and last few seconds (ramp
-// up, and the tail where fewer than a window's worth of calls remain).
-func steadyRate(ps []fakellm.SecondCount, trim int) (rate float64, seconds int, limited int64) {
+// steadyRates are the mean per-second successful answers and reserved
+// tokens over the fake's per-second stats, without the first and last few
+// seconds (ramp up, and the tail where fewer than a window's worth of
+// calls remain).
+func steadyRates(ps []fakellm.SecondCount, trim int) (reqRate, tokRate float64, seconds int) {
 	if len(ps) <= 2*trim {
 		trim = 0
 	}
 	ps = ps[trim : len(ps)-trim]
-	var ok int64
+	var ok, tok int64
 	for _, s := range ps {
 		ok += s.Succeeded
-		limited += s.RateLimited
+		tok += s.Reserved
 	}
 	if len(ps) == 0 {
 		return 0, 0, 0
 	}
-	return float64(ok) / float64(len(ps)), len(ps), limited
+	return float64(ok) / float64(len(ps)), float64(tok) / float64(len(ps)), len(ps)
 }
 
 // peakRSS reads the process's high-water resident set (VmHWM) in bytes.
