@@ -73,7 +73,7 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
-			if w.Provider() != "offline" {
+			if w.Provider() != modeldoc.ProviderOffline {
 				// No transient retries here (a job has them), but a call
 				// that spent its whole cap reasoning is asked once more with
 				// a larger cap, and a 429 is waited out, as in a job.
@@ -218,9 +218,9 @@ func parseLayers(names []string) ([]modeldoc.Layer, error) {
 func layerSummary(v *modeldoc.DocVersion) string {
 	ok, failed := 0, 0
 	for _, st := range v.LayerStatus {
-		if st.Status == "ok" {
+		if st.Status == modeldoc.LayerOK {
 			ok++
-		} else if st.Status == "failed" || st.Status == "partial" {
+		} else if st.Status == modeldoc.LayerFailed || st.Status == modeldoc.LayerPartial {
 			failed++
 		}
 	}
@@ -412,7 +412,7 @@ func sameDocumentation(cur, v *modeldoc.DocVersion) bool {
 		return false
 	}
 	for l, text := range v.Layers {
-		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" {
+		if st, ok := v.LayerStatus[l]; ok && st.Status == modeldoc.LayerFailed {
 			return false
 		}
 		if !jsonEqualBytes(cur.Layers[l], text) {
@@ -420,7 +420,7 @@ func sameDocumentation(cur, v *modeldoc.DocVersion) bool {
 		}
 	}
 	for _, st := range v.LayerStatus {
-		if st.Status == "failed" {
+		if st.Status == modeldoc.LayerFailed {
 			return false
 		}
 	}

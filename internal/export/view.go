@@ -208,11 +208,11 @@ func publishedColumns(o *modeldoc.Object, v *modeldoc.DocVersion, all []modeldoc
 	source := func(c modeldoc.ColumnDescription) (string, string) {
 		switch st := v.ColumnReviewState(c); st {
 		case modeldoc.ReviewHuman, modeldoc.ReviewEdited:
-			return "human", st
+			return modeldoc.ReviewHuman, st
 		case modeldoc.ReviewAccepted:
-			return "accepted", "accepted"
+			return modeldoc.ReviewAccepted, modeldoc.ReviewAccepted
 		}
-		return "draft", "AI draft"
+		return modeldoc.ReviewDraft, "AI draft"
 	}
 	var out []ViewColumn
 	seen := map[string]bool{}
@@ -223,7 +223,7 @@ func publishedColumns(o *modeldoc.Object, v *modeldoc.DocVersion, all []modeldoc
 		g, hasGen := gen[k]
 		switch {
 		case c.HumanDescription && strings.TrimSpace(c.Description) != "":
-			vc.Description, vc.Source, vc.Badge = c.Description, "human", "human"
+			vc.Description, vc.Source, vc.Badge = c.Description, modeldoc.ReviewHuman, modeldoc.ReviewHuman
 		case hasGen:
 			vc.Description = g.Description
 			vc.Source, vc.Badge = source(g)
