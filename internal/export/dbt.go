@@ -192,10 +192,13 @@ func findProject(ctx context.Context, st *store.Store, orgID int64, name string)
 // readProject reads the project's name and model paths, as the importer
 // does (dbt.ReadLayout).
 func (x *dbtExporter) readProject() (string, error) {
-	layout, _, err := dbt.ReadLayout(x.opts.Dir)
+	layout, warnings, err := dbt.ReadLayout(x.opts.Dir)
 	if err != nil {
 		return "", err
 	}
+	// A value dbt_project.yml gives twice or of the wrong type is read as
+	// the importer reads it; say so, as the import did.
+	x.res.Warnings = append(x.res.Warnings, warnings...)
 	for _, p := range layout.ModelPaths {
 		if filepath.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
 			continue // outside the project: not ours to edit
