@@ -134,17 +134,29 @@ type (
 	}
 )
 
+// LayerOutcome is how writing one layer of a version came out.
+type LayerOutcome string
+
+const (
+	LayerOK LayerOutcome = "ok"
+	// LayerPartial: some parts of a wide model's column layer failed
+	// (LayerStatus.MissingColumns names their columns), the others are kept.
+	LayerPartial LayerOutcome = "partial"
+	LayerFailed  LayerOutcome = "failed"
+	LayerSkipped LayerOutcome = "skipped"
+)
+
 // LayerStatus says how one layer of a version came out.
 type LayerStatus struct {
-	Status           string `json:"status"` // "ok", "partial", "failed" or "skipped"
-	Error            string `json:"error,omitempty"`
-	ErrorClass       string `json:"error_class,omitempty"`
-	PromptTokens     int64  `json:"prompt_tokens"`
-	CompletionTokens int64  `json:"completion_tokens"`
-	CachedTokens     int64  `json:"cached_tokens"`
-	Attempts         int    `json:"attempts"`
-	DurationMS       int64  `json:"duration_ms"`
-	FinishReason     string `json:"finish_reason,omitempty"`
+	Status           LayerOutcome `json:"status"`
+	Error            string       `json:"error,omitempty"`
+	ErrorClass       string       `json:"error_class,omitempty"`
+	PromptTokens     int64        `json:"prompt_tokens"`
+	CompletionTokens int64        `json:"completion_tokens"`
+	CachedTokens     int64        `json:"cached_tokens"`
+	Attempts         int          `json:"attempts"`
+	DurationMS       int64        `json:"duration_ms"`
+	FinishReason     string       `json:"finish_reason,omitempty"`
 	// MissingColumns are the columns a partial column_descriptions layer
 	// lacks: a wide model's columns are asked in parts, and the parts that
 	// failed are named here while the others are kept (Status "partial").
@@ -235,7 +247,7 @@ type DocVersion struct {
 func (v *DocVersion) MissingLayers() []Layer {
 	var missing []Layer
 	for _, l := range AllLayers {
-		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" && v.Layers[l] == nil {
+		if st, ok := v.LayerStatus[l]; ok && st.Status == LayerFailed && v.Layers[l] == nil {
 			missing = append(missing, l)
 		}
 	}

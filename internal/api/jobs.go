@@ -54,9 +54,9 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 	if q.Provider == "" {
 		// The server ignores its environment's keys, so the choice cannot
 		// depend on them: a base URL means an OpenAI-compatible server.
-		q.Provider = "offline"
+		q.Provider = modeldoc.ProviderOffline
 		if q.BaseURL != "" {
-			q.Provider = "openai"
+			q.Provider = modeldoc.ProviderOpenAI
 		}
 	}
 	prov, err := engine.Provider{Name: q.Provider, Model: q.Model, BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort}.Resolve()
@@ -402,7 +402,7 @@ func eventName(j *jobs.Job) (string, bool) {
 	case jobs.Terminal(j.Status) && j.InFlight <= 0:
 		return j.Status, true
 	case j.Status == jobs.StatusPaused:
-		return "paused", true
+		return jobs.StatusPaused, true
 	}
 	return "progress", false
 }

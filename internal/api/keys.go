@@ -10,7 +10,7 @@ import (
 )
 
 // providers whose keys an organization may store: the ones a job can use.
-var keyProviders = map[string]bool{"openai": true, "anthropic": true}
+var keyProviders = map[string]bool{modeldoc.ProviderOpenAI: true, modeldoc.ProviderAnthropic: true}
 
 func providerOf(r *http.Request) (string, error) {
 	p := strings.ToLower(strings.TrimSpace(r.PathValue("provider")))

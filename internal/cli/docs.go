@@ -73,7 +73,7 @@ which runs a durable job.`,
 			if err != nil {
 				return err
 			}
-			if w.Provider() != "offline" {
+			if w.Provider() != modeldoc.ProviderOffline {
 				// No transient retries here (a job has them), but a call
 				// that spent its whole cap reasoning is asked once more with
 				// a larger cap, and a 429 is waited out, as in a job.
@@ -104,7 +104,7 @@ which runs a durable job.`,
 					return a.printJSON(cur)
 				}
 				fmt.Fprintf(a.Stderr, "Nothing changed: the text is the same as version %d, the current one; no new version was written.\n", cur.Version)
-				renderDoc(a.Stdout, obj, cur, complexityReasons(ctx, st, org.ID, obj))
+				renderDoc(a.Stdout, docView(ctx, st, org.ID, obj, cur))
 				return nil
 			}
 			if err := st.InsertDocVersion(ctx, v); err != nil {
@@ -113,7 +113,7 @@ which runs a durable job.`,
 			if a.JSON {
 				return a.printJSON(v)
 			}
-			renderDoc(a.Stdout, obj, v, complexityReasons(ctx, st, org.ID, obj))
+			renderDoc(a.Stdout, docView(ctx, st, org.ID, obj, v))
 			return nil
 		},
 	}
@@ -153,7 +153,7 @@ func newDocsShowCmd(a *App) *cobra.Command {
 			if a.JSON {
 				return a.printJSON(v)
 			}
-			renderDoc(a.Stdout, obj, v, complexityReasons(ctx, st, org.ID, obj))
+			renderDoc(a.Stdout, docView(ctx, st, org.ID, obj, v))
 			return nil
 		},
 	}
@@ -218,9 +218,9 @@ func parseLayers(names []string) ([]modeldoc.Layer, error) {
 func layerSummary(v *modeldoc.DocVersion) string {
 	ok, failed := 0, 0
 	for _, st := range v.LayerStatus {
-		if st.Status == "ok" {
+		if st.Status == modeldoc.LayerOK {
 			ok++
-		} else if st.Status == "failed" || st.Status == "partial" {
+		} else if st.Status == modeldoc.LayerFailed || st.Status == modeldoc.LayerPartial {
 			failed++
 		}
 	}
@@ -230,30 +230,36 @@ func layerSummary(v *modeldoc.DocVersion) string {
 	return fmt.Sprintf("%d ok", ok)
 }
 
-// complexityReasons says what raised obj's complexity score, as the
-// exports do; the score itself is stored with the version.
-func complexityReasons(ctx context.Context, st *store.Store, orgID int64, obj *modeldoc.Object) []string {
-	edges, err := st.EdgesTouching(ctx, orgID, []int64{obj.ID})
-	if err != nil {
-		return nil // the reasons are a courtesy; the score is printed anyway
-	}
-	ups := 0
+// docView is the view of version v of obj that every rendering of a
+// document shares (export.DocView). The terminal shows no lineage, so its
+// upstream links carry only the ids the complexity reasons count.
+func docView(ctx context.Context, st *store.Store, orgID int64, obj *modeldoc.Object, v *modeldoc.DocVersion) *export.DocView {
+	var ups []export.ViewLink
+	edges, edgesErr := st.EdgesTouching(ctx, orgID, []int64{obj.ID})
 	for _, e := range edges {
 		if e.Downstream == obj.ID {
-			ups++
+			ups = append(ups, export.ViewLink{ID: e.Upstream})
 		}
 	}
-	return export.ComplexityReasons(obj, ups)
+	// A layer that does not decode is left out here, as the terminal
+	// always did: the rest is still worth reading.
+	d, _ := export.NewDocView(export.ViewInput{Object: obj, Version: v, Upstream: ups})
+	if edgesErr != nil && d.Complexity != nil {
+		d.Complexity.Reasons = nil // the reasons are a courtesy; the score is printed anyway
+	}
+	return d
 }
 
-// renderDoc prints a version for reading in a terminal.
-func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reasons []string) {
+// renderDoc prints a version for reading in a terminal: every layer, with
+// its review state, so that nobody reads a draft as a person's text.
+func renderDoc(out io.Writer, d *export.DocView) {
+	obj, v := d.Object, d.Version
 	p := func(format string, args ...any) { fmt.Fprintf(out, format, args...) }
 	p("%s — documentation v%d\n", obj.Name, v.Version)
-	p("written %s by %s/%s, prompt %s, complexity %d/5, %d+%d tokens, $%.4f\n",
-		v.CreatedAt.Local().Format(time.DateTime), v.Provider, v.Model, v.PromptVersion, v.ComplexityScore, v.PromptTokens, v.CompletionTokens, v.Cost)
-	if len(reasons) > 0 {
-		p("complexity %d/5 because: %s\n", v.ComplexityScore, strings.Join(reasons, "; "))
+	p("written %s by %s/%s, prompt %s, complexity %d/%d, %d+%d tokens, $%.4f\n",
+		v.CreatedAt.Local().Format(time.DateTime), v.Provider, v.Model, v.PromptVersion, d.Complexity.Score, d.Complexity.Scale, v.PromptTokens, v.CompletionTokens, v.Cost)
+	if reasons := d.Complexity.Reasons; len(reasons) > 0 {
+		p("complexity %d/%d because: %s\n", d.Complexity.Score, d.Complexity.Scale, strings.Join(reasons, "; "))
 	}
 	if missing := v.MissingLayers(); len(missing) > 0 {
 		p("PARTIAL: these layers failed: %v\n", missing)
@@ -269,14 +275,13 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 			}
 		}
 	}
-	// The review state of each layer, so that nobody reads a draft as a
-	// person's text (modeldoc review changes it).
+	// The review state of each layer (modeldoc review changes it).
 	var states []string
 	for _, l := range modeldoc.AllLayers {
-		if _, ok := v.Layers[l]; !ok || l == modeldoc.LayerColumnDescriptions {
+		st := d.Review(l)
+		if st == "" || l == modeldoc.LayerColumnDescriptions {
 			continue
 		}
-		st := v.LayerReview(l)
 		if by := v.LayerStatus[l].ReviewedBy; by != "" {
 			st += " by " + by
 		}
@@ -286,17 +291,11 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 		p("review: %s (columns: modeldoc review list)\n", strings.Join(states, ", "))
 	}
 	section := func(title string) { p("\n## %s\n\n", title) }
-	decode := func(l modeldoc.Layer, dst any) bool {
-		raw, ok := v.Layers[l]
-		return ok && json.Unmarshal(raw, dst) == nil
-	}
-	var sum modeldoc.ExecutiveSummaryOut
-	if decode(modeldoc.LayerExecutiveSummary, &sum) {
+	if d.Has(modeldoc.LayerExecutiveSummary) {
 		section("Executive summary")
-		p("%s\n", wrap(markdown.Plain(sum.Summary), 88, ""))
+		p("%s\n", wrap(markdown.Plain(d.Summary), 88, ""))
 	}
-	var nar modeldoc.BusinessNarrative
-	if decode(modeldoc.LayerBusinessNarrative, &nar) {
+	if nar := d.Narrative; d.Has(modeldoc.LayerBusinessNarrative) {
 		section("What it does")
 		p("%s\n", wrap(markdown.Plain(nar.WhatItDoes), 88, ""))
 		if len(nar.DataJourney) > 0 {
@@ -307,31 +306,27 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 		}
 		p("\nBusiness impact: %s\n", wrap(nar.BusinessImpact, 88, ""))
 	}
-	var cards modeldoc.TransformationCardsOut
-	if decode(modeldoc.LayerTransformationCards, &cards) && len(cards.Cards) > 0 {
+	if d.Has(modeldoc.LayerTransformationCards) && len(d.Cards) > 0 {
 		section("Transformation steps")
-		for _, c := range cards.Cards {
+		for _, c := range d.Cards {
 			p("%d. %s\n", c.StepNumber, c.Title)
 			p("   input:  %s\n   logic:  %s\n   output: %s\n   why:    %s\n\n", wrap(c.Input, 80, "           "), wrap(c.Logic, 80, "           "), wrap(c.Output, 80, "           "), wrap(c.WhyItMatters, 80, "           "))
 		}
 	}
-	var code modeldoc.CodeExplanationsOut
-	if decode(modeldoc.LayerCodeExplanations, &code) && len(code.Explanations) > 0 {
+	if d.Has(modeldoc.LayerCodeExplanations) && len(d.Code) > 0 {
 		section("Code explanations")
-		for _, e := range code.Explanations {
+		for _, e := range d.Code {
 			p("%s\n", indent(strings.TrimSpace(e.CodeBlock), "    "))
 			p("  %s\n  Why: %s\n\n", wrap(e.PlainEnglish, 86, "  "), wrap(e.BusinessContext, 86, "  "))
 		}
 	}
-	var rules modeldoc.BusinessRulesOut
-	if decode(modeldoc.LayerBusinessRules, &rules) && len(rules.Rules) > 0 {
+	if d.Has(modeldoc.LayerBusinessRules) && len(d.Rules) > 0 {
 		section("Business rules")
-		for _, r := range rules.Rules {
+		for _, r := range d.Rules {
 			p("- %s\n    code:   %s\n    impact: %s\n", wrap(r.Rule, 86, "  "), oneLine(r.CodeReference, 80), wrap(r.Impact, 78, "            "))
 		}
 	}
-	var imp modeldoc.ImpactAnalysis
-	if decode(modeldoc.LayerImpactAnalysis, &imp) {
+	if imp := d.Impact; d.Has(modeldoc.LayerImpactAnalysis) {
 		section("Impact")
 		for _, u := range imp.UsedBy {
 			p("- %s (%s): %s\n", u.Team, u.Frequency, wrap(u.Purpose, 80, "    "))
@@ -344,15 +339,14 @@ func renderDoc(out io.Writer, obj *modeldoc.Object, v *modeldoc.DocVersion, reas
 		}
 		p("\nIf it breaks: %s\n", wrap(imp.DownstreamImpact, 88, ""))
 	}
-	var cols modeldoc.ColumnDescriptionsOut
-	if decode(modeldoc.LayerColumnDescriptions, &cols) && len(cols.Columns) > 0 {
+	if d.Has(modeldoc.LayerColumnDescriptions) && len(d.GeneratedColumns) > 0 {
 		section("Columns")
 		human := map[string]bool{}
 		for _, c := range obj.Columns {
 			human[strings.ToLower(c.Name)] = c.HumanDescription
 		}
 		w := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-		for _, c := range cols.Columns {
+		for _, c := range d.GeneratedColumns {
 			origin := c.Lineage
 			if c.Lineage == "passthrough" && c.UpstreamModel != "" {
 				origin = "from " + c.UpstreamModel + "." + c.UpstreamColumn
@@ -418,7 +412,7 @@ func sameDocumentation(cur, v *modeldoc.DocVersion) bool {
 		return false
 	}
 	for l, text := range v.Layers {
-		if st, ok := v.LayerStatus[l]; ok && st.Status == "failed" {
+		if st, ok := v.LayerStatus[l]; ok && st.Status == modeldoc.LayerFailed {
 			return false
 		}
 		if !jsonEqualBytes(cur.Layers[l], text) {
@@ -426,7 +420,7 @@ func sameDocumentation(cur, v *modeldoc.DocVersion) bool {
 		}
 	}
 	for _, st := range v.LayerStatus {
-		if st.Status == "failed" {
+		if st.Status == modeldoc.LayerFailed {
 			return false
 		}
 	}

@@ -448,7 +448,7 @@ func printEstimate(a *App, est *jobs.Estimate, budget float64) {
 	fmt.Fprintf(out, "  objects selected    %d (models, seeds and snapshots; sources are not documented)\n", est.Total)
 	fmt.Fprintf(out, "  to document         %d (%d skipped: documentation up to date)\n", est.ToDocument, est.Skipped)
 	fmt.Fprintf(out, "  calls               %d\n", est.Calls)
-	if est.Provider == "offline" {
+	if est.Provider == modeldoc.ProviderOffline {
 		fmt.Fprintf(out, "  cost                $0 (offline writer: no model, no tokens)\n")
 		return
 	}

@@ -53,7 +53,7 @@ func newKeysSetCmd(a *App) *cobra.Command {
 		Args: exactArgs(1, "PROVIDER"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			provider := strings.ToLower(args[0])
-			if provider != "openai" && provider != "anthropic" {
+			if provider != modeldoc.ProviderOpenAI && provider != modeldoc.ProviderAnthropic {
 				return modeldoc.Errorf(modeldoc.EINVALID, "Unknown provider %q: keys are stored for openai or anthropic.", args[0])
 			}
 			if f, ok := cmd.InOrStdin().(*os.File); ok {

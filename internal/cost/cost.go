@@ -259,7 +259,7 @@ func (t *Table) Price(provider, model string) (Price, bool) {
 		return p, true
 	}
 	for _, name := range candidates(model) {
-		for _, other := range []string{"openai", "anthropic"} {
+		for _, other := range []string{modeldoc.ProviderOpenAI, modeldoc.ProviderAnthropic} {
 			if other == provider {
 				continue
 			}

@@ -267,29 +267,6 @@ func goldenRequests(t testing.TB) []writer.Request {
 	return loadTuva(t).requests(t, "model.the_tuva_project.cms_hcc__int_disease_factors")
 }
 
-// Counting by paragraphs, which is what makes estimates cheap, gives the
-// whole text's count on every prompt of the Tuva project, or within a
-// token or two.
-func TestParagraphCountsAreExact(t *testing.T) {
-	m := loadTuva(t)
-	ids := m.models()
-	if testing.Short() {
-		ids = ids[:20]
-	}
-	var worst float64
-	for _, id := range ids {
-		for _, r := range m.requests(t, id) {
-			whole, parts := tokens.Count(r.User), countParagraphs(r.User)
-			diff := math.Abs(float64(parts-whole)) / float64(whole)
-			worst = max(worst, diff)
-			if diff > 0.002 {
-				t.Errorf("%s %s: paragraphs count %d, whole text %d", id, r.Layer, parts, whole)
-			}
-		}
-	}
-	t.Logf("%d models: worst deviation %.3f%%", len(ids), 100*worst)
-}
-
 func TestEstimateRequestMatchesCountChat(t *testing.T) {
 	for _, req := range goldenRequests(t) {
 		got, _ := EstimateRequest(req)
@@ -380,9 +357,7 @@ func BenchmarkEstimateTuva(b *testing.B) {
 	tab := MustLoad()
 	b.ReportMetric(float64(len(reqs)), "requests/op")
 	for b.Loop() {
-		memo.Lock()
-		memo.counts = nil
-		memo.Unlock()
+		counter = tokens.NewCounter()
 		tab.Estimate("openai", "gpt-4o-mini", reqs)
 	}
 }

@@ -1,21 +1,10 @@
 package cost
 
 import (
-	"strings"
-	"sync"
-
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/tokens"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
-
-// SchemaFraming approximates the tokens a json_schema response format adds
-// around the schema itself. OpenAI does not document how it renders the
-// schema into the prompt; we count the compact schema JSON as if it were
-// one more message (content + TokensPerMessage + a role token) and add the
-// schema's name. Measured against the API this is an approximation, not a
-// bill: bill from the usage the provider reports.
-const SchemaFraming = tokens.TokensPerMessage + 1
 
 // completionShare is the expected size of each layer's answer as a share of
 // its MaxTokens (see prompt.MaxTokens). Calibrated in
@@ -36,78 +25,25 @@ var completionShare = map[modeldoc.Layer]float64{
 	modeldoc.LayerColumnDescriptions:  0.55,
 }
 
-// The requests of one model share everything but their task: the system
-// prompt, and in the user prompt the model's SQL, columns and lineage. So
-// the estimate counts text in paragraphs (split after blank lines, where
-// o200k's pre-tokenizer also splits, so the sum equals the whole text's
-// count or comes within a token or two) and remembers the count of each
-// paragraph: the 6 other layers of a model, and the system prompt and
-// schemas of every model, are then counted once instead of 7 or 10,000
-// times. The memo is dropped when it grows past memoLimit entries, so a run
-// over thousands of models keeps only recent paragraphs.
-const memoLimit = 4096
-
-var memo struct {
-	sync.Mutex
-	counts map[string]int
-}
-
-func countParagraphs(text string) int {
-	n := 0
-	for text != "" {
-		i := strings.Index(text, "\n\n")
-		var para string
-		if i < 0 {
-			para, text = text, ""
-		} else {
-			// Keep the run of newlines with the paragraph it ends.
-			j := i + 2
-			for j < len(text) && text[j] == '\n' {
-				j++
-			}
-			para, text = text[:j], text[j:]
-		}
-		n += countMemo(para)
-	}
-	return n
-}
-
-func countMemo(s string) int {
-	// Short text costs less to count than to remember.
-	if len(s) < 32 {
-		return tokens.Count(s)
-	}
-	memo.Lock()
-	n, ok := memo.counts[s]
-	memo.Unlock()
-	if ok {
-		return n
-	}
-	n = tokens.Count(s)
-	memo.Lock()
-	if memo.counts == nil || len(memo.counts) >= memoLimit {
-		memo.counts = make(map[string]int, 256)
-	}
-	// Clone: the key must not pin the whole prompt it was cut from.
-	memo.counts[strings.Clone(s)] = n
-	memo.Unlock()
-	return n
-}
+// counter remembers the lines it counted: the requests of one model share
+// everything but their task, and every model shares the system prompt and
+// the schemas, so each is counted once (see tokens.Counter).
+var counter = tokens.NewCounter()
 
 // EstimateRequest returns the prompt tokens req will cost, counted exactly
 // in o200k_base over its system and user messages as OpenAI's chat format
-// frames them, plus its schema (see SchemaFraming); and the completion
+// frames them, plus its schema (see tokens.SchemaFraming); and the completion
 // tokens it is expected to produce (a calibrated share of MaxTokens per
 // layer). For Claude, whose tokenizer is not public, the o200k count is an
 // estimate too.
 func EstimateRequest(req writer.Request) (promptTokens, completionTokens int) {
 	promptTokens = tokens.ReplyPriming
 	if req.System != "" {
-		promptTokens += tokens.TokensPerMessage + 1 + countParagraphs(req.System)
+		promptTokens += counter.Message("system", req.System, "")
 	}
-	promptTokens += tokens.TokensPerMessage + 1 + countParagraphs(req.User)
+	promptTokens += counter.Message("user", req.User, "")
 	if len(req.Schema) > 0 {
-		promptTokens += SchemaFraming + countMemo(string(req.Schema)) + tokens.Count(req.SchemaName)
+		promptTokens += counter.Schema(string(req.Schema), req.SchemaName)
 	}
 	share, ok := completionShare[req.Layer]
 	if !ok {

@@ -42,7 +42,7 @@ func CheckGiven(in, out *float64, inName, outName string) error {
 // offline writer is free, a given price is known, and otherwise the table
 // must price the model.
 func (t *Table) Known(provider, model string, given *Price) bool {
-	if normProvider(provider) == "offline" || given != nil {
+	if normProvider(provider) == modeldoc.ProviderOffline || given != nil {
 		return true
 	}
 	_, ok := t.Price(provider, model)

@@ -119,7 +119,7 @@ type pkg struct {
 	dir  string
 	yml  projectYML
 	// Paths relative to dir, with forward slashes.
-	modelPaths, seedPaths, snapshotPaths []string
+	modelPaths, seedPaths, snapshotPaths, macroPaths []string
 }
 
 // rawObject is an object under construction with what is needed to finish
@@ -149,7 +149,9 @@ type projectLoader struct {
 	latest   map[string]map[string]string            // pkg -> name -> latest version
 	sources  map[string]map[[2]string]string         // pkg -> (source, table) -> unique id
 	warnings []string
-	files    map[string]fileData // read ahead by preload
+	// again names what to do once a broken file is fixed ("" is import).
+	again string
+	files map[string]fileData // read ahead by preload
 	// bounds are the package folders, the only ones read from; see within.
 	bounds, resolvedBounds []string
 }
@@ -334,9 +336,8 @@ func (l *projectLoader) loadPackage(dir string, root bool) (*pkg, error) {
 			return nil, nil
 		}
 	}
-	p.modelPaths = cleanPaths(first(p.yml.ModelPaths, p.yml.SourcePaths, []string{"models"}))
-	p.seedPaths = cleanPaths(first(p.yml.SeedPaths, p.yml.DataPaths, []string{"seeds"}))
-	p.snapshotPaths = cleanPaths(first(p.yml.SnapshotPaths, nil, []string{"snapshots"}))
+	layout := layoutOf(&p.yml)
+	p.modelPaths, p.seedPaths, p.snapshotPaths, p.macroPaths = layout.ModelPaths, layout.SeedPaths, layout.SnapshotPaths, layout.MacroPaths
 	l.pkgs = append(l.pkgs, p)
 
 	for _, name := range []string{"packages.yml", "dependencies.yml"} {
@@ -481,8 +482,6 @@ func under(rel string, roots []string) (string, bool) {
 	return "", false
 }
 
-var skipDirs = map[string]bool{"target": true, "dbt_packages": true, "dbt_modules": true, "logs": true, "node_modules": true, ".git": true, "venv": true, ".venv": true}
-
 // readPackage walks a package's folder once and reads what it finds.
 func (l *projectLoader) readPackage(p *pkg) error {
 	var ymls, docs []string
@@ -491,7 +490,7 @@ func (l *projectLoader) readPackage(p *pkg) error {
 	p.modelPaths = l.containedPaths(p, "model-paths", p.modelPaths)
 	p.seedPaths = l.containedPaths(p, "seed-paths", p.seedPaths)
 	p.snapshotPaths = l.containedPaths(p, "snapshot-paths", p.snapshotPaths)
-	l.containedPaths(p, "macro-paths", cleanPaths(p.yml.MacroPaths)) // not read; warned about all the same
+	l.containedPaths(p, "macro-paths", p.macroPaths) // not read; warned about all the same
 	// Resource paths may leave the package folder for the folder of another
 	// package it reads ("../seeds", as Tuva's docs_generate project does,
 	// whose packages.yml names ../../): those folders are walked too.
@@ -522,7 +521,7 @@ func (l *projectLoader) readPackage(p *pkg) error {
 				}
 			}
 			if d.IsDir() {
-				if path != root && (skipDirs[d.Name()] || fileExists(filepath.Join(path, "dbt_project.yml"))) {
+				if path != root && SkipFolder(path) {
 					return filepath.SkipDir // another project lives there
 				}
 				return nil
@@ -533,7 +532,7 @@ func (l *projectLoader) readPackage(p *pkg) error {
 			switch {
 			case strings.HasSuffix(name, ".md"):
 				docs = append(docs, path)
-			case strings.HasSuffix(name, ".yml") || strings.HasSuffix(name, ".yaml"):
+			case IsPropertiesFile(name):
 				if _, ok := under(rel, p.modelPaths); ok {
 					ymls = append(ymls, path)
 				} else if _, ok := under(rel, p.seedPaths); ok {
@@ -869,9 +868,16 @@ func decodeYAML(data []byte, v any, file string, l *projectLoader) error {
 	}
 	msg := err.Error()
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		return modeldoc.Errorf(modeldoc.EINVALID, "%s: YAML syntax error at line %s: %s. Fix the file and import again.", file, m[1], m[2])
+		return modeldoc.Errorf(modeldoc.EINVALID, "%s: YAML syntax error at line %s: %s. Fix the file and %s again.", file, m[1], m[2], l.againVerb())
 	}
-	return modeldoc.Errorf(modeldoc.EINVALID, "%s: invalid YAML: %s. Fix the file and import again.", file, strings.TrimPrefix(msg, "yaml: "))
+	return modeldoc.Errorf(modeldoc.EINVALID, "%s: invalid YAML: %s. Fix the file and %s again.", file, strings.TrimPrefix(msg, "yaml: "), l.againVerb())
+}
+
+func (l *projectLoader) againVerb() string {
+	if l.again == "" {
+		return "import"
+	}
+	return l.again
 }
 
 // dedupeKeys drops all but the last of a key repeated in one mapping. dbt

@@ -30,9 +30,9 @@ import (
 // DefaultModels per provider: the cheapest current model that writes good
 // documentation. A user picks another with --model.
 var DefaultModels = map[string]string{
-	"openai":    "gpt-5-mini",
-	"anthropic": "claude-haiku-4-5",
-	"offline":   "offline-v1",
+	modeldoc.ProviderOpenAI:    "gpt-5-mini",
+	modeldoc.ProviderAnthropic: "claude-haiku-4-5",
+	modeldoc.ProviderOffline:   "offline-v1",
 }
 
 // Provider names a writer and how to reach it. Keys are not part of it:
@@ -54,11 +54,11 @@ func (p Provider) Resolve() (Provider, error) {
 	if p.Name == "" {
 		switch {
 		case os.Getenv("OPENAI_API_KEY") != "" || p.BaseURL != "":
-			p.Name = "openai"
+			p.Name = modeldoc.ProviderOpenAI
 		case os.Getenv("ANTHROPIC_API_KEY") != "":
-			p.Name = "anthropic"
+			p.Name = modeldoc.ProviderAnthropic
 		default:
-			p.Name = "offline"
+			p.Name = modeldoc.ProviderOffline
 		}
 	}
 	p.Name = strings.ToLower(strings.TrimSpace(p.Name))
@@ -72,7 +72,7 @@ func (p Provider) Resolve() (Provider, error) {
 	if err := writer.CheckReasoningEffort(p.ReasoningEffort); err != nil {
 		return p, modeldoc.Errorf(modeldoc.EINVALID, "%s.", upperFirst(err.Error()))
 	}
-	if p.Name == "anthropic" && p.ReasoningEffort != "" && p.ReasoningEffort != "none" {
+	if p.Name == modeldoc.ProviderAnthropic && p.ReasoningEffort != "" && p.ReasoningEffort != "none" {
 		// Extended thinking would be the way to honour it, and Anthropic
 		// refuses thinking with the forced tool call each layer is.
 		return p, modeldoc.Errorf(modeldoc.EINVALID, "A reasoning effort (%s) cannot be honoured for anthropic: each layer is a forced tool call, which Anthropic does not allow with extended thinking, so thinking stays off. Leave out the reasoning effort.", p.ReasoningEffort)
@@ -88,7 +88,7 @@ func upperFirst(s string) string {
 }
 
 // envKeys names the environment variable of each provider's key.
-var envKeys = map[string]string{"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+var envKeys = map[string]string{modeldoc.ProviderOpenAI: "OPENAI_API_KEY", modeldoc.ProviderAnthropic: "ANTHROPIC_API_KEY"}
 
 // Config configures an Engine.
 type Config struct {
@@ -232,11 +232,11 @@ func (e *Engine) Writer(ctx context.Context, orgID int64, p Provider) (writer.Wr
 // here: the writer reports it, naming the provider, on its first call.
 func NewWriter(p Provider, key string) (writer.Writer, error) {
 	switch p.Name {
-	case "offline":
+	case modeldoc.ProviderOffline:
 		return offlinewriter.New(), nil
-	case "openai":
+	case modeldoc.ProviderOpenAI:
 		return openaiwriter.New(openaiwriter.Config{APIKey: key, BaseURL: p.BaseURL, JSONMode: p.JSONMode})
-	case "anthropic":
+	case modeldoc.ProviderAnthropic:
 		return anthropicwriter.New(anthropicwriter.Config{APIKey: key, BaseURL: os.Getenv("ANTHROPIC_BASE_URL")})
 	}
 	return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown provider %q.", p.Name)
@@ -258,7 +258,7 @@ func (e *Engine) jobWriter(ctx context.Context, j *jobs.Job) (writer.Writer, err
 	if err != nil {
 		return nil, err
 	}
-	if p.Name != "offline" && key == "" && p.BaseURL == "" {
+	if p.Name != modeldoc.ProviderOffline && key == "" && p.BaseURL == "" {
 		org := ""
 		if o, err := e.Store.GetOrganization(ctx, j.OrgID); err == nil {
 			org = o.Name
@@ -272,7 +272,7 @@ func (e *Engine) jobWriter(ctx context.Context, j *jobs.Job) (writer.Writer, err
 }
 
 func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
-	if w.Provider() == "offline" {
+	if w.Provider() == modeldoc.ProviderOffline {
 		return w // no provider, no limits, nothing transient
 	}
 	e.mu.Lock()

@@ -12,9 +12,8 @@ import (
 	"sort"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/export/udiff"
 	"github.com/modeldoc/modeldoc/internal/export/yamledit"
 	"github.com/modeldoc/modeldoc/internal/store"
@@ -190,42 +189,24 @@ func findProject(ctx context.Context, st *store.Store, orgID int64, name string)
 	return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "No imported project is named %q (imported: %s): import the folder first, or name the project with --project.", name, strings.Join(names, ", "))
 }
 
-// readProject reads the project's name and model paths.
+// readProject reads the project's name and model paths, as the importer
+// does (dbt.ReadLayout).
 func (x *dbtExporter) readProject() (string, error) {
-	file := filepath.Join(x.opts.Dir, "dbt_project.yml")
-	data, err := os.ReadFile(file)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", modeldoc.Errorf(modeldoc.EINVALID, "%s has no dbt_project.yml: point at the dbt project folder.", x.opts.Dir)
-	}
+	layout, warnings, err := dbt.ReadLayout(x.opts.Dir)
 	if err != nil {
-		return "", modeldoc.Errorf(modeldoc.EINVALID, "Cannot read %s: %v.", file, err)
+		return "", err
 	}
-	var py struct {
-		Name        string   `yaml:"name"`
-		ModelPaths  []string `yaml:"model-paths"`
-		SourcePaths []string `yaml:"source-paths"`
-	}
-	if err := yaml.Unmarshal(data, &py); err != nil {
-		return "", modeldoc.Errorf(modeldoc.EINVALID, "%s: %s. Fix the file and export again.", file, strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	paths := py.ModelPaths
-	if len(paths) == 0 {
-		paths = py.SourcePaths
-	}
-	if len(paths) == 0 {
-		paths = []string{"models"}
-	}
-	for _, p := range paths {
-		p = strings.Trim(filepath.ToSlash(filepath.Clean(p)), "/")
-		if p == ".." || strings.HasPrefix(p, "../") {
+	// A value dbt_project.yml gives twice or of the wrong type is read as
+	// the importer reads it; say so, as the import did.
+	x.res.Warnings = append(x.res.Warnings, warnings...)
+	for _, p := range layout.ModelPaths {
+		if filepath.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") {
 			continue // outside the project: not ours to edit
 		}
 		x.roots = append(x.roots, p)
 	}
-	return py.Name, nil
+	return layout.Name, nil
 }
-
-var skipDirs = map[string]bool{"target": true, "dbt_packages": true, "dbt_modules": true, "logs": true, "node_modules": true, ".git": true, "venv": true, ".venv": true}
 
 // readProps parses every .yml/.yaml under the model paths and indexes the
 // models they declare; dbt reads a model declared twice from the later
@@ -242,12 +223,12 @@ func (x *dbtExporter) readProps() error {
 				return err
 			}
 			if d.IsDir() {
-				if p != dir && (skipDirs[d.Name()] || exists(filepath.Join(p, "dbt_project.yml"))) {
+				if p != dir && dbt.SkipFolder(p) {
 					return filepath.SkipDir
 				}
 				return nil
 			}
-			if n := d.Name(); strings.HasSuffix(n, ".yml") || strings.HasSuffix(n, ".yaml") {
+			if dbt.IsPropertiesFile(d.Name()) {
 				rel, _ := filepath.Rel(x.opts.Dir, p)
 				rels = append(rels, filepath.ToSlash(rel))
 			}
@@ -347,11 +328,6 @@ func (x *dbtExporter) target(rel string) (real, why string) {
 func within(root, p string) bool {
 	rel, err := filepath.Rel(root, p)
 	return err == nil && filepath.IsLocal(rel)
-}
-
-func exists(p string) bool {
-	_, err := os.Stat(p)
-	return err == nil
 }
 
 // namePattern learns how the project names properties files from the

@@ -167,3 +167,37 @@ func TestExportDBTAllOrNothing(t *testing.T) {
 		}
 	})
 }
+
+// export dbt reads dbt_project.yml as the importer does (dbt.ReadLayout):
+// a key given twice keeps its last value, as dbt's PyYAML does, with a
+// warning, instead of refusing a file dbt itself reads.
+func TestExportDBTReadsTheLayoutAsTheImportDoes(t *testing.T) {
+	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		proj := t.TempDir()
+		writeTree(t, proj, map[string]string{
+			"dbt_project.yml":                     "name: shop\nmodel-paths: [old_models]\nmodel-paths: [models]\n",
+			"old_models/_old__models.yml":         "version: 2\nmodels:\n  - name: stg_orders\n",
+			"models/staging/_staging__models.yml": "version: 2\nmodels:\n  - name: stg_orders\n",
+			"models/staging/stg_orders.sql":       "select 1 as id",
+			"models/target/_target__models.yml":   "version: 2\nmodels:\n  - name: stg_orders\n",
+		})
+		fx := importDocumented(t, st, &modeldoc.Catalog{ProjectName: "shop", Source: "manifest", Path: proj, Objects: []modeldoc.Object{
+			model("shop", "stg_orders", "models/staging/stg_orders.sql"),
+		}})
+		res, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: proj, DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var paths []string
+		for _, f := range res.Files {
+			paths = append(paths, f.Path)
+		}
+		if len(paths) != 1 || paths[0] != "models/staging/_staging__models.yml" {
+			t.Errorf("files %v, want only models/staging/_staging__models.yml (the last model-paths; target/ skipped)", paths)
+		}
+		if w := strings.Join(res.Warnings, "\n"); !strings.Contains(w, "dbt_project.yml") || !strings.Contains(w, "model-paths") {
+			t.Errorf("no warning about the repeated model-paths:\n%s", w)
+		}
+	})
+}

@@ -52,16 +52,19 @@ func BuildJSON(projects []*Project, now time.Time) *JSONDocument {
 	for _, p := range projects {
 		jp := JSONProject{Project: p.Project, Objects: []JSONObject{}, Lineage: []JSONEdge{}}
 		for _, o := range p.sortedObjects() {
-			jo := JSONObject{Object: *o, Upstream: []string{}, Downstream: []string{}, Stale: p.Summary[o.ID].Stale, Documentation: p.Docs[o.ID]}
+			// The same view the Markdown export renders; the document keeps
+			// the version whole, so its layers are not decoded here.
+			d := projectView(p, o, nil, "")
+			jo := JSONObject{Object: *d.Object, Upstream: []string{}, Downstream: []string{}, Stale: d.Stale, Documentation: d.Version}
 			if jo.Columns == nil {
 				jo.Columns = []modeldoc.Column{}
 			}
-			for _, id := range p.Upstream[o.ID] {
-				jo.Upstream = append(jo.Upstream, p.Object(id).UniqueID)
-				jp.Lineage = append(jp.Lineage, JSONEdge{Upstream: p.Object(id).UniqueID, Downstream: o.UniqueID})
+			for _, u := range d.Upstream {
+				jo.Upstream = append(jo.Upstream, u.UniqueID)
+				jp.Lineage = append(jp.Lineage, JSONEdge{Upstream: u.UniqueID, Downstream: o.UniqueID})
 			}
-			for _, id := range p.Downstream[o.ID] {
-				jo.Downstream = append(jo.Downstream, p.Object(id).UniqueID)
+			for _, dn := range d.Downstream {
+				jo.Downstream = append(jo.Downstream, dn.UniqueID)
 			}
 			jp.Objects = append(jp.Objects, jo)
 		}

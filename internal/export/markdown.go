@@ -73,11 +73,14 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 		fmt.Fprintf(&idx, "\n## %s\n\nModels documented: %.1f%% (%d of %d); columns: %.1f%% (%d of %d).\n\n| Name | Type | Schema | Summary |\n|---|---|---|---|\n",
 			mdEscape(p.Project.Name), s.Models.Percent, s.Models.Documented, s.Models.Total, s.Columns.Percent, s.Columns.Documented, s.Columns.Total)
 		for _, o := range p.sortedObjects() {
-			pg, err := buildPage(p, o, names, ".md")
-			if err != nil {
+			pg := projectView(p, o, names, ".md")
+			if err := pg.decode(); err != nil {
 				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
 			}
-			summary := pg.Summary
+			summary := ""
+			if pg.Published(modeldoc.LayerExecutiveSummary) {
+				summary = pg.Summary
+			}
 			if summary == "" {
 				summary = o.Description
 			}
@@ -94,7 +97,7 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 	return n, nil
 }
 
-func markdownPage(pg *page) string {
+func markdownPage(pg *DocView) string {
 	var b strings.Builder
 	o := pg.Object
 	fmt.Fprintf(&b, "# %s\n\n[All objects](%s)\n\n", mdEscape(o.Name), MarkdownIndex)
@@ -108,10 +111,10 @@ func markdownPage(pg *page) string {
 	if o.FilePath != "" {
 		fmt.Fprintf(&b, "- **File:** %s\n", mdEscape(o.FilePath))
 	}
-	if v := pg.Doc; v != nil {
-		cx := fmt.Sprintf("%d / 5", v.ComplexityScore)
-		if len(pg.ComplexityReasons) > 0 {
-			cx += " (" + mdEscape(strings.Join(pg.ComplexityReasons, "; ")) + ")"
+	if v := pg.Version; v != nil {
+		cx := fmt.Sprintf("%d / %d", pg.Complexity.Score, pg.Complexity.Scale)
+		if len(pg.Complexity.Reasons) > 0 {
+			cx += " (" + mdEscape(strings.Join(pg.Complexity.Reasons, "; ")) + ")"
 		}
 		fmt.Fprintf(&b, "- **Complexity:** %s\n- **Written by:** %s · %s · prompt %s · version %d · %s\n",
 			cx, mdEscape(v.Provider), mdEscape(v.Model), mdEscape(v.PromptVersion), v.Version, v.CreatedAt.UTC().Format("2006-01-02 15:04 UTC"))
@@ -124,15 +127,15 @@ func markdownPage(pg *page) string {
 	}
 	// draft labels a heading whose text nobody has reviewed.
 	draft := func(l modeldoc.Layer) string {
-		if pg.Draft[string(l)] {
+		if pg.Draft(l) {
 			return " (AI draft)"
 		}
 		return ""
 	}
-	if pg.Summary != "" {
+	if pg.Summary != "" && pg.Published(modeldoc.LayerExecutiveSummary) {
 		fmt.Fprintf(&b, "\n## Executive summary%s\n\n%s\n", draft(modeldoc.LayerExecutiveSummary), markdown.Markdown(pg.Summary))
 	}
-	if n := pg.Narrative; n != nil {
+	if n := pg.Narrative; n != nil && pg.Published(modeldoc.LayerBusinessNarrative) {
 		fmt.Fprintf(&b, "\n## Business narrative%s\n\n%s\n\n", draft(modeldoc.LayerBusinessNarrative), markdown.Markdown(n.WhatItDoes))
 		for i, step := range n.DataJourney {
 			fmt.Fprintf(&b, "%d. %s\n", i+1, markdown.MarkdownCell(step))
@@ -141,27 +144,27 @@ func markdownPage(pg *page) string {
 			fmt.Fprintf(&b, "\n**Impact:** %s\n", markdown.MarkdownCell(n.BusinessImpact))
 		}
 	}
-	if len(pg.Cards) > 0 {
+	if len(pg.Cards) > 0 && pg.Published(modeldoc.LayerTransformationCards) {
 		b.WriteString("\n## Transformation steps" + draft(modeldoc.LayerTransformationCards) + "\n")
 		for _, c := range pg.Cards {
 			fmt.Fprintf(&b, "\n### %d. %s\n\n- **Input:** %s\n- **Logic:** %s\n- **Output:** %s\n- **Why it matters:** %s\n",
 				c.StepNumber, markdown.MarkdownCell(c.Title), markdown.MarkdownCell(c.Input), markdown.MarkdownCell(c.Logic), markdown.MarkdownCell(c.Output), markdown.MarkdownCell(c.WhyItMatters))
 		}
 	}
-	if len(pg.Code) > 0 {
+	if len(pg.Code) > 0 && pg.Published(modeldoc.LayerCodeExplanations) {
 		b.WriteString("\n## Code explained" + draft(modeldoc.LayerCodeExplanations) + "\n")
 		for _, c := range pg.Code {
 			f := fence(c.CodeBlock)
 			fmt.Fprintf(&b, "\n%ssql\n%s\n%s\n\n%s\n\n%s\n", f, c.CodeBlock, f, markdown.Markdown(c.PlainEnglish), markdown.MarkdownCell(c.BusinessContext))
 		}
 	}
-	if len(pg.Rules) > 0 {
+	if len(pg.Rules) > 0 && pg.Published(modeldoc.LayerBusinessRules) {
 		b.WriteString("\n## Business rules" + draft(modeldoc.LayerBusinessRules) + "\n\n")
 		for _, r := range pg.Rules {
 			fmt.Fprintf(&b, "- **%s** %s\n", markdown.MarkdownCell(r.Rule), markdown.MarkdownCell(r.Impact))
 		}
 	}
-	if im := pg.Impact; im != nil {
+	if im := pg.Impact; im != nil && pg.Published(modeldoc.LayerImpactAnalysis) {
 		b.WriteString("\n## Impact analysis" + draft(modeldoc.LayerImpactAnalysis) + "\n\n")
 		if len(im.UsedBy) > 0 {
 			b.WriteString("| Team | Frequency | Purpose |\n|---|---|---|\n")
@@ -193,7 +196,7 @@ func markdownPage(pg *page) string {
 	return b.String()
 }
 
-func writeLinks(b *strings.Builder, links []link) {
+func writeLinks(b *strings.Builder, links []ViewLink) {
 	if len(links) == 0 {
 		b.WriteString(" nothing\n")
 		return

@@ -78,18 +78,18 @@ func (s *Server) renderPrompt(rf *responseFormat, msgs []message) []uint {
 			schema = buf.String()
 		}
 		seq = append(seq, tokStart, tokSchema, tokMessage, tokEnd)
-		seq = append(seq, s.tokens.encode(rf.JSONSchema.Name)...)
-		seq = append(seq, s.tokens.encode(schema)...)
+		seq = append(seq, s.tokens.Encode(rf.JSONSchema.Name)...)
+		seq = append(seq, s.tokens.Encode(schema)...)
 	}
 	for _, m := range msgs {
 		seq = append(seq, tokStart)
-		seq = append(seq, s.tokens.encode(m.Role)...)
+		seq = append(seq, s.tokens.Encode(m.Role)...)
 		seq = append(seq, tokMessage)
-		seq = append(seq, s.tokens.encode(m.text)...)
+		seq = append(seq, s.tokens.Encode(m.text)...)
 		seq = append(seq, tokEnd)
 		if m.Name != "" {
 			seq = append(seq, tokName)
-			seq = append(seq, s.tokens.encode(m.Name)...)
+			seq = append(seq, s.tokens.Encode(m.Name)...)
 		}
 	}
 	return append(seq, tokStart, tokMessage, tokEnd)

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/modeldoc/modeldoc/internal/tokens"
 )
 
 // chatRequest is the part of OpenAI's chat completion request the fake reads.
@@ -175,7 +177,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 
 	// OpenAI reserves prompt + max_tokens against TPM before answering;
 	// without max_tokens the fake reserves the prompt alone.
-	promptTokens := s.tokens.messageTokens(msgs) + s.schemaTokens(req.ResponseFormat)
+	promptTokens := s.messageTokens(msgs) + s.schemaTokens(req.ResponseFormat)
 	v := s.limiter.Load().admit(promptTokens+maxTokens, start)
 	v.setHeaders(h)
 	if !v.ok {
@@ -257,10 +259,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	answerCap := maxTokens - reasoning
-	completionTokens := s.tokens.count(content)
+	completionTokens := s.tokens.Count(content)
 	if maxTokens > 0 && completionTokens > answerCap {
-		content, finish = s.tokens.truncate(content, answerCap), "length"
-		completionTokens = s.tokens.count(content)
+		content, _ = tokens.Truncate(content, answerCap)
+		finish = "length"
+		completionTokens = s.tokens.Count(content)
 	}
 	completionTokens += reasoning
 	if len(invented) > 0 {
@@ -625,9 +628,9 @@ func idString(r, seq uint64) string {
 
 // schemaTokens is what a json_schema response format adds to the prompt:
 // OpenAI renders the schema into the model's context and bills it as
-// prompt tokens. Counted like one more message (framing and a role token)
-// holding the compact schema JSON, plus the schema's name, which is how
-// cost.EstimateRequest counts it (cost.SchemaFraming).
+// prompt tokens. Counted as internal/tokens counts a schema (like one more
+// message holding the compact schema JSON, plus the schema's name), which
+// is how cost.EstimateRequest counts it too.
 func (s *Server) schemaTokens(rf *responseFormat) int {
 	if rf == nil || rf.Type != "json_schema" || rf.JSONSchema == nil || len(rf.JSONSchema.Schema) == 0 {
 		return 0
@@ -637,5 +640,5 @@ func (s *Server) schemaTokens(rf *responseFormat) int {
 	if json.Compact(&buf, rf.JSONSchema.Schema) == nil {
 		schema = buf.String()
 	}
-	return tokensPerMessage + 1 + s.tokens.count(schema) + s.tokens.count(rf.JSONSchema.Name)
+	return s.tokens.Schema(schema, rf.JSONSchema.Name)
 }

@@ -24,6 +24,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/modeldoc/modeldoc/internal/tokens"
 )
 
 // Config configures a Server. The zero value serves instantly, without
@@ -101,7 +103,7 @@ type Server struct {
 	set     atomic.Pointer[settings]
 	limiter atomic.Pointer[limiter]
 	seq     atomic.Uint64 // chat requests received, for deterministic faults
-	tokens  *tokenCounter
+	tokens  *tokens.Counter
 	cache   *promptCache // nil when Config.NoCache
 	stats   *stats
 	lies    *lieLog
@@ -128,7 +130,7 @@ func New(cfg Config) *Server {
 	s := &Server{
 		cfg:    cfg,
 		now:    cfg.Now,
-		tokens: newTokenCounter(),
+		tokens: tokens.NewCounter(),
 		stats:  newStats(cfg.Now()),
 		lies:   newLieLog(),
 		done:   make(chan struct{}),

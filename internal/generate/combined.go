@@ -41,7 +41,7 @@ func (s *Service) writeCombined(ctx context.Context, plan *Plan, w writer.Writer
 	if err != nil && (ctx.Err() != nil || writer.KindOf(err).Fatal()) {
 		out := make([]outcome, len(req.Layers))
 		for i, l := range req.Layers {
-			st := modeldoc.LayerStatus{Status: "failed", Error: err.Error(), ErrorClass: string(writer.KindOf(err)), Attempts: 1}
+			st := modeldoc.LayerStatus{Status: modeldoc.LayerFailed, Error: err.Error(), ErrorClass: string(writer.KindOf(err)), Attempts: 1}
 			out[i] = outcome{layer: l, status: st, model: res.Model}
 		}
 		addUsage(&out[0].status, res.Usage)
@@ -60,7 +60,7 @@ func (s *Service) writeCombined(ctx context.Context, plan *Plan, w writer.Writer
 			defer wg.Done()
 			lreq, berr := prompt.Build(l, plan.Subject, plan.prompt)
 			if berr != nil {
-				out[i] = outcome{layer: l, status: modeldoc.LayerStatus{Status: "failed", Error: berr.Error(), ErrorClass: string(writer.InvalidRequest)}}
+				out[i] = outcome{layer: l, status: modeldoc.LayerStatus{Status: modeldoc.LayerFailed, Error: berr.Error(), ErrorClass: string(writer.InvalidRequest)}}
 				return
 			}
 			var first *writer.Result
@@ -97,7 +97,7 @@ func mergeChunks(chunks []outcome) outcome {
 		return chunks[0]
 	}
 	m := outcome{layer: modeldoc.LayerColumnDescriptions}
-	m.status.Status = "ok"
+	m.status.Status = modeldoc.LayerOK
 	var all modeldoc.ColumnDescriptionsOut
 	var failed []*outcome
 	var missing []string
@@ -131,19 +131,19 @@ func mergeChunks(chunks []outcome) outcome {
 	}
 	if len(failed) == len(chunks) {
 		f := failed[0]
-		m.status.Status, m.status.Error, m.status.ErrorClass = "failed", f.status.Error, f.status.ErrorClass
+		m.status.Status, m.status.Error, m.status.ErrorClass = modeldoc.LayerFailed, f.status.Error, f.status.ErrorClass
 		m.status.FinishReason = f.status.FinishReason
 		return m
 	}
 	b, err := json.Marshal(all)
 	if err != nil {
-		m.status.Status, m.status.Error = "failed", err.Error()
+		m.status.Status, m.status.Error = modeldoc.LayerFailed, err.Error()
 		return m
 	}
 	m.content = b
 	if len(failed) > 0 {
 		f := failed[0]
-		m.status.Status, m.status.ErrorClass = "partial", f.status.ErrorClass
+		m.status.Status, m.status.ErrorClass = modeldoc.LayerPartial, f.status.ErrorClass
 		m.status.MissingColumns = missing
 		m.status.Error = fmt.Sprintf("%d of %d parts of the columns failed (%s); %d columns not written: %s",
 			len(failed), len(chunks), f.status.Error, len(missing), clipList(missing, 20))

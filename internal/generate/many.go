@@ -521,7 +521,7 @@ func (s *Service) extrapolate(briefs []Brief, opts Options) {
 	ca, cb := line(sz, sxz)
 	for i := range briefs {
 		p := &briefs[i]
-		if !p.Extrapolated || opts.Provider == "offline" {
+		if !p.Extrapolated || opts.Provider == modeldoc.ProviderOffline {
 			continue
 		}
 		x := float64(p.size)

@@ -239,7 +239,7 @@ func (s *Service) planSubject(subject *writer.Subject, opts Options, deep ancest
 		plan.Inherited = inh.list()
 		plan.Human = inh.human
 	}
-	if opts.Provider != "offline" {
+	if opts.Provider != modeldoc.ProviderOffline {
 		est := s.estimate(opts, plan.Requests)
 		plan.EstimatedPromptTokens = int64(est.PromptTokens)
 		plan.EstimatedCompletionTokens = int64(est.CompletionTokens)
@@ -259,7 +259,7 @@ func (s *Service) promptOptions(opts Options) prompt.Options {
 // callsMode is the plan's calls mode; the offline writer reads one layer
 // per request, and its calls cost nothing to split.
 func callsMode(opts Options) string {
-	if opts.Provider == "offline" {
+	if opts.Provider == modeldoc.ProviderOffline {
 		return prompt.CallsPerLayer
 	}
 	return opts.Calls
@@ -424,7 +424,7 @@ func (s *Service) Write(ctx context.Context, plan *Plan, w writer.Writer) (*mode
 		// Every column is documented: the layer is written from that
 		// documentation, with no call.
 		results = append(results, outcome{layer: modeldoc.LayerColumnDescriptions,
-			content: json.RawMessage(`{"columns":[],"confidence":"high"}`), status: modeldoc.LayerStatus{Status: "ok"}})
+			content: json.RawMessage(`{"columns":[],"confidence":"high"}`), status: modeldoc.LayerStatus{Status: modeldoc.LayerOK}})
 	}
 	if ctx.Err() == nil {
 		for _, r := range results {
@@ -495,7 +495,7 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 	// a failed layer keeps them to say what else was wrong.
 	var invalidFindings []modeldoc.Finding
 	review := func() (json.RawMessage, modeldoc.LayerStatus, string, error) {
-		st.Status, st.Error, st.ErrorClass = "ok", "", ""
+		st.Status, st.Error, st.ErrorClass = modeldoc.LayerOK, "", ""
 		st.Findings, st.Review = findings, true
 		return flagged, st, model, nil
 	}
@@ -522,7 +522,7 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 			if err == nil {
 				f := ground.Check(req.Layer, res.Content, plan.Subject)
 				if len(f) == 0 {
-					st.Status, st.Error, st.ErrorClass = "ok", "", ""
+					st.Status, st.Error, st.ErrorClass = modeldoc.LayerOK, "", ""
 					st.Findings, st.Review = nil, false
 					return json.RawMessage(res.Content), st, model, nil
 				}
@@ -547,10 +547,10 @@ func (s *Service) writeLayer(ctx context.Context, plan *Plan, w writer.Writer, r
 			continue
 		}
 		kind := writer.KindOf(err)
-		st.Status, st.Error, st.ErrorClass = "failed", err.Error(), string(kind)
+		st.Status, st.Error, st.ErrorClass = modeldoc.LayerFailed, err.Error(), string(kind)
 		if ctx.Err() != nil {
 			if flagged != nil {
-				st.Status, st.Error, st.ErrorClass = "ok", "", ""
+				st.Status, st.Error, st.ErrorClass = modeldoc.LayerOK, "", ""
 				st.Findings, st.Review = findings, true
 				return flagged, st, model, ctx.Err()
 			}

@@ -57,7 +57,7 @@ func (m *Manager) normalize(req *CreateRequest) error {
 		o.Concurrency = m.cfg.Concurrency
 	}
 	if o.Provider == "" {
-		o.Provider = "offline"
+		o.Provider = modeldoc.ProviderOffline
 	}
 	return o.Validate()
 }

@@ -42,15 +42,15 @@ import (
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
-// Job statuses.
+// Job statuses (named in the root package, for the packages below jobs).
 const (
-	StatusQueued    = "queued"
-	StatusRunning   = "running"
-	StatusPausing   = "pausing"
-	StatusPaused    = "paused"
-	StatusCompleted = "completed"
-	StatusFailed    = "failed"
-	StatusCancelled = "cancelled"
+	StatusQueued    = modeldoc.JobQueued
+	StatusRunning   = modeldoc.JobRunning
+	StatusPausing   = modeldoc.JobPausing
+	StatusPaused    = modeldoc.JobPaused
+	StatusCompleted = modeldoc.JobCompleted
+	StatusFailed    = modeldoc.JobFailed
+	StatusCancelled = modeldoc.JobCancelled
 )
 
 // Item statuses.

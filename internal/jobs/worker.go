@@ -334,11 +334,11 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 	ok, failed := 0, 0
 	for _, ls := range v.LayerStatus {
 		switch ls.Status {
-		case "ok":
+		case modeldoc.LayerOK:
 			ok++
-		case "failed":
+		case modeldoc.LayerFailed:
 			failed++
-		case "partial":
+		case modeldoc.LayerPartial:
 			// Some columns written, some not: the item is partial.
 			ok++
 			failed++
@@ -660,7 +660,7 @@ type keptDoc struct {
 func keepLayers(v *modeldoc.DocVersion) (string, error) {
 	k := keptDoc{InputHash: v.InputHash, Layers: map[modeldoc.Layer]generate.KeptLayer{}}
 	for l, ls := range v.LayerStatus {
-		if c, ok := v.Layers[l]; ok && ls.Status == "ok" {
+		if c, ok := v.Layers[l]; ok && ls.Status == modeldoc.LayerOK {
 			k.Layers[l] = generate.KeptLayer{Content: c, Status: ls}
 		}
 	}
@@ -732,9 +732,9 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		ls := v.LayerStatus[modeldoc.Layer(l)]
 		ok, failed := 0, 0
 		switch ls.Status {
-		case "ok":
+		case modeldoc.LayerOK:
 			ok = 1
-		case "failed", "partial":
+		case modeldoc.LayerFailed, modeldoc.LayerPartial:
 			failed = 1
 		default:
 			continue
@@ -750,7 +750,7 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		}
 	}
 	for _, l := range layers {
-		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == "failed" || ls.Status == "partial" {
+		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == modeldoc.LayerFailed || ls.Status == modeldoc.LayerPartial {
 			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, l, ls.ErrorClass, ls.Error, ls.Attempts); err != nil {
 				return err
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -271,7 +272,10 @@ func (m *Metrics) compute(ctx context.Context, org int64) (*figures, error) {
 	}
 	// Every status appears, zero or not, so that a dashboard's series do
 	// not vanish when no job is in a state.
-	f.jobs = map[string]float64{"queued": 0, "running": 0, "pausing": 0, "paused": 0, "completed": 0, "failed": 0, "cancelled": 0}
+	f.jobs = map[string]float64{}
+	for _, s := range modeldoc.JobStates {
+		f.jobs[s] = 0
+	}
 	rows, err := db.QueryContext(ctx, m.db.Rebind("SELECT status, COUNT(*) FROM jobs"+jobsWhere+" GROUP BY status"), args...)
 	if err != nil {
 		return nil, fmt.Errorf("jobs by status: %w", err)

@@ -33,7 +33,7 @@ func Run(ctx context.Context, dataset string, st *store.Store, cat *modeldoc.Cat
 	}
 	defer eng.Close()
 	j, err := eng.Jobs.Create(ctx, org.ID, jobs.CreateRequest{Options: jobs.Options{
-		Selection: jobs.Selection{ProjectID: sum.ProjectID}, Provider: "offline", Model: "offline-v1", Concurrency: 8,
+		Selection: jobs.Selection{ProjectID: sum.ProjectID}, Provider: modeldoc.ProviderOffline, Model: "offline-v1", Concurrency: 8,
 	}})
 	if err != nil {
 		return nil, fmt.Errorf("create the job for %s: %w", dataset, err)

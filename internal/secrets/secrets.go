@@ -171,11 +171,11 @@ func ValidateKey(provider, key string) error {
 		return modeldoc.Errorf(modeldoc.EINVALID, "The key is %d characters long; %s keys are 20 to 512.", len(key), provider)
 	}
 	switch provider {
-	case "openai":
+	case modeldoc.ProviderOpenAI:
 		if !strings.HasPrefix(key, "sk-") {
 			return modeldoc.Errorf(modeldoc.EINVALID, "OpenAI keys start with \"sk-\"; this one does not.")
 		}
-	case "anthropic":
+	case modeldoc.ProviderAnthropic:
 		if !strings.HasPrefix(key, "sk-ant-") {
 			return modeldoc.Errorf(modeldoc.EINVALID, "Anthropic keys start with \"sk-ant-\"; this one does not.")
 		}

@@ -331,7 +331,7 @@ func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersio
 				continue
 			}
 			st, asked := status[l]
-			if asked && st.Status == "failed" {
+			if asked && st.Status == modeldoc.LayerFailed {
 				st.CarriedFrom, st.Stale = from, true
 				copyReview(&st, ps)
 			} else {
@@ -344,7 +344,7 @@ func (s *Store) carryOver(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersio
 					st.Stale = false
 				}
 				if st.Status == "" {
-					st.Status = "ok"
+					st.Status = modeldoc.LayerOK
 				}
 			}
 			layers[l] = old

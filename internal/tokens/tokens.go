@@ -3,9 +3,17 @@
 // reads the vocabulary embedded in github.com/tiktoken-go/tokenizer, so it
 // never touches the network. For Claude, whose tokenizer is not public, the
 // counts are an estimate that the provider's reported usage corrects.
+//
+// It is the one rule set for counting: the estimate (internal/cost), the
+// prompt's SQL budget (internal/prompt) and the fake server's usage
+// (internal/fakellm) all count here. The fake must count as OpenAI bills,
+// so the rules are the provider's (tiktoken's o200k_base and the
+// cookbook's chat framing), and an estimate that agrees with the fake
+// agrees with the bill.
 package tokens
 
 import (
+	"hash/maphash"
 	"sync"
 	"unicode/utf8"
 
@@ -51,9 +59,17 @@ func Count(text string) int {
 // of the encoded role and content, and every reply is primed with
 // <|start|>assistant<|message|>, 3 more. The roles we send (system, user,
 // assistant) are one token each.
+// A message's optional name costs TokensPerName on top of its tokens. A
+// json_schema response format adds tokens that OpenAI does not document;
+// SchemaFraming counts the compact schema JSON as if it were one more
+// message (TokensPerMessage and a role token), plus the schema's name.
+// That is an approximation, not a bill: bill from the usage the provider
+// reports.
 const (
 	TokensPerMessage = 3
 	ReplyPriming     = 3
+	TokensPerName    = 1
+	SchemaFraming    = TokensPerMessage + 1
 )
 
 // CountChat returns the prompt tokens a chat completion with these message
@@ -119,4 +135,129 @@ func truncateBytes(text string, n int) string {
 		n--
 	}
 	return text[:n]
+}
+
+// Counter counts as Count does and remembers what it counted. The requests
+// of one model share most of their text (the system prompt, the model's
+// SQL, columns and lineage) and a batch repeats the system prompt and the
+// schemas thousands of times, so long texts are counted line by line and
+// each line's count is kept: shared lines are tokenized once. This is
+// exact: o200k's pre-tokenizer never lets a piece cross a newline run that
+// is followed by a character other than whitespace or '/', and BPE merges
+// never cross pieces, so cutting there splits the token sequence cleanly
+// (TestCounterIsExact checks it on real SQL and prompts). The memo is
+// dropped whole when it grows past memoLimit entries, so a run over
+// thousands of models keeps only recent lines. A Counter is safe for
+// concurrent use.
+type Counter struct {
+	seed maphash.Seed
+
+	mu   sync.Mutex
+	memo map[uint64]int
+	ids  map[uint64][]uint // Encode's memo
+}
+
+const memoLimit = 1 << 16
+
+// NewCounter returns a Counter with an empty memo.
+func NewCounter() *Counter {
+	return &Counter{seed: maphash.MakeSeed(), memo: make(map[uint64]int), ids: make(map[uint64][]uint)}
+}
+
+// chunks calls f with the pieces of s that Counter counts apart; short
+// text is one piece.
+func chunks(s string, f func(string)) {
+	start := 0
+	if len(s) >= 512 {
+		for i := 0; i+1 < len(s); i++ {
+			if s[i] != '\n' {
+				continue
+			}
+			if c := s[i+1]; c != ' ' && c != '\t' && c != '\n' && c != '\r' && c != '\f' && c != '\v' && c != '/' && c < 0x80 {
+				f(s[start : i+1])
+				start = i + 1
+			}
+		}
+	}
+	f(s[start:])
+}
+
+// Count returns the number of o200k_base tokens in s, as Count does.
+func (c *Counter) Count(s string) int {
+	n := 0
+	chunks(s, func(piece string) { n += c.countChunk(piece) })
+	return n
+}
+
+func (c *Counter) countChunk(s string) int {
+	if s == "" {
+		return 0
+	}
+	h := maphash.String(c.seed, s)
+	c.mu.Lock()
+	n, ok := c.memo[h]
+	c.mu.Unlock()
+	if ok {
+		return n
+	}
+	n = Count(s)
+	c.mu.Lock()
+	if len(c.memo) >= memoLimit {
+		clear(c.memo)
+	}
+	c.memo[h] = n
+	c.mu.Unlock()
+	return n
+}
+
+// Encode returns the o200k_base token ids of s, memoized at the same cuts
+// as Count (exact for the same reason). The ids are shared: do not modify
+// them.
+func (c *Counter) Encode(s string) []uint {
+	var out []uint
+	chunks(s, func(piece string) { out = append(out, c.encodeChunk(piece)...) })
+	return out
+}
+
+func (c *Counter) encodeChunk(s string) []uint {
+	if s == "" {
+		return nil
+	}
+	h := maphash.String(c.seed, s)
+	c.mu.Lock()
+	ids, ok := c.ids[h]
+	c.mu.Unlock()
+	if ok {
+		return ids
+	}
+	ids, _, err := get().Encode(s)
+	if err != nil {
+		// As in Count: only a regexp timeout fails, and none is set.
+		ids = make([]uint, (len(s)+3)/4)
+	}
+	c.mu.Lock()
+	if len(c.ids) >= memoLimit/4 {
+		clear(c.ids)
+	}
+	c.ids[h] = ids
+	c.mu.Unlock()
+	return ids
+}
+
+// Message returns the tokens one chat message costs in OpenAI's chat
+// format: TokensPerMessage, its role, its content and, when it has one,
+// its name and TokensPerName. A request costs the sum over its messages,
+// plus ReplyPriming once, plus Schema for a json_schema response format.
+func (c *Counter) Message(role, content, name string) int {
+	n := TokensPerMessage + c.Count(role) + c.Count(content)
+	if name != "" {
+		n += TokensPerName + c.Count(name)
+	}
+	return n
+}
+
+// Schema returns the tokens a json_schema response format is counted as
+// (see SchemaFraming): the compact schema JSON and its name.
+func (c *Counter) Schema(schema, name string) int {
+	return SchemaFraming + c.Count(schema) + c.Count(name)
 }

@@ -1,12 +1,16 @@
 package tokens
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 func TestCount(t *testing.T) {
@@ -153,4 +157,83 @@ func BenchmarkTruncate(b *testing.B) {
 	for b.Loop() {
 		Truncate(text, 6000)
 	}
+}
+
+// datasetsDir finds shared/dbt-datasets by walking up from the package.
+func datasetsDir(t *testing.T) string {
+	t.Helper()
+	dir, _ := filepath.Abs(".")
+	for {
+		p := filepath.Join(dir, "shared", "dbt-datasets")
+		if st, err := os.Stat(p); err == nil && st.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			testenv.Missing(t, "shared/dbt-datasets not found above the package")
+		}
+		dir = parent
+	}
+}
+
+// A Counter counts long texts line by line; it must give exactly what the
+// tokenizer gives for the whole text, and encode to the same ids.
+func TestCounterIsExact(t *testing.T) {
+	texts := []string{
+		strings.Repeat("select a,\n  b -- note\n\n\nfrom x\n/* c */\n)\n", 40),
+		strings.Repeat("line one.\n/path/to\n\t tab\n\r\nwindows\r\nend\n", 40),
+		strings.Repeat("## Columns\n- order_id (integer)\n- naïve_ü (text)\n日本語\n", 40),
+	}
+	templates, _ := filepath.Glob("../prompt/templates/*.tmpl")
+	for _, f := range templates {
+		b, _ := os.ReadFile(f)
+		texts = append(texts, string(b))
+	}
+	checkCounter(t, texts)
+
+	// Real SQL, where the datasets are.
+	root := datasetsDir(t)
+	texts = nil
+	for _, m := range []string{"fivetran__dbt_hubspot/manifest.json", "tuva-health__tuva/manifest.json"} {
+		data, err := os.ReadFile(filepath.Join(root, m))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var manifest struct {
+			Nodes map[string]map[string]any `json:"nodes"`
+		}
+		if err := json.Unmarshal(data, &manifest); err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range manifest.Nodes {
+			for _, k := range []string{"raw_code", "raw_sql", "compiled_code", "compiled_sql"} {
+				if s, ok := n[k].(string); ok && len(s) >= 512 && len(texts) < 400 {
+					texts = append(texts, s)
+				}
+			}
+		}
+	}
+	checkCounter(t, texts)
+}
+
+func checkCounter(t *testing.T, texts []string) {
+	t.Helper()
+	enc := get()
+	c := NewCounter()
+	// Twice: the second pass is answered from the memo.
+	for range 2 {
+		for _, s := range texts {
+			want, _, err := enc.Encode(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Count(s); got != len(want) {
+				t.Fatalf("chunked count %d, tokenizer %d, for:\n%s", got, len(want), s)
+			}
+			if got := c.Encode(s); !slices.Equal(got, want) {
+				t.Fatalf("chunked encoding differs from the tokenizer's for:\n%s", s)
+			}
+		}
+	}
+	t.Logf("%d texts counted exactly", len(texts))
 }

@@ -12,12 +12,12 @@ import (
 // fullDoc is a version with every layer written, each saying which round
 // wrote it.
 func fullDoc(objectID int64, sqlHash, round string) *modeldoc.DocVersion {
-	v := &modeldoc.DocVersion{ObjectID: objectID, SQLHash: sqlHash, Provider: "offline", Model: "offline",
+	v := &modeldoc.DocVersion{ObjectID: objectID, SQLHash: sqlHash, Provider: modeldoc.ProviderOffline, Model: "offline",
 		Layers: map[modeldoc.Layer]json.RawMessage{}, LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{}}
 	for _, l := range modeldoc.AllLayers {
 		text, _ := json.Marshal(round + " " + string(l))
 		v.Layers[l] = json.RawMessage(`{"summary":` + string(text) + `}`)
-		v.LayerStatus[l] = modeldoc.LayerStatus{Status: "ok", Attempts: 1}
+		v.LayerStatus[l] = modeldoc.LayerStatus{Status: modeldoc.LayerOK, Attempts: 1}
 	}
 	v.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(fmt.Sprintf(
 		`{"columns":[{"name":"order_id","description":"%s id","lineage":"derived","upstreamModel":"","upstreamColumn":""},`+
@@ -46,7 +46,7 @@ func testCarryOver(t *testing.T, s *store.Store) {
 	}
 	for _, l := range modeldoc.AllLayers[1:] {
 		st := cur.LayerStatus[l]
-		if string(cur.Layers[l]) == "" || st.CarriedFrom != 1 || st.Stale || st.Status != "ok" {
+		if string(cur.Layers[l]) == "" || st.CarriedFrom != 1 || st.Stale || st.Status != modeldoc.LayerOK {
 			t.Fatalf("layer %s: %s %+v, want v1's text carried from version 1, not stale", l, cur.Layers[l], st)
 		}
 	}
@@ -60,7 +60,7 @@ func testCarryOver(t *testing.T, s *store.Store) {
 	// Round 3: business rules fail; column descriptions name one column.
 	partial := fullDoc(o.ID, o.SQLHash, "v3")
 	delete(partial.Layers, modeldoc.LayerBusinessRules)
-	partial.LayerStatus[modeldoc.LayerBusinessRules] = modeldoc.LayerStatus{Status: "failed", Error: "malformed", ErrorClass: "malformed_output", Attempts: 2}
+	partial.LayerStatus[modeldoc.LayerBusinessRules] = modeldoc.LayerStatus{Status: modeldoc.LayerFailed, Error: "malformed", ErrorClass: "malformed_output", Attempts: 2}
 	partial.Layers[modeldoc.LayerColumnDescriptions] = json.RawMessage(`{"columns":[{"name":"order_id","description":"v3 id","lineage":"derived","upstreamModel":"","upstreamColumn":""}]}`)
 	if err := s.InsertDocVersion(ctx, partial); err != nil {
 		t.Fatal(err)
@@ -71,7 +71,7 @@ func testCarryOver(t *testing.T, s *store.Store) {
 	}
 	st := cur.LayerStatus[modeldoc.LayerBusinessRules]
 	if string(cur.Layers[modeldoc.LayerBusinessRules]) != string(fullDoc(0, "", "v1").Layers[modeldoc.LayerBusinessRules]) ||
-		st.Status != "failed" || !st.Stale || st.CarriedFrom != 1 || st.Error != "malformed" || cur.StaleLayers != 1 {
+		st.Status != modeldoc.LayerFailed || !st.Stale || st.CarriedFrom != 1 || st.Error != "malformed" || cur.StaleLayers != 1 {
 		t.Fatalf("failed layer: %s %+v (stale layers %d), want v1's text, failed and stale", cur.Layers[modeldoc.LayerBusinessRules], st, cur.StaleLayers)
 	}
 	var cols modeldoc.ColumnDescriptionsOut
@@ -178,7 +178,7 @@ func writeSummaryOnly(t *testing.T, s *store.Store, orgID int64, o *modeldoc.Obj
 	text := json.RawMessage(`{"summary":` + string(quoted) + `}`)
 	only := &modeldoc.DocVersion{ObjectID: o.ID, SQLHash: o.SQLHash,
 		Layers:      map[modeldoc.Layer]json.RawMessage{modeldoc.LayerExecutiveSummary: text},
-		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: "ok"}}}
+		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{modeldoc.LayerExecutiveSummary: {Status: modeldoc.LayerOK}}}
 	if err := s.InsertDocVersion(ctx, only); err != nil {
 		t.Fatal(err)
 	}

@@ -53,7 +53,7 @@ func testReview(t *testing.T, s *store.Store) {
 		`{"name":"order_id","description":"The order.","lineage":"passthrough","upstreamModel":"stg_orders","upstreamColumn":"order_id","inheritedFrom":"model stg_orders.order_id"},` +
 		`{"name":"amount","description":"v1 amount","lineage":"derived","upstreamModel":"","upstreamColumn":""},` +
 		`{"name":"status","description":"v1 status","lineage":"derived","upstreamModel":"","upstreamColumn":""}],"confidence":"medium"}`)
-	v1.LayerStatus[modeldoc.LayerBusinessRules] = modeldoc.LayerStatus{Status: "ok", Review: true,
+	v1.LayerStatus[modeldoc.LayerBusinessRules] = modeldoc.LayerStatus{Status: modeldoc.LayerOK, Review: true,
 		Findings: []modeldoc.Finding{{Path: "/rules/0/codeReference", Kind: modeldoc.FindingCodeReference, Value: "x > 1", Message: "not in the SQL"}}}
 	if err := s.InsertDocVersion(ctx, v1); err != nil {
 		t.Fatal(err)

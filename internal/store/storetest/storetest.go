@@ -703,8 +703,8 @@ func doc(objectID int64, sqlHash string) *modeldoc.DocVersion {
 			modeldoc.LayerExecutiveSummary: json.RawMessage(`{"summary":"It counts orders."}`),
 		},
 		LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{
-			modeldoc.LayerExecutiveSummary: {Status: "ok", PromptTokens: 1200, CompletionTokens: 300, Attempts: 1},
-			modeldoc.LayerBusinessRules:    {Status: "failed", Error: "malformed", ErrorClass: "malformed_output", Attempts: 2},
+			modeldoc.LayerExecutiveSummary: {Status: modeldoc.LayerOK, PromptTokens: 1200, CompletionTokens: 300, Attempts: 1},
+			modeldoc.LayerBusinessRules:    {Status: modeldoc.LayerFailed, Error: "malformed", ErrorClass: "malformed_output", Attempts: 2},
 		},
 	}
 }

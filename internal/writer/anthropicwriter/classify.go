@@ -7,10 +7,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
-const provider = "anthropic"
+const provider = modeldoc.ProviderAnthropic
 
 // errorBody is Anthropic's error envelope:
 // {"type":"error","error":{"type":"rate_limit_error","message":"…","details":{"error_code":"…"}},"request_id":"req_…"}

@@ -43,16 +43,16 @@ func New() *Writer {
 }
 
 // Provider returns "offline".
-func (w *Writer) Provider() string { return "offline" }
+func (w *Writer) Provider() string { return modeldoc.ProviderOffline }
 
 // Write answers one layer. It fails only on a request without a subject or
 // with an unknown layer (InvalidRequest), or on a cancelled context.
 func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
 	if err := ctx.Err(); err != nil {
-		return writer.Result{}, &writer.Error{Kind: writer.Transient, Provider: "offline", Message: "the request was cancelled before it was written", Err: err}
+		return writer.Result{}, &writer.Error{Kind: writer.Transient, Provider: modeldoc.ProviderOffline, Message: "the request was cancelled before it was written", Err: err}
 	}
 	if req.Subject == nil {
-		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: "offline",
+		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: modeldoc.ProviderOffline,
 			Message: "the offline writer needs the request's Subject (the object and its lineage); it does not read prompts"}
 	}
 	f := w.facts(req.Subject)
@@ -80,7 +80,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 	case modeldoc.LayerColumnDescriptions:
 		out = modeldoc.ColumnDescriptionsOut{Columns: f.columnDescriptions(), Confidence: inferred}
 	default:
-		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: "offline",
+		return writer.Result{}, &writer.Error{Kind: writer.InvalidRequest, Provider: modeldoc.ProviderOffline,
 			Message: fmt.Sprintf("unknown layer %q: the offline writer writes %v", req.Layer, modeldoc.AllLayers)}
 	}
 	// SQL is full of < and >; HTML escaping would make stored JSON unreadable.
@@ -88,7 +88,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(out); err != nil {
-		return writer.Result{}, &writer.Error{Kind: writer.Malformed, Provider: "offline", Message: "could not encode the layer as JSON", Err: err}
+		return writer.Result{}, &writer.Error{Kind: writer.Malformed, Provider: modeldoc.ProviderOffline, Message: "could not encode the layer as JSON", Err: err}
 	}
 	return writer.Result{Content: strings.TrimSuffix(b.String(), "\n"), Model: ModelName, FinishReason: "stop"}, nil
 }

@@ -8,10 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
-const provider = "openai"
+const provider = modeldoc.ProviderOpenAI
 
 // apiError is the "error" object of an OpenAI error body. code is a string
 // on OpenAI, but some compatible servers send a number or null.
