@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -334,15 +333,7 @@ func TestBinary(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	offlineEnv(t)
-	bin := filepath.Join(t.TempDir(), "modeldoc")
-	if runtime.GOOS == "windows" {
-		bin += ".exe"
-	}
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/modeldoc")
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := modeldocBinary(t)
 	db := filepath.Join(t.TempDir(), "m.db")
 	runBin := func(args ...string) (string, string, int) {
 		cmd := exec.Command(bin, args...)

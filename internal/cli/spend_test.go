@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -25,12 +24,7 @@ func TestSpendAfterKillNineAndSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs child processes")
 	}
-	bin := filepath.Join(t.TempDir(), "modeldoc")
-	build := exec.Command("go", "build", "-o", bin, "../../cmd/modeldoc")
-	build.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := modeldocBinary(t)
 	forEachDB(t, func(t *testing.T, db string) {
 		// Half of the calls hang until the client gives up: objects are cut
 		// short with some of their layers paid for.
