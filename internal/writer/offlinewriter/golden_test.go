@@ -293,6 +293,17 @@ group by order_id`}, Upstream: []writer.Neighbor{payments},
 	if first := firstSentence(summaryOf(t, subj)); !strings.HasPrefix(first, "One row per payment id of the") {
 		t.Errorf("first sentence = %q, want the grain from the unique test", first)
 	}
+	// The team's description leads; when it already says what a row is,
+	// the grain is not said twice ("One row per payment. One row per
+	// payment id." in examples/shop's fct_orders).
+	subj.Object.Description = "One row per payment, with its amount. Used by finance."
+	if sum := summaryOf(t, subj); !strings.HasPrefix(sum, "One row per payment, with its amount. ") || strings.Contains(sum, "payment id") {
+		t.Errorf("summary = %q, want the team's grain once", sum)
+	}
+	subj.Object.Description = "Payments as finance reports them."
+	if sum := summaryOf(t, subj); !strings.HasPrefix(sum, "Payments as finance reports them. One row per payment id.") {
+		t.Errorf("summary = %q, want the grain after a description that does not state it", sum)
+	}
 }
 
 // TestGoldenConstantsAndAggregates: a cast literal is a constant, not a

@@ -375,6 +375,19 @@ func plural(n int, w string) string {
 	return fmt.Sprintf("%d %ss", n, w)
 }
 
+// statesGrain reports whether a team's sentence already says what one row
+// is ("One row per order with ..."): the summary then does not say it
+// again in its own words ("One row per order id.").
+func statesGrain(s string) bool {
+	s = strings.ToLower(s)
+	for _, p := range []string{"row per ", "rows per ", "row for each ", "row for every ", "grain"} {
+		if strings.Contains(s, p) {
+			return true
+		}
+	}
+	return false
+}
+
 func firstSentence(s string) string {
 	s = oneLine(s)
 	if i := strings.Index(s, ". "); i > 0 {
@@ -390,8 +403,9 @@ func (f *facts) executiveSummary() string {
 	var b []string
 	grain := f.plainGrain()
 	if meaningful(f.obj.Description) {
-		b = append(b, sentence(firstSentence(f.obj.Description)))
-		if grain != "" {
+		lead := firstSentence(f.obj.Description)
+		b = append(b, sentence(lead))
+		if grain != "" && !statesGrain(lead) {
 			b = append(b, sentence(grain))
 		}
 	} else {
