@@ -462,3 +462,43 @@ group by 1, 2`}, Upstream: []writer.Neighbor{payments}}
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }
+
+// TestGoldenImportStepsSayNothingTwice: in dbt's import-CTE pattern the
+// journey already lists what the model reads, so the import steps are not
+// listed again, and an import card's logic says it changes nothing instead
+// of repeating its input (examples/shop's fct_orders said "Reads model
+// `stg_orders`" three times).
+func TestGoldenImportStepsSayNothingTwice(t *testing.T) {
+	t.Parallel()
+	subj := &writer.Subject{Object: modeldoc.Object{Name: "fct_payments", RawSQL: `
+with payments as (
+    select * from {{ ref('stg_payments') }}
+),
+paid as (
+    select order_id, sum(amount) as amount from payments where status = 'paid' group by order_id
+)
+select * from paid`}, Upstream: []writer.Neighbor{payments}}
+	var n modeldoc.BusinessNarrative
+	write(t, subj, modeldoc.LayerBusinessNarrative, &n)
+	mentions := 0
+	for _, line := range n.DataJourney {
+		mentions += strings.Count(line, "`stg_payments`")
+		if strings.HasPrefix(line, "Step `payments`") {
+			t.Errorf("the import step is in the journey: %q", n.DataJourney)
+		}
+	}
+	if mentions != 1 {
+		t.Errorf("the journey names `stg_payments` %d times, want once: %q", mentions, n.DataJourney)
+	}
+	var cards modeldoc.TransformationCardsOut
+	write(t, subj, modeldoc.LayerTransformationCards, &cards)
+	if len(cards.Cards) != 3 {
+		t.Fatalf("%d cards, want 3: %+v", len(cards.Cards), cards.Cards)
+	}
+	if got := cards.Cards[0].Logic; got != "Passes model `stg_payments` through unchanged: no filter, join or computed column." {
+		t.Errorf("import card logic = %q", got)
+	}
+	if got := cards.Cards[1].Logic; !strings.Contains(got, "groups to one row per") {
+		t.Errorf("a working step's logic should say what it does: %q", got)
+	}
+}

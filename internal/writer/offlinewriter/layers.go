@@ -588,6 +588,11 @@ func (f *facts) businessNarrative() modeldoc.BusinessNarrative {
 		journey = append(journey, sentence(line))
 	}
 	for _, st := range f.steps {
+		// An import step only names what the lines above already say the
+		// model reads.
+		if isImport(st) && len(f.steps) > 1 {
+			continue
+		}
 		journey = append(journey, sentence(f.stepTitle(st)+": "+f.stepLogic(st, true)))
 	}
 	if len(journey) == 0 {
@@ -782,6 +787,18 @@ func columnsSummary(sel *sqlscan.Select) string {
 	return s
 }
 
+// isImport reports a step in dbt's import-CTE pattern: `select *` from one
+// relation, nothing filtered, grouped or computed.
+func isImport(st *step) bool {
+	if st.final || len(st.q.Selects) != 1 {
+		return false
+	}
+	sel := st.q.Selects[0]
+	return len(sel.From) == 1 && len(sel.Columns) == 1 && sel.Columns[0].Kind == sqlscan.ColumnStar &&
+		sel.Where == "" && sel.GroupBy == "" && sel.Having == "" && sel.Qualify == "" && !sel.Distinct &&
+		len(sel.Aggregates) == 0 && len(sel.Windows) == 0 && len(sel.Cases) == 0
+}
+
 func (f *facts) stepWhy(st *step) string {
 	sel := st.q.Selects[0]
 	switch {
@@ -848,7 +865,7 @@ func (f *facts) transformationCards() []modeldoc.TransformationCard {
 			StepNumber:   len(cards) + 1,
 			Title:        f.stepTitle(st) + ": " + f.stepHeadline(st),
 			Input:        sentence(capitalize(input)),
-			Logic:        sentence(capitalize(f.stepLogic(st, false))),
+			Logic:        f.cardLogic(st),
 			Output:       sentence(capitalize(columnsSummary(sel))),
 			WhyItMatters: f.stepWhy(st),
 		})
@@ -864,6 +881,15 @@ func (f *facts) transformationCards() []modeldoc.TransformationCard {
 		})
 	}
 	return cards
+}
+
+// cardLogic is a card's logic line. For an import step, "Reads model X"
+// would repeat the card's input: what it adds is that nothing changes.
+func (f *facts) cardLogic(st *step) string {
+	if isImport(st) {
+		return "Passes " + f.relDisplay(st.q.Selects[0].From[0]) + " through unchanged: no filter, join or computed column."
+	}
+	return sentence(capitalize(f.stepLogic(st, false)))
 }
 
 // stepHeadline is a short verb phrase for a card title.
