@@ -317,7 +317,11 @@ func (a *API) getDocumentation(w http.ResponseWriter, r *http.Request) {
 			}
 			version = n
 		}
-		return a.st.GetDocVersion(r.Context(), p.orgID, id, version)
+		v, err := a.st.GetDocVersion(r.Context(), p.orgID, id, version)
+		if err != nil {
+			return nil, err
+		}
+		return withTextDocs(v), nil
 	})(w, r)
 }
 

@@ -56,6 +56,8 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 
 	b.click("#job-pause")
 	b.waitJS("pausing", `document.querySelector('#job-status').textContent.includes('pausing')`)
+	// Pause disables itself: focus goes to Resume, not to <body>.
+	b.waitJS("focus after Pause", `document.activeElement.id === 'job-resume'`)
 	// The model in flight finishes; nothing new starts.
 	admitUntil(t, srv, job.ID, func(j *jobs.Job) bool { return j.Status == jobs.StatusPaused })
 	b.waitJS("paused", `document.querySelector('#job-status').textContent.includes('paused') && !document.querySelector('#job-status').textContent.includes('pausing')`)
@@ -79,6 +81,9 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	before := j
 	b.click("#job-resume")
 	b.waitJS("running again and live", `document.querySelector('#job-status').textContent.includes('running') && document.querySelector('#job-live').textContent === 'live'`)
+	if got := evalJS[string](b, `document.activeElement.id`); got != "job-pause" {
+		t.Errorf("after Resume focus is on %q, want Pause", got)
+	}
 	if got := buttons(); got != "pause=true resume=false cancel=true" {
 		t.Errorf("resumed job buttons: %s", got)
 	}
@@ -91,6 +96,12 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	b.waitJS("cancelled", `document.querySelector('#job-status').textContent.includes('cancelled')`)
 	if got := buttons(); got != "pause=false resume=false cancel=false" {
 		t.Errorf("cancelled job buttons: %s", got)
+	}
+	if evalJS[bool](b, `['pause','resume','cancel'].some(a => document.querySelector('#job-' + a).offsetParent !== null)`) {
+		t.Error("a cancelled job still shows its buttons")
+	}
+	if got := evalJS[string](b, `document.activeElement === document.body ? 'body' : document.activeElement.className`); got != "status-line" {
+		t.Errorf("after Cancel focus is on %s, want the job's status", got)
 	}
 	j, err = srv.Eng.Jobs.Get(b.ctx, srv.OrgID, job.ID)
 	if err != nil {
