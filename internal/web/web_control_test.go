@@ -89,8 +89,15 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	}
 	// Let one more model finish on the page, from the live stream; the
 	// next one stays in flight, held, until Cancel.
+	// A link in the live items table keeps focus through the redraws.
+	b.waitJS("items table", `!!document.querySelector('#items-table tbody a')`)
+	href := evalJS[string](b, `(() => { const t = document.querySelector('#items-table'); t.dataset.old = '1'; const a = t.querySelector('tbody a'); a.focus(); return a.getAttribute('href') })()`)
 	admitUntil(t, srv, job.ID, func(j *jobs.Job) bool { return j.Processed > before.Processed })
 	b.waitJS("progress after resume", fmt.Sprintf(`Number(document.querySelector('#stat-processed').textContent) > %d`, before.Processed))
+	b.waitJS("items redrawn", `document.querySelector('#items-table') && !document.querySelector('#items-table').dataset.old`)
+	if got := evalJS[string](b, `document.activeElement.getAttribute('href') || document.activeElement.tagName`); got != href {
+		t.Errorf("after the live redraw focus is on %s, was on the link %s", got, href)
+	}
 
 	b.click("#job-cancel") // the confirmation dialog is accepted by the harness
 	b.waitJS("cancelled", `document.querySelector('#job-status').textContent.includes('cancelled')`)
