@@ -226,6 +226,16 @@ func TestDashboardAccessibility(t *testing.T) {
 	if got := evalJS[string](b, `(() => { const r = document.querySelector('#start-job').getBoundingClientRect(); return r.bottom <= innerHeight && r.top >= 0 ? '' : 'from ' + r.top + ' to ' + r.bottom + ' of ' + innerHeight })()`); got != "" {
 		t.Errorf("at 1440x900 the start button is off screen: %s", got)
 	}
+	// At rest, before anything scrolls, the fields that decide the cost
+	// are in view and uncovered.
+	if got := evalJS[string](b, `['opt-provider', 'opt-model', 'opt-base-url', 'opt-budget'].map((id) => {
+		const f = document.getElementById(id);
+		const r = f.getBoundingClientRect();
+		const at = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+		return at === f || f.contains(at) ? '' : id + ' under ' + (at ? at.tagName + '.' + at.className : 'nothing');
+	}).filter(Boolean).join(', ')`); got != "" {
+		t.Errorf("at 1440x900, before any scrolling: %s", got)
+	}
 	for _, id := range []string{"opt-provider", "opt-model", "opt-base-url", "opt-budget", "opt-price-in"} {
 		// Focus scrolls the field into view as a keyboard would; then the
 		// point at its middle must be the field, not the sticky footer.
