@@ -162,6 +162,10 @@ func TestUploadProjectArchive(t *testing.T) {
 	}
 
 	shop := shopEntries(t, "")
+	many := append([]archiveEntry{}, shop...)
+	for i := 0; i <= archiveMaxFiles; i++ {
+		many = append(many, archiveEntry{Name: fmt.Sprintf("m/%d", i)})
+	}
 	zipBomb := append(append([]archiveEntry{}, shop...), archiveEntry{Name: "models/huge.sql", Body: strings.Repeat("0", 33<<20)})
 	for _, c := range []struct {
 		name, file string
@@ -175,6 +179,7 @@ func TestUploadProjectArchive(t *testing.T) {
 		{"tar symlink", "x.tar.gz", tarGzOf(t, append(append([]archiveEntry{}, shop...), archiveEntry{Name: "models/up", Link: "../.."})), `"models/up" is a symbolic link`},
 		{"tar hard link", "x.tar.gz", tarGzOf(t, append(append([]archiveEntry{}, shop...), archiveEntry{Name: "models/h.sql", Link: "/etc/passwd", Hard: true})), `"models/h.sql" is a hard link`},
 		{"zip bomb", "x.zip", zipOf(t, zipBomb), `"models/huge.sql" unpacks to more than 32 MB`},
+		{"too many files", "x.tar.gz", tarGzOf(t, many), fmt.Sprintf("more than %d files", archiveMaxFiles)},
 		{"twice", "x.tar.gz", tarGzOf(t, append(append([]archiveEntry{}, shop...), shop[0])), "appears twice"},
 		{"not an archive", "x.zip", []byte("select 1 from nowhere"), "send the dbt project folder as a .zip or a .tar.gz"},
 		{"no project", "x.zip", zipOf(t, []archiveEntry{{Name: "README.md", Body: "hi"}}), "no dbt_project.yml"},
