@@ -5,6 +5,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/markdown"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 // docAnswer is GET /objects/{id}/documentation: the version, and the
@@ -88,4 +89,23 @@ func plainParagraph(tree []markdown.Node, s string) bool {
 		text += c.V
 	}
 	return text == s
+}
+
+// reviewItem is a row of GET /review with its text's Markdown as a tree,
+// when the text has any (the dashboard shows a draft as it will read).
+type reviewItem struct {
+	store.ReviewItem
+	TextDoc []markdown.Node `json:"text_doc,omitempty"`
+}
+
+func withTextDoc(items []store.ReviewItem) []reviewItem {
+	out := make([]reviewItem, 0, len(items))
+	for _, it := range items {
+		ri := reviewItem{ReviewItem: it}
+		if tree := markdown.Tree(it.Text); !plainParagraph(tree, it.Text) {
+			ri.TextDoc = tree
+		}
+		out = append(out, ri)
+	}
+	return out
 }

@@ -119,5 +119,20 @@ func TestDashboardRendersGeneratedMarkdown(t *testing.T) {
 	if g := evalJS[string](b, `typeof window.__gen`); g != "undefined" {
 		t.Errorf("generated text ran: window.__gen is %s", g)
 	}
+
+	// The review queue shows the same draft as it will read.
+	b.do("review", chromedp.Navigate(srv.URL+"/#/review"))
+	b.waitJS("the summary draft", `[...document.querySelectorAll('.review-item')].some(x => x.dataset.layer === 'executive_summary')`)
+	item := `[...document.querySelectorAll('.review-item')].find(x => x.dataset.layer === 'executive_summary')`
+	if got := evalJS[string](b, `(() => { const x = `+item+`; const s = x.querySelector('.review-text.md strong'); return s ? s.textContent : '' })()`); got != "one row each" {
+		t.Errorf("the review queue shows the summary's strong as %q", got)
+	}
+	if got := evalJS[string](b, `[...`+item+`.querySelectorAll('.review-text a')].map(a => a.textContent + '=' + (a.getAttribute('href') || '')).join('|')`); got != "the runbook=https://wiki.example.com/d|bad=" {
+		t.Errorf("review links: %q", got)
+	}
+	b.do("click review links", chromedp.Evaluate[chromedp.Void](`document.querySelectorAll('.review-text a:not([href])').forEach(a => a.click())`))
+	if g := evalJS[string](b, `typeof window.__gen`); g != "undefined" {
+		t.Errorf("generated text ran in the review queue: window.__gen is %s", g)
+	}
 	b.checkClean()
 }
