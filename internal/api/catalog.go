@@ -42,6 +42,7 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var manifest *dbt.Manifest
+	var archived *modeldoc.Catalog
 	var catalog []byte
 	var manifestName, name string
 	for {
@@ -75,6 +76,14 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
+		if part.FormName() == "project" {
+			// A raw dbt project folder, as the CLI reads one, zipped or tarred.
+			if archived, err = a.projectFromArchive(part, part.FileName()); err != nil {
+				a.writeError(w, r, err)
+				return
+			}
+			continue
+		}
 		data, err := io.ReadAll(part)
 		if err != nil {
 			a.writeError(w, r, uploadError(err, a.cfg.MaxUploadBytes))
@@ -91,18 +100,30 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		case "name":
 			name = strings.TrimSpace(string(data))
 		default:
-			a.writeError(w, r, errorf(codeUnknownField, fmt.Sprintf("The form has an unknown field %q: send `manifest`, and optionally `catalog` and `name`.", part.FormName())))
+			a.writeError(w, r, errorf(codeUnknownField, fmt.Sprintf("The form has an unknown field %q: send `manifest` (with `catalog` optionally) or `project` (a .zip or .tar.gz of the dbt project folder), and optionally `name`.", part.FormName())))
 			return
 		}
 	}
-	if manifest == nil {
-		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form has no `manifest` field: attach the manifest.json that dbt writes into target/."))
+	var cat *modeldoc.Catalog
+	switch {
+	case manifest != nil && archived != nil:
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form has both `manifest` and `project`: send one, the manifest.json or the project folder's archive."))
 		return
-	}
-	cat, err := manifest.Catalog(catalog)
-	if err != nil {
-		a.writeError(w, r, err)
+	case archived != nil:
+		if catalog != nil {
+			a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "A `catalog` goes with a `manifest`, not with a project archive: put catalog.json and manifest.json in the archive's target/ folder, or send them as `manifest` and `catalog`."))
+			return
+		}
+		cat = archived
+	case manifest == nil:
+		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The form has no `manifest` field: attach the manifest.json that dbt writes into target/, or the dbt project folder as a .zip or .tar.gz in the field `project`."))
 		return
+	default:
+		if cat, err = manifest.Catalog(catalog); err != nil {
+			a.writeError(w, r, err)
+			return
+		}
+		cat.Path = "upload:" + manifestName
 	}
 	if name != "" {
 		cat.ProjectName = name
@@ -111,7 +132,6 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, modeldoc.Errorf(modeldoc.EINVALID, "The manifest names no project (metadata.project_name): send the project's name in the form field `name`."))
 		return
 	}
-	cat.Path = "upload:" + manifestName
 	// A \u0000 escape anywhere in the manifest, the catalog, a file name
 	// or the name field would fail the import on PostgreSQL.
 	if err := checkValueText("The upload", cat); err != nil {
@@ -151,21 +171,6 @@ func uploadError(err error, limit int64) error {
 		return modeldoc.Errorf(modeldoc.ETOOLARGE, "The upload is larger than %d bytes.", limit)
 	}
 	return modeldoc.Errorf(modeldoc.EINVALID, "The multipart body cannot be read: %v.", err)
-}
-
-func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
-	p := principalOf(r.Context())
-	pg, err := pageOf(r)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	ps, err := a.st.ListProjects(r.Context(), p.orgID)
-	if err != nil {
-		a.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, paginate(ps, pg))
 }
 
 // listObjects searches the organization's objects: q (a substring, or a
@@ -327,7 +332,11 @@ func (a *API) getDocumentation(w http.ResponseWriter, r *http.Request) {
 			}
 			version = n
 		}
-		return a.st.GetDocVersion(r.Context(), p.orgID, id, version)
+		v, err := a.st.GetDocVersion(r.Context(), p.orgID, id, version)
+		if err != nil {
+			return nil, err
+		}
+		return withTextDocs(v), nil
 	})(w, r)
 }
 

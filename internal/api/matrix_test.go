@@ -24,6 +24,9 @@ import (
 type seeded struct {
 	*env
 	jobID, objectID int64
+	// spareProjectID is a second project of A's, the one the matrix
+	// deletes (DELETE /projects/{id}), so the others keep their objects.
+	spareProjectID int64
 }
 
 func newSeeded(t *testing.T, tune func(*Config)) *seeded {
@@ -44,7 +47,9 @@ func newSeeded(t *testing.T, tune func(*Config)) *seeded {
 	}
 	var items list[jobs.Item]
 	e.must(200, "GET", fmt.Sprintf("/api/v1/jobs/%d/items", job.ID), e.adminA, nil, &items)
-	return &seeded{env: e, jobID: job.ID, objectID: items.Items[0].ObjectID}
+	var spare uploadAnswer
+	e.must(201, "POST", "/api/v1/projects", e.adminA, projectForm(t, "shop.zip", zipOf(t, shopEntries(t, "shop/"))), &spare)
+	return &seeded{env: e, jobID: job.ID, objectID: items.Items[0].ObjectID, spareProjectID: spare.Project.ID}
 }
 
 // concrete fills a route's pattern with organization A's ids.
@@ -52,6 +57,9 @@ func (s *seeded) concrete(rt route) string {
 	p := strings.ReplaceAll(rt.Pattern, "{provider}", "openai")
 	if strings.HasPrefix(p, "/api/v1/jobs/") {
 		return strings.ReplaceAll(p, "{id}", itoa(s.jobID))
+	}
+	if strings.HasPrefix(p, "/api/v1/projects/") {
+		return strings.ReplaceAll(p, "{id}", itoa(s.spareProjectID))
 	}
 	return strings.ReplaceAll(p, "{id}", itoa(s.objectID))
 }

@@ -41,7 +41,7 @@ func (a *API) listReview(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, paginate(items, pg))
+	writeJSON(w, http.StatusOK, paginate(withTextDoc(items), pg))
 }
 
 func reviewFilter(r *http.Request) (store.ReviewFilter, error) {

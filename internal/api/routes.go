@@ -45,6 +45,7 @@ func (a *API) routeTable() []route {
 
 		{Method: "POST", Pattern: "/api/v1/projects", access: admin, handler: a.uploadProject},
 		{Method: "GET", Pattern: "/api/v1/projects", access: member, handler: a.listProjects},
+		{Method: "DELETE", Pattern: "/api/v1/projects/{id}", access: admin, handler: a.deleteProject},
 		{Method: "GET", Pattern: "/api/v1/objects", access: member, handler: a.listObjects},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}", access: member, handler: a.getObject},
 		{Method: "GET", Pattern: "/api/v1/objects/{id}/lineage", access: member, handler: a.getLineage},

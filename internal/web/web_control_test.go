@@ -56,6 +56,8 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 
 	b.click("#job-pause")
 	b.waitJS("pausing", `document.querySelector('#job-status').textContent.includes('pausing')`)
+	// Pause disables itself: focus goes to Resume, not to <body>.
+	b.waitJS("focus after Pause", `document.activeElement.id === 'job-resume'`)
 	// The model in flight finishes; nothing new starts.
 	admitUntil(t, srv, job.ID, func(j *jobs.Job) bool { return j.Status == jobs.StatusPaused })
 	b.waitJS("paused", `document.querySelector('#job-status').textContent.includes('paused') && !document.querySelector('#job-status').textContent.includes('pausing')`)
@@ -79,18 +81,34 @@ func TestDashboardPauseResumeCancel(t *testing.T) {
 	before := j
 	b.click("#job-resume")
 	b.waitJS("running again and live", `document.querySelector('#job-status').textContent.includes('running') && document.querySelector('#job-live').textContent === 'live'`)
+	if got := evalJS[string](b, `document.activeElement.id`); got != "job-pause" {
+		t.Errorf("after Resume focus is on %q, want Pause", got)
+	}
 	if got := buttons(); got != "pause=true resume=false cancel=true" {
 		t.Errorf("resumed job buttons: %s", got)
 	}
 	// Let one more model finish on the page, from the live stream; the
 	// next one stays in flight, held, until Cancel.
+	// A link in the live items table keeps focus through the redraws.
+	b.waitJS("items table", `!!document.querySelector('#items-table tbody a')`)
+	href := evalJS[string](b, `(() => { const t = document.querySelector('#items-table'); t.dataset.old = '1'; const a = t.querySelector('tbody a'); a.focus(); return a.getAttribute('href') })()`)
 	admitUntil(t, srv, job.ID, func(j *jobs.Job) bool { return j.Processed > before.Processed })
 	b.waitJS("progress after resume", fmt.Sprintf(`Number(document.querySelector('#stat-processed').textContent) > %d`, before.Processed))
+	b.waitJS("items redrawn", `document.querySelector('#items-table') && !document.querySelector('#items-table').dataset.old`)
+	if got := evalJS[string](b, `document.activeElement.getAttribute('href') || document.activeElement.tagName`); got != href {
+		t.Errorf("after the live redraw focus is on %s, was on the link %s", got, href)
+	}
 
 	b.click("#job-cancel") // the confirmation dialog is accepted by the harness
 	b.waitJS("cancelled", `document.querySelector('#job-status').textContent.includes('cancelled')`)
 	if got := buttons(); got != "pause=false resume=false cancel=false" {
 		t.Errorf("cancelled job buttons: %s", got)
+	}
+	if evalJS[bool](b, `['pause','resume','cancel'].some(a => document.querySelector('#job-' + a).offsetParent !== null)`) {
+		t.Error("a cancelled job still shows its buttons")
+	}
+	if got := evalJS[string](b, `document.activeElement === document.body ? 'body' : document.activeElement.className`); got != "status-line" {
+		t.Errorf("after Cancel focus is on %s, want the job's status", got)
 	}
 	j, err = srv.Eng.Jobs.Get(b.ctx, srv.OrgID, job.ID)
 	if err != nil {

@@ -130,8 +130,8 @@ func TestDashboardMainPath(t *testing.T) {
 		t.Errorf("progress bar at %s", bar)
 	}
 	for _, id := range []string{"#job-pause", "#job-resume", "#job-cancel"} {
-		if !evalJS[bool](b, `document.querySelector('`+id+`').disabled`) {
-			t.Errorf("%s enabled on a completed job", id)
+		if !evalJS[bool](b, `document.querySelector('`+id+`').disabled && document.querySelector('`+id+`').offsetParent === null`) {
+			t.Errorf("%s shown or enabled on a completed job", id)
 		}
 	}
 	if got := b.text("#job-layers"); !strings.Contains(got, "Transformation steps") {

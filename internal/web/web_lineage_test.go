@@ -12,7 +12,6 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/store"
-	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // The model page draws the lineage graph of examples/shop's fct_orders:
@@ -107,18 +106,11 @@ func TestLineageScriptSharedWithSite(t *testing.T) {
 }
 
 // axe-core (WCAG 2.1 A and AA) on a model page with its graph and
-// column lineage: no serious or critical violation. axe is not vendored:
-// MODELDOC_AXE_JS names its axe.min.js (npm install axe-core).
+// column lineage: no serious or critical violation. axe comes from
+// tests/node (axeSource).
 func TestLineageGraphAccessible(t *testing.T) {
 	chromiumPath(t)
-	axePath := os.Getenv("MODELDOC_AXE_JS")
-	if axePath == "" {
-		testenv.Missing(t, "axe check skipped: set MODELDOC_AXE_JS to axe-core's axe.min.js")
-	}
-	axe, err := os.ReadFile(axePath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	axe := []byte(axeSource(t))
 	srv := startServer(t)
 	cat, err := dbt.Load(filepath.Join("..", "..", "examples", "shop"))
 	if err != nil {

@@ -62,13 +62,16 @@ func TestDashboardProjectUpload(t *testing.T) {
 		t.Errorf("current nav item %q", got)
 	}
 	// Every control has a label and is in the tab order.
-	for _, id := range []string{"up-manifest", "up-catalog", "up-name"} {
+	for _, id := range []string{"up-project", "up-manifest", "up-catalog", "up-name"} {
 		if !evalJS[bool](b, `!!document.querySelector('label[for=`+id+`]') && document.querySelector('#`+id+`').tabIndex >= 0`) {
 			t.Errorf("#%s has no label or cannot be reached with the keyboard", id)
 		}
 	}
-	if !evalJS[bool](b, `document.querySelector('#up-manifest').required && !document.querySelector('#up-catalog').required`) {
-		t.Error("manifest must be required and catalog optional")
+	// Either the folder's archive or the manifest: submitting neither says so.
+	b.click("#up-submit")
+	b.waitJS("nothing chosen", `!!document.querySelector('#upload-error')`)
+	if got := b.text("#upload-error"); !strings.Contains(got, ".zip or .tar.gz") || !strings.Contains(got, "manifest.json") {
+		t.Errorf("submitting nothing says %q", got)
 	}
 
 	// First upload: a new project.

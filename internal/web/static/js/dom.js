@@ -54,11 +54,10 @@ export function fmtInt(v) {
   return (Number(v) || 0).toLocaleString('en-US');
 }
 
+// fmtTokens writes every token count one way, in full with separators:
+// "12k" beside "7,648" read as two units.
 export function fmtTokens(v) {
-  const n = Number(v) || 0;
-  if (n >= 1e6) return (n / 1e6).toFixed(2) + 'M';
-  if (n >= 1e4) return Math.round(n / 1e3) + 'k';
-  return fmtInt(n);
+  return fmtInt(Math.round(Number(v) || 0));
 }
 
 export function fmtDate(s) {
@@ -109,6 +108,32 @@ export function debounce(fn, ms) {
     clearTimeout(t);
     t = setTimeout(() => fn(...args), ms);
   };
+}
+
+// keepFocus redraws part of a page without losing the reader's place:
+// when focus is inside container, draw() runs and focus goes back to the
+// element that stands where it was (same id, data-key or link target).
+export function keepFocus(container, draw) {
+  const a = document.activeElement;
+  if (!a || a === document.body || !container.contains(a)) {
+    draw();
+    return;
+  }
+  const sel = a.id ? `#${CSS.escape(a.id)}`
+    : a.dataset && a.dataset.key ? `[data-key="${CSS.escape(a.dataset.key)}"]`
+      : a.getAttribute('href') ? `${a.tagName.toLowerCase()}[href="${CSS.escape(a.getAttribute('href'))}"]` : '';
+  draw();
+  const again = sel ? container.querySelector(sel) : null;
+  if (again) again.focus({ preventScroll: true });
+}
+
+// scrollable marks a block that may scroll sideways (SQL, diffs) as a
+// labelled, focusable region, so a keyboard can reach and scroll it.
+export function scrollable(el, label) {
+  el.setAttribute('tabindex', '0');
+  el.setAttribute('role', 'region');
+  el.setAttribute('aria-label', label);
+  return el;
 }
 
 export function tableWrap(table) {

@@ -1,6 +1,6 @@
 // Reading a documentation version: each layer laid out as HTML for the
 // documentation page, and as plain text lines for the version diff.
-import { h, tableWrap } from './dom.js';
+import { h, tableWrap, markdownTree, scrollable } from './dom.js';
 
 export { tableWrap };
 
@@ -32,18 +32,36 @@ function unwrap(name, v) {
   return v;
 }
 
+// The Markdown trees of the version's generated prose (the API's
+// text_docs, keyed by the exact text), for the layer being drawn.
+let docs = {};
+
+// md is a generated text as the reader should see it: its Markdown built
+// from the API's tree when it has any (inline when it is one paragraph),
+// else the text itself.
+export function md(text, textDocs) {
+  const s = str(text);
+  const tree = (textDocs || docs || {})[s];
+  if (!tree || !tree.length) return s;
+  if (tree.length === 1 && tree[0].t === 'p') return markdownTree(tree[0].c);
+  return h('div', { class: 'md' }, markdownTree(tree));
+}
+
 function para(text) {
   const t = str(text).trim();
-  return t ? h('p', null, t) : null;
+  if (!t) return null;
+  const m = md(text);
+  return typeof m === 'string' || Array.isArray(m) ? h('p', null, typeof m === 'string' ? t : m) : m;
 }
 
 function dl(pairs) {
   const items = pairs.filter(([, v]) => str(v).trim() !== '');
   if (!items.length) return null;
-  return h('dl', { class: 'kv' }, items.map(([k, v]) => [h('dt', null, k), h('dd', null, str(v))]));
+  return h('dl', { class: 'kv' }, items.map(([k, v]) => [h('dt', null, k), h('dd', null, md(v))]));
 }
 
-export function renderLayer(name, raw) {
+export function renderLayer(name, raw, textDocs) {
+  docs = textDocs || {};
   const v = unwrap(name, raw);
   switch (name) {
     case 'executive_summary':
@@ -53,23 +71,23 @@ export function renderLayer(name, raw) {
       const journey = arr(n.dataJourney);
       return h('div', { class: 'layer-body' },
         para(n.whatItDoes),
-        journey.length ? [h('h4', null, 'Data journey'), h('ol', { class: 'journey' }, journey.map((s) => h('li', null, str(s))))] : null,
+        journey.length ? [h('h4', null, 'Data journey'), h('ol', { class: 'journey' }, journey.map((s) => h('li', null, md(s))))] : null,
         n.businessImpact ? [h('h4', null, 'Business impact'), para(n.businessImpact)] : null);
     }
     case 'transformation_cards':
       return h('ol', { class: 'cards' }, arr(v).map((c, i) => h('li', { class: 'card' },
-        h('h4', null, h('span', { class: 'step' }, `Step ${c.stepNumber || i + 1}`), ' ', str(c.title)),
+        h('h4', null, h('span', { class: 'step' }, `Step ${c.stepNumber || i + 1}`), ' ', md(c.title)),
         dl([['Input', c.input], ['Logic', c.logic], ['Output', c.output], ['Why it matters', c.whyItMatters]]))));
     case 'code_explanations':
       return h('div', { class: 'layer-body' }, arr(v).map((c) => h('div', { class: 'explain' },
-        h('pre', { class: 'code' }, h('code', null, str(c.codeBlock))),
+        scrollable(h('pre', { class: 'code' }, h('code', null, str(c.codeBlock))), 'SQL explained'),
         para(c.plainEnglish),
-        c.businessContext ? h('p', { class: 'muted' }, h('strong', null, 'Business context: '), str(c.businessContext)) : null)));
+        c.businessContext ? h('div', { class: 'muted' }, h('strong', null, 'Business context: '), md(c.businessContext)) : null)));
     case 'business_rules':
       return h('ul', { class: 'rules' }, arr(v).map((r) => h('li', null,
-        h('strong', null, str(r.rule)),
-        r.codeReference ? h('pre', { class: 'code small' }, h('code', null, str(r.codeReference))) : null,
-        r.impact ? h('p', { class: 'muted' }, 'Impact: ', str(r.impact)) : null)));
+        h('div', { class: 'rule' }, md(r.rule)),
+        r.codeReference ? scrollable(h('pre', { class: 'code small' }, h('code', null, str(r.codeReference))), 'SQL of the rule') : null,
+        r.impact ? h('div', { class: 'muted' }, 'Impact: ', md(r.impact)) : null)));
     case 'impact_analysis': {
       const ia = v || {};
       const used = arr(ia.usedBy);
@@ -77,8 +95,8 @@ export function renderLayer(name, raw) {
       return h('div', { class: 'layer-body' },
         used.length ? [h('h4', null, 'Used by'), tableWrap(h('table', null,
           h('thead', null, h('tr', null, h('th', null, 'Team'), h('th', null, 'Frequency'), h('th', null, 'Purpose'))),
-          h('tbody', null, used.map((u) => h('tr', null, h('td', null, str(u.team)), h('td', null, str(u.frequency)), h('td', null, str(u.purpose)))))))] : null,
-        qs.length ? [h('h4', null, 'Questions it answers'), h('ul', null, qs.map((q) => h('li', null, str(q))))] : null,
+          h('tbody', null, used.map((u) => h('tr', null, h('td', null, md(u.team)), h('td', null, str(u.frequency)), h('td', null, md(u.purpose)))))))] : null,
+        qs.length ? [h('h4', null, 'Questions it answers'), h('ul', null, qs.map((q) => h('li', null, md(q))))] : null,
         ia.downstreamImpact ? [h('h4', null, 'If it breaks'), para(ia.downstreamImpact)] : null);
     }
     case 'column_descriptions':
@@ -93,7 +111,7 @@ function columnsTable(cols, objectColumns) {
     h('thead', null, h('tr', null, h('th', null, 'Column'), h('th', null, 'Description'), h('th', null, 'Lineage'))),
     h('tbody', null, cols.map((c) => h('tr', null,
       h('td', null, h('code', null, str(c.name))),
-      h('td', null, str(c.description)),
+      h('td', null, md(c.description)),
       h('td', null, lineageCell(c)))))));
 }
 

@@ -1,8 +1,8 @@
 // A model's documentation laid out for reading: every layer, complexity,
 // lineage (clickable), the SQL, and the version history with a line diff.
-import { h, replace, link, fmtMoney, fmtDate, badge, errorBox, tableWrap, markdownTree } from '../dom.js';
+import { h, replace, link, fmtMoney, fmtDate, badge, errorBox, tableWrap, markdownTree, scrollable } from '../dom.js';
 import * as api from '../api.js';
-import { LAYERS, renderLayer, versionText, layerTitle } from '../layers.js';
+import { LAYERS, renderLayer, versionText, layerTitle, md } from '../layers.js';
 import { diffLines } from '../diff.js';
 import { selection } from './models.js';
 // For its side effect: it defines globalThis.ModeldocLineage (one file
@@ -39,6 +39,9 @@ export function render(root, route) {
     const docErr = docRes.status === 'rejected' && docRes.reason.status !== 404 ? docRes.reason : null;
     const versions = versRes.status === 'fulfilled' ? api.listOf(versRes.value, 'versions') : [];
     replace(body, page(obj, doc, docErr, versions, upstream, downstream, wantVersion));
+    // Each model's tab says which model it is (a list of tabs, history and
+    // bookmarks all read "Documentation" before).
+    document.title = `${obj.name}${obj.project ? ` (${obj.project})` : ''} · modeldoc`;
     const h1 = body.querySelector('h1');
     if (h1) {
       h1.setAttribute('tabindex', '-1');
@@ -103,7 +106,7 @@ export function render(root, route) {
       const status = doc.layer_status || {};
       for (const [name, title] of LAYERS) {
         if (name in layers) {
-          const node = name === 'column_descriptions' ? columnsLayer(layers[name], obj.columns || [], colLineage) : renderLayer(name, layers[name]);
+          const node = name === 'column_descriptions' ? columnsLayer(layers[name], obj.columns || [], colLineage, doc.text_docs) : renderLayer(name, layers[name], doc.text_docs);
           content.push(section(name, title, node));
         } else if (status[name] && status[name].status === 'failed') {
           content.push(section(name, title, h('div', { class: 'alert alert-error' }, `This layer failed to write${status[name].error_class ? ` (${status[name].error_class})` : ''}: `, str(status[name].error))));
@@ -133,8 +136,8 @@ export function render(root, route) {
     const raw = trimLines(str(obj.raw_sql));
     if (compiled || raw) {
       content.push(section('sql', 'SQL',
-        compiled ? h('details', { open: true }, h('summary', null, 'Compiled SQL'), h('pre', { class: 'code sql', id: 'sql-compiled', tabindex: '0' }, h('code', null, compiled))) : null,
-        raw ? h('details', { open: !compiled }, h('summary', null, 'Source (Jinja)'), h('pre', { class: 'code sql', id: 'sql-raw', tabindex: '0' }, h('code', null, raw))) : null));
+        compiled ? h('details', { open: true }, h('summary', null, 'Compiled SQL'), scrollable(h('pre', { class: 'code sql', id: 'sql-compiled' }, h('code', null, compiled)), 'Compiled SQL')) : null,
+        raw ? h('details', { open: !compiled }, h('summary', null, 'Source (Jinja)'), scrollable(h('pre', { class: 'code sql', id: 'sql-raw' }, h('code', null, raw)), 'Source SQL (Jinja)')) : null));
     }
     if (versions.length) content.push(section('versions', 'Version history', history(versions, doc)));
 
@@ -181,7 +184,7 @@ export function render(root, route) {
 
   // The column layer joined with the catalog's columns, for the data type
   // and to flag descriptions a person wrote (kept over generated ones).
-  function columnsLayer(raw, catalogCols, lineageOf) {
+  function columnsLayer(raw, catalogCols, lineageOf, textDocs) {
     const list = Array.isArray(raw) ? raw : (raw && raw.columns) || [];
     const byName = new Map(catalogCols.map((c) => [String(c.name).toLowerCase(), c]));
     return tableWrap(h('table', { class: 'columns', id: 'doc-columns' },
@@ -196,7 +199,7 @@ export function render(root, route) {
         return h('tr', null,
           h('td', null, h('code', null, str(c.name))),
           h('td', { class: 'hide-sm' }, str(cat && cat.data_type)),
-          h('td', null, str(c.description), human ? h('div', { class: 'muted small' }, 'In the project: ', human) : null),
+          h('td', null, md(c.description, textDocs), human ? h('div', { class: 'muted small' }, 'In the project: ', human) : null),
           h('td', null, h('span', { class: `badge badge-${kind === 'passthrough' ? 'info' : kind === 'derived' ? 'plain' : 'muted'}` }, kind),
             from ? h('div', { class: 'muted small' }, 'from ', h('code', null, from)) : null, lineageOf(c.name)));
       }))));
@@ -231,7 +234,7 @@ export function render(root, route) {
         const removed = d.filter((x) => x.op === '-').length;
         replace(out,
           h('p', { class: 'small' }, h('span', { class: 'add' }, `+${added}`), ' ', h('span', { class: 'del' }, `−${removed}`), ` lines from v${from.value} to v${to.value}`),
-          h('pre', { class: 'diff', id: 'diff' }, d.map((x) => h('span', { class: x.op === '+' ? 'd-add' : x.op === '-' ? 'd-del' : 'd-same' }, `${x.op} ${x.text}\n`))));
+          scrollable(h('pre', { class: 'diff', id: 'diff' }, d.map((x) => h('span', { class: x.op === '+' ? 'd-add' : x.op === '-' ? 'd-del' : 'd-same' }, `${x.op} ${x.text}\n`))), `Changes from v${from.value} to v${to.value}`));
       } catch (err) {
         replace(out, errorBox(err));
       }

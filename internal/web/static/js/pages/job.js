@@ -1,7 +1,7 @@
 // One job, live: the page follows GET /jobs/{id}/events (SSE over fetch)
 // and redraws from each progress event's job JSON. Items and the error log
 // are re-read at most once a second while events arrive.
-import { h, replace, link, fmtMoney, fmtTokens, fmtInt, fmtDate, fmtDuration, statusBadge, errorBox, tableWrap, breakable } from '../dom.js';
+import { h, replace, link, fmtMoney, fmtTokens, fmtInt, fmtDate, fmtDuration, statusBadge, errorBox, tableWrap, breakable, keepFocus } from '../dom.js';
 import * as api from '../api.js';
 import { progressBar } from './jobs.js';
 import { layerTitle } from '../layers.js';
@@ -31,6 +31,8 @@ export function render(root, route) {
 
   const title = h('h1', null, `Job #${id}`);
   const statusEl = h('span', { id: 'job-status' });
+  const live = h('span', { class: 'live muted small', id: 'job-live' });
+  const statusLine = h('div', { class: 'status-line', tabindex: '-1' }, statusEl, ' ', live);
   const message = h('div', { id: 'job-message' });
   const bar = h('div', { id: 'job-bar' });
   const pctEl = h('strong', { id: 'job-pct' });
@@ -41,7 +43,6 @@ export function render(root, route) {
   const items = h('div', { id: 'job-items' });
   const errors = h('div', { id: 'job-errors' });
   const actionErr = h('div', { 'aria-live': 'assertive' });
-  const live = h('span', { class: 'live muted small', id: 'job-live' });
   const topErr = h('div');
 
   const btn = (action, text, cls) => h('button', { type: 'button', class: `btn ${cls}`, id: `job-${action}`, disabled: true, onclick: () => act(action) }, text);
@@ -51,6 +52,9 @@ export function render(root, route) {
     if (busy) return;
     if (action === 'cancel' && !confirmCancel()) return;
     busy = true;
+    // Disabling the pressed button drops focus to <body>; the control the
+    // person is likely to want next takes it once the action is done.
+    const hadFocus = Object.values(buttons).includes(document.activeElement);
     Object.values(buttons).forEach((b) => { b.disabled = true; });
     replace(actionErr);
     try {
@@ -66,7 +70,23 @@ export function render(root, route) {
     } finally {
       busy = false;
       if (job) renderButtons();
+      if (hadFocus && alive) focusAfter(action);
     }
+  }
+
+  // focusAfter puts focus on the action that undoes the one just taken
+  // (Pause → Resume, Resume → Pause), else on any action left, else on
+  // the job's status, which says what happened.
+  function focusAfter(action) {
+    const order = { pause: ['resume', 'cancel'], resume: ['pause', 'cancel'], cancel: [] }[action] || [];
+    for (const a of [...order, 'pause', 'resume', 'cancel']) {
+      const b = buttons[a];
+      if (!b.disabled && !b.hidden) {
+        b.focus();
+        return;
+      }
+    }
+    statusLine.focus();
   }
 
   // Cancelling loses the objects not yet written, so it asks once. The
@@ -79,6 +99,8 @@ export function render(root, route) {
     const ok = ACTIONS[job.status] || [];
     for (const [a, b] of Object.entries(buttons)) {
       b.disabled = busy || !ok.includes(a);
+      // A finished job takes no action: its buttons go, not just grey.
+      b.hidden = TERMINAL.includes(job.status);
       b.title = ok.includes(a) ? '' : `Not possible while the job is ${job.status}`;
     }
   }
@@ -116,6 +138,7 @@ export function render(root, route) {
       h('tbody', null, names.map((n) => h('tr', null, h('td', null, layerTitle(n)), h('td', null, fmtInt(lc[n].ok)), h('td', { class: lc[n].failed ? 'bad' : null }, fmtInt(lc[n].failed))))))) : h('p', { class: 'muted' }, 'No layer written yet.'));
     const o = j.options || {};
     replace(meta, `${o.provider || ''} · ${o.model || ''} · concurrency ${o.concurrency || '?'} · created ${fmtDate(j.created_at)}`);
+    nameProject(j);
     renderButtons();
     const now = Date.now();
     if (now - lastDetail > 1000) {
@@ -127,6 +150,30 @@ export function render(root, route) {
   }
 
   const meta = h('p', { class: 'muted small', id: 'job-meta' });
+  const projectEl = h('p', { class: 'job-project', id: 'job-project' });
+  let projectShown = null;
+
+  // nameProject says which project the job documents (a job selected
+  // across projects has none), and puts it in the tab's title.
+  async function nameProject(j) {
+    const pid = j.project_id || 0;
+    if (projectShown === pid) return;
+    projectShown = pid;
+    let name = '';
+    if (pid) {
+      try {
+        const p = api.listOf(await api.get('/projects' + api.query({ limit: 500 })), 'projects').find((x) => x.id === pid);
+        name = p ? p.name : `#${pid}`;
+      } catch {
+        name = `#${pid}`;
+      }
+    }
+    if (!alive) return;
+    replace(projectEl, 'Project: ', pid
+      ? h('a', { href: `#/models${api.query({ project_id: pid })}`, id: 'job-project-link' }, name)
+      : h('span', null, 'several projects'));
+    document.title = `Job #${id}${name ? ` · ${name}` : ''} · modeldoc`;
+  }
 
   function stat(label, value, id) {
     return h('div', { class: 'stat' }, h('dt', null, label), h('dd', { id }, value));
@@ -138,7 +185,9 @@ export function render(root, route) {
     if (!alive) return;
     if (it.status === 'fulfilled') {
       const list = api.listOf(it.value, 'items');
-      replace(items, list.length ? tableWrap(h('table', { class: 'compact', id: 'items-table' },
+      // Redrawn every second while the job runs: focus on a row's link
+      // must survive it.
+      keepFocus(items, () => replace(items, list.length ? tableWrap(h('table', { class: 'compact', id: 'items-table' },
         h('thead', null, h('tr', null, h('th', null, 'Model'), h('th', null, 'State'), h('th', { class: 'hide-sm' }, 'Tokens'), h('th', null, 'Cost'), h('th', { class: 'hide-sm' }, 'Time'))),
         h('tbody', null, list.map((x) => h('tr', null,
           h('td', null, link(breakable(x.object_name || `#${x.object_id}`), ['models', x.object_id]),
@@ -147,7 +196,7 @@ export function render(root, route) {
           h('td', null, statusBadge(x.status)),
           h('td', { class: 'hide-sm' }, fmtTokens((x.prompt_tokens || 0) + (x.completion_tokens || 0))),
           h('td', null, fmtMoney(x.cost)),
-          h('td', { class: 'hide-sm' }, x.duration_ms ? fmtDuration(x.duration_ms / 1000) : '—')))))) : h('p', { class: 'muted' }, 'No items.'));
+          h('td', { class: 'hide-sm' }, x.duration_ms ? fmtDuration(x.duration_ms / 1000) : '—')))))) : h('p', { class: 'muted' }, 'No items.')));
     }
     if (lg.status === 'fulfilled') {
       const v = lg.value || {};
@@ -217,7 +266,7 @@ export function render(root, route) {
 
   root.append(
     h('div', { class: 'page-head' },
-      h('div', null, h('p', { class: 'crumbs' }, link('Jobs', ['jobs']), ' / ', `#${id}`), title, h('div', { class: 'status-line' }, statusEl, ' ', live), meta),
+      h('div', null, h('p', { class: 'crumbs' }, link('Jobs', ['jobs']), ' / ', `#${id}`), title, projectEl, statusLine, meta),
       h('div', { class: 'actions', role: 'group', 'aria-label': 'Job actions' }, buttons.pause, buttons.resume, buttons.cancel)),
     topErr, actionErr, message,
     h('section', { class: 'card', 'aria-labelledby': 'progress-title' },

@@ -1,6 +1,6 @@
 // Jobs: newest first, with status, progress and cost; refreshed while any
 // job on the page is still moving.
-import { h, replace, link, fmtMoney, fmtDate, statusBadge, errorBox, tableWrap } from '../dom.js';
+import { h, replace, link, fmtMoney, fmtDate, statusBadge, errorBox, tableWrap, keepFocus } from '../dom.js';
 import * as api from '../api.js';
 
 const PAGE = 25;
@@ -14,13 +14,21 @@ export function progressBar(pct, label) {
 }
 
 export function render(root, route) {
-  const status = route.params.get('status') || '';
+  let status = route.params.get('status') || '';
   const offset = Math.max(0, parseInt(route.params.get('offset') || '0', 10) || 0);
   let alive = true;
   let timer = null;
 
   const sel = h('select', { id: 'jobs-status' }, STATUSES.map((s) => h('option', { value: s, selected: s === status }, s || 'All statuses')));
-  sel.addEventListener('change', () => { location.hash = '#/jobs' + api.query({ status: sel.value }); });
+  // The list follows the select in place: re-routing on each change moved
+  // focus away, so arrow keys jumped a status and left the select.
+  sel.addEventListener('change', () => {
+    status = sel.value;
+    history.replaceState(null, '', '#/jobs' + api.query({ status }));
+    clearTimeout(timer);
+    if (offset) location.hash = '#/jobs' + api.query({ status });
+    else load();
+  });
   const tbody = h('tbody');
   const info = h('p', { class: 'muted', 'aria-live': 'polite' }, 'Loading…');
   const errBox = h('div');
@@ -42,7 +50,8 @@ export function render(root, route) {
       const total = data && typeof data.total === 'number' ? data.total : jobs.length;
       info.textContent = total === 1 ? '1 job.' : `${total} jobs.`;
       replace(errBox);
-      replace(tbody, jobs.map((j) => h('tr', null,
+      // Redrawn every 2 s while a job moves: a focused link keeps focus.
+      keepFocus(tbody, () => replace(tbody, jobs.map((j) => h('tr', null,
         h('td', null, link(`#${j.id}`, ['jobs', j.id], { class: 'job-link' })),
         h('td', { class: 'project small hide-sm' }, j.project_id ? (projects.get(j.project_id) || `#${j.project_id}`) : 'several'),
         h('td', null, statusBadge(j.status), j.status_reason ? h('div', { class: 'muted small' }, j.status_reason.replace(/_/g, ' ')) : null),
@@ -52,12 +61,13 @@ export function render(root, route) {
           ? h('td', null, 'price unknown')
           : h('td', null, fmtMoney(j.actual_cost), h('div', { class: 'muted small' }, `est. ${fmtMoney(j.estimated_cost)}`)),
         h('td', { class: 'hide-sm' }, `${j.options?.provider || ''} · ${j.options?.model || ''}`),
-        h('td', { class: 'hide-sm small' }, fmtDate(j.created_at)))));
+        h('td', { class: 'hide-sm small' }, fmtDate(j.created_at))))));
       if (!jobs.length) tbody.append(h('tr', null, h('td', { colspan: 7, class: 'empty' }, 'No jobs yet. Start one from the Models page.')));
-      replace(pager,
+      keepFocus(pager, () => replace(pager,
         h('a', { class: 'btn btn-small', href: '#/jobs' + api.query({ status, offset: Math.max(0, offset - PAGE) || '' }), 'aria-disabled': offset <= 0 ? 'true' : null, hidden: offset <= 0 }, '← Newer'),
-        h('a', { class: 'btn btn-small', href: '#/jobs' + api.query({ status, offset: offset + PAGE }), hidden: offset + jobs.length >= total }, 'Older →'));
+        h('a', { class: 'btn btn-small', href: '#/jobs' + api.query({ status, offset: offset + PAGE }), hidden: offset + jobs.length >= total }, 'Older →')));
       const moving = jobs.some((j) => ['queued', 'running', 'pausing'].includes(j.status));
+      clearTimeout(timer);
       if (moving && alive) timer = setTimeout(load, 2000);
     } catch (err) {
       if (alive) replace(errBox, errorBox(err));

@@ -39,16 +39,24 @@ function complexity(score) {
 }
 
 export function render(root, route) {
-  const f = filtersFrom(route.params);
+  let f = filtersFrom(route.params);
   let alive = true;
   let ctrl = null;
   let rows = [];
   let total = 0;
 
-  const setHash = (nf) => {
+  // A filter or a page changes the list in place: the address follows
+  // without a hashchange, so the page is not drawn again and focus stays
+  // in the field being typed in (re-routing moved it to the heading and
+  // lost the next keystrokes). A new page is a history entry; a filter
+  // being typed is not.
+  const setHash = (nf, push) => {
     const q = api.query({ ...apiParams(nf), offset: nf.offset || '' });
     const target = `#/models${q}`;
-    if (location.hash !== target) location.hash = target;
+    f = nf;
+    if (location.hash !== target) history[push ? 'pushState' : 'replaceState'](null, '', target);
+    more.textContent = activeCount() ? `Filters (${activeCount()})` : 'Filters';
+    load();
   };
 
   // Filters
@@ -70,13 +78,13 @@ export function render(root, route) {
   [project, type, documented, stale].forEach((el) => el.addEventListener('change', onChange));
 
   const field = (label, el) => h('div', { class: 'field' }, h('label', { for: el.id }, label), el);
-  const active = [f.project_id, f.schema, f.type, f.documented, f.stale].filter(Boolean).length;
+  const activeCount = () => [f.project_id, f.schema, f.type, f.documented, f.stale].filter(Boolean).length;
   const filters = h('form', { class: 'filters collapsed', id: 'filters', role: 'search', onsubmit: (e) => { e.preventDefault(); onChange(); } },
     field('Search by name', search), field('Project', project), field('Schema', schema), field('Type', type),
     field('Documentation', documented), field('Freshness', stale));
   // On a phone the filters beyond the search fold away behind a button.
   const more = h('button', { type: 'button', class: 'btn btn-small show-sm', id: 'filters-toggle', 'aria-controls': 'filters', 'aria-expanded': 'false' },
-    active ? `Filters (${active})` : 'Filters');
+    activeCount() ? `Filters (${activeCount()})` : 'Filters');
   more.addEventListener('click', () => {
     const open = filters.classList.toggle('collapsed') === false;
     more.setAttribute('aria-expanded', String(open));
@@ -100,13 +108,24 @@ export function render(root, route) {
   const errBox = h('div');
 
   const panel = jobPanel({ selection, onChange: null });
+  // The bar's controls are made once and shown or hidden: drawn again,
+  // the button just pressed would be gone and focus with it.
+  const selCount = h('span', { id: 'sel-count' });
+  const allBtn = h('button', { type: 'button', class: 'btn btn-small', id: 'select-all-matching', hidden: true, onclick: selectAllMatching });
+  const clearBtn = h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'clear-selection', hidden: true, onclick: () => {
+    selection.clear();
+    syncBoxes();
+    (allBtn.hidden ? headBox : allBtn).focus();
+  } }, 'Clear selection');
+  const toJob = h('button', { type: 'button', class: 'btn btn-small btn-primary show-md', id: 'to-job', hidden: true, onclick: () => panel.focus() }, 'Review job ↓');
+  selInfo.append(selCount, allBtn, clearBtn, toJob);
   const refreshSel = () => {
     const n = selection.size;
-    replace(selInfo,
-      h('span', { id: 'sel-count' }, n === 1 ? '1 model selected' : `${n} models selected`),
-      total > 0 ? h('button', { type: 'button', class: 'btn btn-small', id: 'select-all-matching', onclick: selectAllMatching }, `Select all ${total} that match`) : null,
-      n ? h('button', { type: 'button', class: 'btn btn-small btn-quiet', id: 'clear-selection', onclick: () => { selection.clear(); syncBoxes(); } }, 'Clear selection') : null,
-      n ? h('button', { type: 'button', class: 'btn btn-small btn-primary show-md', id: 'to-job', onclick: () => panel.focus() }, 'Review job ↓') : null);
+    selCount.textContent = n === 1 ? '1 model selected' : `${n} models selected`;
+    if (allBtn.getAttribute('aria-disabled') !== 'true') allBtn.textContent = `Select all ${total} that match`;
+    allBtn.hidden = total <= 0;
+    clearBtn.hidden = !n;
+    toJob.hidden = !n;
     panel.update();
   };
 
@@ -123,9 +142,11 @@ export function render(root, route) {
     syncBoxes();
   });
 
-  async function selectAllMatching(e) {
-    const btn = e.currentTarget;
-    btn.disabled = true;
+  async function selectAllMatching() {
+    const btn = allBtn;
+    // aria-disabled, not disabled: a disabled button loses focus.
+    if (btn.getAttribute('aria-disabled') === 'true') return;
+    btn.setAttribute('aria-disabled', 'true');
     btn.textContent = 'Selecting…';
     try {
       // Page through every match: the filters (documented, stale, schema)
@@ -140,6 +161,7 @@ export function render(root, route) {
     } catch (err) {
       replace(errBox, errorBox(err));
     }
+    btn.removeAttribute('aria-disabled');
     if (alive) syncBoxes();
   }
 
@@ -170,17 +192,27 @@ export function render(root, route) {
     }
   }
 
+  const prev = h('button', { type: 'button', class: 'btn btn-small', id: 'page-prev', onclick: () => setHash({ ...f, offset: Math.max(0, f.offset - PAGE) }, true) }, '← Previous');
+  const next = h('button', { type: 'button', class: 'btn btn-small', id: 'page-next', onclick: () => setHash({ ...f, offset: f.offset + PAGE }, true) }, 'Next →');
+  const range = h('span', { class: 'muted' });
+  pager.append(prev, range, next);
   function renderPager() {
     const from = total ? f.offset + 1 : 0;
     const to = Math.min(total, f.offset + rows.length);
-    replace(pager,
-      h('button', { type: 'button', class: 'btn btn-small', id: 'page-prev', disabled: f.offset <= 0, onclick: () => setHash({ ...f, offset: Math.max(0, f.offset - PAGE) }) }, '← Previous'),
-      h('span', { class: 'muted' }, `${from}–${to} of ${total}`),
-      h('button', { type: 'button', class: 'btn btn-small', id: 'page-next', disabled: f.offset + rows.length >= total, onclick: () => setHash({ ...f, offset: f.offset + PAGE }) }, 'Next →'));
+    range.textContent = `${from}–${to} of ${total}`;
+    const lost = (prev === document.activeElement && f.offset <= 0) || (next === document.activeElement && f.offset + rows.length >= total);
+    prev.disabled = f.offset <= 0;
+    next.disabled = f.offset + rows.length >= total;
+    // The last page's Next (or the first's Previous) is disabled under
+    // the pointer: focus goes to the other one rather than to the page.
+    if (lost) (prev.disabled ? next : prev).focus();
   }
 
   async function load() {
+    if (ctrl) ctrl.abort();
     ctrl = new AbortController();
+    status.textContent = 'Loading…';
+    replace(errBox);
     try {
       const data = await api.get('/objects' + api.query({ ...apiParams(f), limit: PAGE, offset: f.offset }), { signal: ctrl.signal });
       rows = api.listOf(data, 'objects');

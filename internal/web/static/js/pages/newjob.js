@@ -1,7 +1,7 @@
 // The new-job panel: options, a live estimate from POST /jobs/estimate
 // whenever the selection or an option changes, and a start button that
 // says what it will spend.
-import { h, replace, fmtMoney, fmtTokens, fmtInt, errorBox, debounce } from '../dom.js';
+import { h, replace, fmtMoney, fmtTokens, fmtInt, errorBox } from '../dom.js';
 import * as api from '../api.js';
 import { LAYERS } from '../layers.js';
 import { isAdmin } from '../session.js';
@@ -24,6 +24,7 @@ export function jobPanel({ selection }) {
   let estimate = null;
   let estErr = null;
   let seq = 0;
+  let starting = false;
 
   const layerBoxes = LAYERS.map(([name, title]) => {
     const id = `layer-${name}`;
@@ -44,6 +45,7 @@ export function jobPanel({ selection }) {
   const baseField = h('div', { class: 'field' }, h('label', { for: 'opt-base-url' }, 'Base URL (OpenAI-compatible servers)'), baseURL);
 
   const estBox = h('div', { class: 'estimate', id: 'estimate', 'aria-live': 'polite' });
+  const costLine = h('div', { class: 'est-cost', id: 'est-cost-line', hidden: true });
   const startBtn = h('button', { type: 'submit', class: 'btn btn-primary btn-block', id: 'start-job', disabled: true }, 'Select models to document');
   const startErr = h('div');
 
@@ -53,17 +55,20 @@ export function jobPanel({ selection }) {
   const heading = h('h2', { id: 'new-job-title', tabindex: '-1' }, 'New job');
   const form = h('form', { class: 'job-form', id: 'job-form', 'aria-labelledby': 'new-job-title' },
     heading,
+    // Who writes and what it may spend come first: they decide the cost,
+    // and stay in view above the sticky footer on a laptop screen.
+    h('div', { class: 'row2' }, field('Provider', provider), field('Model', model)),
+    baseField,
+    field('Budget (USD)', budget, 'The job pauses when it would spend more.'),
     h('fieldset', null, h('legend', null, 'Layers to write'), h('div', { class: 'checks' }, layerBoxes.map((l) => l.el))),
     h('fieldset', null, h('legend', null, 'Which models'),
       check(skip, 'Skip models that are already documented'),
       check(stale, 'Only models whose documentation is stale')),
     h('div', { class: 'row2' }, field('Max retries', retries), field('Concurrency', conc)),
-    h('div', { class: 'row2' }, field('Provider', provider), field('Model', model)),
-    baseField,
-    field('Budget (USD)', budget, 'The job pauses when it would spend more.'),
     h('div', { class: 'row2' }, field('Price in (USD / 1M prompt tokens)', priceIn), field('Price out (USD / 1M completion tokens)', priceOut)),
     h('small', { class: 'muted' }, 'For a model without a known price (self-hosted, new): give both, or a budget is refused.'),
-    h('div', { class: 'job-footer' }, estBox, startErr, startBtn));
+    estBox,
+    h('div', { class: 'job-footer' }, costLine, startErr, startBtn));
 
   function body() {
     const layers = layerBoxes.filter((l) => l.box.checked).map((l) => l.box.value);
@@ -97,43 +102,80 @@ export function jobPanel({ selection }) {
     sessionStorage.setItem(OPTS_KEY, JSON.stringify(b));
   }
 
-  function renderEstimate(loading) {
+  // key names the options an estimate was made for: an input and the
+  // change that follows it on blur carry the same options, and must not
+  // start a second estimate (which used to disable the button just as
+  // the click that caused the blur landed on it).
+  const key = () => JSON.stringify(body());
+  let estKey = '';
+  let pending = null; // the promise of the estimate being made, if any
+
+  // blocked says why the job cannot start with the estimate in hand, or
+  // '' when it can. While a new estimate is on its way the old one's
+  // reasons do not count: a click waits for the new one and checks again.
+  function blocked(loading) {
+    if (!selection.size) return 'Select models to document';
+    if (!layerBoxes.some((l) => l.box.checked)) return 'Choose a layer';
+    if (estErr) return 'Cannot estimate';
+    if (!isAdmin()) return 'Starting a job needs an admin token';
+    if (!estimate || loading) return '';
+    const todo = Number(estimate.to_document ?? estimate.total ?? selection.size);
+    if (todo === 0) return 'Nothing to document';
+    if (estimate.price_known === false && parseFloat(budget.value) > 0) return 'Give a price or remove the budget';
+    return '';
+  }
+
+  function renderEstimate() {
+    draw();
+    if (starting) {
+      startBtn.disabled = true;
+      startBtn.textContent = 'Starting…';
+    }
+  }
+
+  function draw() {
     const n = selection.size;
     baseField.hidden = provider.value !== 'openai';
     model.placeholder = DEFAULT_MODELS[provider.value];
+    const loading = estKey !== key() || pending !== null;
+    const why = blocked(loading);
+    costLine.hidden = true;
+    // While a new estimate is on its way the button stays usable: a
+    // click waits for it and starts only if the fresh estimate allows.
+    startBtn.disabled = why !== '' || (!estimate && !loading);
+    startBtn.setAttribute('aria-busy', loading ? 'true' : 'false');
     if (!n) {
       replace(estBox, h('p', { class: 'muted' }, 'Select models on the left to see what documenting them costs.'));
-      startBtn.disabled = true;
-      startBtn.textContent = 'Select models to document';
+      startBtn.textContent = why;
       return;
     }
     if (!layerBoxes.some((l) => l.box.checked)) {
       replace(estBox, h('p', { class: 'alert alert-warn' }, 'Choose at least one layer.'));
-      startBtn.disabled = true;
-      startBtn.textContent = 'Choose a layer';
+      startBtn.textContent = why;
       return;
     }
     if (estErr) {
       replace(estBox, errorBox(estErr));
-      startBtn.disabled = true;
-      startBtn.textContent = 'Cannot estimate';
+      startBtn.textContent = why;
       return;
     }
-    if (!estimate || loading) {
-      estBox.classList.add('loading');
-      if (!estimate) replace(estBox, h('p', { class: 'muted' }, 'Estimating…'));
-      startBtn.disabled = true;
+    estBox.classList.toggle('loading', loading);
+    if (!estimate) {
+      replace(estBox, h('p', { class: 'muted' }, 'Estimating…'));
+      startBtn.textContent = why || `Document ${n === 1 ? '1 model' : `${fmtInt(n)} models`}`;
       return;
     }
-    estBox.classList.remove('loading');
     const e = estimate;
     const todo = Number(e.to_document ?? e.total ?? n);
     const models = (k) => (k === 1 ? '1 model' : `${fmtInt(k)} models`);
     // price_known false: the 0 is unknown, not free.
     const unknown = e.price_known === false;
     const cost = unknown ? 'price unknown' : fmtMoney(e.estimated_cost);
+    costLine.hidden = false;
+    costLine.classList.toggle('loading', loading);
+    replace(costLine, h('span', { class: 'muted' }, loading ? 'Estimated cost (updating)' : 'Estimated cost'), h('strong', { id: 'est-cost' }, cost));
     replace(estBox,
-      h('div', { class: 'est-cost' }, h('span', { class: 'muted' }, 'Estimated cost'), h('strong', { id: 'est-cost' }, cost)),
+      h('h3', { class: 'small-title' }, 'Estimate'),
       h('dl', { class: 'est-grid' },
         h('dt', null, 'To document'), h('dd', { id: 'est-todo' }, models(todo)),
         h('dt', null, 'Skipped'), h('dd', { id: 'est-skipped' }, fmtInt(e.skipped)),
@@ -149,66 +191,97 @@ export function jobPanel({ selection }) {
     } else if (bud > 0 && Number(e.estimated_cost) > bud) {
       estBox.append(h('p', { class: 'alert alert-warn' }, `The estimate is above the budget of ${fmtMoney(bud)}: the job will pause when it reaches it.`));
     }
-    startBtn.disabled = todo === 0 || !isAdmin() || (unknown && bud > 0);
-    if (!isAdmin()) {
-      startBtn.textContent = 'Starting a job needs an admin token';
-      return;
-    }
-    startBtn.textContent = todo === 0 ? 'Nothing to document' : `Document ${models(todo)} · ${unknown ? 'price unknown' : `est. ${fmtMoney(e.estimated_cost)}`}`;
+    startBtn.textContent = why || `Document ${models(todo)} · ${unknown ? 'price unknown' : `est. ${fmtMoney(e.estimated_cost)}`}`;
   }
 
-  async function runEstimate() {
-    if (!alive) return;
+  // runEstimate estimates the options as they are now, unless the last
+  // estimate (made or on its way) was for the same options.
+  function runEstimate() {
+    if (!alive) return Promise.resolve();
     save();
+    const k = key();
+    if (k === estKey && (estimate || estErr || pending)) return pending || Promise.resolve();
+    estKey = k;
     if (!selection.size || !layerBoxes.some((l) => l.box.checked)) {
       estimate = null;
       estErr = null;
+      pending = null;
       renderEstimate();
-      return;
+      return Promise.resolve();
     }
     if (ctrl) ctrl.abort();
     ctrl = new AbortController();
     const mine = ++seq;
-    renderEstimate(true);
-    try {
-      const e = await api.post('/jobs/estimate', body(), { signal: ctrl.signal });
-      if (mine !== seq || !alive) return;
-      estimate = e && e.estimate ? e.estimate : e;
-      estErr = null;
-    } catch (err) {
-      if (err.name === 'AbortError' || mine !== seq) return;
-      estimate = null;
-      estErr = err;
-    }
+    const p = (async () => {
+      try {
+        const e = await api.post('/jobs/estimate', body(), { signal: ctrl.signal });
+        if (mine !== seq || !alive) return;
+        estimate = e && e.estimate ? e.estimate : e;
+        estErr = null;
+      } catch (err) {
+        if (err.name === 'AbortError' || mine !== seq) return;
+        estimate = null;
+        estErr = err;
+      }
+      pending = null;
+      renderEstimate();
+    })();
+    pending = p;
     renderEstimate();
+    return p;
   }
-  const schedule = debounce(runEstimate, 250);
+  let timer = null;
+  const schedule = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => { timer = null; runEstimate(); }, 250);
+  };
   const changed = () => {
-    estimate = null;
+    if (key() === estKey && (estimate || estErr || pending)) return;
+    // The figures of other options would mislead: they stay on screen,
+    // dimmed, only until the new ones arrive.
     estErr = null;
-    renderEstimate(true);
+    renderEstimate();
     schedule();
   };
+
+  // settle makes the estimate of the current options, now, and waits
+  // until it is in (a click may come before the debounce fires).
+  async function settle() {
+    clearTimeout(timer);
+    timer = null;
+    for (;;) {
+      const k = key();
+      await runEstimate();
+      if (!alive || (k === key() && !pending)) return;
+    }
+  }
 
   form.addEventListener('input', changed);
   form.addEventListener('change', changed);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
-    if (startBtn.disabled) return;
-    startBtn.disabled = true;
-    const label = startBtn.textContent;
-    startBtn.textContent = 'Starting…';
+    if (startBtn.disabled || starting) return;
+    starting = true;
     replace(startErr);
+    renderEstimate();
+    let err = null;
+    let started = false;
     try {
-      const job = await api.post('/jobs', body());
-      const j = job && job.job ? job.job : job;
-      selection.clear();
-      location.hash = `#/jobs/${encodeURIComponent(j.id)}`;
-    } catch (err) {
-      replace(startErr, errorBox(err));
-      startBtn.disabled = false;
-      startBtn.textContent = label;
+      await settle();
+      if (alive && !blocked() && estimate) {
+        const job = await api.post('/jobs', body());
+        const j = job && job.job ? job.job : job;
+        started = true;
+        selection.clear();
+        location.hash = `#/jobs/${encodeURIComponent(j.id)}`;
+      }
+    } catch (x) {
+      err = x;
     }
+    starting = false;
+    if (!alive || started) return;
+    renderEstimate();
+    if (err) replace(startErr, errorBox(err));
   });
 
   renderEstimate();
@@ -221,6 +294,7 @@ export function jobPanel({ selection }) {
     },
     destroy() {
       alive = false;
+      clearTimeout(timer);
       if (ctrl) ctrl.abort();
     },
   };

@@ -3,7 +3,7 @@
 // grounding findings beside it. Admins accept, reject or edit in place;
 // j/k move, a accepts, r rejects, e edits. "Accept all" accepts the drafts
 // the filters select, after a confirmation that says how many.
-import { h, replace, badge, errorBox, fmtInt, link } from '../dom.js';
+import { h, replace, badge, errorBox, fmtInt, link, markdownTree } from '../dom.js';
 import * as api from '../api.js';
 import { isAdmin } from '../session.js';
 
@@ -135,7 +135,10 @@ export function render(root, route) {
         it.confidence ? h('span', { class: 'muted small review-confidence' }, ` confidence ${it.confidence}`) : null,
         it.stale ? h('span', null, ' ', badge('stale', 'warn')) : null,
         it.reviewed_by ? h('span', { class: 'muted small' }, ` · ${it.reviewed_by}`) : null),
-      h('p', { class: 'review-text' }, it.text || h('span', { class: 'muted' }, '(structured layer: edit to see its JSON)')),
+      // A draft written in Markdown reads as it will be published: built
+      // from the API's tree (text_doc), never parsed as HTML.
+      it.text_doc ? h('div', { class: 'review-text md' }, markdownTree(it.text_doc))
+        : h('p', { class: 'review-text' }, it.text || h('span', { class: 'muted' }, '(structured layer: edit to see its JSON)')),
       findings.length ? h('ul', { class: 'review-findings alert alert-warn' },
         findings.map((f) => h('li', null, h('code', null, f.path), ' ', f.message))) : null,
       admin ? h('div', { class: 'review-actions' },
@@ -162,7 +165,11 @@ export function render(root, route) {
       if (!alive) return;
       const same = (x) => x.layer === it.layer && (x.column || '') === (it.column || '');
       const now = (ans.items || []).find(same);
-      if (now) items[i] = { ...it, ...now, name: it.name, project: it.project };
+      if (now) {
+        items[i] = { ...it, ...now, name: it.name, project: it.project };
+        // The tree was of the old text: an edited text shows as written.
+        if (now.text !== it.text) delete items[i].text_doc;
+      }
       replace(message, h('span', { class: 'muted small', id: 'review-acted' }, `${it.name} ${it.column || it.layer}: ${items[i].state}`));
       const li = list.querySelector(`.review-item[data-index="${i}"]`);
       if (li) li.replaceWith(itemView(items[i], i));
