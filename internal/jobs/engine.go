@@ -170,8 +170,11 @@ func (m *Manager) open(ctx context.Context) error {
 	return nil
 }
 
-// Close releases River's handles. Stop first if started.
+// Close ends the event subscriptions (waiting for their last read) and
+// releases River's handles. Stop first if started.
 func (m *Manager) Close() error {
+	m.closeOnce.Do(func() { close(m.closing) })
+	m.subsDone.Wait()
 	if m.engine == nil {
 		return nil
 	}

@@ -56,9 +56,18 @@ func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, fun
 			m.mu.Unlock()
 		})
 	}
+	m.subsDone.Add(1)
 	go func() {
+		defer m.subsDone.Done()
 		defer close(out)
 		defer stop()
+		go func() {
+			select {
+			case <-m.closing:
+				cancel()
+			case <-ctx.Done():
+			}
+		}()
 		t := time.NewTicker(m.cfg.PollInterval)
 		defer t.Stop()
 		last := ""

@@ -722,3 +722,33 @@ func TestBadRowFromBeforeValidationStillLists(t *testing.T) {
 		}
 	})
 }
+
+// TestCloseEndsSubscriptions: Close ends every event subscription and
+// waits for its last read, so a subscriber (a dashboard's event stream)
+// never reads a store its owner closes right after the manager (an API
+// test once panicked reading a closed store from a subscription).
+func TestCloseEndsSubscriptions(t *testing.T) {
+	modeldoctest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		e := newEnv(t, s, []string{"a", "b"}, []string{"a>b"})
+		j := e.create(Options{Concurrency: 1})
+		ch, stop := e.m.Subscribe(context.Background(), j.ID)
+		defer stop()
+		if _, ok := <-ch; !ok {
+			t.Fatal("the subscription ended before its first event")
+		}
+		if err := e.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		// Close returned: the poll loop has exited and closed the channel.
+		select {
+		case _, ok := <-ch:
+			if ok {
+				if _, ok := <-ch; ok {
+					t.Fatal("events after Close")
+				}
+			}
+		default:
+			t.Fatal("the subscription is still open after Close returned")
+		}
+	})
+}

@@ -70,10 +70,15 @@ type Manager struct {
 	workerID string
 	host     string // recorded with this process's running items
 
-	mu     sync.Mutex
-	subs   map[int64]map[*subscription]struct{}
-	ctl    map[int64]*jobControl // jobs with items in flight here
-	writer map[int64]*jobWriter
+	mu   sync.Mutex
+	subs map[int64]map[*subscription]struct{}
+	// closing ends every subscription's poll loop on Close, and subsDone
+	// waits for them, so none reads a store its owner is about to close.
+	closing   chan struct{}
+	closeOnce sync.Once
+	subsDone  sync.WaitGroup
+	ctl       map[int64]*jobControl // jobs with items in flight here
+	writer    map[int64]*jobWriter
 
 	// finishFault, set by tests, fails an item's outcome in its
 	// transaction before anything of it is written.
@@ -122,6 +127,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	m := &Manager{
 		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, workerID: cfg.WorkerID, host: thisHost(),
 		subs:     map[int64]map[*subscription]struct{}{},
+		closing:  make(chan struct{}),
 		ctl:      map[int64]*jobControl{},
 		writer:   map[int64]*jobWriter{},
 		released: map[*sql.Tx]bool{},
