@@ -18,6 +18,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 const xss = `<script>alert("x")</script><img src=x onerror=alert(1)>`
@@ -364,13 +365,7 @@ func TestSiteRendersMarkdown(t *testing.T) {
 // The sidebar, opened from disk in Chromium (when there is one): every
 // folder of the project, the current page marked, its folder open.
 func TestSiteSidebarInChromium(t *testing.T) {
-	chromium := os.Getenv("CHROMIUM_PATH")
-	if chromium == "" {
-		chromium, _ = exec.LookPath("chromium")
-	}
-	if chromium == "" {
-		t.Skip("no Chromium (set CHROMIUM_PATH or apt-get install chromium)")
-	}
+	chromium := testenv.Chromium(t)
 	ctx := context.Background()
 	st := modeldoctest.NewSQLiteStore(t)
 	org, err := st.EnsureDefaultOrganization(ctx)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
 // The site's lineage graph, opened from disk in Chromium: examples/shop's
@@ -23,13 +23,7 @@ import (
 // control draws fewer; clicking a node opens that object's page, whose
 // graph shows its seed.
 func TestSiteLineageGraphFromDisk(t *testing.T) {
-	chromium := os.Getenv("CHROMIUM_PATH")
-	if chromium == "" {
-		chromium, _ = exec.LookPath("chromium")
-	}
-	if chromium == "" {
-		t.Skip("no Chromium (set CHROMIUM_PATH or apt-get install chromium)")
-	}
+	chromium := testenv.Chromium(t)
 	ctx := context.Background()
 	st := modeldoctest.NewSQLiteStore(t)
 	org, err := st.EnsureDefaultOrganization(ctx)

@@ -8,6 +8,7 @@ package testenv
 import (
 	"fmt"
 	"os"
+	"os/exec"
 	"testing"
 )
 
@@ -29,4 +30,28 @@ func Missing(tb testing.TB, format string, args ...any) {
 		tb.Fatalf("%s (%s is set, so a missing service or dataset fails the run)", msg, RequireEnv)
 	}
 	tb.Skip(msg)
+}
+
+// Chromium returns the browser the dashboard and site tests drive:
+// CHROMIUM_PATH, else a chromium on the usual paths or PATH; Missing when
+// there is none. Under -short the browser tests are skipped: they are the
+// slowest part of a run and need a browser, as others need PostgreSQL.
+func Chromium(tb testing.TB) string {
+	tb.Helper()
+	if testing.Short() {
+		tb.Skip("drives Chromium (-short)")
+	}
+	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	Missing(tb, "browser tests skipped: no Chromium found (set CHROMIUM_PATH or apt-get install chromium)")
+	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -124,23 +123,9 @@ func waitReady(t *testing.T, url string) {
 	t.Fatalf("%s/readyz never answered 200", url)
 }
 
-// chromiumPath finds the browser or skips the test saying how to get one.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{os.Getenv("CHROMIUM_PATH"), "/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if p == "" {
-			continue
-		}
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	testenv.Missing(t, "browser tests skipped: no Chromium found (set CHROMIUM_PATH or apt-get install chromium)")
-	return ""
-}
+// chromiumPath finds the browser, or skips (fails under
+// MODELDOC_TEST_REQUIRE) saying how to get one.
+func chromiumPath(t *testing.T) string { return testenv.Chromium(t) }
 
 // browser is one headless Chromium tab with the page's errors and every
 // request it makes recorded, so a test can assert that nothing threw and
