@@ -401,6 +401,21 @@ func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 		e.EstimatedCompletionTokens += o.est.completionTokens
 		e.EstimatedCost += o.est.cost
 	}
+	e.EstimatedBatchCost, e.BatchPriceKnown = e.EstimatedCost, false
+	if t := m.prices(); t != nil && req.GivenPrice() == nil {
+		if p, ok := t.Price(req.Provider, req.Model); ok {
+			if b, ok := p.Batch(); ok {
+				// The interactive estimate scaled by what the same tokens
+				// cost at the batch prices: exact when both prices are
+				// halved, as both providers halve them.
+				pt, ct := float64(e.EstimatedPromptTokens), float64(e.EstimatedCompletionTokens)
+				if full := pt*p.Input + ct*p.Output; full > 0 {
+					e.EstimatedBatchCost = e.EstimatedCost * (pt*b.Input + ct*b.Output) / full
+				}
+				e.BatchPriceKnown = true
+			}
+		}
+	}
 	return e
 }
 

@@ -59,6 +59,13 @@ type Config struct {
 	Lease     time.Duration
 	// WorkerID names this process in item rows; random when empty.
 	WorkerID string
+	// Batch mode (batch.go): BatchLinger is how long a chunk waits for
+	// more calls before it is submitted (2 s), BatchPoll how often a
+	// submitted batch is polled (30 s), and BatchYield how long an object
+	// waits for its batch before it goes back to ready to be picked up
+	// again (half of ItemTimeout), so that no River job outlives its
+	// timeout while a batch takes hours.
+	BatchLinger, BatchPoll, BatchYield time.Duration
 }
 
 // Manager creates, controls, observes and (once started) runs jobs.
@@ -81,6 +88,8 @@ type Manager struct {
 
 	releasedMu sync.Mutex
 	released   map[*sql.Tx]bool // transactions that inserted River jobs
+
+	batches batchJobs
 
 	engine *engine
 }
@@ -294,8 +303,16 @@ func (m *Manager) fillDetails(ctx context.Context, q querier, j *Job) error {
 		}
 		j.Running = append(j.Running, n)
 	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if j.Options.Batch {
+		if err := m.fillBatch(ctx, q, j); err != nil {
+			return err
+		}
+	}
 	j.derive(m.clock())
-	return rows.Err()
+	return nil
 }
 
 // List returns orgID's jobs, newest first.
@@ -617,6 +634,7 @@ func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
 	})
 	if err == nil {
 		m.cancelLocal(id)
+		m.cancelProviderBatches(ctx, j)
 	}
 	return j, err
 }
