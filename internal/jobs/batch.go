@@ -520,7 +520,9 @@ func (bj *batchJob) ensurePolling(chunk int64, batchID string) {
 	go bj.pollLoop(chunk, batchID)
 }
 
-// waitersOf returns the calls of chunk waiting here.
+// waitersOf returns the calls of chunk waiting here; when there are none
+// it ends the chunk's polling in the same critical section, so that a call
+// that starts waiting afterwards starts it again.
 func (bj *batchJob) waitersOf(chunk int64) map[string]writer.Request {
 	bj.mu.Lock()
 	defer bj.mu.Unlock()
@@ -532,21 +534,21 @@ func (bj *batchJob) waitersOf(chunk int64) map[string]writer.Request {
 			}
 		}
 	}
+	if len(out) == 0 {
+		delete(bj.polling, chunk)
+	}
 	return out
 }
 
 func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 	m := bj.m
 	ctx := context.Background()
-	defer func() {
-		bj.mu.Lock()
-		delete(bj.polling, chunk)
-		bj.mu.Unlock()
-	}()
-	for first := true; ; first = false {
-		if !first {
+	sleep := false
+	for {
+		if sleep {
 			time.Sleep(m.batchPoll())
 		}
+		sleep = true
 		calls := bj.waitersOf(chunk)
 		if len(calls) == 0 {
 			return // nobody here waits for it: the next to ask polls again
@@ -555,9 +557,9 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 		if err != nil {
 			if writer.KindOf(err).Fatal() {
 				bj.deliver(chunk, calls, func(string) writer.BatchResult { return writer.BatchResult{Err: err} }, false)
-				return
+			} else {
+				m.log.Warn("jobs: poll batch", "job", bj.jobID, "batch", batchID, "err", err)
 			}
-			m.log.Warn("jobs: poll batch", "job", bj.jobID, "batch", batchID, "err", err)
 			continue
 		}
 		if err := bj.record(ctx, chunk, st); err != nil {
@@ -569,15 +571,17 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 		if st.Failed {
 			e := &writer.Error{Kind: writer.InvalidRequest, Provider: bj.b.Provider(), Message: "the provider refused the batch " + batchID + ": " + st.Message}
 			bj.deliver(chunk, calls, func(string) writer.BatchResult { return writer.BatchResult{Err: e} }, true)
-			return
+		} else {
+			res, err := bj.b.Results(ctx, st, calls)
+			if err != nil {
+				m.log.Warn("jobs: read batch results", "job", bj.jobID, "batch", batchID, "err", err)
+				continue
+			}
+			bj.deliver(chunk, calls, func(id string) writer.BatchResult { return res[id] }, true)
 		}
-		res, err := bj.b.Results(ctx, st, calls)
-		if err != nil {
-			m.log.Warn("jobs: read batch results", "job", bj.jobID, "batch", batchID, "err", err)
-			continue
-		}
-		bj.deliver(chunk, calls, func(id string) writer.BatchResult { return res[id] }, true)
-		return
+		// Calls that began waiting meanwhile are served at once by the
+		// next turn: the batch has ended.
+		sleep = false
 	}
 }
 
