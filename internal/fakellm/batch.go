@@ -97,9 +97,10 @@ type fakeBatch struct {
 
 	created time.Time
 	lines   []batchLineIn
-	// anthropic marks a Message Batch (anthropic.go).
+	// anthropic marks a Message Batch (anthropic.go), whose outcomes are
+	// read back as its results.
 	anthropic bool
-	results   []byte // Anthropic's results JSONL
+	outcomes  []lineOutcome
 }
 
 type batchErrors struct {
@@ -439,12 +440,27 @@ func (s *Server) advance(id string, cancel bool) *fakeBatch {
 	}
 	b.mu.Unlock()
 	if run {
-		out, errs, done, failed, expired := s.runBatch(lines, set)
+		outs := s.runBatch(lines, set)
 		b.mu.Lock()
-		fb.RequestCounts.Completed, fb.RequestCounts.Failed = done, failed
+		expired := 0
 		if fb.anthropic {
-			fb.results = append(out, errs...)
+			fb.outcomes = outs
+			for _, o := range outs {
+				switch o.kind {
+				case "ok":
+					fb.RequestCounts.Completed++
+				case "expired":
+					expired++
+					fb.RequestCounts.Failed++
+				default:
+					fb.RequestCounts.Failed++
+				}
+			}
 		} else {
+			var out, errs []byte
+			var done, failed int
+			out, errs, done, failed, expired = openAIFiles(outs)
+			fb.RequestCounts.Completed, fb.RequestCounts.Failed = done, failed
 			if len(out) > 0 {
 				id := b.nextID("file-")
 				b.files[id] = &batchFile{id: id, purpose: "batch_output", name: "batch_output.jsonl", data: out, created: now}
@@ -481,28 +497,27 @@ func customSeq(id string) uint64 {
 	return h.Sum64()
 }
 
-// runBatch answers lines through the chat handler and returns the output
-// and error files' contents.
-func (s *Server) runBatch(lines []batchLineIn, set BatchSettings) (out, errs []byte, done, failed, expired int) {
-	for i, l := range lines {
+// lineOutcome is how the fake answered one batch line.
+type lineOutcome struct {
+	customID string
+	kind     string // ok, failed (a chat error or a drawn failure), expired
+	status   int
+	body     []byte // the chat answer or error body
+}
+
+// runBatch answers lines through the chat handler.
+func (s *Server) runBatch(lines []batchLineIn, set BatchSettings) []lineOutcome {
+	out := make([]lineOutcome, 0, len(lines))
+	for _, l := range lines {
 		seq := customSeq(l.CustomID)
-		reqID := fmt.Sprintf("req_%016x", seq)
-		line := map[string]any{"id": fmt.Sprintf("batch_req_%016x%04d", seq, i), "custom_id": l.CustomID}
 		switch {
 		case drawFloat(s.cfg.Seed, seq, drawBatchExpire) < set.ExpireRate:
-			expired++
-			failed++
-			line["response"] = nil
-			line["error"] = map[string]string{"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}
-			errs = appendLine(errs, line)
+			out = append(out, lineOutcome{customID: l.CustomID, kind: "expired"})
 			continue
 		case drawFloat(s.cfg.Seed, seq, drawBatchFail) < set.FailRate:
 			s.stats.fault(faultServerError)
-			failed++
-			line["response"] = map[string]any{"status_code": http.StatusInternalServerError, "request_id": reqID,
-				"body": map[string]apiError{"error": {Message: msgServerError, Type: "server_error"}}}
-			line["error"] = nil
-			errs = appendLine(errs, line)
+			b, _ := json.Marshal(map[string]apiError{"error": {Message: msgServerError, Type: "server_error"}})
+			out = append(out, lineOutcome{customID: l.CustomID, kind: "failed", status: http.StatusInternalServerError, body: b})
 			continue
 		}
 		r := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", bytes.NewReader(l.Body))
@@ -510,14 +525,37 @@ func (s *Server) runBatch(lines []batchLineIn, set BatchSettings) (out, errs []b
 		r.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
 		s.handleChat(rec, r)
-		line["response"] = map[string]any{"status_code": rec.Code, "request_id": reqID, "body": json.RawMessage(bytes.TrimSpace(rec.Body.Bytes()))}
-		line["error"] = nil
-		if rec.Code == http.StatusOK {
-			done++
-			out = appendLine(out, line)
-		} else {
+		kind := "ok"
+		if rec.Code != http.StatusOK {
+			kind = "failed"
+		}
+		out = append(out, lineOutcome{customID: l.CustomID, kind: kind, status: rec.Code, body: bytes.TrimSpace(rec.Body.Bytes())})
+	}
+	return out
+}
+
+// openAIFiles writes outcomes as OpenAI's output and error files.
+func openAIFiles(outs []lineOutcome) (out, errs []byte, done, failed, expired int) {
+	for i, o := range outs {
+		seq := customSeq(o.customID)
+		line := map[string]any{"id": fmt.Sprintf("batch_req_%016x%04d", seq, i), "custom_id": o.customID}
+		switch o.kind {
+		case "expired":
+			expired++
 			failed++
+			line["response"] = nil
+			line["error"] = map[string]string{"code": "batch_expired", "message": "This request could not be executed before the completion window expired."}
 			errs = appendLine(errs, line)
+		default:
+			line["response"] = map[string]any{"status_code": o.status, "request_id": fmt.Sprintf("req_%016x", seq), "body": json.RawMessage(o.body)}
+			line["error"] = nil
+			if o.kind == "ok" {
+				done++
+				out = appendLine(out, line)
+			} else {
+				failed++
+				errs = appendLine(errs, line)
+			}
 		}
 	}
 	return

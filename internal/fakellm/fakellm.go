@@ -13,7 +13,10 @@
 // Routes: POST /v1/chat/completions (and /chat/completions), GET /v1/models,
 // GET /stats, GET|POST /control, and OpenAI's Batch API (batch.go): POST
 // /v1/files, POST /v1/batches, GET /v1/batches[/{id}], POST
-// /v1/batches/{id}/cancel, GET /v1/files/{id}/content, GET /batch-stats.
+// /v1/batches/{id}/cancel, GET /v1/files/{id}/content, GET /batch-stats;
+// and Anthropic's Message Batches (anthropic.go): POST
+// /v1/messages/batches, GET /v1/messages/batches/{id}[/results], POST
+// /v1/messages/batches/{id}/cancel.
 package fakellm
 
 import (
@@ -165,6 +168,10 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/batches", s.handleBatchList)
 	mux.HandleFunc("GET /v1/batches/{id}", s.handleBatchGet)
 	mux.HandleFunc("POST /v1/batches/{id}/cancel", s.handleBatchCancel)
+	mux.HandleFunc("POST /v1/messages/batches", s.handleMessageBatchCreate)
+	mux.HandleFunc("GET /v1/messages/batches/{id}", s.handleMessageBatchGet)
+	mux.HandleFunc("POST /v1/messages/batches/{id}/cancel", s.handleMessageBatchCancel)
+	mux.HandleFunc("GET /v1/messages/batches/{id}/results", s.handleMessageBatchResults)
 	mux.HandleFunc("GET /batch-stats", s.handleBatchStats)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
