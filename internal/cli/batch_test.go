@@ -268,3 +268,27 @@ func TestBatchKillNineWhilePolling(t *testing.T) {
 		t.Errorf("the job's progress %v, the fake's %d calls", job["batch"], bs.Lines)
 	}
 }
+
+// TestBatchAnthropic: the same job through Anthropic's Message Batches (the
+// fake's), priced at claude-sonnet-4-5's batch prices: 50% of what the
+// same tokens cost interactively (3.00 and 15.00 USD per million).
+func TestBatchAnthropic(t *testing.T) {
+	forEachDB(t, func(t *testing.T, db string) {
+		s := batchFake(t, fakellm.BatchSettings{FailRate: 0.2})
+		t.Setenv("OPENAI_API_KEY", "")
+		t.Setenv("ANTHROPIC_API_KEY", batchKey)
+		t.Setenv("ANTHROPIC_BASE_URL", s.URL())
+		job := runJSON(t, db, "generate", shop(t), "--provider", "anthropic", "--model", "claude-sonnet-4-5", "--batch")
+		checkJob(t, job)
+		if job["failed"].(float64) != 0 || job["processed"] != job["total"] {
+			t.Fatalf("every object documented through the follow-up batches: %v", job)
+		}
+		interactive := (num(t, job, "prompt_tokens")*3.00 + num(t, job, "completion_tokens")*15.00) / 1e6
+		ratio := num(t, job, "actual_cost") / interactive
+		t.Logf("anthropic batch cost %.6f / interactive price of the same tokens %.6f = %.4f", num(t, job, "actual_cost"), interactive, ratio)
+		if math.Abs(ratio-0.5) > 0.005 {
+			t.Errorf("batch/interactive = %.4f, want 0.50 ± 1%%", ratio)
+		}
+		noDuplicates(t, s)
+	})
+}
