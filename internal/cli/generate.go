@@ -214,6 +214,12 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		fmt.Fprintln(a.Stdout, "\nNothing to document: every selected model is up to date. Use --regenerate-all to write them again.")
 		return nil
 	}
+	if f.batch && est.BatchPriceKnown {
+		// The budget is weighed against what the batch job will cost.
+		batchEst := *est
+		batchEst.EstimatedCost = est.EstimatedBatchCost
+		est = &batchEst
+	}
 	if err := a.confirmOverBudget(cmd, est, f.budget, f.yes); err != nil {
 		return err
 	}

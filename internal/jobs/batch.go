@@ -33,6 +33,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -170,6 +171,10 @@ func customID(jobID, objectID int64, req writer.Request, n int) string {
 	sum := hex.EncodeToString(h.Sum(nil))[:12]
 	head := fmt.Sprintf("j%d-o%d-", jobID, objectID)
 	tail := fmt.Sprintf("-%s-%d", sum, n)
+	if len(head)+len(tail) > 56 {
+		// Ids this large are written in base 36, to leave the layer room.
+		head = "j" + strconv.FormatInt(jobID, 36) + "-o" + strconv.FormatInt(objectID, 36) + "-"
+	}
 	layer := strings.Map(func(r rune) rune {
 		if r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
 			return r
@@ -705,4 +710,23 @@ func (m *Manager) batchInner(j *Job, st *started, c *jobControl, g *guard, w wri
 		return nil, fmt.Errorf("batch mode needs a provider with a batch API (openai, anthropic), not %s", w.Provider())
 	}
 	return &batchWriter{bj: m.batchJob(j, b), g: g, c: c, objectID: st.objectID, itemID: st.itemID, seen: map[string]int{}}, nil
+}
+
+// batchRatio is what a call costs through the batch API as a share of its
+// interactive price (0.5 on both providers' tables), for the budget's
+// reservations; 1 when the table has no batch price for the model.
+func (m *Manager) batchRatio(o *Options) float64 {
+	t := m.prices()
+	if t == nil || o.GivenPrice() != nil {
+		return 1
+	}
+	p, ok := t.Price(o.Provider, o.Model)
+	if !ok {
+		return 1
+	}
+	b, ok := p.Batch()
+	if !ok || p.Input+p.Output <= 0 {
+		return 1
+	}
+	return (b.Input + b.Output) / (p.Input + p.Output)
 }

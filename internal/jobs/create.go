@@ -458,8 +458,13 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 		insert := `INSERT INTO jobs (org_id, project_id, status, options, total, skipped, estimated_cost,
 			estimated_prompt_tokens, estimated_completion_tokens, budget, concurrency, triggered_by_user_id, triggered_by_email,
 			created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		estCost := est.EstimatedCost
+		if req.Batch && est.BatchPriceKnown {
+			// What the job will cost: its calls are priced at the batch prices.
+			estCost = est.EstimatedBatchCost
+		}
 		if err := m.queryRow(ctx, tx, insert, orgID, project, opts, est.Total, est.Skipped,
-			est.EstimatedCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
+			estCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
 			req.TriggeredByUserID, req.TriggeredByEmail, now, now).Scan(&jobID); err != nil {
 			return fmt.Errorf("jobs: insert job: %w", err)
 		}

@@ -308,6 +308,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 			return outcome{status: ItemFailed, class: string(writer.InvalidRequest), err: err.Error(), fatal: true}
 		}
 		g.batch = true
+		g.perCall *= m.batchRatio(&j.Options)
 	}
 	var ww writer.Writer = g
 	if m.cfg.Retry != nil {
