@@ -36,6 +36,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/modeldoc/modeldoc/internal/sqldialect"
@@ -140,6 +141,9 @@ type batchCall struct {
 	size   int64
 	chunk  int64
 	done   chan writer.BatchResult // buffered: one result
+	// unsent is set when the call left without reaching the provider
+	// (refused before its chunk went, or its chunk was refused).
+	unsent atomic.Bool
 }
 
 // batchWriter is the writer one item run sends its calls to.
@@ -223,26 +227,50 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 	w.seen[probe]++
 	n := w.seen[probe]
 	w.mu.Unlock()
+	// A sending that never reaches the provider is not counted: the next
+	// sending of the request takes its custom id, as a run that starts
+	// again would.
+	unsent := func() {
+		w.mu.Lock()
+		w.seen[probe]--
+		w.mu.Unlock()
+	}
 	id := customID(w.bj.jobID, w.objectID, req, n)
 	bj, m := w.bj, w.bj.m
+	transient := func(what string, err error) error {
+		unsent()
+		return &writer.Error{Kind: writer.Transient, Provider: w.Provider(), Message: what + ": " + err.Error(), Err: err}
+	}
 
 	// Recorded already: its result, or its batch to wait for.
-	var status, result, batchID string
+	var status, result, batchID, key string
 	var chunk int64
-	err := m.queryRow(ctx, m.store.DB(), `SELECT c.status, c.result, c.chunk_id, b.batch_id FROM batch_calls c
-		JOIN job_batches b ON b.id = c.chunk_id WHERE c.job_id = ? AND c.custom_id = ?`, bj.jobID, id).Scan(&status, &result, &chunk, &batchID)
+	err := m.queryRow(ctx, m.store.DB(), `SELECT c.status, c.result, c.chunk_id, b.batch_id, b.chunk_key FROM batch_calls c
+		JOIN job_batches b ON b.id = c.chunk_id WHERE c.job_id = ? AND c.custom_id = ?`, bj.jobID, id).Scan(&status, &result, &chunk, &batchID, &key)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:
-		return writer.Result{}, &writer.Error{Kind: writer.Transient, Provider: w.Provider(), Message: "reading the batch call: " + err.Error(), Err: err}
+		return writer.Result{}, transient("reading the batch call", err)
 	case status != "submitted":
 		return bj.deliverRecorded(ctx, id, result)
 	case batchID == "":
 		// A chunk recorded but never known submitted: the process that
-		// wrote it stopped between the record and the answer. Its calls
-		// go into a new chunk.
+		// wrote it stopped between the record and the provider's answer.
+		// A provider that names batches by their metadata (OpenAI) says
+		// whether it took it; otherwise its calls go into a new chunk.
+		st, found, err := bj.find(ctx, key)
+		if err != nil {
+			return writer.Result{}, transient("looking for an unrecorded batch", err)
+		}
+		if found {
+			if err := bj.record(ctx, chunk, st); err != nil {
+				return writer.Result{}, transient("recording the batch", err)
+			}
+			batchID = st.ID
+			break
+		}
 		if _, err := m.exec(ctx, m.store.DB(), `DELETE FROM job_batches WHERE id = ? AND batch_id = ''`, chunk); err != nil {
-			return writer.Result{}, &writer.Error{Kind: writer.Transient, Provider: w.Provider(), Message: "dropping an unsubmitted chunk: " + err.Error(), Err: err}
+			return writer.Result{}, transient("dropping an unsubmitted chunk", err)
 		}
 		chunk = 0
 	}
@@ -254,16 +282,32 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 		bj.ensurePolling(chunk, batchID)
 	} else {
 		if w.paused() {
+			unsent()
 			return writer.Result{}, w.refuse(ctx, "the job is paused; no new batch is submitted")
 		}
 		size, err := bj.b.Size(writer.BatchCall{CustomID: id, Request: req})
 		if err != nil {
+			unsent()
 			return writer.Result{}, err
 		}
 		call.size = size
 		bj.add(call)
 	}
-	return w.wait(ctx, call)
+	res, err := w.wait(ctx, call)
+	if call.unsent.Load() {
+		unsent()
+	}
+	return res, err
+}
+
+// find asks the provider for the batch submitted under key, when it can
+// tell.
+func (bj *batchJob) find(ctx context.Context, key string) (writer.BatchState, bool, error) {
+	f, ok := bj.b.(writer.BatchFinder)
+	if !ok || key == "" {
+		return writer.BatchState{}, false, nil
+	}
+	return f.Find(ctx, key)
 }
 
 func (w *batchWriter) paused() bool {
@@ -310,6 +354,7 @@ func (bj *batchJob) forget(call *batchCall) bool {
 		if c == call {
 			bj.pending = append(bj.pending[:i], bj.pending[i+1:]...)
 			bj.bytes -= c.size
+			c.unsent.Store(true)
 			return true
 		}
 	}
@@ -429,6 +474,7 @@ func (bj *batchJob) submit(calls []*batchCall) {
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, c := range calls {
+			c.unsent.Store(true)
 			c.done <- writer.BatchResult{Err: err}
 		}
 	}
@@ -445,9 +491,10 @@ func (bj *batchJob) submit(calls []*batchCall) {
 	}
 	var chunk int64
 	now := m.now()
+	key := "modeldoc-" + randomID() + randomID()
 	err := m.withTx(ctx, func(tx *sql.Tx) error {
-		if err := m.queryRow(ctx, tx, `INSERT INTO job_batches (job_id, provider, status, calls, created_at, updated_at)
-			VALUES (?, ?, 'submitting', ?, ?, ?) RETURNING id`, bj.jobID, bj.b.Provider(), len(calls), now, now).Scan(&chunk); err != nil {
+		if err := m.queryRow(ctx, tx, `INSERT INTO job_batches (job_id, provider, chunk_key, status, calls, created_at, updated_at)
+			VALUES (?, ?, ?, 'submitting', ?, ?, ?) RETURNING id`, bj.jobID, bj.b.Provider(), key, len(calls), now, now).Scan(&chunk); err != nil {
 			return fmt.Errorf("jobs: record batch: %w", err)
 		}
 		for start := 0; start < len(calls); start += 200 {
@@ -477,13 +524,18 @@ func (bj *batchJob) submit(calls []*batchCall) {
 		bc[i] = writer.BatchCall{CustomID: c.id, Request: c.req}
 		c.chunk = chunk
 	}
-	st, err := bj.b.Submit(ctx, bc)
+	st, err := bj.b.Submit(ctx, key, bc)
 	if err != nil {
 		// Refused: nothing of it was submitted.
 		if _, derr := m.exec(ctx, m.store.DB(), `DELETE FROM job_batches WHERE id = ?`, chunk); derr != nil {
 			m.log.Warn("jobs: drop a refused batch", "job", bj.jobID, "err", derr)
 		}
 		fail(err)
+		return
+	}
+	if m.batchFault != nil && m.batchFault(chunk) != nil {
+		// A test's process "dies" here: the provider took the batch, its
+		// id is not recorded, and its calls wait for nothing.
 		return
 	}
 	if err := bj.record(ctx, chunk, st); err != nil {

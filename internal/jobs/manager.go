@@ -85,6 +85,10 @@ type Manager struct {
 	// finishFault, set by tests, fails an item's outcome in its
 	// transaction before anything of it is written.
 	finishFault func(*finish) error
+	// batchFault, set by tests, stops a chunk once the provider took it
+	// and before its batch id is recorded (as a process killed at that
+	// moment would) when it errs.
+	batchFault func(chunk int64) error
 
 	releasedMu sync.Mutex
 	released   map[*sql.Tx]bool // transactions that inserted River jobs

@@ -17,9 +17,10 @@ type Batcher interface {
 	Limits() (requests int, bytes int64)
 	// Size is what call adds to a batch's bytes, as Submit would send it.
 	Size(call BatchCall) (int64, error)
-	// Submit sends calls as one batch and returns it. Every error is an
+	// Submit sends calls as one batch and returns it. key names the batch
+	// for Find where the provider keeps a name with it. Every error is an
 	// *Error.
-	Submit(ctx context.Context, calls []BatchCall) (BatchState, error)
+	Submit(ctx context.Context, key string, calls []BatchCall) (BatchState, error)
 	// Poll reads the batch's state.
 	Poll(ctx context.Context, batchID string) (BatchState, error)
 	// Results reads the answers of an ended batch (BatchState.Ended), by
@@ -31,6 +32,14 @@ type Batcher interface {
 	// Cancel asks the provider to stop the batch; its finished calls stay
 	// answered (and billed).
 	Cancel(ctx context.Context, batchID string) error
+}
+
+// BatchFinder is a Batcher that can find a batch by the key it was
+// submitted with (OpenAI keeps it in the batch's metadata): a process that
+// stopped after submitting and before recording the batch's id learns
+// whether the provider took it, rather than submitting its calls again.
+type BatchFinder interface {
+	Find(ctx context.Context, key string) (BatchState, bool, error)
 }
 
 // BatchCall is one request of a batch, named by a custom id unique in it.

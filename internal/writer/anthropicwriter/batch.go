@@ -66,8 +66,9 @@ func (w *Writer) fail(ctx context.Context, x writer.Exchange, err error) error {
 	return e
 }
 
-// Submit implements writer.Batcher.
-func (w *Writer) Submit(ctx context.Context, calls []writer.BatchCall) (writer.BatchState, error) {
+// Submit implements writer.Batcher. Message Batches keep no name, so key
+// is not sent.
+func (w *Writer) Submit(ctx context.Context, _ string, calls []writer.BatchCall) (writer.BatchState, error) {
 	reqs := make([]anthropic.MessageBatchNewParamsRequest, len(calls))
 	for i, c := range calls {
 		r, err := w.batchRequest(c)

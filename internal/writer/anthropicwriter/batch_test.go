@@ -44,7 +44,7 @@ func anthropicCalls(n int, prefix string) ([]writer.BatchCall, map[string]writer
 func TestMessageBatchesThroughTheFake(t *testing.T) {
 	s, w := startBatchFake(t, fakellm.BatchSettings{Delay: time.Hour, FailRate: 0.3})
 	calls, byID := anthropicCalls(20, "a")
-	st, err := w.Submit(t.Context(), calls)
+	st, err := w.Submit(t.Context(), "k", calls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestMessageBatchesThroughTheFake(t *testing.T) {
 func TestMessageBatchesCancelAndExpiry(t *testing.T) {
 	s, w := startBatchFake(t, fakellm.BatchSettings{Delay: time.Hour})
 	calls, byID := anthropicCalls(4, "c")
-	st, err := w.Submit(t.Context(), calls)
+	st, err := w.Submit(t.Context(), "k", calls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestMessageBatchesCancelAndExpiry(t *testing.T) {
 
 	s.SetBatch(fakellm.BatchSettings{ExpireRate: 0.5})
 	calls, byID = anthropicCalls(10, "e")
-	if st, err = w.Submit(t.Context(), calls); err != nil {
+	if st, err = w.Submit(t.Context(), "k", calls); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = w.Poll(t.Context(), st.ID); err != nil || !st.Ended {
@@ -132,7 +132,7 @@ func TestMessageBatchesCancelAndExpiry(t *testing.T) {
 func TestMessageBatchesRefuseABadCustomID(t *testing.T) {
 	_, w := startBatchFake(t, fakellm.BatchSettings{})
 	calls, _ := anthropicCalls(1, "not valid!")
-	if _, err := w.Submit(t.Context(), calls); writer.KindOf(err) != writer.InvalidRequest {
+	if _, err := w.Submit(t.Context(), "k", calls); writer.KindOf(err) != writer.InvalidRequest {
 		t.Fatalf("a custom id outside ^[a-zA-Z0-9_-]{1,64}$: %v", err)
 	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -54,9 +55,12 @@ func (w *Writer) Size(c writer.BatchCall) (int64, error) {
 	return int64(len(b)), err
 }
 
+// BatchKeyMetadata is the batch metadata field that holds Submit's key.
+const BatchKeyMetadata = "modeldoc_chunk"
+
 // Submit implements writer.Batcher: it uploads the calls as one input
-// file and creates the batch on it.
-func (w *Writer) Submit(ctx context.Context, calls []writer.BatchCall) (writer.BatchState, error) {
+// file and creates the batch on it, with key in its metadata.
+func (w *Writer) Submit(ctx context.Context, key string, calls []writer.BatchCall) (writer.BatchState, error) {
 	var buf bytes.Buffer
 	for _, c := range calls {
 		b, err := w.line(c)
@@ -79,6 +83,7 @@ func (w *Writer) Submit(ctx context.Context, calls []writer.BatchCall) (writer.B
 		InputFileID:      f.ID,
 		Endpoint:         openai.BatchNewParamsEndpointV1ChatCompletions,
 		CompletionWindow: openai.BatchNewParamsCompletionWindow24h,
+		Metadata:         shared.Metadata{BatchKeyMetadata: key},
 	}, capture)
 	if err != nil {
 		return writer.BatchState{}, w.fail(ctx, x, err)
@@ -241,4 +246,28 @@ func (w *Writer) batches() *openai.BatchService {
 func (w *Writer) files() *openai.FileService {
 	s := openai.NewFileService(w.opts...)
 	return &s
+}
+
+var _ writer.BatchFinder = (*Writer)(nil)
+
+// findScan bounds how many of the account's most recent batches Find reads.
+const findScan = 1000
+
+// Find implements writer.BatchFinder: it reads the account's most recent
+// batches (newest first) for the one whose metadata holds key.
+func (w *Writer) Find(ctx context.Context, key string) (writer.BatchState, bool, error) {
+	callCtx, cancel := context.WithTimeout(ctx, w.timeout)
+	defer cancel()
+	var x writer.Exchange
+	pager := w.batches().ListAutoPaging(callCtx, openai.BatchListParams{Limit: openai.Int(100)}, option.WithMiddleware(func(r *http.Request, next option.MiddlewareNext) (*http.Response, error) { return x.Capture(r, next) }))
+	for n := 0; n < findScan && pager.Next(); n++ {
+		b := pager.Current()
+		if b.Metadata[BatchKeyMetadata] == key {
+			return stateOf(&b), true, nil
+		}
+	}
+	if err := pager.Err(); err != nil {
+		return writer.BatchState{}, false, w.fail(ctx, x, err)
+	}
+	return writer.BatchState{}, false, nil
 }

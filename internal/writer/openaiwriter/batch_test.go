@@ -26,7 +26,7 @@ func TestBatchThroughTheFake(t *testing.T) {
 	s := startFake(t, fakellm.Config{APIKey: wt.Key, Batch: fakellm.BatchSettings{Delay: time.Hour, FailRate: 0.3}})
 	w := fakeWriter(t, s, Config{})
 	calls, byID := batchCalls(20, "c")
-	st, err := w.Submit(t.Context(), calls)
+	st, err := w.Submit(t.Context(), "k", calls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestBatchCancelAndExpiry(t *testing.T) {
 	s := startFake(t, fakellm.Config{APIKey: wt.Key, Batch: fakellm.BatchSettings{Delay: time.Hour}})
 	w := fakeWriter(t, s, Config{})
 	calls, byID := batchCalls(5, "x")
-	st, err := w.Submit(t.Context(), calls)
+	st, err := w.Submit(t.Context(), "k", calls)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestBatchCancelAndExpiry(t *testing.T) {
 
 	s.SetBatch(fakellm.BatchSettings{ExpireRate: 0.5})
 	calls, byID = batchCalls(10, "e")
-	if st, err = w.Submit(t.Context(), calls); err != nil {
+	if st, err = w.Submit(t.Context(), "k", calls); err != nil {
 		t.Fatal(err)
 	}
 	if st, err = w.Poll(t.Context(), st.ID); err != nil || st.Status != "expired" || !st.Ended {
@@ -125,7 +125,7 @@ func TestBatchRefusesADuplicateCustomID(t *testing.T) {
 	w := fakeWriter(t, s, Config{})
 	calls, _ := batchCalls(2, "d")
 	calls[1].CustomID = calls[0].CustomID
-	st, err := w.Submit(t.Context(), calls)
+	st, err := w.Submit(t.Context(), "k", calls)
 	if err != nil {
 		t.Fatal(err)
 	}

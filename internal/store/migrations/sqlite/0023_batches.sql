@@ -2,7 +2,10 @@
 -- the provider's batch API in chunks. job_batches is one chunk: its row is
 -- written (batch_id '') before the chunk is submitted and gets the
 -- provider's batch id once it is, so that a process that starts again (a
--- crash, kill -9) polls the batch instead of submitting its calls again.
+-- crash, kill -9) polls the batch instead of submitting its calls again;
+-- chunk_key is a random name sent with the batch where the provider keeps
+-- one (OpenAI's metadata), by which a run finds a batch whose id a killed
+-- process never wrote.
 -- batch_calls holds every call of a chunk by its custom id (deterministic:
 -- job, object, layer, request hash, occurrence), written in the same
 -- transaction as its chunk; result is the call's outcome once the batch
@@ -13,6 +16,7 @@ CREATE TABLE job_batches (
     job_id      INTEGER NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
     provider    TEXT NOT NULL,
     batch_id    TEXT NOT NULL DEFAULT '',
+    chunk_key   TEXT NOT NULL DEFAULT '',
     status      TEXT NOT NULL,
     ended       INTEGER NOT NULL DEFAULT 0,
     calls       INTEGER NOT NULL,
