@@ -98,3 +98,58 @@ func TestBatchAdoptsABatchWhoseIDWasNeverRecorded(t *testing.T) {
 		modeldoctest.CheckSpend(t, s.ReadDB())
 	})
 }
+
+// TestBatchObjectsYieldAndComeBack: an object that waits longer than
+// BatchYield for its batch goes back to ready and is picked up again; its
+// next run finds its calls recorded and waits for the same batch. Nothing
+// is submitted twice and every answer is paid for once: the job's tokens
+// are the fake's.
+func TestBatchObjectsYieldAndComeBack(t *testing.T) {
+	modeldoctest.ForEachBackend(t, func(t *testing.T, s *store.Store) {
+		fake := fakellm.New(fakellm.Config{APIKey: "sk-batch", Batch: fakellm.BatchSettings{Delay: 2 * time.Second}})
+		if _, err := fake.Start("127.0.0.1:0"); err != nil {
+			t.Fatal(err)
+		}
+		defer fake.Close()
+		w, err := openaiwriter.New(openaiwriter.Config{APIKey: "sk-batch", BaseURL: fake.BaseURL(), JSONMode: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, s, []string{"a", "b", "c"}, []string{"a>c"})
+		m, err := NewManager(context.Background(), Config{
+			Store: e.s, Documenter: &scriptDoc{store: e.s},
+			Writers:     func(context.Context, *Job) (writer.Writer, error) { return w, nil },
+			BatchLinger: 50 * time.Millisecond, BatchPoll: 50 * time.Millisecond, BatchYield: 300 * time.Millisecond,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = m.Close() })
+		j, err := m.Create(context.Background(), e.org, CreateRequest{Options: Options{Selection: Selection{ProjectID: e.proj},
+			Provider: "openai", Model: "gpt-4o-mini", Concurrency: 8, Batch: true, Layers: testLayers[:1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		done, err := m.RunJob(ctx, e.org, j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done.Status != StatusCompleted || done.Processed != 3 {
+			t.Fatalf("job: %+v", done)
+		}
+		var runs int
+		if err := s.ReadDB().QueryRow(s.Rebind(`SELECT MAX(attempts) FROM job_items WHERE job_id = ?`), j.ID).Scan(&runs); err != nil || runs < 2 {
+			t.Fatalf("no object yielded (most attempts %d, %v): the test shows nothing", runs, err)
+		}
+		bs, st := fake.BatchStats(), fake.Stats()
+		if bs.Duplicates != 0 || bs.Lines != 3 {
+			t.Fatalf("submissions: %+v", bs)
+		}
+		if done.PromptTokens != st.PromptTokens || done.CompletionTokens != st.CompletionTokens {
+			t.Fatalf("the job counted %d/%d tokens, the fake answered %d/%d", done.PromptTokens, done.CompletionTokens, st.PromptTokens, st.CompletionTokens)
+		}
+		modeldoctest.CheckSpend(t, s.ReadDB())
+	})
+}
