@@ -41,8 +41,8 @@ func noDuplicates(t *testing.T, s *fakellm.Server) {
 			t.Errorf("custom id %s submitted %d times", id, n)
 		}
 	}
-	if bs.Duplicates != 0 {
-		t.Errorf("%d calls submitted twice", bs.Duplicates)
+	if bs.Duplicates != 0 || bs.Refused != 0 {
+		t.Errorf("%d calls submitted twice, %d batches refused", bs.Duplicates, bs.Refused)
 	}
 }
 
@@ -196,77 +196,78 @@ func TestBatchKillNineWhilePolling(t *testing.T) {
 		t.Skip("builds the binary")
 	}
 	bin := modeldocBinary(t)
-	s := batchFake(t, fakellm.BatchSettings{Delay: time.Hour})
-	db := filepath.Join(t.TempDir(), "m.db")
-	env := append(os.Environ(), "MODELDOC_DB="+db, "OPENAI_API_KEY="+batchKey, "OPENAI_BASE_URL=", "MODELDOC_SECRET_KEY=",
-		"MODELDOC_BATCH_POLL=50ms", "MODELDOC_BATCH_LINGER=100ms")
-	command := func(args ...string) *exec.Cmd {
-		cmd := exec.Command(bin, args...)
-		cmd.Env = env
-		return cmd
-	}
-	show := func() map[string]any {
-		out, err := command("--json", "jobs", "show", "1").Output()
-		var m map[string]any
-		if err != nil || json.Unmarshal(out, &m) != nil {
-			return nil
+	forEachDB(t, func(t *testing.T, db string) {
+		s := batchFake(t, fakellm.BatchSettings{Delay: time.Hour})
+		env := append(os.Environ(), "MODELDOC_DB="+db, "OPENAI_API_KEY="+batchKey, "OPENAI_BASE_URL=", "MODELDOC_SECRET_KEY="+os.Getenv("MODELDOC_SECRET_KEY"),
+			"MODELDOC_BATCH_POLL=50ms", "MODELDOC_BATCH_LINGER=100ms")
+		command := func(args ...string) *exec.Cmd {
+			cmd := exec.Command(bin, args...)
+			cmd.Env = env
+			return cmd
 		}
-		return m
-	}
-	gen := command("--json", "generate", shop(t), "--provider", "openai", "--model", "gpt-4o-mini", "--base-url", s.BaseURL(), "--batch")
-	var stderr bytes.Buffer
-	gen.Stderr = &stderr
-	if err := gen.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Polling: a batch is submitted and recorded, and the job says so.
-	deadline := time.Now().Add(2 * time.Minute)
-	var before map[string]any
-	for before == nil {
-		if time.Now().After(deadline) {
-			_ = gen.Process.Kill()
-			t.Fatalf("no batch recorded: %s", stderr.String())
+		show := func() map[string]any {
+			out, err := command("--json", "jobs", "show", "1").Output()
+			var m map[string]any
+			if err != nil || json.Unmarshal(out, &m) != nil {
+				return nil
+			}
+			return m
 		}
-		if m := show(); m != nil {
-			if b, _ := m["batch"].(map[string]any); b != nil && b["submitted"].(float64) > 0 && b["open"].(float64) > 0 {
-				before = m
+		gen := command("--json", "generate", shop(t), "--provider", "openai", "--model", "gpt-4o-mini", "--base-url", s.BaseURL(), "--batch")
+		var stderr bytes.Buffer
+		gen.Stderr = &stderr
+		if err := gen.Start(); err != nil {
+			t.Fatal(err)
+		}
+		// Polling: a batch is submitted and recorded, and the job says so.
+		deadline := time.Now().Add(2 * time.Minute)
+		var before map[string]any
+		for before == nil {
+			if time.Now().After(deadline) {
+				_ = gen.Process.Kill()
+				t.Fatalf("no batch recorded: %s", stderr.String())
+			}
+			if m := show(); m != nil {
+				if b, _ := m["batch"].(map[string]any); b != nil && b["submitted"].(float64) > 0 && b["open"].(float64) > 0 {
+					before = m
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err := gen.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = gen.Wait()
+		submitted := s.BatchStats()
+		t.Logf("killed while polling: %v (fake: %d batches, %d calls)", before["batch"], submitted.Batches, submitted.Lines)
+
+		s.SetBatch(fakellm.BatchSettings{})
+		out, err := command("--json", "jobs", "resume", "1").Output()
+		if err != nil {
+			t.Fatalf("jobs resume: %v\n%s", err, out)
+		}
+		var job map[string]any
+		if err := json.Unmarshal(out, &job); err != nil {
+			t.Fatal(err)
+		}
+		if job["status"] != "completed" || job["processed"] != job["total"] || job["failed"].(float64) != 0 {
+			t.Fatalf("after the resume: %v", job)
+		}
+		bs := s.BatchStats()
+		twice := 0
+		for _, n := range bs.Submissions {
+			if n > 1 {
+				twice++
 			}
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if err := gen.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = gen.Wait()
-	submitted := s.BatchStats()
-	t.Logf("killed while polling: %v (fake: %d batches, %d calls)", before["batch"], submitted.Batches, submitted.Lines)
-
-	s.SetBatch(fakellm.BatchSettings{})
-	out, err := command("--json", "jobs", "resume", "1").Output()
-	if err != nil {
-		t.Fatalf("jobs resume: %v\n%s", err, out)
-	}
-	var job map[string]any
-	if err := json.Unmarshal(out, &job); err != nil {
-		t.Fatal(err)
-	}
-	if job["status"] != "completed" || job["processed"] != job["total"] || job["failed"].(float64) != 0 {
-		t.Fatalf("after the resume: %v", job)
-	}
-	bs := s.BatchStats()
-	twice := 0
-	for _, n := range bs.Submissions {
-		if n > 1 {
-			twice++
+		fmt.Fprintf(os.Stderr, "%s: batch kill -9: %d calls submitted before the kill, %d in all, %d submitted twice\n", t.Name(), submitted.Lines, bs.Lines, twice)
+		if twice != 0 || bs.Refused != 0 {
+			t.Fatalf("%d calls submitted twice after kill -9, %d batches refused: %+v", twice, bs.Refused, bs.Submissions)
 		}
-	}
-	fmt.Fprintf(os.Stderr, "batch kill -9: %d calls submitted before the kill, %d in all, %d submitted twice\n", submitted.Lines, bs.Lines, twice)
-	if twice != 0 {
-		t.Fatalf("%d calls submitted twice after kill -9: %+v", twice, bs.Submissions)
-	}
-	if b, _ := job["batch"].(map[string]any); b == nil || int(b["submitted"].(float64)) != bs.Lines {
-		t.Errorf("the job's progress %v, the fake's %d calls", job["batch"], bs.Lines)
-	}
+		if b, _ := job["batch"].(map[string]any); b == nil || int(b["submitted"].(float64)) != bs.Lines {
+			t.Errorf("the job's progress %v, the fake's %d calls", job["batch"], bs.Lines)
+		}
+	})
 }
 
 // TestBatchAnthropic: the same job through Anthropic's Message Batches (the

@@ -53,6 +53,9 @@ type BatchStats struct {
 	// Duplicates is how many custom ids were submitted more than once.
 	Duplicates int `json:"duplicates"`
 	Cancelled  int `json:"cancelled"`
+	// Refused counts the batches whose input file failed validation
+	// (a duplicate custom id, another model, a malformed line).
+	Refused int `json:"refused"`
 }
 
 const (
@@ -307,6 +310,8 @@ func (s *Server) handleBatchCreate(w http.ResponseWriter, r *http.Request) {
 		}
 		b.stats.Lines += len(fb.lines)
 		fb.RequestCounts.Total = len(fb.lines)
+	} else {
+		b.stats.Refused++
 	}
 	b.stats.Batches++
 	b.batches[fb.ID] = fb
