@@ -208,9 +208,9 @@ func noteFree(ctx context.Context) {
 	}
 }
 
-// errBatchYield is the refusal of a call whose object stops waiting for
-// its batch (a pause, or BatchYield passed): the object goes back to
-// ready with what it has, and its next run finds its calls recorded.
+// refuse ends a call whose object stops waiting for its batch (a pause,
+// or BatchYield passed): the object goes back to ready with what it has,
+// and its next run finds its calls recorded. The call is not logged.
 func (w *batchWriter) refuse(ctx context.Context, why string) error {
 	noteFree(ctx)
 	w.g.mu.Lock()
