@@ -39,6 +39,8 @@ type jobRequest struct {
 	// USD per million prompt and completion tokens (both or neither).
 	PriceIn  *float64 `json:"price_in"`
 	PriceOut *float64 `json:"price_out"`
+	// Batch sends the calls through the provider's batch API.
+	Batch bool `json:"batch"`
 }
 
 // create checks the provider and fills its default model (the estimate is
@@ -68,13 +70,16 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 		Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
 		Layers: q.Layers, MaxRetries: jobs.DefaultMaxRetries, Concurrency: jobs.DefaultConcurrency, Provider: q.Provider, Model: q.Model,
 		BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
-		PriceIn: q.PriceIn, PriceOut: q.PriceOut,
+		PriceIn: q.PriceIn, PriceOut: q.PriceOut, Batch: q.Batch,
 	}
 	if q.MaxRetries != nil {
 		opts.MaxRetries = *q.MaxRetries
 	}
 	if q.Concurrency != nil {
 		opts.Concurrency = *q.Concurrency
+	} else if q.Batch {
+		// A batch's chunks hold the calls of the objects in flight.
+		opts.Concurrency = jobs.MaxConcurrency
 	}
 	if err := opts.Validate(); err != nil {
 		return jobs.CreateRequest{}, err

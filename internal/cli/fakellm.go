@@ -45,6 +45,12 @@ backticks in one prose field and a code reference that is not in the prompt's
 SQL, the n-th request deciding the same way for the same --seed; grounding
 checks must catch them.
 
+Both providers' batch APIs are served too: OpenAI's Files and Batches
+(POST /v1/files, /v1/batches) and Anthropic's Message Batches (POST
+/v1/messages/batches), finished --batch-delay after their creation, with
+--batch-fail-rate and --batch-expire-rate of their requests failing or left
+unfinished; GET /batch-stats counts the submissions of every custom id.
+
 GET /stats counts what it served; POST /control changes faults, latency and
 limits while it runs, e.g.
   curl -X POST localhost:8089/control -d '{"quota":true}'
@@ -56,7 +62,8 @@ limits while it runs, e.g.
 			if err != nil {
 				return err
 			}
-			for name, r := range map[string]float64{"--fail-rate": faults.FailRate, "--timeout-rate": faults.TimeoutRate, "--malformed-rate": faults.MalformedRate, "--truncate-rate": faults.TruncateRate, "--lie-rate": faults.LieRate} {
+			for name, r := range map[string]float64{"--fail-rate": faults.FailRate, "--timeout-rate": faults.TimeoutRate, "--malformed-rate": faults.MalformedRate, "--truncate-rate": faults.TruncateRate, "--lie-rate": faults.LieRate,
+				"--batch-fail-rate": cfg.Batch.FailRate, "--batch-expire-rate": cfg.Batch.ExpireRate} {
 				if r < 0 || r > 1 {
 					return modeldoc.Errorf(modeldoc.EINVALID, "%s must be a fraction between 0 and 1, got %v.", name, r)
 				}
@@ -104,6 +111,9 @@ limits while it runs, e.g.
 	f.StringVar(&reasoningTokens, "reasoning-tokens", "", `reasoning tokens a reasoning model (o1, o3, o4, gpt-5…) spends per answer, by reasoning_effort, out of max_completion_tokens, e.g. "low=2000,medium=4000" (defaults: minimal=32, low=256, medium=1024, high=4096, xhigh=8192)`)
 	f.DurationVar(&cfg.CacheTTL, "cache-ttl", fakellm.DefaultCacheTTL, "how long a cached prompt prefix stays unused before it is evicted (OpenAI's in-memory cache: 5 to 10 minutes)")
 	f.BoolVar(&cfg.NoCache, "no-cache", false, "turn the prompt cache off: every prompt token is reported uncached")
+	f.DurationVar(&cfg.Batch.Delay, "batch-delay", 0, "how long a batch (OpenAI's /v1/batches, Anthropic's /v1/messages/batches) takes to finish after it is created")
+	f.Float64Var(&cfg.Batch.FailRate, "batch-fail-rate", 0, "fraction of a batch's requests that fail (500 in OpenAI's error file, errored in Anthropic's results)")
+	f.Float64Var(&cfg.Batch.ExpireRate, "batch-expire-rate", 0, "fraction of a batch's requests left unfinished when it ends (batch_expired, expired)")
 	f.Int64Var(&cfg.Seed, "seed", 1, "seed for faults and jitter; the same seed gives the same decisions to the n-th request")
 	return cmd
 }

@@ -37,6 +37,7 @@ type generateFlags struct {
 	regenerateAll bool
 	onlyStale     bool
 	yes           bool
+	batch         bool
 }
 
 func newGenerateCmd(a *App) *cobra.Command {
@@ -87,6 +88,7 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	fl.BoolVar(&f.regenerateAll, "regenerate-all", false, "document every selected model, even when nothing changed")
 	fl.BoolVar(&f.onlyStale, "only-stale", true, "document only undocumented and stale models, as 'objects list --stale' lists them (the default; =false documents all)")
 	fl.BoolVarP(&f.yes, "yes", "y", false, "start without asking when the estimate exceeds --budget")
+	fl.BoolVar(&f.batch, "batch", false, "send the calls through the provider's batch API (openai, anthropic): half the price, answered within 24 hours; the job polls and survives restarts without submitting a call twice")
 	return cmd
 }
 
@@ -134,6 +136,12 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		TPM:             f.tpm,
 		PriceIn:         priceIn,
 		PriceOut:        priceOut,
+		Batch:           f.batch,
+	}
+	if f.batch && !cmd.Flags().Changed("concurrency") {
+		// A chunk holds the calls of the objects in flight: the window is
+		// what fills it.
+		opts.Concurrency = jobs.MaxConcurrency
 	}
 	// The options are checked before PATH is imported, so that a bad flag
 	// changes nothing; the project is known only after the import.
@@ -205,6 +213,12 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 		}
 		fmt.Fprintln(a.Stdout, "\nNothing to document: every selected model is up to date. Use --regenerate-all to write them again.")
 		return nil
+	}
+	if f.batch && est.BatchPriceKnown {
+		// The budget is weighed against what the batch job will cost.
+		batchEst := *est
+		batchEst.EstimatedCost = est.EstimatedBatchCost
+		est = &batchEst
 	}
 	if err := a.confirmOverBudget(cmd, est, f.budget, f.yes); err != nil {
 		return err
@@ -340,8 +354,15 @@ func progressLine(j *jobs.Job) string {
 	if !j.PriceKnown {
 		spent = "price unknown"
 	}
-	return fmt.Sprintf("%s %d/%d %3.0f%%  in flight %d  failed %d  tokens %d  %s  %s  [%s]",
-		bar, done, j.Total, j.Percentage, j.InFlight, j.Failed, j.PromptTokens+j.CompletionTokens, spent, eta, j.Status)
+	batch := ""
+	if b := j.Batch; b != nil {
+		batch = fmt.Sprintf("  batch calls %d submitted, %d completed, %d failed", b.Submitted, b.Completed, b.Failed)
+		if b.ExpiresAt != nil {
+			batch += ", expires " + b.ExpiresAt.UTC().Format(time.RFC3339)
+		}
+	}
+	return fmt.Sprintf("%s %d/%d %3.0f%%  in flight %d  failed %d  tokens %d  %s  %s%s  [%s]",
+		bar, done, j.Total, j.Percentage, j.InFlight, j.Failed, j.PromptTokens+j.CompletionTokens, spent, eta, batch, j.Status)
 }
 
 // severalProjects is the error of a --select pattern that matches models
@@ -464,6 +485,13 @@ func printEstimate(a *App, est *jobs.Estimate, budget float64) {
 		fmt.Fprintf(out, "  cost                $%.4f (at the price given with --price-in and --price-out)\n", est.EstimatedCost)
 	default:
 		fmt.Fprintf(out, "  cost                $%.4f\n", est.EstimatedCost)
+	}
+	if est.PriceKnown && !est.PriceGiven {
+		if est.BatchPriceKnown {
+			fmt.Fprintf(out, "  cost with --batch   $%.4f (at the batch prices)\n", est.EstimatedBatchCost)
+		} else {
+			fmt.Fprintf(out, "  cost with --batch   batch price unknown for %s (a batch job is priced at the cost above)\n", est.Model)
+		}
 	}
 	if budget > 0 {
 		fmt.Fprintf(out, "  budget              %s\n", usd(budget))

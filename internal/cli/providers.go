@@ -9,6 +9,7 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/engine"
+	"github.com/modeldoc/modeldoc/internal/jobs"
 )
 
 // providerFlags are the flags every documenting command shares.
@@ -72,7 +73,11 @@ func (a *App) engine(ctx context.Context) (*engine.Engine, error) {
 		return nil, err
 	}
 	logger := slog.New(slog.NewTextHandler(a.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	e, err := engine.New(ctx, engine.Config{Store: st, Logger: logger})
+	jc, err := batchTimings(jobs.Config{})
+	if err != nil {
+		return nil, err
+	}
+	e, err := engine.New(ctx, engine.Config{Store: st, Logger: logger, Jobs: jc})
 	if err != nil {
 		return nil, err
 	}

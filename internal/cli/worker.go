@@ -111,9 +111,12 @@ func (a *App) runWorker(cmd *cobra.Command, f *workerFlags) error {
 		st.DB().SetMaxOpenConns(f.dbMaxConns)
 		st.DB().SetMaxIdleConns(min(f.dbMaxConns, 8))
 	}
+	jc, err := batchTimings(jobs.Config{MaxWorkers: f.maxWorkers, WorkerID: id, Heartbeat: f.heartbeat, Lease: f.lease})
+	if err != nil {
+		return err
+	}
 	eng, err := engine.New(ctx, engine.Config{
-		Store: st, Logger: logger, NoEnvKeys: !f.envKeys, DefaultRPM: f.rpm, DefaultTPM: f.tpm,
-		Jobs: jobs.Config{MaxWorkers: f.maxWorkers, WorkerID: id, Heartbeat: f.heartbeat, Lease: f.lease},
+		Store: st, Logger: logger, NoEnvKeys: !f.envKeys, DefaultRPM: f.rpm, DefaultTPM: f.tpm, Jobs: jc,
 	})
 	if err != nil {
 		return err

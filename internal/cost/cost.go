@@ -319,3 +319,20 @@ func (p Price) Cost(u writer.Usage) float64 {
 func (p Price) CacheSaved(cachedTokens int64) float64 {
 	return float64(max(cachedTokens, 0)) * (p.Input - p.CachedInput) / 1e6
 }
+
+// Batch is the price through the provider's batch API, and whether the
+// table knows it. The batch discount applies to cached and cache-write
+// tokens as to the rest of the input (both providers' batch discounts
+// stack with their caches), so those keep their ratio to the input price.
+func (p Price) Batch() (Price, bool) {
+	if p.BatchInput == nil || p.BatchOutput == nil {
+		return p, false
+	}
+	b := p
+	b.Input, b.Output = *p.BatchInput, *p.BatchOutput
+	if p.Input > 0 {
+		r := *p.BatchInput / p.Input
+		b.CachedInput, b.CacheWrite = p.CachedInput*r, p.CacheWrite*r
+	}
+	return b, true
+}

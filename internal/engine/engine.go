@@ -292,6 +292,13 @@ func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
 		lc.Burst = 500 * time.Millisecond
 	}
 	rc.Limiter = e.Limits.Get(keyID, lc)
+	if j.Options.Batch {
+		// Batch calls are queued against the provider's batch pool, not
+		// its request and token limits, and a retry waits for the next
+		// chunk anyway: no pacing, no backoff of its own.
+		rc.Limiter = nil
+		rc.BaseBackoff, rc.MaxBackoff = time.Millisecond, time.Millisecond
+	}
 	rc.MaxRetries = j.Options.MaxRetries
 	if rc.MaxRetries == 0 {
 		rc.MaxRetries = -1 // the job asked for none; retry's zero means its default

@@ -134,7 +134,8 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, code, map[string]apiError{"error": e})
 	}
 
-	if s.cfg.APIKey != "" {
+	batch := inBatch(r.Context())
+	if s.cfg.APIKey != "" && !batch {
 		auth := r.Header.Get("Authorization")
 		key, ok := strings.CutPrefix(auth, "Bearer ")
 		switch {
@@ -178,13 +179,20 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	// OpenAI reserves prompt + max_tokens against TPM before answering;
 	// without max_tokens the fake reserves the prompt alone.
 	promptTokens := s.messageTokens(msgs) + s.schemaTokens(req.ResponseFormat)
-	v := s.limiter.Load().admit(promptTokens+maxTokens, start)
-	v.setHeaders(h)
+	// A batch's lines are queued against the batch pool, not the
+	// request and token limits of interactive calls.
+	v := verdict{ok: true}
+	if !batch {
+		v = s.limiter.Load().admit(promptTokens+maxTokens, start)
+		v.setHeaders(h)
+	}
 	if !v.ok {
 		fail(http.StatusTooManyRequests, s.rateLimitError(v, model, h))
 		return
 	}
-	s.stats.reserve(promptTokens+maxTokens, start)
+	if !batch {
+		s.stats.reserve(promptTokens+maxTokens, start)
+	}
 
 	// The cache is read when the prompt is processed, before the answer
 	// takes its time, and written once the answer is out: requests sent
@@ -214,11 +222,11 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if !s.gate.wait(r.Context(), s.done) {
+	if !batch && !s.gate.wait(r.Context(), s.done) {
 		s.stats.clientGone.Add(1)
 		return
 	}
-	if d := latency(set, s.cfg.Seed, seq); d > 0 {
+	if d := latency(set, s.cfg.Seed, seq); d > 0 && !batch {
 		t := time.NewTimer(d)
 		select {
 		case <-t.C:

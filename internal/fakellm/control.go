@@ -27,6 +27,12 @@ type Control struct {
 	// e.g. {"low": 2000}.
 	ReasoningTokens map[string]int `json:"reasoning_tokens,omitempty"`
 	ResetStats      bool           `json:"reset_stats,omitempty"`
+	// BatchDelay, BatchFailRate and BatchExpireRate change the batch
+	// endpoints' behaviour (BatchSettings); a new delay applies to the
+	// batches already running too.
+	BatchDelay      *jsonDuration `json:"batch_delay,omitempty"`
+	BatchFailRate   *float64      `json:"batch_fail_rate,omitempty"`
+	BatchExpireRate *float64      `json:"batch_expire_rate,omitempty"`
 }
 
 // State is what GET and POST /control answer: the behaviour now in force.
@@ -38,6 +44,8 @@ type State struct {
 	TPM     int    `json:"tpm"`
 	// ReasoningTokens is what a reasoning model spends thinking, by effort.
 	ReasoningTokens map[string]int `json:"reasoning_tokens"`
+	// Batch is how the batch endpoints behave (its delay in nanoseconds).
+	Batch BatchSettings `json:"batch"`
 }
 
 type jsonDuration time.Duration
@@ -63,7 +71,8 @@ func (d *jsonDuration) UnmarshalJSON(b []byte) error {
 // Apply changes what c sets and returns the state in force. It checks every
 // field before changing anything.
 func (s *Server) Apply(c Control) (State, error) {
-	for name, r := range map[string]*float64{"fail_rate": c.FailRate, "timeout_rate": c.TimeoutRate, "malformed_rate": c.MalformedRate, "truncate_rate": c.TruncateRate, "lie_rate": c.LieRate} {
+	for name, r := range map[string]*float64{"fail_rate": c.FailRate, "timeout_rate": c.TimeoutRate, "malformed_rate": c.MalformedRate, "truncate_rate": c.TruncateRate, "lie_rate": c.LieRate,
+		"batch_fail_rate": c.BatchFailRate, "batch_expire_rate": c.BatchExpireRate} {
 		if r != nil && (*r < 0 || *r > 1) {
 			return s.State(), fmt.Errorf("%s must be a fraction between 0 and 1, got %v", name, *r)
 		}
@@ -106,6 +115,15 @@ func (s *Server) Apply(c Control) (State, error) {
 		setIf(&tpm, c.TPM)
 		s.SetLimits(rpm, tpm)
 	}
+	if c.BatchDelay != nil || c.BatchFailRate != nil || c.BatchExpireRate != nil {
+		s.batch.mu.Lock()
+		if c.BatchDelay != nil {
+			s.batch.set.Delay = time.Duration(*c.BatchDelay)
+		}
+		setIf(&s.batch.set.FailRate, c.BatchFailRate)
+		setIf(&s.batch.set.ExpireRate, c.BatchExpireRate)
+		s.batch.mu.Unlock()
+	}
 	if c.ResetStats {
 		s.ResetStats()
 	}
@@ -123,7 +141,7 @@ func (s *Server) State() State {
 	set := s.set.Load()
 	rpm, tpm := s.Limits()
 	return State{Faults: set.faults, Latency: set.latency.String(), Jitter: set.jitter.String(), RPM: rpm, TPM: tpm,
-		ReasoningTokens: mergeReasoning(set.reasoning, nil)}
+		ReasoningTokens: mergeReasoning(set.reasoning, nil), Batch: s.Batch()}
 }
 
 func (s *Server) handleControl(w http.ResponseWriter, r *http.Request) {

@@ -11,7 +11,12 @@
 // and Node SDKs) classify them as they would in production.
 //
 // Routes: POST /v1/chat/completions (and /chat/completions), GET /v1/models,
-// GET /stats, GET|POST /control.
+// GET /stats, GET|POST /control, and OpenAI's Batch API (batch.go): POST
+// /v1/files, POST /v1/batches, GET /v1/batches[/{id}], POST
+// /v1/batches/{id}/cancel, GET /v1/files/{id}/content, GET /batch-stats;
+// and Anthropic's Message Batches (anthropic.go): POST
+// /v1/messages/batches, GET /v1/messages/batches/{id}[/results], POST
+// /v1/messages/batches/{id}/cancel.
 package fakellm
 
 import (
@@ -65,6 +70,8 @@ type Config struct {
 	// promptCache for what the cache models.
 	CacheTTL time.Duration
 	NoCache  bool
+	// Batch is how the batch endpoints behave (batch.go).
+	Batch BatchSettings
 	// Now is the clock for rate limiting, the prompt cache and stats.
 	// Defaults to time.Now; tests freeze it so that limits do not refill
 	// (and cache entries do not expire) while they run.
@@ -109,6 +116,7 @@ type Server struct {
 	lies    *lieLog
 	done    chan struct{} // closed by Close: releases hanging requests
 	gate    *gate
+	batch   *batchStore
 
 	mu       sync.Mutex
 	httpSrv  *http.Server
@@ -135,6 +143,7 @@ func New(cfg Config) *Server {
 		lies:   newLieLog(),
 		done:   make(chan struct{}),
 		gate:   newGate(),
+		batch:  newBatchStore(cfg.Batch),
 	}
 	if !cfg.NoCache {
 		s.cache = newPromptCache(cmp.Or(cfg.CacheTTL, DefaultCacheTTL))
@@ -155,6 +164,17 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /stats", s.handleStats)
 	mux.HandleFunc("GET /control", s.handleControl)
 	mux.HandleFunc("POST /control", s.handleControl)
+	mux.HandleFunc("POST /v1/files", s.handleFileUpload)
+	mux.HandleFunc("GET /v1/files/{id}/content", s.handleFileContent)
+	mux.HandleFunc("POST /v1/batches", s.handleBatchCreate)
+	mux.HandleFunc("GET /v1/batches", s.handleBatchList)
+	mux.HandleFunc("GET /v1/batches/{id}", s.handleBatchGet)
+	mux.HandleFunc("POST /v1/batches/{id}/cancel", s.handleBatchCancel)
+	mux.HandleFunc("POST /v1/messages/batches", s.handleMessageBatchCreate)
+	mux.HandleFunc("GET /v1/messages/batches/{id}", s.handleMessageBatchGet)
+	mux.HandleFunc("POST /v1/messages/batches/{id}/cancel", s.handleMessageBatchCancel)
+	mux.HandleFunc("GET /v1/messages/batches/{id}/results", s.handleMessageBatchResults)
+	mux.HandleFunc("GET /batch-stats", s.handleBatchStats)
 	mux.HandleFunc("/", s.handleNotFound)
 	return mux
 }

@@ -168,6 +168,9 @@ type guard struct {
 	perCall float64
 	// price is the price the job's options gave, or nil for the table's.
 	price *cost.Price
+	// batch is set in batch mode: calls are priced at the model's batch
+	// prices where the table knows them.
+	batch bool
 
 	mu       sync.Mutex
 	started  bool
@@ -220,7 +223,12 @@ func (g *guard) Write(ctx context.Context, req writer.Request) (writer.Result, e
 		return writer.Result{}, err
 	}
 	start := time.Now()
+	ctx, note := withCallNote(ctx)
 	res, err := g.inner.Write(ctx, req)
+	if note.free {
+		// A batch result already paid for, or a call never made.
+		return res, err
+	}
 	status := "ok"
 	if err != nil {
 		status = "failed"
@@ -243,6 +251,8 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 		model := cmp.Or(req.Model, res.Model)
 		if g.price != nil {
 			l.Cost = g.price.Cost(res.Usage)
+		} else if p, ok := g.batchPrice(model); ok {
+			l.Cost = p.Cost(res.Usage)
 		} else {
 			l.Cost = g.m.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
 		}
@@ -285,4 +295,21 @@ func (g *guard) done(actual float64) {
 	g.c.settling--
 	g.c.settled.Broadcast()
 	g.c.mu.Unlock()
+}
+
+// batchPrice is the model's batch price when the guard's calls go through
+// the provider's batch API and the table knows it.
+func (g *guard) batchPrice(model string) (cost.Price, bool) {
+	if !g.batch {
+		return cost.Price{}, false
+	}
+	t := g.m.prices()
+	if t == nil {
+		return cost.Price{}, false
+	}
+	p, ok := t.Price(g.inner.Provider(), model)
+	if !ok {
+		return cost.Price{}, false
+	}
+	return p.Batch()
 }

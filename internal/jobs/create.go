@@ -401,6 +401,21 @@ func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 		e.EstimatedCompletionTokens += o.est.completionTokens
 		e.EstimatedCost += o.est.cost
 	}
+	e.EstimatedBatchCost, e.BatchPriceKnown = e.EstimatedCost, false
+	if t := m.prices(); t != nil && req.GivenPrice() == nil {
+		if p, ok := t.Price(req.Provider, req.Model); ok {
+			if b, ok := p.Batch(); ok {
+				// The interactive estimate scaled by what the same tokens
+				// cost at the batch prices: exact when both prices are
+				// halved, as both providers halve them.
+				pt, ct := float64(e.EstimatedPromptTokens), float64(e.EstimatedCompletionTokens)
+				if full := pt*p.Input + ct*p.Output; full > 0 {
+					e.EstimatedBatchCost = e.EstimatedCost * (pt*b.Input + ct*b.Output) / full
+				}
+				e.BatchPriceKnown = true
+			}
+		}
+	}
 	return e
 }
 
@@ -443,8 +458,13 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 		insert := `INSERT INTO jobs (org_id, project_id, status, options, total, skipped, estimated_cost,
 			estimated_prompt_tokens, estimated_completion_tokens, budget, concurrency, triggered_by_user_id, triggered_by_email,
 			created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+		estCost := est.EstimatedCost
+		if req.Batch && est.BatchPriceKnown {
+			// What the job will cost: its calls are priced at the batch prices.
+			estCost = est.EstimatedBatchCost
+		}
 		if err := m.queryRow(ctx, tx, insert, orgID, project, opts, est.Total, est.Skipped,
-			est.EstimatedCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
+			estCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
 			req.TriggeredByUserID, req.TriggeredByEmail, now, now).Scan(&jobID); err != nil {
 			return fmt.Errorf("jobs: insert job: %w", err)
 		}

@@ -76,6 +76,9 @@ func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, fun
 			if err == nil {
 				key := fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d|%d|%d|%.9f|%v", j.Status, j.Processed, j.Failed, j.Skipped, j.Cancelled,
 					j.InFlight, j.PromptTokens, j.CompletionTokens, j.CachedTokens, j.ActualCost, j.Running)
+				if b := j.Batch; b != nil {
+					key += fmt.Sprintf("|%d|%d|%d|%d|%d", b.Batches, b.Open, b.Submitted, b.Completed, b.Failed)
+				}
 				if key != last {
 					last = key
 					ev := Event{Kind: eventKind(j.Status), Job: j}

@@ -178,6 +178,10 @@ type Options struct {
 	// budget holds on a model the table does not know.
 	PriceIn  *float64 `json:"price_in,omitempty"`
 	PriceOut *float64 `json:"price_out,omitempty"`
+	// Batch sends the job's calls through the provider's batch API (half
+	// the price, answered within 24 hours) instead of one request each;
+	// see batch.go. OpenAI and Anthropic only.
+	Batch bool `json:"batch,omitempty"`
 }
 
 // GivenPrice is the price the user gave, or nil.
@@ -248,6 +252,9 @@ type Job struct {
 	ETASeconds float64 `json:"eta_seconds"`
 	// Running names the objects being written now (filled by Get).
 	Running []string `json:"running,omitempty"`
+	// Batch is the progress of a batch-mode job's provider batches
+	// (filled by Get); nil for an interactive job.
+	Batch *BatchProgress `json:"batch,omitempty"`
 
 	TriggeredByUserID string     `json:"triggered_by_user_id,omitempty"`
 	TriggeredByEmail  string     `json:"triggered_by_email,omitempty"`
@@ -343,6 +350,12 @@ type Estimate struct {
 	PriceGiven bool   `json:"price_given,omitempty"`
 	Provider   string `json:"provider"`
 	Model      string `json:"model"`
+	// EstimatedBatchCost is EstimatedCost at the model's batch prices
+	// (both are shown); BatchPriceKnown is false when the price table has
+	// no batch price for the model (a batch job is then priced at its
+	// interactive price, never below what it costs).
+	EstimatedBatchCost float64 `json:"estimated_batch_cost"`
+	BatchPriceKnown    bool    `json:"batch_price_known"`
 	// Extrapolated counts the objects whose estimate was extrapolated from
 	// a sample's exact prompts (selections larger than
 	// generate.DefaultExactLimit); the others were counted exactly.
@@ -464,6 +477,9 @@ func (o *Options) Validate() error {
 	}
 	if err := prompt.CheckCalls(o.Calls); err != nil {
 		return err
+	}
+	if o.Batch && o.Provider != "" && o.Provider != "openai" && o.Provider != "anthropic" {
+		return modeldoc.Errorf(modeldoc.EINVALID, "batch mode sends calls through a provider's batch API: use provider openai or anthropic, not %q.", o.Provider)
 	}
 	return nil
 }

@@ -59,6 +59,13 @@ type Config struct {
 	Lease     time.Duration
 	// WorkerID names this process in item rows; random when empty.
 	WorkerID string
+	// Batch mode (batch.go): BatchLinger is how long a chunk waits for
+	// more calls before it is submitted (2 s), BatchPoll how often a
+	// submitted batch is polled (30 s), and BatchYield how long an object
+	// waits for its batch before it goes back to ready to be picked up
+	// again (half of ItemTimeout), so that no River job outlives its
+	// timeout while a batch takes hours.
+	BatchLinger, BatchPoll, BatchYield time.Duration
 }
 
 // Manager creates, controls, observes and (once started) runs jobs.
@@ -83,9 +90,15 @@ type Manager struct {
 	// finishFault, set by tests, fails an item's outcome in its
 	// transaction before anything of it is written.
 	finishFault func(*finish) error
+	// batchFault, set by tests, stops a chunk once the provider took it
+	// and before its batch id is recorded (as a process killed at that
+	// moment would) when it errs.
+	batchFault func(chunk int64) error
 
 	releasedMu sync.Mutex
 	released   map[*sql.Tx]bool // transactions that inserted River jobs
+
+	batches batchJobs
 
 	engine *engine
 }
@@ -300,8 +313,16 @@ func (m *Manager) fillDetails(ctx context.Context, q querier, j *Job) error {
 		}
 		j.Running = append(j.Running, n)
 	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if j.Options.Batch {
+		if err := m.fillBatch(ctx, q, j); err != nil {
+			return err
+		}
+	}
 	j.derive(m.clock())
-	return rows.Err()
+	return nil
 }
 
 // List returns orgID's jobs, newest first.
@@ -623,6 +644,7 @@ func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
 	})
 	if err == nil {
 		m.cancelLocal(id)
+		m.cancelProviderBatches(ctx, j)
 	}
 	return j, err
 }

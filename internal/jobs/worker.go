@@ -23,6 +23,7 @@ import (
 // started is what an item's start transaction learned.
 type started struct {
 	job        *Job
+	itemID     int64
 	objectID   int64
 	objectName string
 	at         time.Time
@@ -266,7 +267,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 			j.StartedAt = &now
 		}
 	}
-	return &started{job: j, objectID: objectID, objectName: name, at: now, attempt: attempts + 1, kept: kept}, nil
+	return &started{job: j, itemID: a.ItemID, objectID: objectID, objectName: name, at: now, attempt: attempts + 1, kept: kept}, nil
 }
 
 // write plans and writes the object; no transaction is open meanwhile.
@@ -302,6 +303,13 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		per = plan.EstimatedCost / float64(n)
 	}
 	g := &guard{m: m, c: c, inner: w, perCall: per, price: j.Options.GivenPrice(), attempts: map[modeldoc.Layer]int{}}
+	if j.Options.Batch {
+		if g.inner, err = m.batchInner(j, st, c, g, w); err != nil {
+			return outcome{status: ItemFailed, class: string(writer.InvalidRequest), err: err.Error(), fatal: true}
+		}
+		g.batch = true
+		g.perCall *= m.batchRatio(&j.Options)
+	}
 	var ww writer.Writer = g
 	if m.cfg.Retry != nil {
 		ww = m.cfg.Retry(j, g)

@@ -52,6 +52,7 @@ type Config struct {
 // Writer is an Anthropic writer.Writer.
 type Writer struct {
 	svc     anthropic.MessageService
+	batches *anthropic.MessageBatchService
 	timeout time.Duration
 	secrets []string
 }
@@ -93,7 +94,8 @@ func New(cfg Config) (*Writer, error) {
 	for k, v := range cfg.ExtraHeaders {
 		opts = append(opts, option.WithHeader(k, v))
 	}
-	w.svc = anthropic.NewClient(opts...).Messages
+	c := anthropic.NewClient(opts...)
+	w.svc, w.batches = c.Messages, &c.Messages.Batches
 	return w, nil
 }
 
@@ -202,6 +204,12 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		return writer.Result{}, e
 	}
 	rl := writer.ParseAnthropicRateLimit(x.Header, writer.ResponseTime(x.Header, time.Now()))
+	return check(req, params, msg, x.Status, rl)
+}
+
+// check turns a message into a Result, or the error its answer calls for;
+// the Message Batches' answers go through it too.
+func check(req writer.Request, params anthropic.MessageNewParams, msg *anthropic.Message, status int, rl writer.RateLimit) (writer.Result, error) {
 	u := msg.Usage
 	res := writer.Result{Model: string(msg.Model), FinishReason: string(msg.StopReason), RateLimit: rl, Usage: writer.Usage{
 		PromptTokens:     u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens,
@@ -210,7 +218,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		CacheWriteTokens: u.CacheCreationInputTokens,
 	}}
 	fail := func(kind writer.Kind, m string) (writer.Result, error) {
-		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.Status, RateLimit: rl, Message: m}
+		return res, &writer.Error{Kind: kind, Provider: provider, Status: status, RateLimit: rl, Message: m}
 	}
 	switch msg.StopReason {
 	case anthropic.StopReasonMaxTokens:

@@ -81,6 +81,7 @@ type Writer struct {
 	official    bool   // the base URL is OpenAI's or Azure's
 	temperature float64
 	secrets     []string
+	opts        []option.RequestOption // the services' options, for the batch API
 }
 
 var _ writer.Writer = (*Writer)(nil)
@@ -142,6 +143,7 @@ func New(cfg Config) (*Writer, error) {
 		opts = append(opts, option.WithHeader(k, v))
 	}
 	w.svc = openai.NewChatCompletionService(opts...)
+	w.opts = opts
 	return w, nil
 }
 
@@ -234,6 +236,12 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		return writer.Result{}, e
 	}
 	rl := writer.ParseOpenAIRateLimit(x.Header, writer.ResponseTime(x.Header, time.Now()))
+	return w.check(req, resp, x.Status, rl)
+}
+
+// check turns a completion into a Result, or the error its answer calls
+// for; the batch API's answers go through it too.
+func (w *Writer) check(req writer.Request, resp *openai.ChatCompletion, status int, rl writer.RateLimit) (writer.Result, error) {
 	res := writer.Result{Model: resp.Model, RateLimit: rl, Usage: writer.Usage{
 		PromptTokens:     resp.Usage.PromptTokens,
 		CompletionTokens: resp.Usage.CompletionTokens,
@@ -242,7 +250,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		ReasoningTokens:  resp.Usage.CompletionTokensDetails.ReasoningTokens,
 	}}
 	fail := func(kind writer.Kind, msg string) (writer.Result, error) {
-		return res, &writer.Error{Kind: kind, Provider: provider, Status: x.Status, RateLimit: rl, Message: msg}
+		return res, &writer.Error{Kind: kind, Provider: provider, Status: status, RateLimit: rl, Message: msg}
 	}
 	if len(resp.Choices) == 0 {
 		return fail(writer.Malformed, "openai answered with no choices: ask again")

@@ -1,0 +1,784 @@
+package jobs
+
+// Batch mode (Options.Batch): an object's calls go to its job's batch
+// collector instead of the chat endpoint. The collector gathers the calls
+// of the objects in flight into chunks (submitted once the provider's
+// request or byte limit is reached, or BatchLinger after the first call
+// arrived), records each chunk and every call's custom id before it
+// submits the chunk, and polls the batch until it ends; each object waits
+// for its own calls' results, which are checked like any answer.
+//
+// A custom id is deterministic: the job, the object, the layer, a hash of
+// the request and how many times this run of the item has sent that same
+// request before. A run that starts again (a pause and resume, a crash,
+// kill -9 and a take-over by another process) sends the same requests in
+// the same way and so finds their custom ids recorded: it polls their
+// batch, or reads their recorded result, and never submits them again. A
+// re-ask (a different request) or a retry (the same request once more) has
+// a new custom id and goes into the next chunk: a follow-up batch.
+//
+// A result is paid for once: the first delivery of a recorded result
+// marks it charged, in the same statement that reads whether it was;
+// later deliveries (the same item run again after a pause) are not logged
+// by the guard, so that the job's cost stays the sum of what the provider
+// billed. A crash between a delivery and its item's commit loses that
+// call's log row, as an interactive call in flight at a crash is lost.
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/writer"
+)
+
+// BatchProgress is a batch-mode job's provider batches, as Get shows it.
+type BatchProgress struct {
+	// Batches counts the chunks submitted, Open those not ended yet.
+	Batches int64 `json:"batches"`
+	Open    int64 `json:"open"`
+	// Submitted counts the calls sent in a batch; Completed those the
+	// provider answered and Failed those that failed (and went into a
+	// follow-up batch or failed their layer).
+	Submitted int64 `json:"submitted"`
+	Completed int64 `json:"completed"`
+	Failed    int64 `json:"failed"`
+	// ExpiresAt is when the earliest open batch expires (24 h after it
+	// was created); nil when none is open.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+func (m *Manager) fillBatch(ctx context.Context, q querier, j *Job) error {
+	p := &BatchProgress{}
+	var exp sqldialect.Time
+	if err := m.queryRow(ctx, q, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN ended = 0 THEN 1 ELSE 0 END), 0),
+		MIN(CASE WHEN ended = 0 THEN expires_at END) FROM job_batches WHERE job_id = ? AND batch_id <> ''`, j.ID).Scan(&p.Batches, &p.Open, &exp); err != nil {
+		return fmt.Errorf("jobs: batch progress: %w", err)
+	}
+	p.ExpiresAt = exp.Ptr()
+	if err := m.queryRow(ctx, q, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'succeeded' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN c.status = 'failed' THEN 1 ELSE 0 END), 0)
+		FROM batch_calls c JOIN job_batches b ON b.id = c.chunk_id WHERE c.job_id = ? AND b.batch_id <> ''`, j.ID).Scan(&p.Submitted, &p.Completed, &p.Failed); err != nil {
+		return fmt.Errorf("jobs: batch progress: %w", err)
+	}
+	j.Batch = p
+	return nil
+}
+
+func (m *Manager) batchLinger() time.Duration {
+	if m.cfg.BatchLinger > 0 {
+		return m.cfg.BatchLinger
+	}
+	return 2 * time.Second
+}
+
+func (m *Manager) batchPoll() time.Duration {
+	if m.cfg.BatchPoll > 0 {
+		return m.cfg.BatchPoll
+	}
+	return 30 * time.Second
+}
+
+func (m *Manager) batchYield() time.Duration {
+	if m.cfg.BatchYield > 0 {
+		return m.cfg.BatchYield
+	}
+	return m.cfg.ItemTimeout / 2
+}
+
+// batchJobs holds this process's batch collectors, one per job.
+type batchJobs struct {
+	mu   sync.Mutex
+	jobs map[int64]*batchJob
+}
+
+func (m *Manager) batchJob(j *Job, b writer.Batcher) *batchJob {
+	m.batches.mu.Lock()
+	defer m.batches.mu.Unlock()
+	if m.batches.jobs == nil {
+		m.batches.jobs = map[int64]*batchJob{}
+	}
+	bj := m.batches.jobs[j.ID]
+	if bj == nil {
+		bj = &batchJob{m: m, jobID: j.ID, b: b, waiters: map[string][]*batchCall{}, polling: map[int64]bool{}}
+		m.batches.jobs[j.ID] = bj
+	}
+	return bj
+}
+
+// batchJob is one job's collector in this process.
+type batchJob struct {
+	m     *Manager
+	jobID int64
+	b     writer.Batcher
+
+	mu      sync.Mutex
+	pending []*batchCall
+	bytes   int64
+	timer   *time.Timer
+	waiters map[string][]*batchCall // submitted calls by custom id
+	polling map[int64]bool          // chunks polled by this process
+
+	cancelOnce sync.Once
+}
+
+// batchCall is one call waiting for its result.
+type batchCall struct {
+	id     string
+	itemID int64
+	req    writer.Request
+	size   int64
+	chunk  int64
+	done   chan writer.BatchResult // buffered: one result
+	// unsent is set when the call left without reaching the provider
+	// (refused before its chunk went, or its chunk was refused).
+	unsent atomic.Bool
+}
+
+// batchWriter is the writer one item run sends its calls to.
+type batchWriter struct {
+	bj       *batchJob
+	g        *guard
+	c        *jobControl
+	objectID int64
+	itemID   int64
+
+	mu   sync.Mutex
+	seen map[string]int
+}
+
+func (w *batchWriter) Provider() string { return w.bj.b.Provider() }
+
+// customID names req's n-th sending in this run. Anthropic takes
+// ^[a-zA-Z0-9_-]{1,64}$, so the layer is cut to fit and the rest is
+// digits, hex and dashes.
+func customID(jobID, objectID int64, req writer.Request, n int) string {
+	h := sha256.New()
+	for _, s := range []string{req.Model, req.System, req.User, req.SchemaName, string(req.Schema), req.ReasoningEffort, strings.Join(req.Columns, "\x00")} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(req.MaxTokens))
+	h.Write(b[:])
+	sum := hex.EncodeToString(h.Sum(nil))[:12]
+	head := fmt.Sprintf("j%d-o%d-", jobID, objectID)
+	tail := fmt.Sprintf("-%s-%d", sum, n)
+	if len(head)+len(tail) > 56 {
+		// Ids this large are written in base 36, to leave the layer room.
+		head = "j" + strconv.FormatInt(jobID, 36) + "-o" + strconv.FormatInt(objectID, 36) + "-"
+	}
+	layer := strings.Map(func(r rune) rune {
+		if r == '_' || r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return '_'
+	}, string(req.Layer))
+	if room := 64 - len(head) - len(tail); len(layer) > room {
+		layer = layer[:max(room, 0)]
+	}
+	return head + layer + tail
+}
+
+// callNote lets the batch writer tell the guard that a call must not be
+// logged: its result was already paid for, or it was never made.
+type callNote struct{ free bool }
+
+type callNoteKey struct{}
+
+func withCallNote(ctx context.Context) (context.Context, *callNote) {
+	n := &callNote{}
+	return context.WithValue(ctx, callNoteKey{}, n), n
+}
+
+func noteFree(ctx context.Context) {
+	if n, ok := ctx.Value(callNoteKey{}).(*callNote); ok {
+		n.free = true
+	}
+}
+
+// refuse ends a call whose object stops waiting for its batch (a pause,
+// or BatchYield passed): the object goes back to ready with what it has,
+// and its next run finds its calls recorded. The call is not logged.
+func (w *batchWriter) refuse(ctx context.Context, why string) error {
+	noteFree(ctx)
+	w.g.mu.Lock()
+	if w.g.refused == "" {
+		w.g.refused = refusedPause
+	}
+	w.g.mu.Unlock()
+	return &writer.Error{Kind: writer.InvalidRequest, Provider: w.Provider(), Message: "the call was not answered here: " + why}
+}
+
+func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Result, error) {
+	w.mu.Lock()
+	probe := customID(0, 0, req, 0)
+	w.seen[probe]++
+	n := w.seen[probe]
+	w.mu.Unlock()
+	// A sending that never reaches the provider is not counted: the next
+	// sending of the request takes its custom id, as a run that starts
+	// again would.
+	unsent := func() {
+		w.mu.Lock()
+		w.seen[probe]--
+		w.mu.Unlock()
+	}
+	id := customID(w.bj.jobID, w.objectID, req, n)
+	bj, m := w.bj, w.bj.m
+	transient := func(what string, err error) error {
+		unsent()
+		return &writer.Error{Kind: writer.Transient, Provider: w.Provider(), Message: what + ": " + err.Error(), Err: err}
+	}
+
+	// Recorded already: its result, or its batch to wait for.
+	var status, result, batchID, key string
+	var chunk int64
+	err := m.queryRow(ctx, m.store.DB(), `SELECT c.status, c.result, c.chunk_id, b.batch_id, b.chunk_key FROM batch_calls c
+		JOIN job_batches b ON b.id = c.chunk_id WHERE c.job_id = ? AND c.custom_id = ?`, bj.jobID, id).Scan(&status, &result, &chunk, &batchID, &key)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return writer.Result{}, transient("reading the batch call", err)
+	case status != "submitted":
+		return bj.deliverRecorded(ctx, id, result)
+	case batchID == "":
+		// A chunk recorded but never known submitted: the process that
+		// wrote it stopped between the record and the provider's answer.
+		// A provider that names batches by their metadata (OpenAI) says
+		// whether it took it; otherwise its calls go into a new chunk.
+		st, found, err := bj.find(ctx, key)
+		if err != nil {
+			return writer.Result{}, transient("looking for an unrecorded batch", err)
+		}
+		if found {
+			if err := bj.record(ctx, chunk, st); err != nil {
+				return writer.Result{}, transient("recording the batch", err)
+			}
+			batchID = st.ID
+			break
+		}
+		if _, err := m.exec(ctx, m.store.DB(), `DELETE FROM job_batches WHERE id = ? AND batch_id = ''`, chunk); err != nil {
+			return writer.Result{}, transient("dropping an unsubmitted chunk", err)
+		}
+		chunk = 0
+	}
+	call := &batchCall{id: id, itemID: w.itemID, req: req, chunk: chunk, done: make(chan writer.BatchResult, 1)}
+	if chunk != 0 {
+		bj.mu.Lock()
+		bj.waiters[id] = append(bj.waiters[id], call)
+		bj.mu.Unlock()
+		bj.ensurePolling(chunk, batchID)
+	} else {
+		if w.paused() {
+			unsent()
+			return writer.Result{}, w.refuse(ctx, "the job is paused; no new batch is submitted")
+		}
+		size, err := bj.b.Size(writer.BatchCall{CustomID: id, Request: req})
+		if err != nil {
+			unsent()
+			return writer.Result{}, err
+		}
+		call.size = size
+		bj.add(call)
+	}
+	res, err := w.wait(ctx, call)
+	if call.unsent.Load() {
+		unsent()
+	}
+	return res, err
+}
+
+// find asks the provider for the batch submitted under key, when it can
+// tell.
+func (bj *batchJob) find(ctx context.Context, key string) (writer.BatchState, bool, error) {
+	f, ok := bj.b.(writer.BatchFinder)
+	if !ok || key == "" {
+		return writer.BatchState{}, false, nil
+	}
+	return f.Find(ctx, key)
+}
+
+func (w *batchWriter) paused() bool {
+	w.c.mu.Lock()
+	defer w.c.mu.Unlock()
+	return w.c.status == StatusPausing || w.c.status == StatusPaused
+}
+
+func (w *batchWriter) wait(ctx context.Context, call *batchCall) (writer.Result, error) {
+	bj := w.bj
+	tick := time.NewTicker(min(bj.m.cfg.PollInterval, bj.m.batchPoll()))
+	defer tick.Stop()
+	yield := time.NewTimer(bj.m.batchYield())
+	defer yield.Stop()
+	for {
+		select {
+		case r := <-call.done:
+			return bj.charge(ctx, call.id, r)
+		case <-ctx.Done():
+			bj.forget(call)
+			if errors.Is(context.Cause(ctx), errJobStopped) {
+				bj.cancelProvider(context.WithoutCancel(ctx))
+			}
+			noteFree(ctx)
+			return writer.Result{}, writer.Canceled(w.Provider(), ctx)
+		case <-yield.C:
+			if bj.forget(call) {
+				return writer.Result{}, w.refuse(ctx, "its batch is still running; the object is picked up again")
+			}
+		case <-tick.C:
+			if w.paused() && bj.forget(call) {
+				return writer.Result{}, w.refuse(ctx, "the job is paused; the batch's results are read when it resumes")
+			}
+		}
+	}
+}
+
+// forget takes call out of the pending chunk or the waiters; false when
+// its result has just arrived (it is then read from call.done).
+func (bj *batchJob) forget(call *batchCall) bool {
+	bj.mu.Lock()
+	defer bj.mu.Unlock()
+	for i, c := range bj.pending {
+		if c == call {
+			bj.pending = append(bj.pending[:i], bj.pending[i+1:]...)
+			bj.bytes -= c.size
+			c.unsent.Store(true)
+			return true
+		}
+	}
+	ws := bj.waiters[call.id]
+	for i, c := range ws {
+		if c == call {
+			bj.waiters[call.id] = append(ws[:i], ws[i+1:]...)
+			if len(bj.waiters[call.id]) == 0 {
+				delete(bj.waiters, call.id)
+			}
+			return true
+		}
+	}
+	select {
+	case r := <-call.done:
+		call.done <- r
+		return false
+	default:
+		// Submitting right now: its result is on its way.
+		return false
+	}
+}
+
+// storedResult is a call's outcome as batch_calls.result holds it.
+type storedResult struct {
+	Result  writer.Result `json:"result"`
+	Kind    writer.Kind   `json:"kind,omitempty"`
+	Status  int           `json:"status,omitempty"`
+	Message string        `json:"message,omitempty"`
+}
+
+func encodeResult(r writer.BatchResult) (string, string) {
+	s := storedResult{Result: r.Result}
+	status := "succeeded"
+	if r.Err != nil {
+		status = "failed"
+		s.Kind = writer.KindOf(r.Err)
+		s.Message = r.Err.Error()
+		var we *writer.Error
+		if errors.As(r.Err, &we) {
+			s.Status, s.Message = we.Status, we.Message
+		}
+	}
+	s.Result.RateLimit = writer.RateLimit{}
+	b, _ := json.Marshal(s)
+	return status, string(b)
+}
+
+func (bj *batchJob) decode(result string) writer.BatchResult {
+	var s storedResult
+	if err := json.Unmarshal([]byte(result), &s); err != nil {
+		return writer.BatchResult{Err: &writer.Error{Kind: writer.Transient, Provider: bj.b.Provider(), Message: "a recorded batch result is not readable: " + err.Error()}}
+	}
+	r := writer.BatchResult{Result: s.Result}
+	if s.Kind != "" {
+		r.Err = &writer.Error{Kind: s.Kind, Provider: bj.b.Provider(), Status: s.Status, Message: s.Message}
+	}
+	return r
+}
+
+func (bj *batchJob) deliverRecorded(ctx context.Context, id, result string) (writer.Result, error) {
+	return bj.charge(ctx, id, bj.decode(result))
+}
+
+// charge hands r to the guard, which logs (and prices) it only when this
+// is the result's first delivery.
+func (bj *batchJob) charge(ctx context.Context, id string, r writer.BatchResult) (writer.Result, error) {
+	m := bj.m
+	res, err := m.exec(context.WithoutCancel(ctx), m.store.DB(), `UPDATE batch_calls SET charged = 1 WHERE job_id = ? AND custom_id = ? AND charged = 0`, bj.jobID, id)
+	if err == nil {
+		if n, _ := res.RowsAffected(); n == 0 {
+			noteFree(ctx)
+		}
+	}
+	return r.Result, r.Err
+}
+
+// add puts call into the pending chunk, submitting the chunk when it is
+// full, or arming its linger timer.
+func (bj *batchJob) add(call *batchCall) {
+	maxReq, maxBytes := bj.b.Limits()
+	bj.mu.Lock()
+	defer bj.mu.Unlock()
+	if len(bj.pending) > 0 && (len(bj.pending)+1 > maxReq || bj.bytes+call.size > maxBytes) {
+		bj.flushLocked()
+	}
+	bj.pending = append(bj.pending, call)
+	bj.bytes += call.size
+	if bj.timer == nil {
+		bj.timer = time.AfterFunc(bj.m.batchLinger(), func() {
+			bj.mu.Lock()
+			defer bj.mu.Unlock()
+			bj.timer = nil
+			bj.flushLocked()
+		})
+	}
+}
+
+func (bj *batchJob) flushLocked() {
+	if bj.timer != nil {
+		bj.timer.Stop()
+		bj.timer = nil
+	}
+	if len(bj.pending) == 0 {
+		return
+	}
+	calls := bj.pending
+	bj.pending, bj.bytes = nil, 0
+	go bj.submit(calls)
+}
+
+// submit records calls as one chunk, submits it, and starts polling it.
+// The record comes first: a process that stops after the provider took
+// the batch and before its id is written would otherwise lose it.
+func (bj *batchJob) submit(calls []*batchCall) {
+	m := bj.m
+	ctx := context.Background()
+	fail := func(err error) {
+		for _, c := range calls {
+			c.unsent.Store(true)
+			c.done <- writer.BatchResult{Err: err}
+		}
+	}
+	if c := m.controlOf(bj.jobID); c != nil {
+		c.mu.Lock()
+		st := c.status
+		c.mu.Unlock()
+		if st != StatusRunning && st != StatusQueued {
+			// Pause stops new chunks: their calls are refused, their objects
+			// go back to ready, and their next run submits them.
+			fail(&writer.Error{Kind: writer.InvalidRequest, Provider: bj.b.Provider(), Message: "the call was not made: the job is " + st})
+			return
+		}
+	}
+	var chunk int64
+	now := m.now()
+	key := "modeldoc-" + randomID() + randomID()
+	err := m.withTx(ctx, func(tx *sql.Tx) error {
+		if err := m.queryRow(ctx, tx, `INSERT INTO job_batches (job_id, provider, chunk_key, status, calls, created_at, updated_at)
+			VALUES (?, ?, ?, 'submitting', ?, ?, ?) RETURNING id`, bj.jobID, bj.b.Provider(), key, len(calls), now, now).Scan(&chunk); err != nil {
+			return fmt.Errorf("jobs: record batch: %w", err)
+		}
+		for start := 0; start < len(calls); start += 200 {
+			end := min(start+200, len(calls))
+			var b strings.Builder
+			b.WriteString(`INSERT INTO batch_calls (job_id, custom_id, chunk_id, item_id, status) VALUES `)
+			var args []any
+			for i, c := range calls[start:end] {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				b.WriteString(`(?, ?, ?, ?, 'submitted')`)
+				args = append(args, bj.jobID, c.id, chunk, c.itemID)
+			}
+			if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
+				return fmt.Errorf("jobs: record batch calls: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		fail(&writer.Error{Kind: writer.Transient, Provider: bj.b.Provider(), Message: err.Error(), Err: err})
+		return
+	}
+	bc := make([]writer.BatchCall, len(calls))
+	for i, c := range calls {
+		bc[i] = writer.BatchCall{CustomID: c.id, Request: c.req}
+		c.chunk = chunk
+	}
+	st, err := bj.b.Submit(ctx, key, bc)
+	if err != nil {
+		// Refused: nothing of it was submitted.
+		if _, derr := m.exec(ctx, m.store.DB(), `DELETE FROM job_batches WHERE id = ?`, chunk); derr != nil {
+			m.log.Warn("jobs: drop a refused batch", "job", bj.jobID, "err", derr)
+		}
+		fail(err)
+		return
+	}
+	if m.batchFault != nil && m.batchFault(chunk) != nil {
+		// A test's process "dies" here: the provider took the batch, its
+		// id is not recorded, and its calls wait for nothing.
+		return
+	}
+	if err := bj.record(ctx, chunk, st); err != nil {
+		m.log.Warn("jobs: record a submitted batch", "job", bj.jobID, "batch", st.ID, "err", err)
+	}
+	bj.mu.Lock()
+	for _, c := range calls {
+		bj.waiters[c.id] = append(bj.waiters[c.id], c)
+	}
+	bj.mu.Unlock()
+	m.log.Info("jobs: batch submitted", "job", bj.jobID, "batch", st.ID, "calls", len(calls))
+	bj.ensurePolling(chunk, st.ID)
+}
+
+// record writes what the provider said of chunk's batch.
+func (bj *batchJob) record(ctx context.Context, chunk int64, st writer.BatchState) error {
+	var exp any
+	if !st.ExpiresAt.IsZero() {
+		exp = st.ExpiresAt.UTC().Round(time.Microsecond)
+	}
+	ended := 0
+	if st.Ended {
+		ended = 1
+	}
+	_, err := bj.m.exec(ctx, bj.m.store.DB(), `UPDATE job_batches SET batch_id = ?, status = ?, ended = ?, completed = ?, failed = ?,
+		message = ?, expires_at = COALESCE(?, expires_at), updated_at = ? WHERE id = ?`,
+		st.ID, st.Status, ended, st.Completed, st.FailedCalls, st.Message, exp, bj.m.now(), chunk)
+	return err
+}
+
+func (bj *batchJob) ensurePolling(chunk int64, batchID string) {
+	bj.mu.Lock()
+	if bj.polling[chunk] {
+		bj.mu.Unlock()
+		return
+	}
+	bj.polling[chunk] = true
+	bj.mu.Unlock()
+	go bj.pollLoop(chunk, batchID)
+}
+
+// waitersOf returns the calls of chunk waiting here; when there are none
+// it ends the chunk's polling in the same critical section, so that a call
+// that starts waiting afterwards starts it again.
+func (bj *batchJob) waitersOf(chunk int64) map[string]writer.Request {
+	bj.mu.Lock()
+	defer bj.mu.Unlock()
+	out := map[string]writer.Request{}
+	for id, ws := range bj.waiters {
+		for _, c := range ws {
+			if c.chunk == chunk {
+				out[id] = c.req
+			}
+		}
+	}
+	if len(out) == 0 {
+		delete(bj.polling, chunk)
+	}
+	return out
+}
+
+func (bj *batchJob) pollLoop(chunk int64, batchID string) {
+	m := bj.m
+	ctx := context.Background()
+	sleep := false
+	for {
+		if sleep {
+			time.Sleep(m.batchPoll())
+		}
+		sleep = true
+		calls := bj.waitersOf(chunk)
+		if len(calls) == 0 {
+			return // nobody here waits for it: the next to ask polls again
+		}
+		st, err := bj.b.Poll(ctx, batchID)
+		if err != nil {
+			if writer.KindOf(err).Fatal() {
+				bj.deliver(chunk, calls, func(string) writer.BatchResult { return writer.BatchResult{Err: err} }, false)
+			} else {
+				m.log.Warn("jobs: poll batch", "job", bj.jobID, "batch", batchID, "err", err)
+			}
+			continue
+		}
+		if err := bj.record(ctx, chunk, st); err != nil {
+			m.log.Warn("jobs: record batch", "job", bj.jobID, "batch", batchID, "err", err)
+		}
+		if !st.Ended {
+			continue
+		}
+		if st.Failed {
+			e := &writer.Error{Kind: writer.InvalidRequest, Provider: bj.b.Provider(), Message: "the provider refused the batch " + batchID + ": " + st.Message}
+			bj.deliver(chunk, calls, func(string) writer.BatchResult { return writer.BatchResult{Err: e} }, true)
+		} else {
+			res, err := bj.b.Results(ctx, st, calls)
+			if err != nil {
+				m.log.Warn("jobs: read batch results", "job", bj.jobID, "batch", batchID, "err", err)
+				continue
+			}
+			bj.deliver(chunk, calls, func(id string) writer.BatchResult { return res[id] }, true)
+		}
+		// Calls that began waiting meanwhile are served at once by the
+		// next turn: the batch has ended.
+		sleep = false
+	}
+}
+
+// deliver records the results of calls (when store) and hands them to
+// their waiters.
+func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result func(string) writer.BatchResult, store bool) {
+	m := bj.m
+	if store {
+		err := m.withTx(context.Background(), func(tx *sql.Tx) error {
+			for id := range calls {
+				status, js := encodeResult(result(id))
+				if _, err := m.exec(context.Background(), tx, `UPDATE batch_calls SET status = ?, result = ? WHERE job_id = ? AND custom_id = ? AND chunk_id = ?`,
+					status, js, bj.jobID, id, chunk); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			// The results still reach the objects waiting here; a later run
+			// would read the batch again.
+			m.log.Warn("jobs: record batch results", "job", bj.jobID, "err", err)
+		}
+	}
+	bj.mu.Lock()
+	for id := range calls {
+		var keep []*batchCall
+		for _, c := range bj.waiters[id] {
+			if c.chunk == chunk {
+				c.done <- result(id)
+			} else {
+				keep = append(keep, c)
+			}
+		}
+		if len(keep) == 0 {
+			delete(bj.waiters, id)
+		} else {
+			bj.waiters[id] = keep
+		}
+	}
+	bj.mu.Unlock()
+}
+
+// cancelProvider cancels the job's open batches at the provider, once per
+// process.
+func (bj *batchJob) cancelProvider(ctx context.Context) {
+	bj.cancelOnce.Do(func() {
+		if err := bj.m.cancelBatches(ctx, bj.jobID, bj.b); err != nil {
+			bj.m.log.Warn("jobs: cancel batches", "job", bj.jobID, "err", err)
+		}
+	})
+}
+
+// cancelBatches asks the provider to cancel every open batch of job id.
+func (m *Manager) cancelBatches(ctx context.Context, id int64, b writer.Batcher) error {
+	rows, err := m.query(ctx, m.store.DB(), `SELECT id, batch_id FROM job_batches WHERE job_id = ? AND ended = 0 AND batch_id <> ''`, id)
+	if err != nil {
+		return err
+	}
+	type open struct {
+		chunk int64
+		batch string
+	}
+	var opens []open
+	for rows.Next() {
+		var o open
+		if err := rows.Scan(&o.chunk, &o.batch); err != nil {
+			rows.Close()
+			return err
+		}
+		opens = append(opens, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	var errs []error
+	for _, o := range opens {
+		if err := b.Cancel(ctx, o.batch); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if _, err := m.exec(ctx, m.store.DB(), `UPDATE job_batches SET status = 'cancelling', updated_at = ? WHERE id = ? AND ended = 0`, m.now(), o.chunk); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// cancelProviderBatches cancels a cancelled batch-mode job's batches at
+// its provider, from the process that cancelled it; processes writing for
+// the job do it too as they notice.
+func (m *Manager) cancelProviderBatches(ctx context.Context, j *Job) {
+	if !j.Options.Batch || m.cfg.Writers == nil {
+		return
+	}
+	w, err := m.cfg.Writers(ctx, j)
+	if err != nil {
+		m.log.Warn("jobs: cancel batches: no writer", "job", j.ID, "err", err)
+		return
+	}
+	b, ok := w.(writer.Batcher)
+	if !ok {
+		return
+	}
+	if err := m.cancelBatches(ctx, j.ID, b); err != nil {
+		m.log.Warn("jobs: cancel batches", "job", j.ID, "err", err)
+	}
+}
+
+func (m *Manager) controlOf(id int64) *jobControl {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ctl[id]
+}
+
+// batchInner is the writer under an item's guard in batch mode.
+func (m *Manager) batchInner(j *Job, st *started, c *jobControl, g *guard, w writer.Writer) (writer.Writer, error) {
+	b, ok := w.(writer.Batcher)
+	if !ok {
+		return nil, fmt.Errorf("batch mode needs a provider with a batch API (openai, anthropic), not %s", w.Provider())
+	}
+	return &batchWriter{bj: m.batchJob(j, b), g: g, c: c, objectID: st.objectID, itemID: st.itemID, seen: map[string]int{}}, nil
+}
+
+// batchRatio is what a call costs through the batch API as a share of its
+// interactive price (0.5 on both providers' tables), for the budget's
+// reservations; 1 when the table has no batch price for the model.
+func (m *Manager) batchRatio(o *Options) float64 {
+	t := m.prices()
+	if t == nil || o.GivenPrice() != nil {
+		return 1
+	}
+	p, ok := t.Price(o.Provider, o.Model)
+	if !ok {
+		return 1
+	}
+	b, ok := p.Batch()
+	if !ok || p.Input+p.Output <= 0 {
+		return 1
+	}
+	return (b.Input + b.Output) / (p.Input + p.Output)
+}
