@@ -272,7 +272,7 @@ func BenchmarkOverhead(b *testing.B) {
 				canned.can(b, gen, st, orgID, offlinewriter.New())
 				tw := &timedWriter{Writer: canned}
 				m, err := jobs.NewManager(ctx, jobs.Config{Store: st, Documenter: gen, MaxWorkers: 64,
-					Writers: func(context.Context, *jobs.Job) (writer.Writer, error) { return tw, nil }})
+					Writers: jobs.FixedWriter(tw)})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -331,7 +331,7 @@ func BenchmarkScale(b *testing.B) {
 		one.can(b, gen0(b, small), small, org1.ID, offlinewriter.New())
 		shared := sharedAnswers(one)
 		m, err := jobs.NewManager(ctx, jobs.Config{Store: st, Documenter: gen, MaxWorkers: 64,
-			Writers: func(context.Context, *jobs.Job) (writer.Writer, error) { return shared, nil }})
+			Writers: jobs.FixedWriter(shared)})
 		if err != nil {
 			b.Fatal(err)
 		}

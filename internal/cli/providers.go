@@ -30,8 +30,12 @@ func (p *providerFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&p.ReasoningEffort, "reasoning-effort", "", "reasoning_effort for reasoning models: none, minimal, low, medium, high, xhigh or max (default: low for OpenAI's o-series and gpt-5 family, none sent to other models); each layer's output cap gets room for it")
 }
 
-// resolve fills the provider and model defaults and checks the names.
+// resolve fills the provider and model defaults and checks the names; a
+// run that names no provider picks one from the keys in the environment.
 func (p *providerFlags) resolve() error {
+	if p.Name == "" {
+		p.Name = engine.DefaultProvider(engine.EnvKeysFrom(os.Getenv), p.BaseURL)
+	}
 	r, err := p.Provider.Resolve()
 	p.Provider = r
 	return err
@@ -77,11 +81,21 @@ func (a *App) engine(ctx context.Context) (*engine.Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e, err := engine.New(ctx, engine.Config{Store: st, Logger: logger, Jobs: jc})
+	e, err := engine.New(ctx, withEnv(engine.Config{Store: st, Logger: logger, Jobs: jc}))
 	if err != nil {
 		return nil, err
 	}
 	a.onClose(e.Close)
 	a.eng = e
 	return e, nil
+}
+
+// withEnv adds to cfg what the engine takes from this process's
+// environment: the providers' keys, Anthropic's base URL and the price
+// file. The CLI is the one place that reads them.
+func withEnv(cfg engine.Config) engine.Config {
+	cfg.EnvKeys = engine.EnvKeysFrom(os.Getenv)
+	cfg.AnthropicBaseURL = os.Getenv("ANTHROPIC_BASE_URL")
+	cfg.PricesFile = os.Getenv("MODELDOC_PRICES")
+	return cfg
 }

@@ -109,7 +109,7 @@ func (a *App) runServe(cmd *cobra.Command, f *serveFlags) error {
 		fmt.Fprintf(a.Stderr, "No API token exists yet. Make an admin token with:\n\n  modeldoc tokens create --org %s --role admin --db %s\n\n", orgs[0].Name, a.DB)
 	}
 
-	eng, err := engine.New(ctx, engine.Config{Store: st, Logger: logger, NoEnvKeys: !f.envKeys})
+	eng, err := engine.New(ctx, withEnv(engine.Config{Store: st, Logger: logger, NoEnvKeys: !f.envKeys}))
 	if err != nil {
 		return err
 	}

@@ -115,9 +115,9 @@ func (a *App) runWorker(cmd *cobra.Command, f *workerFlags) error {
 	if err != nil {
 		return err
 	}
-	eng, err := engine.New(ctx, engine.Config{
+	eng, err := engine.New(ctx, withEnv(engine.Config{
 		Store: st, Logger: logger, NoEnvKeys: !f.envKeys, DefaultRPM: f.rpm, DefaultTPM: f.tpm, Jobs: jc,
-	})
+	}))
 	if err != nil {
 		return err
 	}

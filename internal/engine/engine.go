@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"time"
@@ -47,19 +46,26 @@ type Provider struct {
 	ReasoningEffort string `json:"reasoning_effort,omitempty"`
 }
 
+// DefaultProvider is the provider a run that names none uses: openai when
+// it has an OpenAI key or a base URL (an OpenAI-compatible server), else
+// anthropic when it has an Anthropic key, else the offline writer. keys
+// maps a provider to its key, as Config.EnvKeys does.
+func DefaultProvider(keys map[string]string, baseURL string) string {
+	switch {
+	case keys[modeldoc.ProviderOpenAI] != "" || baseURL != "":
+		return modeldoc.ProviderOpenAI
+	case keys[modeldoc.ProviderAnthropic] != "":
+		return modeldoc.ProviderAnthropic
+	}
+	return modeldoc.ProviderOffline
+}
+
 // Resolve fills the provider and model defaults and checks the names. An
-// empty Name picks openai when OPENAI_API_KEY or a base URL is set, else
-// anthropic when ANTHROPIC_API_KEY is set, else the offline writer.
+// empty Name is the offline writer, or openai with a base URL: the CLI
+// picks a default from its keys first (DefaultProvider).
 func (p Provider) Resolve() (Provider, error) {
 	if p.Name == "" {
-		switch {
-		case os.Getenv("OPENAI_API_KEY") != "" || p.BaseURL != "":
-			p.Name = modeldoc.ProviderOpenAI
-		case os.Getenv("ANTHROPIC_API_KEY") != "":
-			p.Name = modeldoc.ProviderAnthropic
-		default:
-			p.Name = modeldoc.ProviderOffline
-		}
+		p.Name = DefaultProvider(nil, p.BaseURL)
 	}
 	p.Name = strings.ToLower(strings.TrimSpace(p.Name))
 	def, ok := DefaultModels[p.Name]
@@ -109,12 +115,30 @@ type Config struct {
 	// are set per job.
 	Retry retry.Config
 	// PricesFile overrides or extends the embedded price table (JSON or
-	// YAML, the shape of internal/cost/prices.json). Defaults to the
-	// MODELDOC_PRICES environment variable; "" keeps the embedded table.
+	// YAML, the shape of internal/cost/prices.json); the CLI passes the
+	// MODELDOC_PRICES environment variable. "" keeps the embedded table.
 	PricesFile string
-	// NoEnvKeys ignores OPENAI_API_KEY and ANTHROPIC_API_KEY, so that only
-	// organizations' stored keys are used (the server's mode).
+	// EnvKeys maps a provider to the key its environment variable holds
+	// (OPENAI_API_KEY, ANTHROPIC_API_KEY); the CLI reads them (EnvKeysFrom)
+	// so that nothing below it reads the environment for keys.
+	EnvKeys map[string]string
+	// NoEnvKeys ignores EnvKeys, so that only organizations' stored keys
+	// are used (the server's mode).
 	NoEnvKeys bool
+	// AnthropicBaseURL replaces Anthropic's API address (ANTHROPIC_BASE_URL,
+	// read by the CLI): a proxy, or the fake's Anthropic endpoints.
+	AnthropicBaseURL string
+}
+
+// EnvKeysFrom reads the providers' key variables with getenv (os.Getenv).
+func EnvKeysFrom(getenv func(string) string) map[string]string {
+	keys := map[string]string{}
+	for provider, name := range envKeys {
+		if v := getenv(name); v != "" {
+			keys[provider] = v
+		}
+	}
+	return keys
 }
 
 // Engine is the wired job machinery.
@@ -131,12 +155,6 @@ type Engine struct {
 	// key file or database that was briefly unreadable is tried again.
 	ringMu sync.Mutex
 	ring   *providerkeys.Ring
-
-	mu sync.Mutex
-	// keyIDs remembers each job's provider-key identity (a hash, never the
-	// key) between building its writer and wrapping it, so that every job
-	// using one key shares one limiter.
-	keyIDs map[int64]string
 }
 
 // New wires an Engine on cfg.Store. It starts no workers.
@@ -151,9 +169,6 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			cfg.Limits = ratelimit.NewRegistry(func(key string) ratelimit.Bucket { return ratelimit.NewPGBucket(db, key) })
 		}
 	}
-	if cfg.PricesFile == "" {
-		cfg.PricesFile = os.Getenv("MODELDOC_PRICES")
-	}
 	prices, err := cost.Load(cfg.PricesFile)
 	if err != nil {
 		return nil, err
@@ -162,13 +177,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &Engine{Store: cfg.Store, Gen: gen, Limits: cfg.Limits, cfg: cfg, keyIDs: map[int64]string{}}
+	e := &Engine{Store: cfg.Store, Gen: gen, Limits: cfg.Limits, cfg: cfg}
 	jc := cfg.Jobs
 	jc.Store = cfg.Store
 	jc.Documenter = gen
 	jc.Logger = cfg.Logger
-	jc.Writers = e.jobWriter
-	jc.Retry = e.wrapRetry
+	jc.Writers = e.writerStack
 	if e.Jobs, err = jobs.NewManager(ctx, jc); err != nil {
 		return nil, err
 	}
@@ -179,15 +193,14 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 func (e *Engine) Close() error { return e.Jobs.Close() }
 
 // Key returns the key a provider's writer uses for an organization: the
-// environment's (unless NoEnvKeys), else the organization's stored key,
+// environment's (Config.EnvKeys, unless NoEnvKeys), else the organization's stored key,
 // else "" (the writer then reports the missing key without calling out).
 func (e *Engine) Key(ctx context.Context, orgID int64, provider string) (string, error) {
-	env, ok := envKeys[provider]
-	if !ok {
+	if _, ok := envKeys[provider]; !ok {
 		return "", nil
 	}
 	if !e.cfg.NoEnvKeys {
-		if k := os.Getenv(env); k != "" {
+		if k := e.cfg.EnvKeys[provider]; k != "" {
 			return k, nil
 		}
 	}
@@ -225,27 +238,30 @@ func (e *Engine) Writer(ctx context.Context, orgID int64, p Provider) (writer.Wr
 	if err != nil {
 		return nil, err
 	}
-	return NewWriter(p, key)
+	return e.newWriter(p, key)
 }
 
-// NewWriter builds the writer for p with key. A missing key is not an error
+// newWriter builds the writer for p with key. A missing key is not an error
 // here: the writer reports it, naming the provider, on its first call.
-func NewWriter(p Provider, key string) (writer.Writer, error) {
+func (e *Engine) newWriter(p Provider, key string) (writer.Writer, error) {
 	switch p.Name {
 	case modeldoc.ProviderOffline:
 		return offlinewriter.New(), nil
 	case modeldoc.ProviderOpenAI:
 		return openaiwriter.New(openaiwriter.Config{APIKey: key, BaseURL: p.BaseURL, JSONMode: p.JSONMode})
 	case modeldoc.ProviderAnthropic:
-		return anthropicwriter.New(anthropicwriter.Config{APIKey: key, BaseURL: os.Getenv("ANTHROPIC_BASE_URL")})
+		return anthropicwriter.New(anthropicwriter.Config{APIKey: key, BaseURL: e.cfg.AnthropicBaseURL})
 	}
 	return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown provider %q.", p.Name)
 }
 
-func (e *Engine) jobWriter(ctx context.Context, j *jobs.Job) (writer.Writer, error) {
+// writerStack builds a job's writer and the retry and rate-limit layer
+// around each item's calls, with the limiter of the key the writer uses:
+// every job using one key shares one limiter.
+func (e *Engine) writerStack(ctx context.Context, j *jobs.Job) (jobs.WriterStack, error) {
 	p, err := Provider{Name: j.Options.Provider, Model: j.Options.Model, BaseURL: j.Options.BaseURL, JSONMode: j.Options.JSONMode}.Resolve()
 	if err != nil {
-		return nil, err
+		return jobs.WriterStack{}, err
 	}
 	key, err := e.Key(ctx, j.OrgID, p.Name)
 	var me *modeldoc.Error
@@ -253,31 +269,33 @@ func (e *Engine) jobWriter(ctx context.Context, j *jobs.Job) (writer.Writer, err
 		// A database or file error reading the key says nothing about the
 		// key: the item is tried again rather than the job failed as if
 		// the key were refused.
-		return nil, &writer.Error{Kind: writer.Transient, Provider: p.Name, Message: "the organization's key could not be read: " + err.Error(), Err: err}
+		return jobs.WriterStack{}, &writer.Error{Kind: writer.Transient, Provider: p.Name, Message: "the organization's key could not be read: " + err.Error(), Err: err}
 	}
 	if err != nil {
-		return nil, err
+		return jobs.WriterStack{}, err
 	}
 	if p.Name != modeldoc.ProviderOffline && key == "" && p.BaseURL == "" {
 		org := ""
 		if o, err := e.Store.GetOrganization(ctx, j.OrgID); err == nil {
 			org = o.Name
 		}
-		return nil, modeldoc.Errorf(modeldoc.EINVALID, "no API key configured for provider %s in organization %s: set %s, or store a key for the organization (PUT /api/v1/provider-keys/%s).", p.Name, org, envKeys[p.Name], p.Name)
+		return jobs.WriterStack{}, modeldoc.Errorf(modeldoc.EINVALID, "no API key configured for provider %s in organization %s: set %s, or store a key for the organization (PUT /api/v1/provider-keys/%s).", p.Name, org, envKeys[p.Name], p.Name)
 	}
-	e.mu.Lock()
-	e.keyIDs[j.ID] = ratelimit.Key(p.Name, p.BaseURL, key)
-	e.mu.Unlock()
-	return NewWriter(p, key)
+	w, err := e.newWriter(p, key)
+	if err != nil {
+		return jobs.WriterStack{}, err
+	}
+	stack := jobs.WriterStack{Writer: w}
+	if p.Name != modeldoc.ProviderOffline { // no provider, no limits, nothing transient
+		limitKey := ratelimit.Key(p.Name, p.BaseURL, key)
+		stack.Wrap = func(g writer.Writer) writer.Writer { return e.retryLayer(j, limitKey, g) }
+	}
+	return stack, nil
 }
 
-func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
-	if w.Provider() == modeldoc.ProviderOffline {
-		return w // no provider, no limits, nothing transient
-	}
-	e.mu.Lock()
-	keyID := e.keyIDs[j.ID]
-	e.mu.Unlock()
+// retryLayer is the retry layer around an item's guarded writer g, pacing
+// against the limiter of limitKey.
+func (e *Engine) retryLayer(j *jobs.Job, limitKey string, g writer.Writer) writer.Writer {
 	rc := e.cfg.Retry
 	rpm, tpm := j.Options.RPM, j.Options.TPM
 	if rpm == 0 && tpm == 0 {
@@ -291,7 +309,7 @@ func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
 		// headroom to absorb it (the steady rate is the same).
 		lc.Burst = 500 * time.Millisecond
 	}
-	rc.Limiter = e.Limits.Get(keyID, lc)
+	rc.Limiter = e.Limits.Get(limitKey, lc)
 	if j.Options.Batch {
 		// Batch calls are queued against the provider's batch pool, not
 		// its request and token limits, and a retry waits for the next
@@ -309,5 +327,5 @@ func (e *Engine) wrapRetry(j *jobs.Job, w writer.Writer) writer.Writer {
 		prompt, _ := cost.EstimateRequest(r)
 		return prompt + r.MaxTokens
 	}
-	return retry.New(w, rc)
+	return retry.New(g, rc)
 }

@@ -31,7 +31,7 @@ func TestKeyReadFailureIsTransient(t *testing.T) {
 		if _, err := st.DB().ExecContext(ctx, "ALTER TABLE provider_keys RENAME TO provider_keys_away"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = e.jobWriter(ctx, &jobs.Job{ID: 1, OrgID: org.ID, Options: jobs.Options{Provider: "openai", Model: "gpt-4o-mini"}})
+		_, err = e.writerStack(ctx, &jobs.Job{ID: 1, OrgID: org.ID, Options: jobs.Options{Provider: "openai", Model: "gpt-4o-mini"}})
 		var we *writer.Error
 		if !errors.As(err, &we) || we.Kind != writer.Transient {
 			t.Fatalf("building the writer with an unreadable key table: %v (%T), want a transient writer error", err, err)

@@ -735,12 +735,12 @@ func (m *Manager) cancelProviderBatches(ctx context.Context, j *Job) {
 	if !j.Options.Batch || m.cfg.Writers == nil {
 		return
 	}
-	w, err := m.cfg.Writers(ctx, j)
+	stack, err := m.cfg.Writers(ctx, j)
 	if err != nil {
 		m.log.Warn("jobs: cancel batches: no writer", "job", j.ID, "err", err)
 		return
 	}
-	b, ok := w.(writer.Batcher)
+	b, ok := stack.Writer.(writer.Batcher)
 	if !ok {
 		return
 	}

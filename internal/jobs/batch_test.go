@@ -9,7 +9,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/fakellm"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
-	"github.com/modeldoc/modeldoc/internal/writer"
 	"github.com/modeldoc/modeldoc/internal/writer/openaiwriter"
 )
 
@@ -32,7 +31,7 @@ func TestBatchAdoptsABatchWhoseIDWasNeverRecorded(t *testing.T) {
 		manager := func(fault func(int64) error) *Manager {
 			m, err := NewManager(context.Background(), Config{
 				Store: e.s, Documenter: &scriptDoc{store: e.s},
-				Writers:     func(context.Context, *Job) (writer.Writer, error) { return w, nil },
+				Writers:     FixedWriter(w),
 				BatchLinger: 50 * time.Millisecond, BatchPoll: 50 * time.Millisecond,
 			})
 			if err != nil {
@@ -118,7 +117,7 @@ func TestBatchObjectsYieldAndComeBack(t *testing.T) {
 		e := newEnv(t, s, []string{"a", "b", "c"}, []string{"a>c"})
 		m, err := NewManager(context.Background(), Config{
 			Store: e.s, Documenter: &scriptDoc{store: e.s},
-			Writers:     func(context.Context, *Job) (writer.Writer, error) { return w, nil },
+			Writers:     FixedWriter(w),
 			BatchLinger: 50 * time.Millisecond, BatchPoll: 50 * time.Millisecond, BatchYield: 300 * time.Millisecond,
 		})
 		if err != nil {

@@ -114,14 +114,14 @@ func (c *jobControl) cancel() {
 	}
 }
 
-// jobWriter is a job's provider writer, built once per job per process.
+// jobWriter is a job's writer stack, built once per job per process.
 type jobWriter struct {
-	once sync.Once
-	w    writer.Writer
-	err  error
+	once  sync.Once
+	stack WriterStack
+	err   error
 }
 
-func (m *Manager) writerFor(ctx context.Context, j *Job) (writer.Writer, error) {
+func (m *Manager) writerFor(ctx context.Context, j *Job) (WriterStack, error) {
 	m.mu.Lock()
 	jw := m.writer[j.ID]
 	if jw == nil {
@@ -129,7 +129,7 @@ func (m *Manager) writerFor(ctx context.Context, j *Job) (writer.Writer, error) 
 		m.writer[j.ID] = jw
 	}
 	m.mu.Unlock()
-	jw.once.Do(func() { jw.w, jw.err = m.cfg.Writers(ctx, j) })
+	jw.once.Do(func() { jw.stack, jw.err = m.cfg.Writers(ctx, j) })
 	if jw.err != nil && buildRetryable(jw.err) {
 		// Not kept: the next item of the job builds the writer again.
 		m.mu.Lock()
@@ -138,7 +138,7 @@ func (m *Manager) writerFor(ctx context.Context, j *Job) (writer.Writer, error) 
 		}
 		m.mu.Unlock()
 	}
-	return jw.w, jw.err
+	return jw.stack, jw.err
 }
 
 // buildRetryable reports whether a WriterFactory error is passing (the

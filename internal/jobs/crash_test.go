@@ -11,7 +11,6 @@ import (
 
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
-	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
 // The crash test re-executes this test binary as the worker process, so
@@ -42,7 +41,7 @@ func TestCrashChild(t *testing.T) {
 	w.delay = 60 * time.Millisecond // the provider's latency
 	m, err := NewManager(ctx, Config{
 		Store: s, Documenter: &scriptDoc{store: s},
-		Writers:   func(context.Context, *Job) (writer.Writer, error) { return w, nil },
+		Writers:   FixedWriter(w),
 		Heartbeat: 200 * time.Millisecond, Lease: time.Second,
 	})
 	if err != nil {

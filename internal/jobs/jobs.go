@@ -99,23 +99,33 @@ type ManyPlanner interface {
 	PlanMany(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]*generate.Plan, error)
 }
 
-// WriterFactory builds the provider writer for a job from its provider,
-// model and base URL, with a key from the environment or the job's
-// organization (never from the job row). It is called once per job per
-// process. An error fails the job with its message (a missing key is
-// the classic case), so it should say which provider and what to do;
-// only a *writer.Error of kind writer.Transient (the key could not be read
-// just now: a database error) is not kept, and the item is tried again
-// later.
-type WriterFactory func(ctx context.Context, job *Job) (writer.Writer, error)
+// WriterFactory builds a job's writer stack from its provider, model and
+// base URL, with a key from the environment or the job's organization
+// (never from the job row). It is called once per job per process. An
+// error fails the job with its message (a missing key is the classic
+// case), so it should say which provider and what to do; only a
+// *writer.Error of kind writer.Transient (the key could not be read just
+// now: a database error) is not kept, and the item is tried again later.
+type WriterFactory func(ctx context.Context, job *Job) (WriterStack, error)
 
-// RetryWrapper puts the retry and rate-limit layer (retry.Writer with the
-// shared ratelimit.Registry limiter of the job's provider key) around w. w
-// is the job's guarded writer: every call that reaches it is one real
-// attempt, which it logs and which it refuses once the job is paused,
-// cancelled or out of budget (with a writer.InvalidRequest error, which
-// must not be retried).
-type RetryWrapper func(job *Job, w writer.Writer) writer.Writer
+// WriterStack is a job's provider writer and the layer each item's calls
+// go through on their way to it, built together so that the layer paces
+// against the limits of the key the writer uses.
+type WriterStack struct {
+	Writer writer.Writer
+	// Wrap puts the retry and rate-limit layer around an item's guarded
+	// writer g; nil leaves g bare. Every call that reaches g is one real
+	// attempt, which g logs and refuses once the job is paused, cancelled
+	// or out of budget (with a writer.InvalidRequest error, which must not
+	// be retried).
+	Wrap func(g writer.Writer) writer.Writer
+}
+
+// FixedWriter is a WriterFactory that gives every job w, bare: for tests
+// and benchmarks that call no provider.
+func FixedWriter(w writer.Writer) WriterFactory {
+	return func(context.Context, *Job) (WriterStack, error) { return WriterStack{Writer: w}, nil }
+}
 
 // Selection says which objects a job documents. Exactly one of the ways
 // is used: IDs, Names (exact), Pattern (a glob on the name, "*" and "?",

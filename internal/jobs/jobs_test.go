@@ -196,7 +196,7 @@ func (e *env) manager() *Manager {
 	m, err := NewManager(context.Background(), Config{
 		Store:      e.s,
 		Documenter: &scriptDoc{store: e.s},
-		Writers:    func(ctx context.Context, j *Job) (writer.Writer, error) { return e.w, nil },
+		Writers:    FixedWriter(e.w),
 		Heartbeat:  200 * time.Millisecond,
 		Lease:      2 * time.Second,
 	})

@@ -37,10 +37,8 @@ type Config struct {
 	Store      Store
 	Documenter Documenter
 	Writers    WriterFactory
-	// Retry wraps each item's guarded writer; nil leaves it bare.
-	Retry  RetryWrapper
-	Logger *slog.Logger
-	Clock  func() time.Time
+	Logger     *slog.Logger
+	Clock      func() time.Time
 	// Concurrency is a job's default window of objects in flight (8).
 	Concurrency int
 	// MaxWorkers is the number of River workers in this process (64); it

@@ -11,7 +11,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
-	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
 // pricedDoc is scriptDoc with the embedded price table, as
@@ -25,7 +24,7 @@ func (e *env) pricedManager() *Manager {
 	m, err := NewManager(context.Background(), Config{
 		Store:      e.s,
 		Documenter: &pricedDoc{scriptDoc{store: e.s}},
-		Writers:    func(ctx context.Context, j *Job) (writer.Writer, error) { return e.w, nil },
+		Writers:    FixedWriter(e.w),
 		Heartbeat:  200 * time.Millisecond,
 		Lease:      2 * time.Second,
 	})

@@ -28,8 +28,6 @@ type spendEnv struct {
 
 func newSpendEnv(t *testing.T, st *store.Store, fc fakellm.Config) *spendEnv {
 	t.Helper()
-	t.Setenv("OPENAI_API_KEY", "sk-test-spend-0123456789")
-	t.Setenv("OPENAI_BASE_URL", "")
 	t.Setenv("MODELDOC_SECRET_KEY", hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
 	fake := fakellm.New(fc)
 	if _, err := fake.Start("127.0.0.1:0"); err != nil {
@@ -59,7 +57,7 @@ func newSpendEnv(t *testing.T, st *store.Store, fc fakellm.Config) *spendEnv {
 // engine wires a new engine on the store, as a new process would.
 func (e *spendEnv) engine() *engine.Engine {
 	e.t.Helper()
-	eng, err := engine.New(context.Background(), engine.Config{Store: e.st,
+	eng, err := engine.New(context.Background(), engine.Config{Store: e.st, EnvKeys: map[string]string{"openai": "sk-test-spend-0123456789"},
 		Jobs:  jobs.Config{PollInterval: 50 * time.Millisecond, Heartbeat: 200 * time.Millisecond, Lease: 2 * time.Second},
 		Retry: retry.Config{BaseBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}})
 	if err != nil {

@@ -291,7 +291,8 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
 	}
 	plan.Kept = keptLayers(st.kept, plan.InputHash)
-	w, err := m.writerFor(ctx, j)
+	stack, err := m.writerFor(ctx, j)
+	w := stack.Writer
 	if err != nil && buildRetryable(err) {
 		return outcome{retry: err}
 	}
@@ -311,8 +312,8 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		g.perCall *= m.batchRatio(&j.Options)
 	}
 	var ww writer.Writer = g
-	if m.cfg.Retry != nil {
-		ww = m.cfg.Retry(j, g)
+	if stack.Wrap != nil {
+		ww = stack.Wrap(g)
 	}
 	v, err := m.cfg.Documenter.Write(ctx, plan, ww)
 	out := outcome{g: g}

@@ -21,11 +21,11 @@ func TestWriterBuildFailureIsRetried(t *testing.T) {
 		m, err := NewManager(context.Background(), Config{
 			Store:      s,
 			Documenter: &scriptDoc{store: s},
-			Writers: func(ctx context.Context, j *Job) (writer.Writer, error) {
+			Writers: func(ctx context.Context, j *Job) (WriterStack, error) {
 				if builds.Add(1) == 1 {
-					return nil, &writer.Error{Kind: writer.Transient, Provider: "offline", Message: "the organization's key could not be read: database is locked", Err: errors.New("database is locked")}
+					return WriterStack{}, &writer.Error{Kind: writer.Transient, Provider: "offline", Message: "the organization's key could not be read: database is locked", Err: errors.New("database is locked")}
 				}
-				return e.w, nil
+				return WriterStack{Writer: e.w}, nil
 			},
 		})
 		if err != nil {

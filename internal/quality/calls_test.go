@@ -136,8 +136,7 @@ func runThroughFake(t *testing.T, name string, cat *modeldoc.Catalog, apiKey str
 	if _, err := srv.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv("OPENAI_API_KEY", apiKey)
-	eng, err := engine.New(ctx, engine.Config{Store: st, Jobs: jobs.Config{MaxWorkers: 8, Concurrency: 8}})
+	eng, err := engine.New(ctx, engine.Config{Store: st, EnvKeys: map[string]string{"openai": apiKey}, Jobs: jobs.Config{MaxWorkers: 8, Concurrency: 8}})
 	if err != nil {
 		srv.Close()
 		t.Fatal(err)
