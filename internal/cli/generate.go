@@ -54,6 +54,10 @@ pattern. When a project is documented again, only the undocumented models and
 the stale ones are written (--only-stale, the default): exactly what
 'modeldoc objects list --stale' lists (use --regenerate-all to write all).
 
+--dry-run prints the estimate and changes nothing in the store: PATH is
+imported into a temporary copy of it (so what is documented already is
+seen), estimated there, and the copy deleted.
+
 Ctrl-C pauses the job cleanly (calls in flight finish and are kept); a second
 Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 		Example: `  modeldoc generate examples/shop
