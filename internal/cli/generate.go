@@ -86,7 +86,7 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	fl.IntVar(&f.tpm, "tpm", 0, "the provider key's tokens-per-minute limit (0: learn it from the provider's headers)")
 	fl.Float64Var(&f.budget, "budget", 0, "stop (pause) before spending more than this many USD (0: no budget; at most 1000000)")
 	fl.IntVar(&f.maxRetries, "max-retries", jobs.DefaultMaxRetries, "retries of a call after a transient error, 0 for none (rate limits are waited out, not counted)")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop, changing nothing in the store (PATH is imported into a temporary copy of it)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop; nothing in the store changes (PATH is imported into a temporary copy of a SQLite store)")
 	fl.BoolVar(&f.skipExisting, "skip-existing", false, "skip models that have any documentation")
 	fl.BoolVar(&f.regenerateAll, "regenerate-all", false, "document every selected model, even when nothing changed")
 	fl.BoolVar(&f.onlyStale, "only-stale", true, "document only undocumented and stale models, as 'objects list --stale' lists them (the default; =false documents all)")
