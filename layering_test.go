@@ -32,6 +32,7 @@ var layers = map[string]int{
 	"internal/secrets":                1,
 	"internal/store":                  2,
 	"internal/cost":                   2,
+	"internal/collineage":             2,
 	"internal/prompt":                 2,
 	"internal/ground":                 2,
 	"internal/ratelimit":              2,

@@ -55,6 +55,10 @@ pattern. When a project is documented again, only the undocumented models and
 the stale ones are written (--only-stale, the default): exactly what
 'modeldoc objects list --stale' lists (use --regenerate-all to write all).
 
+--dry-run prints the estimate and changes nothing in the store: PATH is
+imported into a temporary copy of it (so what is documented already is
+seen), estimated there, and the copy deleted.
+
 Ctrl-C pauses the job cleanly (calls in flight finish and are kept); a second
 Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 		Example: `  modeldoc generate examples/shop
@@ -83,7 +87,7 @@ Ctrl-C cancels it. 'modeldoc jobs resume ID' carries on, also after a crash.`,
 	fl.IntVar(&f.tpm, "tpm", 0, "the provider key's tokens-per-minute limit (0: learn it from the provider's headers)")
 	fl.Float64Var(&f.budget, "budget", 0, "stop (pause) before spending more than this many USD (0: no budget; at most 1000000)")
 	fl.IntVar(&f.maxRetries, "max-retries", jobs.DefaultMaxRetries, "retries of a call after a transient error, 0 for none (rate limits are waited out, not counted)")
-	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the estimate and stop; nothing in the store changes (PATH is imported into a temporary copy of a SQLite store)")
 	fl.BoolVar(&f.skipExisting, "skip-existing", false, "skip models that have any documentation")
 	fl.BoolVar(&f.regenerateAll, "regenerate-all", false, "document every selected model, even when nothing changed")
 	fl.BoolVar(&f.onlyStale, "only-stale", true, "document only undocumented and stale models, as 'objects list --stale' lists them (the default; =false documents all)")
@@ -152,6 +156,12 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 	if err := check.Validate(); err != nil {
 		return err
 	}
+	var dry *dryRun
+	if f.dryRun {
+		if dry, err = a.prepareDryRun(ctx, args); err != nil {
+			return err
+		}
+	}
 	org, err := a.org(ctx)
 	if err != nil {
 		return err
@@ -168,14 +178,20 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 	if sel.ProjectID, err = a.projectID(ctx, org.ID); err != nil {
 		return err
 	}
-	if len(args) == 1 {
+	if len(args) == 1 && dry != nil && dry.asImported {
+		sel.ProjectID = dry.projectID
+	} else if len(args) == 1 {
 		summary, err := a.importPath(cmd, args[0])
 		if err != nil {
 			return err
 		}
 		if !a.JSON {
-			fmt.Fprintf(a.Stderr, "Imported %q: %s, %s, %s, %s (%d new, %d updated, %d unchanged).\n",
-				summary.ProjectName, plural(summary.Models, "model", "models"), plural(summary.Sources, "source", "sources"), plural(summary.Seeds, "seed", "seeds"),
+			into := ""
+			if dry != nil {
+				into = " into a temporary copy of the store"
+			}
+			fmt.Fprintf(a.Stderr, "Imported %q%s: %s, %s, %s, %s (%d new, %d updated, %d unchanged).\n",
+				summary.ProjectName, into, plural(summary.Models, "model", "models"), plural(summary.Sources, "source", "sources"), plural(summary.Seeds, "seed", "seeds"),
 				plural(summary.Snapshots, "snapshot", "snapshots"), summary.Created, summary.Updated, summary.Unchanged)
 			printImportWarnings(a, summary.Warnings, 5)
 		}
@@ -195,13 +211,7 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 			return a.printJSON(est)
 		}
 		printEstimate(a, est, f.budget)
-		// The estimate needs the project in the store, so PATH was imported
-		// (in place, as any import); saying "nothing was created" was false.
-		if len(args) == 1 {
-			fmt.Fprintf(a.Stdout, "\nDry run: no job was created and nothing was spent. %s was imported to estimate it (importing again updates it in place).\n", args[0])
-		} else {
-			fmt.Fprintln(a.Stdout, "\nDry run: no job was created and nothing was spent.")
-		}
+		fmt.Fprintln(a.Stdout, "\n"+dry.lastLine(args))
 		return nil
 	}
 	if !a.JSON {

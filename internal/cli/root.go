@@ -33,9 +33,12 @@ type App struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 
-	st      *store.Store
-	eng     *engine.Engine
-	closers []func() error
+	st  *store.Store
+	eng *engine.Engine
+	// readOnly: the command must not write the store, so the default
+	// organization is looked up, never created (a dry run on PostgreSQL).
+	readOnly bool
+	closers  []func() error
 }
 
 // commandFactories lists the subcommands; each command file registers its

@@ -32,8 +32,15 @@ func (a *App) org(ctx context.Context) (*modeldoc.Organization, error) {
 	if err != nil {
 		return nil, err
 	}
-	if a.Org == "" {
+	if a.Org == "" && !a.readOnly {
 		return st.EnsureDefaultOrganization(ctx)
+	}
+	if a.Org == "" {
+		org, err := st.GetOrganizationByName(ctx, store.DefaultOrganization)
+		if modeldoc.ErrorCode(err) == modeldoc.ENOTFOUND {
+			return nil, modeldoc.Errorf(modeldoc.ENOTFOUND, "Nothing is imported yet: the store has no organization. Import a project with: modeldoc import PATH")
+		}
+		return org, err
 	}
 	return st.GetOrganizationByName(ctx, a.Org)
 }

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/collineage"
 	"github.com/modeldoc/modeldoc/internal/markdown"
 	"github.com/modeldoc/modeldoc/internal/sqlscan"
 )
@@ -92,6 +93,15 @@ type pageColumn struct {
 	// draft), Badge how a page labels it.
 	Name, DataType, Description, Source, Badge, Lineage string
 	Tests                                               []string
+	// From is the upstream column the SQL passes on unchanged, Expr the
+	// expression that computes the column (collineage), for every model,
+	// documented or not, as the dashboard shows them.
+	From           *columnEnd
+	Expr, ExprFull string
+}
+
+type columnEnd struct {
+	Name, File, Column string
 }
 
 type link struct {
@@ -254,6 +264,7 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 			pg.Columns = append(pg.Columns, pc)
 		}
 	}
+	sqlOrigins(pg, p, o, names, ext)
 	for _, id := range p.Upstream[o.ID] {
 		u := p.Object(id)
 		pg.Upstream = append(pg.Upstream, link{u.Name, string(u.Type), names[u] + ext})
@@ -266,6 +277,45 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 		pg.ComplexityReasons = ComplexityReasons(o, len(pg.Upstream))
 	}
 	return pg, nil
+}
+
+// sqlOrigins sets each column's origin from the SQL, and adds the
+// columns only the SQL names (a model nobody documented declares few).
+func sqlOrigins(pg *page, p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) {
+	if o.SQL() == "" {
+		return
+	}
+	var ups []modeldoc.Object
+	for _, id := range p.Upstream[o.ID] {
+		ups = append(ups, *p.Object(id))
+	}
+	row := map[string]int{}
+	for i, c := range pg.Columns {
+		row[strings.ToLower(c.Name)] = i
+	}
+	for _, c := range collineage.ColumnOrigins(*o, ups) {
+		i, ok := row[strings.ToLower(c.Column)]
+		if !ok {
+			i = len(pg.Columns)
+			row[strings.ToLower(c.Column)] = i
+			pg.Columns = append(pg.Columns, pageColumn{Name: c.Column})
+		}
+		pc := &pg.Columns[i]
+		switch {
+		case c.From != nil:
+			// The upstream is one of p's objects: its page is named.
+			file := ""
+			if u := p.Object(c.From.ID); u != nil {
+				file = names[u] + ext
+			}
+			pc.From = &columnEnd{Name: c.From.Name, File: file, Column: c.FromColumn}
+		case c.Expr != "":
+			pc.Expr, pc.ExprFull = c.Expr, c.Expr
+			if r := []rune(c.Expr); len(r) > 80 {
+				pc.Expr = string(r[:79]) + "…"
+			}
+		}
+	}
 }
 
 // ComplexityReasons recomputes what raised an object's complexity score

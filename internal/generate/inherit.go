@@ -82,7 +82,7 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 		}
 		o := traceColumn(a, res, name)
 		if o.Passthrough {
-			if nb := res.neighbor(o.Relation); nb != nil {
+			if nb := res.Neighbor(o.Relation); nb != nil {
 				inh.lineage[strings.ToLower(name)] = writer.ColumnSource{Model: nb.Object.Name, Column: o.Column}
 			}
 		} else if e := exprs[strings.ToLower(name)]; o.Found && e != "" {
@@ -91,7 +91,7 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 		if hc != nil {
 			h := modeldoc.ColumnDescription{Name: name, Description: hc.Description, Lineage: "derived"}
 			if o.Passthrough {
-				if nb := res.neighbor(o.Relation); nb != nil {
+				if nb := res.Neighbor(o.Relation); nb != nil {
 					h.Lineage, h.UpstreamModel, h.UpstreamColumn = "passthrough", nb.Object.Name, o.Column
 				}
 			}
@@ -102,7 +102,7 @@ func inheritColumns(subj *writer.Subject) *inheritance {
 		var d *modeldoc.ColumnDescription
 		switch {
 		case o.Passthrough:
-			if nb := res.neighbor(o.Relation); nb != nil {
+			if nb := res.Neighbor(o.Relation); nb != nil {
 				base.Lineage, base.UpstreamModel, base.UpstreamColumn = "passthrough", nb.Object.Name, o.Column
 				dd := documented(nb, o.Column)
 				if dd != nil {
@@ -172,58 +172,6 @@ func (inh *inheritance) list() []modeldoc.ColumnDescription {
 		}
 	}
 	return out
-}
-
-// outputNames are the subject's columns: all of them when the warehouse
-// reported them, otherwise the declared ones plus what the final SELECT
-// names and the upstream columns a star passes through.
-func outputNames(subj *writer.Subject, a *sqlscan.Analysis, res *resolver) []string {
-	obj := &subj.Object
-	var names []string
-	seen := map[string]bool{}
-	add := func(n string) {
-		if k := strings.ToLower(n); n != "" && n != "*" && !seen[k] {
-			seen[k] = true
-			names = append(names, n)
-		}
-	}
-	for _, c := range obj.Columns {
-		add(c.Name)
-	}
-	if columnsComplete(obj.Columns) {
-		return names
-	}
-	for _, c := range a.FinalColumns() {
-		if c.Kind != sqlscan.ColumnStar {
-			add(c.Name)
-		}
-	}
-	hasStar := false
-	for _, c := range a.FinalColumns() {
-		hasStar = hasStar || c.Kind == sqlscan.ColumnStar
-	}
-	if !hasStar {
-		return names
-	}
-	for _, nb := range subj.Upstream {
-		for _, c := range nb.Object.Columns {
-			if !seen[strings.ToLower(c.Name)] && a.Origin(c.Name, res.columnsOf).Passthrough {
-				add(c.Name)
-			}
-		}
-	}
-	return names
-}
-
-// columnsComplete reports whether cols is the whole column list: the
-// warehouse reported some of them (a type, or a column no YAML declares).
-func columnsComplete(cols []modeldoc.Column) bool {
-	for _, c := range cols {
-		if c.DataType != "" || !c.Declared {
-			return true
-		}
-	}
-	return false
 }
 
 // doc is a column's documentation as found upstream; human is true when
@@ -349,139 +297,6 @@ func meaningful(s string) bool {
 }
 
 var unrenderedDoc = regexp.MustCompile(`^[\s{]*doc\(\s*['"][\w.]+['"]\s*\)[\s}]*$`)
-
-// resolver matches the relations the SQL reads to upstream neighbors.
-type resolver struct {
-	subj  *writer.Subject
-	byPos map[int]*writer.Neighbor
-}
-
-// newResolver pairs each external relation of a with a neighbor. Compiled
-// SQL names warehouse relations ("postgres"."public"."company_data"): the
-// last part is the neighbor's identifier (a source's identifier, a model's
-// alias) or name, and the schema, when both sides know it, must agree.
-// Raw SQL names them by ref() and source(). When the raw SQL lists as many
-// external relations as the compiled SQL, they are also paired by position,
-// which resolves what names alone cannot (a relation a macro renders).
-func newResolver(subj *writer.Subject, a *sqlscan.Analysis) *resolver {
-	r := &resolver{subj: subj, byPos: map[int]*writer.Neighbor{}}
-	obj := &subj.Object
-	ext := a.Externals()
-	var rawExt []sqlscan.Relation
-	if obj.CompiledSQL != "" && obj.RawSQL != "" && obj.RawSQL != obj.CompiledSQL {
-		rawExt = sqlscan.Analyze(obj.RawSQL).Externals()
-	}
-	paired := len(rawExt) == len(ext)
-	for i, rel := range ext {
-		nb := r.match(rel)
-		if nb == nil && paired && rawExt[i].Ref != nil {
-			nb = r.byRef(*rawExt[i].Ref)
-		}
-		if nb == nil && len(ext) == 1 && len(subj.Upstream) == 1 {
-			// One relation read, one upstream: they are the same.
-			nb = &subj.Upstream[0]
-		}
-		if nb != nil {
-			r.byPos[rel.Pos] = nb
-		}
-	}
-	return r
-}
-
-func (r *resolver) neighbor(rel sqlscan.Relation) *writer.Neighbor {
-	if nb := r.byPos[rel.Pos]; nb != nil {
-		return nb
-	}
-	return r.match(rel)
-}
-
-// columnsOf is the column list of the neighbor a relation reads when it
-// is complete (from the warehouse); nil means unknown.
-func (r *resolver) columnsOf(rel sqlscan.Relation) []string {
-	nb := r.neighbor(rel)
-	if nb == nil || !columnsComplete(nb.Object.Columns) {
-		return nil
-	}
-	out := make([]string, len(nb.Object.Columns))
-	for i, c := range nb.Object.Columns {
-		out[i] = c.Name
-	}
-	return out
-}
-
-func (r *resolver) match(rel sqlscan.Relation) *writer.Neighbor {
-	if rel.Ref != nil {
-		return r.byRef(*rel.Ref)
-	}
-	if m := sqlscan.Ephemeral(rel.Name); rel.Kind == "cte" && m != "" {
-		return r.byRef(sqlscan.Ref{Func: "ref", Name: m})
-	}
-	if rel.Kind != "table" {
-		return nil
-	}
-	return r.byPath(rel.Name)
-}
-
-func (r *resolver) byRef(ref sqlscan.Ref) *writer.Neighbor {
-	var best *writer.Neighbor
-	for i := range r.subj.Upstream {
-		nb := &r.subj.Upstream[i]
-		o := &nb.Object
-		if !strings.EqualFold(o.Name, ref.Name) {
-			continue
-		}
-		if ref.Func == "source" {
-			// source.<package>.<source name>.<table>
-			if o.Type == modeldoc.TypeSource && strings.Contains(strings.ToLower(o.UniqueID), "."+strings.ToLower(ref.SourceName)+".") {
-				return nb
-			}
-			continue
-		}
-		if o.Type == modeldoc.TypeSource {
-			continue
-		}
-		if ref.Package != "" && o.Package != "" && !strings.EqualFold(o.Package, ref.Package) {
-			continue
-		}
-		if best == nil {
-			best = nb
-		}
-	}
-	return best
-}
-
-func unquote(s string) string { return strings.ToLower(strings.Trim(s, "\"`[] ")) }
-
-// byPath matches db.schema.identifier, schema.identifier or identifier.
-func (r *resolver) byPath(path string) *writer.Neighbor {
-	parts := strings.Split(path, ".")
-	last := unquote(parts[len(parts)-1])
-	if last == "" {
-		return nil
-	}
-	var schema, db string
-	if len(parts) >= 2 {
-		schema = unquote(parts[len(parts)-2])
-	}
-	if len(parts) >= 3 {
-		db = unquote(parts[len(parts)-3])
-	}
-	var loose *writer.Neighbor
-	for i := range r.subj.Upstream {
-		nb := &r.subj.Upstream[i]
-		o := &nb.Object
-		if unquote(cmp.Or(o.Identifier, o.Name)) != last && unquote(o.Name) != last {
-			continue
-		}
-		if (schema == "" || o.Schema == "" || unquote(o.Schema) == schema) && (db == "" || o.Database == "" || unquote(o.Database) == db) {
-			return nb
-		}
-		if loose == nil {
-			loose = nb
-		}
-	}
-	return loose
-}
 
 // withInherited completes an upstream neighbor's columns from its current
 // documentation: the columns its YAML does not declare are added by name,
@@ -678,15 +493,6 @@ func (s *Service) ancestorDocs(ctx context.Context, orgID, objectID int64, upIDs
 		}
 		return found
 	}
-}
-
-func findColumn(cols []modeldoc.Column, name string) *modeldoc.Column {
-	for i := range cols {
-		if strings.EqualFold(cols[i].Name, name) {
-			return &cols[i]
-		}
-	}
-	return nil
 }
 
 // generatedColumns returns v's machine-written column descriptions that a
