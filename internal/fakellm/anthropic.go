@@ -195,37 +195,40 @@ func (s *Server) anthropicView(r *http.Request, fb *fakeBatch) map[string]any {
 		"cancel_initiated_at": rfc(fb.CancellingAt), "results_url": results}
 }
 
-func (s *Server) handleMessageBatchGet(w http.ResponseWriter, r *http.Request) {
+// messageBatch is the Anthropic batch the request's path names, advanced
+// to now (cancelled first when cancel is set), or nil once it has answered
+// 401 or 404.
+func (s *Server) messageBatch(w http.ResponseWriter, r *http.Request, cancel bool) *fakeBatch {
 	if !s.authorized(w, r) {
-		return
+		return nil
 	}
-	fb := s.advance(r.PathValue("id"), false)
+	fb := s.advance(r.PathValue("id"), cancel)
 	if fb == nil || !fb.anthropic {
 		anthropicError(w, http.StatusNotFound, "not_found_error", "message batch not found: "+r.PathValue("id"))
+		return nil
+	}
+	return fb
+}
+
+func (s *Server) handleMessageBatchGet(w http.ResponseWriter, r *http.Request) {
+	fb := s.messageBatch(w, r, false)
+	if fb == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.anthropicView(r, fb))
 }
 
 func (s *Server) handleMessageBatchCancel(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
-		return
-	}
-	fb := s.advance(r.PathValue("id"), true)
-	if fb == nil || !fb.anthropic {
-		anthropicError(w, http.StatusNotFound, "not_found_error", "message batch not found: "+r.PathValue("id"))
+	fb := s.messageBatch(w, r, true)
+	if fb == nil {
 		return
 	}
 	writeJSON(w, http.StatusOK, s.anthropicView(r, fb))
 }
 
 func (s *Server) handleMessageBatchResults(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
-		return
-	}
-	fb := s.advance(r.PathValue("id"), false)
-	if fb == nil || !fb.anthropic {
-		anthropicError(w, http.StatusNotFound, "not_found_error", "message batch not found: "+r.PathValue("id"))
+	fb := s.messageBatch(w, r, false)
+	if fb == nil {
 		return
 	}
 	if st := s.anthropicView(r, fb)["processing_status"]; st != "ended" {
