@@ -140,12 +140,6 @@ func BenchmarkAgainstLimit(b *testing.B) {
 	})
 }
 
-// storeOf imports cat into a throwaway store.
-func storeOf(b *testing.B, cat *modeldoc.Catalog) *store.Store {
-	st, _, _ := importCatalog(b, cat)
-	return st
-}
-
 // reservedPerRequest is the mean TPM debit (prompt + max_tokens) of the
 // requests of a job over the first models of cat, run against the fake
 // with no limits.
