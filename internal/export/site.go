@@ -34,11 +34,15 @@ var siteJS []byte
 //go:embed site/nav.js
 var navJS []byte
 
-//go:embed site/lineage.js
-var lineageJS []byte
-
-//go:embed site/lineage.css
-var lineageCSS []byte
+// LineageJS and LineageCSS draw the lineage graph on the site's pages
+// and, served by internal/web, on the dashboard's model page: one script
+// for both.
+var (
+	//go:embed site/lineage.js
+	LineageJS []byte
+	//go:embed site/lineage.css
+	LineageCSS []byte
+)
 
 //go:embed site/object.html.tmpl
 var objectTmpl string
@@ -421,7 +425,7 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 	js := append([]byte("window.MODELDOC_INDEX = "), data...)
 	js = append(js, ";\n"...)
 	files := map[string][]byte{"assets/search-index.js": js, "assets/search.js": siteJS, "assets/nav.js": navJS, "assets/style.css": siteCSS,
-		"assets/lineage.js": lineageJS, "assets/lineage.css": lineageCSS}
+		"assets/lineage.js": LineageJS, "assets/lineage.css": LineageCSS}
 	var buf bytes.Buffer
 	if err := indexTemplate.Execute(&buf, map[string]any{"Projects": ips, "Generated": stamp}); err != nil {
 		return n, fmt.Errorf("render index: %w", err)

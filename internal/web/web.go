@@ -3,15 +3,26 @@
 package web
 
 import (
+	"bytes"
 	"embed"
 	"io/fs"
 	"net/http"
 	"path"
 	"strings"
+	"time"
+
+	"github.com/modeldoc/modeldoc/internal/export"
 )
 
 //go:embed static
 var staticFS embed.FS
+
+// shared are the dashboard's files that the static site draws with too;
+// internal/export holds them, so there is one copy.
+var shared = map[string][]byte{
+	"/js/lineage.js": export.LineageJS,
+	"/lineage.css":   export.LineageCSS,
+}
 
 // Handler serves the embedded dashboard.
 func Handler() http.Handler {
@@ -36,6 +47,10 @@ func Handler() http.Handler {
 			// layout is nobody's business, and a listing is one more
 			// page to secure.
 			http.NotFound(w, r)
+			return
+		}
+		if b, ok := shared[path.Clean("/"+r.URL.Path)]; ok {
+			http.ServeContent(w, r, path.Base(r.URL.Path), time.Time{}, bytes.NewReader(b))
 			return
 		}
 		files.ServeHTTP(w, r)

@@ -3,7 +3,9 @@ package web
 import (
 	"bytes"
 	"fmt"
-	"os"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -11,6 +13,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/modeldoc/modeldoc/internal/dbt"
+	"github.com/modeldoc/modeldoc/internal/export"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -87,20 +90,29 @@ func TestDashboardLineageGraph(t *testing.T) {
 	b.checkClean()
 }
 
-// The dashboard and the static site draw the graph with the same code:
-// the site's copy must not drift.
+// The dashboard draws the graph with the static site's script and
+// styles, served from the one copy internal/export holds.
 func TestLineageScriptSharedWithSite(t *testing.T) {
-	for _, f := range [][2]string{{"static/js/lineage.js", "lineage.js"}, {"static/lineage.css", "lineage.css"}} {
-		a, err := staticFS.ReadFile(f[0])
+	srv := httptest.NewServer(Handler())
+	defer srv.Close()
+	for p, want := range map[string][]byte{"/js/lineage.js": export.LineageJS, "/lineage.css": export.LineageCSS} {
+		resp, err := http.Get(srv.URL + p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		b, err := os.ReadFile(filepath.Join("..", "export", "site", f[1]))
+		got, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(a, b) {
-			t.Errorf("internal/web/%s and internal/export/site/%s differ: copy one over the other", f[0], f[1])
+		if resp.StatusCode != 200 || !bytes.Equal(got, want) {
+			t.Errorf("%s: %d, %d bytes; want the site's %d bytes", p, resp.StatusCode, len(got), len(want))
+		}
+		if ct := resp.Header.Get("Content-Type"); !strings.Contains(ct, map[bool]string{true: "javascript", false: "text/css"}[strings.HasSuffix(p, ".js")]) {
+			t.Errorf("%s: Content-Type %q", p, ct)
+		}
+		if resp.Header.Get("Content-Security-Policy") == "" {
+			t.Errorf("%s: served without the dashboard's headers", p)
 		}
 	}
 }

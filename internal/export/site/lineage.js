@@ -5,8 +5,8 @@
 // browsers refuse modules over file://), so it is written to run as
 // either and exposes itself as globalThis.ModeldocLineage. On the site it
 // draws every element carrying data-lineage-graph by itself: the site
-// has no inline script. The static site holds a byte-identical copy
-// (internal/export/site/lineage.js; a test keeps them equal).
+// has no inline script. The dashboard serves this file as js/lineage.js
+// (internal/web).
 (function () {
   'use strict';
   const SVGNS = 'http://www.w3.org/2000/svg';
