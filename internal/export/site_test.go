@@ -17,6 +17,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/testenv"
 )
@@ -294,28 +295,12 @@ func outsideFences(b []byte) []byte {
 // A description written in Markdown is rendered on its page, sanitised,
 // and shown as plain text in the index's summary column.
 func TestSiteRendersMarkdown(t *testing.T) {
-	ctx := context.Background()
-	st := modeldoctest.NewSQLiteStore(t)
-	org, err := st.EnsureDefaultOrganization(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat := &modeldoc.Catalog{ProjectName: "shop", Source: "project", Path: "/tmp/shop", Objects: []modeldoc.Object{
 		{UniqueID: "model.shop.orders", Type: modeldoc.TypeModel, Name: "orders", Package: "shop", RawSQL: "select 1 as status",
 			Description: "Orders, **one row each**.\n\n| status | meaning |\n|---|---|\n| placed | paid |\n\n<script>alert(1)</script> [x](javascript:alert(1))",
 			Columns:     []modeldoc.Column{{Name: "status", Description: "the `status` of the order", HumanDescription: true, Declared: true, Position: 1}}},
 	}}
-	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
-		t.Fatal(err)
-	}
-	projects, err := Load(ctx, st, org.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	if _, err := WriteSite(out, projects, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
+	projects, out := siteOf(t, cat)
 	pages, _ := filepath.Glob(filepath.Join(out, "objects", "*.html"))
 	if len(pages) != 1 {
 		t.Fatalf("%d pages", len(pages))
@@ -366,28 +351,12 @@ func TestSiteRendersMarkdown(t *testing.T) {
 // folder of the project, the current page marked, its folder open.
 func TestSiteSidebarInChromium(t *testing.T) {
 	chromium := testenv.Chromium(t)
-	ctx := context.Background()
-	st := modeldoctest.NewSQLiteStore(t)
-	org, err := st.EnsureDefaultOrganization(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	cat := &modeldoc.Catalog{ProjectName: "shop", Source: "project", Path: "/tmp/shop", Objects: []modeldoc.Object{
 		{UniqueID: "model.shop.stg_orders", Type: modeldoc.TypeModel, Name: "stg_orders", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/staging/stg_orders.sql"},
 		{UniqueID: "model.shop.fct_orders", Type: modeldoc.TypeModel, Name: "fct_orders", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/marts/fct_orders.sql"},
 		{UniqueID: "model.shop.dim_x", Type: modeldoc.TypeModel, Name: "dim_x", Package: "shop", RawSQL: "select 1 as id", FilePath: "models/marts/dim_x.sql"},
 	}}
-	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
-		t.Fatal(err)
-	}
-	projects, err := Load(ctx, st, org.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	if _, err := WriteSite(out, projects, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	projects, out := siteOf(t, cat)
 	page := filepath.Join(out, "objects", fileNames(projects)[projects[0].Object(projectObjectID(t, projects[0], "fct_orders"))]+".html")
 	cmd := exec.Command(chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", "file://"+page)
 	dom, err := cmd.Output()
@@ -403,6 +372,41 @@ func TestSiteSidebarInChromium(t *testing.T) {
 	if !regexp.MustCompile(`<details class="nav-folder" open="">\s*<summary>models/marts`).MatchString(d) {
 		t.Errorf("the current page's folder is not open")
 	}
+}
+
+// siteOf imports cat into a new SQLite store and writes its static site
+// into a temporary folder: the projects as the site saw them, and the
+// folder.
+func siteOf(t *testing.T, cat *modeldoc.Catalog) ([]*Project, string) {
+	t.Helper()
+	ctx := context.Background()
+	st := modeldoctest.NewSQLiteStore(t)
+	org, err := st.EnsureDefaultOrganization(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
+		t.Fatal(err)
+	}
+	projects, err := Load(ctx, st, org.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if _, err := WriteSite(out, projects, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	return projects, out
+}
+
+// shopSite is siteOf the example project, examples/shop.
+func shopSite(t *testing.T) ([]*Project, string) {
+	t.Helper()
+	cat, err := dbt.Load(filepath.Join("..", "..", "examples", "shop"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return siteOf(t, cat)
 }
 
 func projectObjectID(t *testing.T, p *Project, name string) int64 {

@@ -1,18 +1,14 @@
 package export
 
 import (
-	"context"
 	"html"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/modeldoc/modeldoc"
-	"github.com/modeldoc/modeldoc/internal/dbt"
 	"github.com/modeldoc/modeldoc/internal/generate"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 )
 
 // TestSiteColumnOriginsFromSQL: a model nobody documented shows, on its
@@ -21,27 +17,7 @@ import (
 // answer the dashboard gets from generate.ColumnOrigins; a model that
 // declares no column lists those its SQL names.
 func TestSiteColumnOriginsFromSQL(t *testing.T) {
-	ctx := context.Background()
-	st := modeldoctest.NewSQLiteStore(t)
-	org, err := st.EnsureDefaultOrganization(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := dbt.LoadProject("../../examples/shop")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
-		t.Fatal(err)
-	}
-	projects, err := Load(ctx, st, org.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	if _, err := WriteSite(out, projects, time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)); err != nil {
-		t.Fatal(err)
-	}
+	projects, out := shopSite(t)
 	p := projects[0]
 	names := fileNames(projects)
 	checked := 0

@@ -12,8 +12,6 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
-	"github.com/modeldoc/modeldoc/internal/dbt"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/testenv"
 )
 
@@ -24,27 +22,7 @@ import (
 // graph shows its seed.
 func TestSiteLineageGraphFromDisk(t *testing.T) {
 	chromium := testenv.Chromium(t)
-	ctx := context.Background()
-	st := modeldoctest.NewSQLiteStore(t)
-	org, err := st.EnsureDefaultOrganization(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cat, err := dbt.Load(filepath.Join("..", "..", "examples", "shop"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := st.ImportCatalog(ctx, org.ID, cat); err != nil {
-		t.Fatal(err)
-	}
-	projects, err := Load(ctx, st, org.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	if _, err := WriteSite(out, projects, time.Now()); err != nil {
-		t.Fatal(err)
-	}
+	projects, out := shopSite(t)
 	names := fileNames(projects)
 	file := func(name string) string {
 		return names[projects[0].Object(projectObjectID(t, projects[0], name))] + ".html"
