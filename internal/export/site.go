@@ -93,10 +93,7 @@ type page struct {
 }
 
 type pageColumn struct {
-	// Source is where the description comes from (human, accepted or
-	// draft), Badge how a page labels it.
-	Name, DataType, Description, Source, Badge, Lineage string
-	Tests                                               []string
+	ViewColumn
 	// From is the upstream column the SQL passes on unchanged, Expr the
 	// expression that computes the column (collineage), for every model,
 	// documented or not, as the dashboard shows them.
@@ -223,50 +220,8 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 	if err != nil {
 		return nil, err
 	}
-	// Rejected descriptions are not published; the others say whose they are.
-	var cols []modeldoc.ColumnDescription
-	gen := map[string]modeldoc.ColumnDescription{}
-	for _, c := range all {
-		if v.ColumnReviewState(c) != modeldoc.ReviewRejected {
-			cols = append(cols, c)
-			gen[strings.ToLower(c.Name)] = c
-		}
-	}
-	source := func(c modeldoc.ColumnDescription) (string, string) {
-		switch st := v.ColumnReviewState(c); st {
-		case modeldoc.ReviewHuman, modeldoc.ReviewEdited:
-			return "human", st
-		case modeldoc.ReviewAccepted:
-			return "accepted", "accepted"
-		}
-		return "draft", "AI draft"
-	}
-	seen := map[string]bool{}
-	for _, c := range o.Columns {
-		k := strings.ToLower(c.Name)
-		seen[k] = true
-		pc := pageColumn{Name: c.Name, DataType: c.DataType, Tests: c.Tests}
-		g, hasGen := gen[k]
-		switch {
-		case c.HumanDescription && strings.TrimSpace(c.Description) != "":
-			pc.Description, pc.Source, pc.Badge = c.Description, "human", "human"
-		case hasGen:
-			pc.Description = g.Description
-			pc.Source, pc.Badge = source(g)
-		default:
-			pc.Description = c.Description
-		}
-		if hasGen {
-			pc.Lineage = lineageText(g)
-		}
-		pg.Columns = append(pg.Columns, pc)
-	}
-	for _, g := range cols {
-		if !seen[strings.ToLower(g.Name)] {
-			pc := pageColumn{Name: g.Name, Description: g.Description, Lineage: lineageText(g)}
-			pc.Source, pc.Badge = source(g)
-			pg.Columns = append(pg.Columns, pc)
-		}
+	for _, vc := range publishedColumns(o, v, all) {
+		pg.Columns = append(pg.Columns, pageColumn{ViewColumn: vc})
 	}
 	sqlOrigins(pg, p, o, names, ext)
 	for _, id := range p.Upstream[o.ID] {
@@ -302,7 +257,7 @@ func sqlOrigins(pg *page, p *Project, o *modeldoc.Object, names map[*modeldoc.Ob
 		if !ok {
 			i = len(pg.Columns)
 			row[strings.ToLower(c.Column)] = i
-			pg.Columns = append(pg.Columns, pageColumn{Name: c.Column})
+			pg.Columns = append(pg.Columns, pageColumn{ViewColumn: ViewColumn{Name: c.Column}})
 		}
 		pc := &pg.Columns[i]
 		switch {

@@ -42,7 +42,7 @@ type ViewColumn struct {
 // drafts or rejected, and the complexity scale. It holds every layer of the
 // version; a publication shows only the Published ones, while the terminal,
 // a review tool, shows them all with their review state. The site still
-// builds its own page (site.go) and can move onto DocView later.
+// builds its own page (site.go), with the same columns (publishedColumns).
 type DocView struct {
 	Project string
 	Object  *modeldoc.Object
