@@ -368,23 +368,17 @@ func parseBatchFile(data []byte) ([]batchLineIn, *batchErrors) {
 	return lines, nil
 }
 
-func (s *Server) handleBatchGet(w http.ResponseWriter, r *http.Request) {
-	if !s.authorized(w, r) {
-		return
-	}
-	fb := s.advance(r.PathValue("id"), false)
-	if fb == nil {
-		notFound(w, "batch", r.PathValue("id"))
-		return
-	}
-	writeJSON(w, http.StatusOK, fb)
-}
+func (s *Server) handleBatchGet(w http.ResponseWriter, r *http.Request) { s.answerBatch(w, r, false) }
 
-func (s *Server) handleBatchCancel(w http.ResponseWriter, r *http.Request) {
+func (s *Server) handleBatchCancel(w http.ResponseWriter, r *http.Request) { s.answerBatch(w, r, true) }
+
+// answerBatch answers with the batch the request's path names, advanced
+// to now (cancelled first when cancel is set), or 401 or 404.
+func (s *Server) answerBatch(w http.ResponseWriter, r *http.Request, cancel bool) {
 	if !s.authorized(w, r) {
 		return
 	}
-	fb := s.advance(r.PathValue("id"), true)
+	fb := s.advance(r.PathValue("id"), cancel)
 	if fb == nil {
 		notFound(w, "batch", r.PathValue("id"))
 		return
