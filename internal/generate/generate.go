@@ -49,8 +49,8 @@ type Plan struct {
 	EstimatedCompletionTokens int64
 	EstimatedCost             float64
 	Options                   Options
-	// Calls is the number of requests, kept when PlanMany drops the
-	// requests themselves.
+	// Calls is the number of requests, counted also where the requests
+	// are not built (an extrapolated brief).
 	Calls int
 	// Human are the object's own documented columns with their lineage:
 	// not asked of a writer, put into the column layer by Write.

@@ -13,16 +13,16 @@ import (
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
-// DefaultExactLimit is how many objects PlanMany plans with their exact
+// DefaultExactLimit is how many objects PlanBriefs plans with their exact
 // prompts; past it, a sample of that size is planned exactly and the rest
 // is extrapolated from it. Building and counting the exact prompts costs a
 // few milliseconds an object: fine for thousands, not for 100,000.
 const DefaultExactLimit = 2000
 
-// planChunkSize is how many objects PlanMany loads and plans at once.
+// planChunkSize is how many objects PlanBriefs loads and plans at once.
 const planChunkSize = 2048
 
-// ManyOptions tune PlanMany.
+// ManyOptions tune PlanBriefs.
 type ManyOptions struct {
 	// ExactLimit: see DefaultExactLimit. Negative means always exact.
 	ExactLimit int
@@ -44,48 +44,19 @@ type Brief struct {
 	size         int32
 }
 
-// PlanMany plans every object of ids (in the organization) as Plan would,
-// with a few queries in all rather than several per object, in parallel.
-// Every plan has its input hash and complexity; its estimate is exact (from
-// the very prompts Write would send) for up to ExactLimit objects, and for
-// larger selections exact on an evenly spread sample and extrapolated by
-// size for the others (Plan.Extrapolated). Plans carry no requests, only
-// their count, and of their object only its id, project, unique id, type
-// and name: the worker plans each object again when it writes it, with the
-// fresh summaries of the objects upstream. PlanBriefs is the same without
-// the objects or the complexity scores, for callers that hold many.
-func (s *Service) PlanMany(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions) ([]*Plan, error) {
-	ids = dedupe(ids)
-	plans := make([]*Plan, len(ids))
-	briefs, err := s.planMany(ctx, orgID, ids, opts, mo, func(i int, o *modeldoc.Object, p *Plan) {
-		p.Requests, p.Subject = nil, nil
-		p.Object = &modeldoc.Object{ID: o.ID, ProjectID: o.ProjectID, UniqueID: o.UniqueID, Type: o.Type, Name: o.Name}
-		plans[i] = p
-	})
-	if err != nil {
-		return nil, err
-	}
-	for i, b := range briefs {
-		p := plans[i]
-		p.Calls = int(b.Calls)
-		p.EstimatedPromptTokens, p.EstimatedCompletionTokens, p.EstimatedCost = b.EstimatedPromptTokens, b.EstimatedCompletionTokens, b.EstimatedCost
-	}
-	return plans, nil
-}
-
-// PlanBriefs is PlanMany keeping only each object's Brief; briefs[i] is
-// the brief of ids[i] (ids must not repeat an id).
+// PlanBriefs plans every object of ids (in the organization) as Plan
+// would, with a few queries in all rather than several per object, in
+// parallel, and keeps of each plan its Brief; briefs[i] is the brief of
+// ids[i] (ids must not repeat an id). Every brief has its input hash; its
+// estimate is exact (from the very prompts Write would send) for up to
+// ExactLimit objects, and for larger selections exact on an evenly spread
+// sample and extrapolated by size for the others (Brief.Extrapolated). The
+// worker plans each object again when it writes it, with the fresh
+// summaries of the objects upstream.
 func (s *Service) PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions) ([]Brief, error) {
 	if len(dedupe(ids)) != len(ids) {
 		return nil, modeldoc.Errorf(modeldoc.EINVALID, "The selection names an object twice.")
 	}
-	return s.planMany(ctx, orgID, ids, opts, mo, nil)
-}
-
-// planMany plans ids (without repeats); each, when not nil, is given every
-// plan before it is let go, from several goroutines at once (never twice
-// the same i), before extrapolation: the briefs have the final figures.
-func (s *Service) planMany(ctx context.Context, orgID int64, ids []int64, opts Options, mo ManyOptions, each func(i int, o *modeldoc.Object, p *Plan)) ([]Brief, error) {
 	if len(opts.Layers) == 0 {
 		opts.Layers = modeldoc.AllLayers
 	}
@@ -137,7 +108,7 @@ func (s *Service) planMany(ctx context.Context, orgID int64, ids []int64, opts O
 	}()
 	briefs := make([]Brief, len(ids))
 	for c := range loaded {
-		if err := s.planLoaded(ctx, c, opts, briefs[c.start:c.start+len(c.ids)], exact, each); err != nil {
+		if err := s.planLoaded(ctx, c, opts, briefs[c.start:c.start+len(c.ids)], exact); err != nil {
 			return nil, err
 		}
 	}
@@ -151,13 +122,6 @@ func (s *Service) planMany(ctx context.Context, orgID int64, ids []int64, opts O
 	}
 	s.extrapolate(briefs, opts)
 	return briefs, nil
-}
-
-// bulkCatalog is what a store offers for reading many objects cheaply:
-// the fields planning reads and nothing else (see store.PlanObjects).
-type bulkCatalog interface {
-	PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
-	NeighborObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
 }
 
 // neighbors holds the lineage of a whole selection and the neighbours
@@ -297,14 +261,7 @@ type loadedChunk struct {
 // loadChunk reads the objects of ids (chunk k of a selection) and their
 // lineage, in a few queries.
 func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64, nb *neighbors) (*loadedChunk, error) {
-	bulk, isBulk := s.cfg.Catalog.(bulkCatalog)
-	var objs []modeldoc.Object
-	var err error
-	if isBulk {
-		objs, err = bulk.PlanObjects(ctx, orgID, ids)
-	} else {
-		objs, err = s.cfg.Catalog.GetObjects(ctx, orgID, ids)
-	}
+	objs, err := s.cfg.Catalog.PlanObjects(ctx, orgID, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -338,12 +295,7 @@ func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64
 	}
 	outside = dedupe(outside)
 	if len(outside) > 0 {
-		var more []modeldoc.Object
-		if isBulk {
-			more, err = bulk.NeighborObjects(ctx, orgID, outside)
-		} else {
-			more, err = s.cfg.Catalog.GetObjects(ctx, orgID, outside)
-		}
+		more, err := s.cfg.Catalog.NeighborObjects(ctx, orgID, outside)
 		if err != nil {
 			return nil, err
 		}
@@ -405,7 +357,7 @@ func (s *Service) loadChunk(ctx context.Context, orgID int64, k int, ids []int64
 // planLoaded plans the objects of c, in the order of its ids, in parallel,
 // into briefs (briefs[j] is c.ids[j]'s); exact(c.start+j) says whether
 // c.ids[j] gets its exact prompts counted.
-func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, briefs []Brief, exact func(int) bool, each func(int, *modeldoc.Object, *Plan)) error {
+func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, briefs []Brief, exact func(int) bool) error {
 	objs, order, up, down, summaries := c.objs, c.order, c.up, c.down, c.summaries
 	errs := make([]error, len(objs))
 	var wg sync.WaitGroup
@@ -425,7 +377,7 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 						continue
 					}
 				} else {
-					p = s.planCheap(subject, opts, ed, each != nil)
+					p = s.planCheap(subject, opts, ed)
 				}
 				briefs[j] = Brief{
 					InputHash:                 p.InputHash,
@@ -435,9 +387,6 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 					Calls:                     int32(p.Calls),
 					Extrapolated:              p.Extrapolated,
 					size:                      int32(min(subjectSize(subject), math.MaxInt32)),
-				}
-				if each != nil {
-					each(c.start+j, o, p)
 				}
 			}
 		}()
@@ -461,21 +410,16 @@ func (s *Service) planLoaded(ctx context.Context, c *loadedChunk, opts Options, 
 	return nil
 }
 
-// planCheap is PlanSubject without the prompts: the input hash, and the
-// complexity score when complexity is set. A job's items need no score
-// (the worker scores each object when it writes it), and analysing the SQL
-// of 100,000 objects was a fifth of creating their job.
-func (s *Service) planCheap(subject *writer.Subject, opts Options, ed edits, complexity bool) *Plan {
+// planCheap is PlanSubject without the prompts and without the
+// complexity score: the input hash. A job's items need no score (the
+// worker scores each object when it writes it), and analysing the SQL of
+// 100,000 objects was a fifth of creating their job.
+func (s *Service) planCheap(subject *writer.Subject, opts Options, ed edits) *Plan {
 	layers := ed.without(prompt.FitLayers(&subject.Object, opts.Layers))
 	ed.apply(&subject.Object)
 	opts.Layers = layers
-	var p *Plan
-	if complexity {
-		p = s.planBase(subject, opts)
-	} else {
-		p = &Plan{Object: &subject.Object, Subject: subject, Options: opts,
-			InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model)}
-	}
+	p := &Plan{Object: &subject.Object, Subject: subject, Options: opts,
+		InputHash: prompt.InputHash(subject, opts.Layers, opts.Provider, opts.Model)}
 	p.Extrapolated = true
 	p.Edited = ed.layers
 	p.Calls = len(layers)

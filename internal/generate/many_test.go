@@ -10,57 +10,57 @@ import (
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// TestPlanManyAgreesWithPlan: bulk planning must give every object the
+// TestPlanBriefsAgreeWithPlan: bulk planning must give every object the
 // same input hash and the same exact estimate as planning it alone, or a
 // job's skip rules and estimate would depend on how it was planned.
-func TestPlanManyAgreesWithPlan(t *testing.T) {
+func TestPlanBriefsAgreeWithPlan(t *testing.T) {
 	ctx := context.Background()
 	st, orgID := catalogStore(t, "tuva-health__tuva")
 	svc := newService(t, st)
 	ids := modelIDs(t, st, orgID)
 	opts := generate.Options{Provider: "openai", Model: "gpt-5-mini"}
-	plans, err := svc.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: -1})
+	briefs, err := svc.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(plans) != len(ids) {
-		t.Fatalf("%d plans for %d objects", len(plans), len(ids))
+	if len(briefs) != len(ids) {
+		t.Fatalf("%d briefs for %d objects", len(briefs), len(ids))
 	}
-	for i, p := range plans {
+	for i, b := range briefs {
 		if i%10 != 0 { // every tenth: planning alone is the slow path
 			continue
 		}
-		one, err := svc.Plan(ctx, orgID, p.Object.ID, opts)
+		one, err := svc.Plan(ctx, orgID, ids[i], opts)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.InputHash != one.InputHash {
-			t.Errorf("%s: PlanMany hash %s, Plan hash %s", p.Object.Name, p.InputHash, one.InputHash)
+		if b.InputHash != one.InputHash {
+			t.Errorf("%s: brief hash %s, Plan hash %s", one.Object.Name, b.InputHash, one.InputHash)
 		}
 		// Plan alone counts the object's transitive consumers, which its
 		// prompts show ("Read by N objects downstream"); a bulk plan does
 		// not walk the lineage that far, so its prompts lack that line.
-		if d := one.EstimatedPromptTokens - p.EstimatedPromptTokens; d < 0 || d > 20*int64(len(one.Requests)) || p.Calls != len(one.Requests) || p.Extrapolated {
-			t.Errorf("%s: PlanMany %d tokens in %d calls (extrapolated %v), Plan %d in %d",
-				p.Object.Name, p.EstimatedPromptTokens, p.Calls, p.Extrapolated, one.EstimatedPromptTokens, len(one.Requests))
+		if d := one.EstimatedPromptTokens - b.EstimatedPromptTokens; d < 0 || d > 20*int64(len(one.Requests)) || int(b.Calls) != len(one.Requests) || b.Extrapolated {
+			t.Errorf("%s: brief %d tokens in %d calls (extrapolated %v), Plan %d in %d",
+				one.Object.Name, b.EstimatedPromptTokens, b.Calls, b.Extrapolated, one.EstimatedPromptTokens, len(one.Requests))
 		}
 	}
 }
 
-// TestPlanManyExtrapolatesLargeSelections: past the exact limit, a sample
+// TestPlanBriefsExtrapolateLargeSelections: past the exact limit, a sample
 // is counted exactly and the rest extrapolated; the total must stay close
 // to the exact total.
-func TestPlanManyExtrapolatesLargeSelections(t *testing.T) {
+func TestPlanBriefsExtrapolateLargeSelections(t *testing.T) {
 	ctx := context.Background()
 	st, orgID := catalogStore(t, "tuva-health__tuva")
 	svc := newService(t, st)
 	ids := modelIDs(t, st, orgID)
 	opts := generate.Options{Provider: "openai", Model: "gpt-5-mini"}
-	exact, err := svc.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: -1})
+	exact, err := svc.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sampled, err := svc.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: 60})
+	sampled, err := svc.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{ExactLimit: 60})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,11 +74,11 @@ func TestPlanManyExtrapolatesLargeSelections(t *testing.T) {
 		} else {
 			counted++
 			if sampled[i].EstimatedPromptTokens != exact[i].EstimatedPromptTokens {
-				t.Errorf("%s: a sampled object's estimate %d differs from its exact %d", sampled[i].Object.Name, sampled[i].EstimatedPromptTokens, exact[i].EstimatedPromptTokens)
+				t.Errorf("object %d: a sampled object's estimate %d differs from its exact %d", ids[i], sampled[i].EstimatedPromptTokens, exact[i].EstimatedPromptTokens)
 			}
 		}
 		if sampled[i].InputHash != exact[i].InputHash {
-			t.Errorf("%s: the hash depends on sampling", sampled[i].Object.Name)
+			t.Errorf("object %d: the hash depends on sampling", ids[i])
 		}
 	}
 	if counted != 60 || extrapolated != len(ids)-60 {

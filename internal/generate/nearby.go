@@ -163,13 +163,7 @@ func (s *Service) nearbyMany(ctx context.Context, orgID int64, ids []int64, edge
 		return nil, nil
 	}
 	all = dedupe(all)
-	var objs []modeldoc.Object
-	var err error
-	if bulk, ok := s.cfg.Catalog.(bulkCatalog); ok {
-		objs, err = bulk.NeighborObjects(ctx, orgID, all)
-	} else {
-		objs, err = s.cfg.Catalog.GetObjects(ctx, orgID, all)
-	}
+	objs, err := s.cfg.Catalog.NeighborObjects(ctx, orgID, all)
 	if err != nil {
 		return nil, err
 	}

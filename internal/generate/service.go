@@ -31,6 +31,12 @@ type Catalog interface {
 	EdgesTouching(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ObjectEdge, error)
 	// ExposuresReading gives the exposures that read any of ids directly.
 	ExposuresReading(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.ExposureUse, error)
+	// PlanObjects and NeighborObjects are GetObjects holding only the
+	// fields planning reads of the selected objects and of their
+	// neighbours: a job of 100,000 objects reads each of them once or
+	// twice, and their descriptions and raw SQL would be most of it.
+	PlanObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
+	NeighborObjects(ctx context.Context, orgID int64, ids []int64) ([]modeldoc.Object, error)
 }
 
 // Config configures a Service.

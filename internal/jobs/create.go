@@ -35,20 +35,6 @@ type itemEstimate struct {
 	extrapolated                   bool
 }
 
-func estimateOfPlan(p *generate.Plan) itemEstimate {
-	calls := p.Calls
-	if calls == 0 {
-		calls = len(p.Requests)
-	}
-	return itemEstimate{p.EstimatedPromptTokens, p.EstimatedCompletionTokens, p.EstimatedCost, int32(calls), p.Extrapolated}
-}
-
-// briefPlanner is a ManyPlanner that can give only what the items keep of
-// the plans (*generate.Service does); create prefers it.
-type briefPlanner interface {
-	PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]generate.Brief, error)
-}
-
 // normalize fills the defaults a Go caller may leave out (a zero
 // concurrency, no provider) and checks the request.
 func (m *Manager) normalize(req *CreateRequest) error {
@@ -304,53 +290,23 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 		}
 		todo = append(todo, o)
 	}
-	bp, isBrief := m.cfg.Documenter.(briefPlanner)
-	many, isMany := m.cfg.Documenter.(ManyPlanner)
-	switch {
-	case isBrief && len(todo) > 1:
-		ids := make([]int64, len(todo))
-		for i, o := range todo {
-			ids[i] = o.id
-		}
-		briefs, err := bp.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{})
-		if err != nil {
-			return fmt.Errorf("jobs: plan: %w", err)
-		}
-		if len(briefs) != len(todo) {
-			return fmt.Errorf("jobs: plan: %d plans for %d objects", len(briefs), len(todo))
-		}
-		for i, o := range todo {
-			b := &briefs[i]
-			o.est = itemEstimate{b.EstimatedPromptTokens, b.EstimatedCompletionTokens, b.EstimatedCost, b.Calls, b.Extrapolated}
-		}
-	case isMany && len(todo) > 1:
-		ids := make([]int64, len(todo))
-		for i, o := range todo {
-			ids[i] = o.id
-		}
-		plans, err := many.PlanMany(ctx, orgID, ids, opts, generate.ManyOptions{})
-		if err != nil {
-			return fmt.Errorf("jobs: plan: %w", err)
-		}
-		byID := make(map[int64]*generate.Plan, len(plans))
-		for _, p := range plans {
-			byID[p.Object.ID] = p
-		}
-		for _, o := range todo {
-			p := byID[o.id]
-			if p == nil {
-				return fmt.Errorf("jobs: plan: no plan for %s", o.name)
-			}
-			o.est = estimateOfPlan(p)
-		}
-	default:
-		for _, o := range todo {
-			p, err := m.cfg.Documenter.Plan(ctx, orgID, o.id, opts)
-			if err != nil {
-				return fmt.Errorf("jobs: plan %s: %w", o.name, err)
-			}
-			o.est = estimateOfPlan(p)
-		}
+	if len(todo) == 0 {
+		return nil
+	}
+	ids = ids[:0]
+	for _, o := range todo {
+		ids = append(ids, o.id)
+	}
+	briefs, perr := m.cfg.Documenter.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{})
+	if perr != nil {
+		return fmt.Errorf("jobs: plan: %w", perr)
+	}
+	if len(briefs) != len(todo) {
+		return fmt.Errorf("jobs: plan: %d plans for %d objects", len(briefs), len(todo))
+	}
+	for i, o := range todo {
+		b := &briefs[i]
+		o.est = itemEstimate{b.EstimatedPromptTokens, b.EstimatedCompletionTokens, b.EstimatedCost, b.Calls, b.Extrapolated}
 	}
 	return nil
 }

@@ -82,6 +82,12 @@ func Terminal(status string) bool {
 // satisfies it; tests script it.
 type Documenter interface {
 	Plan(ctx context.Context, orgID, objectID int64, opts generate.Options) (*generate.Plan, error)
+	// PlanBriefs plans the objects of a new job, all at once (a few
+	// queries in all, whatever their number): briefs[i] is ids[i]'s input
+	// hash and estimate. It is the one way a job is planned, whether it
+	// selects one object or 100,000, so that an object's estimate does not
+	// depend on what else was selected with it.
+	PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]generate.Brief, error)
 	// Write returns an unsaved version; layer failures are inside its
 	// LayerStatus. The error is only for a fatal writer error or ctx; when
 	// ctx ends, the version (if not nil) holds the layers answered so far.
@@ -90,13 +96,6 @@ type Documenter interface {
 	// Cost prices one call: every call a provider answered is counted at
 	// this price, whatever becomes of its object.
 	Cost(provider, model string, u writer.Usage) float64
-}
-
-// ManyPlanner plans many objects at once, with a few queries in all; a
-// Documenter that offers it is used that way when a job is created.
-// *generate.Service does.
-type ManyPlanner interface {
-	PlanMany(ctx context.Context, orgID int64, ids []int64, opts generate.Options, mo generate.ManyOptions) ([]*generate.Plan, error)
 }
 
 // WriterFactory builds a job's writer stack from its provider, model and

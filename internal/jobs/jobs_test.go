@@ -51,6 +51,20 @@ func (d *scriptDoc) Plan(ctx context.Context, orgID, objectID int64, opts genera
 	return p, nil
 }
 
+// PlanBriefs is Plan for each object, as a job's creation asks for it.
+func (d *scriptDoc) PlanBriefs(ctx context.Context, orgID int64, ids []int64, opts generate.Options, _ generate.ManyOptions) ([]generate.Brief, error) {
+	briefs := make([]generate.Brief, len(ids))
+	for i, id := range ids {
+		p, err := d.Plan(ctx, orgID, id, opts)
+		if err != nil {
+			return nil, err
+		}
+		briefs[i] = generate.Brief{InputHash: p.InputHash, EstimatedPromptTokens: p.EstimatedPromptTokens,
+			EstimatedCompletionTokens: p.EstimatedCompletionTokens, EstimatedCost: p.EstimatedCost, Calls: int32(len(p.Requests))}
+	}
+	return briefs, nil
+}
+
 func (d *scriptDoc) Write(ctx context.Context, p *generate.Plan, w writer.Writer) (*modeldoc.DocVersion, error) {
 	v := &modeldoc.DocVersion{ObjectID: p.Object.ID, Provider: w.Provider(), Model: p.Options.Model, InputHash: p.InputHash,
 		Layers: map[modeldoc.Layer]json.RawMessage{}, LayerStatus: map[modeldoc.Layer]modeldoc.LayerStatus{}, JobID: p.Options.JobID}
