@@ -502,3 +502,32 @@ select * from paid`}, Upstream: []writer.Neighbor{payments}}
 		t.Errorf("a working step's logic should say what it does: %q", got)
 	}
 }
+
+// TestGoldenQuestionsNameRealColumns: the questions name the model's own
+// columns, read by their words (`country_name` is no count, `paid_at` is
+// a date), and a model with nothing to ask gets no question rather than
+// one any table answers.
+func TestGoldenQuestionsNameRealColumns(t *testing.T) {
+	t.Parallel()
+	questions := func(sql string) []string {
+		subj := &writer.Subject{Object: modeldoc.Object{ID: 1, Name: "m", RawSQL: sql}, Upstream: []writer.Neighbor{payments}}
+		var impact modeldoc.ImpactAnalysis
+		write(t, subj, modeldoc.LayerImpactAnalysis, &impact)
+		return impact.QuestionsAnswered
+	}
+	got := questions("select payment_id, country_name, amount, paid_at from {{ ref('stg_payments') }}")
+	want := []string{
+		"What is the total `amount` per `country_name`?",
+		"How does `amount` move over time, by `paid_at`?",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("questions =\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	got = questions("select country_name, status from {{ ref('stg_payments') }}")
+	if len(got) != 1 || got[0] != "How many rows have each value of `country_name` and `status`?" {
+		t.Errorf("questions of categories alone = %q", got)
+	}
+	if got := questions("select payment_id, note from {{ ref('stg_payments') }}"); len(got) != 0 {
+		t.Errorf("questions of a model with nothing to ask = %q, want none", got)
+	}
+}

@@ -1304,53 +1304,59 @@ func (f *facts) downstreamImpact() string {
 	return sentence(s) + f.exposureImpact()
 }
 
-// questions turns the output columns into questions people ask of it.
+// questions turns the output columns into questions people ask of it,
+// naming the columns as they are (backticked, so a reader can query them
+// and grounding can check them). Columns are read by their words, not by
+// substrings: `country_name` is not a count and `paid_at` is a date. With
+// no column that suggests a question, it asks none: a question any table
+// answers ("what does it contain?") is not worth a reader's time.
 func (f *facts) questions() []string {
-	cols := f.outputColumns()
 	var ids, dates, measures, cats []string
-	for _, c := range cols {
-		n := strings.ToLower(c.Name)
+	for _, c := range f.outputColumns() {
+		n := strings.ToLower(strings.Trim(c.Name, `"`))
+		words := strings.FieldsFunc(n, func(r rune) bool { return r == '_' })
+		last := ""
+		if len(words) > 0 {
+			last = words[len(words)-1]
+		}
+		has := func(ws ...string) bool {
+			for _, w := range words {
+				if slices.Contains(ws, w) {
+					return true
+				}
+			}
+			return false
+		}
+		name := "`" + c.Name + "`"
 		switch {
-		case strings.HasSuffix(n, "_id") && n != "source_relation":
-			ids = append(ids, humanize(strings.TrimSuffix(n, "_id")))
-		case strings.Contains(n, "date") || strings.HasSuffix(n, "_at") || strings.Contains(n, "timestamp"):
-			dates = append(dates, humanize(n))
-		case strings.Contains(n, "count") || strings.Contains(n, "amount") || strings.Contains(n, "total") || strings.HasPrefix(n, "sum_") || strings.HasPrefix(n, "avg_") || strings.Contains(n, "paid") || strings.Contains(n, "_cost"):
-			measures = append(measures, humanize(n))
-		case strings.HasSuffix(n, "_type") || strings.HasSuffix(n, "_status") || strings.HasSuffix(n, "_category") || strings.HasSuffix(n, "_code") || strings.HasPrefix(n, "is_"):
-			cats = append(cats, humanize(n))
+		case last == "id" && n != "source_relation":
+			ids = append(ids, name)
+		case has("date", "day", "month", "week", "timestamp") || last == "at" || last == "ts":
+			dates = append(dates, name)
+		case has("count", "cnt", "amount", "total", "revenue", "sum", "avg", "cost", "price", "quantity", "qty", "paid", "spend", "balance", "sales"):
+			measures = append(measures, name)
+		case has("type", "status", "category", "code", "segment", "tier", "channel", "country", "region") || (len(words) > 1 && words[0] == "is"):
+			cats = append(cats, name)
 		}
 	}
 	var q []string
-	subject := humanize(f.obj.Name)
-	if len(measures) > 0 && len(cats) > 0 {
-		q = append(q, fmt.Sprintf("What is the %s by %s?", measures[0], cats[0]))
-	} else if len(measures) > 0 {
-		q = append(q, fmt.Sprintf("What is the %s for each %s?", measures[0], or(first(ids), "row")))
+	switch {
+	case len(measures) > 0 && len(cats) > 0:
+		q = append(q, fmt.Sprintf("What is the total %s per %s?", measures[0], cats[0]))
+	case len(measures) > 0 && len(ids) > 0:
+		q = append(q, fmt.Sprintf("What is the %s of a given %s?", measures[0], ids[0]))
 	}
-	if len(dates) > 0 {
-		q = append(q, fmt.Sprintf("How does %s change over time, by %s?", subject, dates[0]))
+	switch {
+	case len(dates) > 0 && len(measures) > 0:
+		q = append(q, fmt.Sprintf("How does %s move over time, by %s?", measures[0], dates[0]))
+	case len(dates) > 0:
+		q = append(q, fmt.Sprintf("How many rows fall in each day or month of %s?", dates[0]))
 	}
-	if len(ids) > 0 {
-		q = append(q, fmt.Sprintf("Which %s records does %s hold, and what are their details?", ids[0], subject))
-	}
-	if len(cats) > 0 && len(q) < 4 {
-		q = append(q, fmt.Sprintf("How are records distributed across %s?", list(cats, 2)))
-	}
-	if len(q) < 2 {
-		q = append(q, fmt.Sprintf("What does %s contain, and how many rows does it have?", subject))
-	}
-	if len(q) < 2 {
-		q = append(q, fmt.Sprintf("Which upstream data does %s depend on?", subject))
+	if len(cats) > 0 && len(measures) == 0 {
+		// Two at most: a question about 25 columns at once is no question.
+		q = append(q, fmt.Sprintf("How many rows have each value of %s?", list(cats[:min(len(cats), 2)], 0)))
 	}
 	return q
-}
-
-func first(s []string) string {
-	if len(s) == 0 {
-		return ""
-	}
-	return s[0]
 }
 
 // columnDescriptions describes each output column with what the SQL and
