@@ -1339,7 +1339,7 @@ func (f *facts) questions() []string {
 			cats = append(cats, name)
 		}
 	}
-	var q []string
+	q := []string{} // the schema wants an array, never null
 	switch {
 	case len(measures) > 0 && len(cats) > 0:
 		q = append(q, fmt.Sprintf("What is the total %s per %s?", measures[0], cats[0]))
