@@ -15,6 +15,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/dbt/dbttest"
+	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -276,6 +277,11 @@ func TestRealModelsEveryLayer(t *testing.T) {
 				ncols := len(w.facts(subj).outputColumns())
 				if ncols == 0 {
 					t.Errorf("%s: no columns at all", id)
+				}
+				// The answer must pass the checks a provider's answer
+				// passes: a layer that fails them is not kept.
+				if err := prompt.Validate(layer, res.Content); err != nil {
+					t.Errorf("%s %s: %v", id, layer, err)
 				}
 				strs := decodeStrict(t, layer, res.Content, ncols)
 				for i, s := range strs {
