@@ -86,6 +86,9 @@ type pageColumn struct {
 	// documented or not, as the dashboard shows them.
 	From           *columnEnd
 	Expr, ExprFull string
+	// ReadBy are the columns of the direct downstream objects that pass
+	// this one on unchanged, as the dashboard's "→".
+	ReadBy []columnEnd
 }
 
 type columnEnd struct {
@@ -153,7 +156,7 @@ func fileNames(projects []*Project) map[*modeldoc.Object]string {
 	return out
 }
 
-func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) (*page, error) {
+func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string, origins columnOrigins) (*page, error) {
 	d := projectView(p, o, names, ext)
 	if err := d.decode(); err != nil {
 		return nil, err
@@ -162,32 +165,51 @@ func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string
 	for _, vc := range d.Columns {
 		pg.Columns = append(pg.Columns, pageColumn{ViewColumn: vc})
 	}
-	sqlOrigins(pg, p, o, names, ext)
+	sqlLineage(pg, p, origins, names, ext)
 	return pg, nil
 }
 
-// sqlOrigins sets each column's origin from the SQL, and adds the
-// columns only the SQL names (a model nobody documented declares few).
-func sqlOrigins(pg *page, p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) {
-	if o.SQL() == "" {
-		return
+// columnOrigins traces each object's columns from its SQL once per
+// export: an object's page shows its own, and its upstreams' pages show
+// which of its columns read theirs.
+type columnOrigins map[*modeldoc.Object][]collineage.ColumnOrigin
+
+func (m columnOrigins) of(p *Project, o *modeldoc.Object) []collineage.ColumnOrigin {
+	if got, ok := m[o]; ok {
+		return got
 	}
-	var ups []modeldoc.Object
-	for _, id := range p.Upstream[o.ID] {
-		ups = append(ups, *p.Object(id))
+	var out []collineage.ColumnOrigin
+	if o.SQL() != "" {
+		var ups []modeldoc.Object
+		for _, id := range p.Upstream[o.ID] {
+			ups = append(ups, *p.Object(id))
+		}
+		out = collineage.ColumnOrigins(*o, ups)
 	}
+	m[o] = out
+	return out
+}
+
+// sqlLineage sets each column's origin from the SQL and the downstream
+// columns that read it, adding the columns only the SQL names (a model
+// nobody documented declares few, a source none).
+func sqlLineage(pg *page, p *Project, origins columnOrigins, names map[*modeldoc.Object]string, ext string) {
+	o := pg.Object
 	row := map[string]int{}
 	for i, c := range pg.Columns {
 		row[strings.ToLower(c.Name)] = i
 	}
-	for _, c := range collineage.ColumnOrigins(*o, ups) {
-		i, ok := row[strings.ToLower(c.Column)]
+	col := func(name string) *pageColumn {
+		i, ok := row[strings.ToLower(name)]
 		if !ok {
 			i = len(pg.Columns)
-			row[strings.ToLower(c.Column)] = i
-			pg.Columns = append(pg.Columns, pageColumn{ViewColumn: ViewColumn{Name: c.Column}})
+			row[strings.ToLower(name)] = i
+			pg.Columns = append(pg.Columns, pageColumn{ViewColumn: ViewColumn{Name: name}})
 		}
-		pc := &pg.Columns[i]
+		return &pg.Columns[i]
+	}
+	for _, c := range origins.of(p, o) {
+		pc := col(c.Column)
 		switch {
 		case c.From != nil:
 			// The upstream is one of p's objects: its page is named.
@@ -200,6 +222,15 @@ func sqlOrigins(pg *page, p *Project, o *modeldoc.Object, names map[*modeldoc.Ob
 			pc.Expr, pc.ExprFull = c.Expr, c.Expr
 			if r := []rune(c.Expr); len(r) > 80 {
 				pc.Expr = string(r[:79]) + "…"
+			}
+		}
+	}
+	for _, l := range pg.Downstream {
+		d := p.Object(l.ID)
+		for _, c := range origins.of(p, d) {
+			if c.From != nil && c.From.ID == o.ID {
+				pc := col(c.FromColumn)
+				pc.ReadBy = append(pc.ReadBy, columnEnd{Name: d.Name, File: l.File, Column: c.Column})
 			}
 		}
 	}
@@ -268,11 +299,12 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	origins := columnOrigins{}
 	n := 0
 	for pi, p := range projects {
 		ip := indexProject{Name: p.Project.Name, Scope: cov.Projects[pi].Scope}
 		for _, o := range p.sortedObjects() {
-			pg, err := buildPage(p, o, names, ".html")
+			pg, err := buildPage(p, o, names, ".html", origins)
 			if err != nil {
 				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
 			}
