@@ -77,10 +77,7 @@ func WriteMarkdown(dir string, projects []*Project) (int, error) {
 			if err := pg.decode(); err != nil {
 				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
 			}
-			summary := ""
-			if pg.Published(modeldoc.LayerExecutiveSummary) {
-				summary = pg.Summary
-			}
+			summary := pg.PublishedSummary()
 			if summary == "" {
 				summary = o.Description
 			}
@@ -132,8 +129,8 @@ func markdownPage(pg *DocView) string {
 		}
 		return ""
 	}
-	if pg.Summary != "" && pg.Published(modeldoc.LayerExecutiveSummary) {
-		fmt.Fprintf(&b, "\n## Executive summary%s\n\n%s\n", draft(modeldoc.LayerExecutiveSummary), markdown.Markdown(pg.Summary))
+	if s := pg.PublishedSummary(); s != "" {
+		fmt.Fprintf(&b, "\n## Executive summary%s\n\n%s\n", draft(modeldoc.LayerExecutiveSummary), markdown.Markdown(s))
 	}
 	if n := pg.Narrative; n != nil && pg.Published(modeldoc.LayerBusinessNarrative) {
 		fmt.Fprintf(&b, "\n## Business narrative%s\n\n%s\n\n", draft(modeldoc.LayerBusinessNarrative), markdown.Markdown(n.WhatItDoes))

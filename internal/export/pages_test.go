@@ -219,3 +219,51 @@ func TestExportsReportUnreadableLayers(t *testing.T) {
 		})
 	}
 }
+
+// A rejected layer is not published, but the site reads it as Markdown and
+// `docs show` do (one DocView): one that cannot be read is an error of
+// the site too. The site used to skip decoding rejected layers, so it
+// alone wrote its pages over such a version.
+func TestExportsReportUnreadableRejectedLayers(t *testing.T) {
+	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		proj := t.TempDir()
+		writeTree(t, proj, map[string]string{"dbt_project.yml": "name: shop\n", "models/orders.sql": "select 1 as id"})
+		fx := importDocumented(t, st, &modeldoc.Catalog{ProjectName: "shop", Source: "manifest", Path: proj,
+			Objects: []modeldoc.Object{model("shop", "orders", "models/orders.sql")}})
+		obj, err := st.ResolveObject(ctx, fx.orgID, "model.shop.orders")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := st.GetDocVersion(ctx, fx.orgID, obj.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v.ID, v.Version = 0, 0
+		l := modeldoc.LayerBusinessNarrative
+		v.Layers[l] = json.RawMessage(`{"whatItDoes": 42}`)
+		s := v.LayerStatus[l]
+		s.ReviewState = modeldoc.ReviewRejected
+		v.LayerStatus[l] = s
+		if err := st.InsertDocVersion(ctx, v); err != nil {
+			t.Fatal(err)
+		}
+		projects, err := Load(ctx, st, fx.orgID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := projects[0].Docs[obj.ID].LayerReview(l); got != modeldoc.ReviewRejected {
+			t.Fatalf("the stored layer is %q, not rejected", got)
+		}
+		for what, write := range map[string]func(string) (int, error){
+			"markdown": func(dir string) (int, error) { return WriteMarkdown(dir, projects) },
+			"site":     func(dir string) (int, error) { return WriteSite(dir, projects, time.Now()) },
+		} {
+			if _, err := write(t.TempDir()); err == nil {
+				t.Errorf("%s: no error for an unreadable rejected %s layer", what, l)
+			} else if !strings.Contains(err.Error(), "model.shop.orders") || !strings.Contains(err.Error(), string(l)) {
+				t.Errorf("%s: the error names neither the object nor the layer: %v", what, err)
+			}
+		}
+	})
+}

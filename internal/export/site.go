@@ -64,29 +64,16 @@ var siteTemplates = template.Must(template.New("object").Funcs(siteFuncs).Parse(
 
 var indexTemplate = template.Must(template.New("index").Funcs(siteFuncs).Parse(indexTmpl))
 
-// page is one object's page: everything its template shows, decoded.
+// page is one object's page: its DocView, the view every renderer shows,
+// with what only the site adds. Its layers are the view's, shown when
+// Published, so the site, Markdown and `docs show` agree on what a
+// version says.
 type page struct {
-	Project    string
-	Object     *modeldoc.Object
-	File       string // file name under objects/
-	Doc        *modeldoc.DocVersion
-	Stale      bool
-	Summary    string
-	Narrative  *modeldoc.BusinessNarrative
-	Cards      []modeldoc.TransformationCard
-	Code       []modeldoc.CodeExplanation
-	Rules      []modeldoc.BusinessRule
-	Impact     *modeldoc.ImpactAnalysis
-	Columns    []pageColumn
-	Upstream   []link
-	Downstream []link
-	Missing    []modeldoc.Layer
-	// Draft holds the layers shown whose text nobody has reviewed, by
-	// name: the pages label them "AI draft". Rejected layers are not shown.
-	Draft     map[string]bool
+	*DocView
+	// Columns are the view's, with their lineage from the SQL, and the
+	// columns only the SQL names.
+	Columns   []pageColumn
 	Generated string
-	// ComplexityReasons say what raised the complexity score (1 to 5).
-	ComplexityReasons []string
 	// Graph is the object's lineage neighbourhood as JSON, for
 	// assets/lineage.js (empty on pages that do not draw one).
 	Graph string
@@ -99,14 +86,13 @@ type pageColumn struct {
 	// documented or not, as the dashboard shows them.
 	From           *columnEnd
 	Expr, ExprFull string
+	// ReadBy are the columns of the direct downstream objects that pass
+	// this one on unchanged, as the dashboard's "→".
+	ReadBy []columnEnd
 }
 
 type columnEnd struct {
 	Name, File, Column string
-}
-
-type link struct {
-	Name, Type, File string
 }
 
 // A page is named after its object's unique id when that id is already
@@ -170,96 +156,60 @@ func fileNames(projects []*Project) map[*modeldoc.Object]string {
 	return out
 }
 
-func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) (*page, error) {
-	v := p.Docs[o.ID]
-	pg := &page{Project: p.Project.Name, Object: o, File: names[o] + ext, Doc: v, Stale: p.Summary[o.ID].Stale}
-	if v != nil {
-		var err error
-		if pg.Summary, err = executiveSummary(v); err != nil {
-			return nil, err
-		}
-		pg.Missing = v.MissingLayers()
-		pg.Draft = map[string]bool{}
-		for _, l := range modeldoc.AllLayers {
-			if _, ok := v.Layers[l]; ok && l != modeldoc.LayerColumnDescriptions && v.LayerReview(l) == modeldoc.ReviewDraft {
-				pg.Draft[string(l)] = true
-			}
-		}
-		if v.LayerReview(modeldoc.LayerExecutiveSummary) == modeldoc.ReviewRejected {
-			pg.Summary = ""
-		}
-		var n modeldoc.BusinessNarrative
-		var cards modeldoc.TransformationCardsOut
-		var code modeldoc.CodeExplanationsOut
-		var rules modeldoc.BusinessRulesOut
-		var impact modeldoc.ImpactAnalysis
-		for _, l := range []struct {
-			layer modeldoc.Layer
-			into  any
-			set   func()
-		}{
-			{modeldoc.LayerBusinessNarrative, &n, func() { pg.Narrative = &n }},
-			{modeldoc.LayerTransformationCards, &cards, func() { pg.Cards = cards.Cards }},
-			{modeldoc.LayerCodeExplanations, &code, func() { pg.Code = code.Explanations }},
-			{modeldoc.LayerBusinessRules, &rules, func() { pg.Rules = rules.Rules }},
-			{modeldoc.LayerImpactAnalysis, &impact, func() { pg.Impact = &impact }},
-		} {
-			if v.LayerReview(l.layer) == modeldoc.ReviewRejected {
-				continue
-			}
-			ok, err := decodeLayer(v, l.layer, l.into)
-			if err != nil {
-				return nil, err
-			}
-			if ok {
-				l.set()
-			}
-		}
-	}
-	all, _, err := ColumnDocs(v)
-	if err != nil {
+func buildPage(p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string, origins columnOrigins) (*page, error) {
+	d := projectView(p, o, names, ext)
+	if err := d.decode(); err != nil {
 		return nil, err
 	}
-	for _, vc := range publishedColumns(o, v, all) {
+	pg := &page{DocView: d}
+	for _, vc := range d.Columns {
 		pg.Columns = append(pg.Columns, pageColumn{ViewColumn: vc})
 	}
-	sqlOrigins(pg, p, o, names, ext)
-	for _, id := range p.Upstream[o.ID] {
-		u := p.Object(id)
-		pg.Upstream = append(pg.Upstream, link{u.Name, string(u.Type), names[u] + ext})
-	}
-	for _, id := range p.Downstream[o.ID] {
-		d := p.Object(id)
-		pg.Downstream = append(pg.Downstream, link{d.Name, string(d.Type), names[d] + ext})
-	}
-	if v != nil {
-		pg.ComplexityReasons = ComplexityReasons(o, len(pg.Upstream))
-	}
+	sqlLineage(pg, p, origins, names, ext)
 	return pg, nil
 }
 
-// sqlOrigins sets each column's origin from the SQL, and adds the
-// columns only the SQL names (a model nobody documented declares few).
-func sqlOrigins(pg *page, p *Project, o *modeldoc.Object, names map[*modeldoc.Object]string, ext string) {
-	if o.SQL() == "" {
-		return
+// columnOrigins traces each object's columns from its SQL once per
+// export: an object's page shows its own, and its upstreams' pages show
+// which of its columns read theirs.
+type columnOrigins map[*modeldoc.Object][]collineage.ColumnOrigin
+
+func (m columnOrigins) of(p *Project, o *modeldoc.Object) []collineage.ColumnOrigin {
+	if got, ok := m[o]; ok {
+		return got
 	}
-	var ups []modeldoc.Object
-	for _, id := range p.Upstream[o.ID] {
-		ups = append(ups, *p.Object(id))
+	var out []collineage.ColumnOrigin
+	if o.SQL() != "" {
+		var ups []modeldoc.Object
+		for _, id := range p.Upstream[o.ID] {
+			ups = append(ups, *p.Object(id))
+		}
+		out = collineage.ColumnOrigins(*o, ups)
 	}
+	m[o] = out
+	return out
+}
+
+// sqlLineage sets each column's origin from the SQL and the downstream
+// columns that read it, adding the columns only the SQL names (a model
+// nobody documented declares few, a source none).
+func sqlLineage(pg *page, p *Project, origins columnOrigins, names map[*modeldoc.Object]string, ext string) {
+	o := pg.Object
 	row := map[string]int{}
 	for i, c := range pg.Columns {
 		row[strings.ToLower(c.Name)] = i
 	}
-	for _, c := range collineage.ColumnOrigins(*o, ups) {
-		i, ok := row[strings.ToLower(c.Column)]
+	col := func(name string) *pageColumn {
+		i, ok := row[strings.ToLower(name)]
 		if !ok {
 			i = len(pg.Columns)
-			row[strings.ToLower(c.Column)] = i
-			pg.Columns = append(pg.Columns, pageColumn{ViewColumn: ViewColumn{Name: c.Column}})
+			row[strings.ToLower(name)] = i
+			pg.Columns = append(pg.Columns, pageColumn{ViewColumn: ViewColumn{Name: name}})
 		}
-		pc := &pg.Columns[i]
+		return &pg.Columns[i]
+	}
+	for _, c := range origins.of(p, o) {
+		pc := col(c.Column)
 		switch {
 		case c.From != nil:
 			// The upstream is one of p's objects: its page is named.
@@ -272,6 +222,15 @@ func sqlOrigins(pg *page, p *Project, o *modeldoc.Object, names map[*modeldoc.Ob
 			pc.Expr, pc.ExprFull = c.Expr, c.Expr
 			if r := []rune(c.Expr); len(r) > 80 {
 				pc.Expr = string(r[:79]) + "…"
+			}
+		}
+	}
+	for _, l := range pg.Downstream {
+		d := p.Object(l.ID)
+		for _, c := range origins.of(p, d) {
+			if c.From != nil && c.From.ID == o.ID {
+				pc := col(c.FromColumn)
+				pc.ReadBy = append(pc.ReadBy, columnEnd{Name: d.Name, File: l.File, Column: c.Column})
 			}
 		}
 	}
@@ -340,11 +299,12 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	origins := columnOrigins{}
 	n := 0
 	for pi, p := range projects {
 		ip := indexProject{Name: p.Project.Name, Scope: cov.Projects[pi].Scope}
 		for _, o := range p.sortedObjects() {
-			pg, err := buildPage(p, o, names, ".html")
+			pg, err := buildPage(p, o, names, ".html", origins)
 			if err != nil {
 				return n, fmt.Errorf("%s: %w", o.UniqueID, err)
 			}
@@ -362,7 +322,7 @@ func WriteSite(dir string, projects []*Project, now time.Time) (int, error) {
 			n++
 			ip.Pages = append(ip.Pages, pg)
 			e := searchEntry{Name: o.Name, Type: string(o.Type), Project: p.Project.Name, Schema: o.Schema,
-				Summary: markdown.Plain(pg.Summary), URL: "objects/" + pg.File, Columns: []string{}, Folder: folderOf(o)}
+				Summary: markdown.Plain(pg.PublishedSummary()), URL: "objects/" + pg.File, Columns: []string{}, Folder: folderOf(o)}
 			if e.Summary == "" {
 				e.Summary = markdown.Plain(o.Description)
 			}

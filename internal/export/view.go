@@ -37,12 +37,12 @@ type ViewColumn struct {
 }
 
 // DocView is one object's documentation decoded once for every rendering:
-// the terminal (`modeldoc docs show`), the Markdown export and the JSON
-// export read it, so they agree on what a version says, which layers are
+// the terminal (`modeldoc docs show`), the static site, the Markdown
+// export and the JSON export read it, so they agree on what a version says, which layers are
 // drafts or rejected, and the complexity scale. It holds every layer of the
-// version; a publication shows only the Published ones, while the terminal,
-// a review tool, shows them all with their review state. The site still
-// builds its own page (site.go), with the same columns (publishedColumns).
+// version; a publication (the site, Markdown) shows only the Published
+// ones, while the terminal, a review tool, shows them all with their
+// review state.
 type DocView struct {
 	Project string
 	Object  *modeldoc.Object
@@ -134,6 +134,15 @@ func (d *DocView) Has(l modeldoc.Layer) bool { return d.decoded[l] }
 func (d *DocView) Published(l modeldoc.Layer) bool {
 	r := d.Review(l)
 	return r != "" && r != modeldoc.ReviewRejected
+}
+
+// PublishedSummary is the executive summary a publication shows: "" when
+// there is none or it was rejected.
+func (d *DocView) PublishedSummary() string {
+	if !d.Published(modeldoc.LayerExecutiveSummary) {
+		return ""
+	}
+	return d.Summary
 }
 
 // Draft reports whether layer l is shown with text nobody has reviewed.

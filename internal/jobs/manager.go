@@ -38,7 +38,7 @@ type Config struct {
 	Documenter Documenter
 	Writers    WriterFactory
 	Logger     *slog.Logger
-	Clock      func() time.Time
+	Now        func() time.Time
 	// Concurrency is a job's default window of objects in flight (8).
 	Concurrency int
 	// MaxWorkers is the number of River workers in this process (64); it
@@ -111,8 +111,8 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Clock == nil {
-		cfg.Clock = time.Now
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = 8
@@ -136,7 +136,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.WorkerID = randomID()
 	}
 	m := &Manager{
-		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Clock, workerID: cfg.WorkerID, host: thisHost(),
+		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Now, workerID: cfg.WorkerID, host: thisHost(),
 		subs:     map[int64]map[*subscription]struct{}{},
 		closing:  make(chan struct{}),
 		ctl:      map[int64]*jobControl{},

@@ -6,8 +6,8 @@ import (
 	"time"
 )
 
-// Clock is the time source of a Limiter. Tests pass a FakeClock so that no
-// test depends on wall time.
+// Clock is the time source of whatever waits: a Limiter, and retry's
+// backoffs. Tests pass a FakeClock so that no test depends on wall time.
 type Clock interface {
 	Now() time.Time
 	// Sleep returns after d, or with ctx's error as soon as ctx is done.

@@ -48,10 +48,10 @@ type Config struct {
 	// the caller can refuse it (pause requested, budget would be crossed).
 	// Its error is returned as is and the call is not made.
 	BeforeCall func(context.Context, writer.Request) error
-	// Sleep waits d or until ctx is done. Defaults to a timer.
-	Sleep func(ctx context.Context, d time.Duration) error
-	// Now defaults to time.Now.
-	Now func() time.Time
+	// Clock times each call (Now) and waits out backoffs and retry-afters
+	// (Sleep, which returns early when ctx is done). Defaults to
+	// ratelimit.SystemClock; tests pass a ratelimit.FakeClock.
+	Clock ratelimit.Clock
 	// Jitter returns a number in [0, 1). Defaults to math/rand/v2.
 	Jitter func() float64
 }
@@ -99,11 +99,8 @@ func New(inner writer.Writer, cfg Config) *Writer {
 	cfg.MaxRateLimitWait = cmp.Or(cfg.MaxRateLimitWait, 10*time.Minute)
 	cfg.BaseBackoff = cmp.Or(cfg.BaseBackoff, time.Second)
 	cfg.MaxBackoff = cmp.Or(cfg.MaxBackoff, 60*time.Second)
-	if cfg.Sleep == nil {
-		cfg.Sleep = ratelimit.SystemClock{}.Sleep
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+	if cfg.Clock == nil {
+		cfg.Clock = ratelimit.SystemClock{}
 	}
 	if cfg.Jitter == nil {
 		cfg.Jitter = rand.Float64
@@ -156,10 +153,10 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		}
 
 		number++
-		start := w.cfg.Now()
+		start := w.cfg.Clock.Now()
 		result, err := w.inner.Write(ctx, req)
 		a := Attempt{Layer: string(req.Layer), Number: number, Err: err, Usage: result.Usage,
-			Duration: w.cfg.Now().Sub(start), FinishReason: result.FinishReason, Waited: waited}
+			Duration: w.cfg.Clock.Now().Sub(start), FinishReason: result.FinishReason, Waited: waited}
 		waited = 0
 
 		var werr *writer.Error
@@ -227,7 +224,7 @@ func (w *Writer) Write(ctx context.Context, req writer.Request) (writer.Result, 
 		default:
 			return result, err
 		}
-		if err := w.cfg.Sleep(ctx, wait); err != nil {
+		if err := w.cfg.Clock.Sleep(ctx, wait); err != nil {
 			return writer.Result{}, err
 		}
 		waited += wait

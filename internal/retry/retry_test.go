@@ -55,13 +55,19 @@ type harness struct {
 	attempts []Attempt
 }
 
+// sleepFunc is a ratelimit.Clock on wall time whose Sleep is the func.
+type sleepFunc func(ctx context.Context, d time.Duration) error
+
+func (sleepFunc) Now() time.Time                                     { return time.Now() }
+func (f sleepFunc) Sleep(ctx context.Context, d time.Duration) error { return f(ctx, d) }
+
 func (h *harness) config(cfg Config) Config {
-	cfg.Sleep = func(ctx context.Context, d time.Duration) error {
+	cfg.Clock = sleepFunc(func(ctx context.Context, d time.Duration) error {
 		h.mu.Lock()
 		h.sleeps = append(h.sleeps, d)
 		h.mu.Unlock()
 		return ctx.Err()
-	}
+	})
 	cfg.OnAttempt = func(a Attempt) {
 		h.mu.Lock()
 		h.attempts = append(h.attempts, a)
@@ -252,11 +258,11 @@ func TestContextCancelledMidWait(t *testing.T) {
 	s := &script{steps: []step{fail(writer.RateLimited, time.Minute), ok()}}
 	sleeping := make(chan struct{})
 	ctx, cancel := context.WithCancel(context.Background())
-	cfg := Config{Sleep: func(ctx context.Context, d time.Duration) error {
+	cfg := Config{Clock: sleepFunc(func(ctx context.Context, d time.Duration) error {
 		close(sleeping)
 		<-ctx.Done()
 		return ctx.Err()
-	}}
+	})}
 	errc := make(chan error, 1)
 	go func() {
 		_, err := New(s, cfg).Write(ctx, req)
@@ -332,7 +338,7 @@ func TestTellsTheLimiter(t *testing.T) {
 	done.res.RateLimit = rl
 	var h harness
 	cfg := h.config(Config{Limiter: lim})
-	cfg.Sleep = clock.Sleep
+	cfg.Clock = clock
 	start := clock.Now()
 	if _, err := New(&script{steps: []step{limited, done}}, cfg).Write(context.Background(), req); err != nil {
 		t.Fatal(err)
