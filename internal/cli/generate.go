@@ -249,7 +249,12 @@ func (a *App) runGenerate(cmd *cobra.Command, args []string, f *generateFlags) e
 func (a *App) followJob(ctx context.Context, eng *engine.Engine, orgID, id int64) error {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGINT)
-	defer signal.Stop(sigs)
+	defer func() {
+		// Once Stop returns no signal is sent on sigs, so closing it ends
+		// the goroutine below instead of leaving one per job followed.
+		signal.Stop(sigs)
+		close(sigs)
+	}()
 	go func() {
 		n := 0
 		for range sigs {
