@@ -37,6 +37,11 @@ type Store interface {
 	// River's migrations between processes until unlock is called.
 	LockRiverMigration(ctx context.Context) (unlock func(), err error)
 	IsPostgres() bool
+	// DeleteGenerationLogsBefore deletes the generation logs created
+	// before before, batch rows (DefaultLogDeleteBatch when <= 0) per
+	// transaction, folding their calls into generation_log_totals, and
+	// returns how many it deleted.
+	DeleteGenerationLogsBefore(ctx context.Context, before time.Time, batch int) (int64, error)
 }
 
 // Executor is every statement of the job engine. Store runs them outside
@@ -129,6 +134,16 @@ type Executor interface {
 	// report whether it was.
 	TakeOverFetched(ctx context.Context, id, run int64, next string) (bool, error)
 	TakeOverRunning(ctx context.Context, id int64, worker, next string) (bool, error)
+
+	// CountJobs counts orgID's jobs, those in status when set.
+	CountJobs(ctx context.Context, orgID int64, status string) (int, error)
+	// JobsByStatus counts the jobs by status, JobTotals sums their
+	// counters, and CallOutcomes counts their calls (those still logged
+	// and those retention folded into totals) by model, outcome and
+	// latency bucket: of orgID, or of every organization when orgID is 0.
+	JobsByStatus(ctx context.Context, orgID int64) (map[string]int64, error)
+	JobTotals(ctx context.Context, orgID int64) (*JobTotals, error)
+	CallOutcomes(ctx context.Context, orgID int64) ([]CallOutcome, error)
 
 	// Logs.
 
@@ -385,4 +400,20 @@ type BatchState struct {
 type OpenBatch struct {
 	Chunk   int64
 	BatchID string
+}
+
+// JobTotals sums the counters of jobs.
+type JobTotals struct {
+	Processed, Partial, Failed, Skipped, Cancelled int64
+	PromptTokens, CachedTokens, CompletionTokens   int64
+	ActualCost, EstimatedCost                      float64
+}
+
+// CallOutcome counts calls of one model, status and error class whose
+// latency falls in Bucket (an index of CallLatencyBoundsMS, or its length
+// for slower calls).
+type CallOutcome struct {
+	Model, Status, ErrorClass string
+	Bucket                    int
+	Calls, DurationMS         int64
 }

@@ -65,3 +65,18 @@ func (s *Store) CurrentDocIDs(ctx context.Context, ids []int64) (map[int64]bool,
 	}
 	return out, internal("current documentation", rows.Err())
 }
+
+// SelectionSize counts the objects of the organization, of projectID when
+// it is not 0: an upper bound of what a selection there can select, read
+// without resolving it.
+func (s *Store) SelectionSize(ctx context.Context, orgID, projectID int64) (int, error) {
+	q, args := "SELECT COUNT(*) FROM objects o JOIN projects p ON p.id = o.project_id WHERE p.org_id = ?", []any{orgID}
+	if projectID != 0 {
+		q, args = q+" AND p.id = ?", append(args, projectID)
+	}
+	var n int
+	if err := s.queryRow(ctx, s.read, q, args...).Scan(&n); err != nil {
+		return 0, internal("selection size", err)
+	}
+	return n, nil
+}

@@ -212,6 +212,20 @@ func (s *Store) DB() *sql.DB { return s.write }
 // ReadDB is the handle for reads; on PostgreSQL it is DB().
 func (s *Store) ReadDB() *sql.DB { return s.read }
 
+// Ping checks that the database answers (on the read handle, which is the
+// whole pool on PostgreSQL).
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// SetPoolSize caps the connections of a PostgreSQL store (a worker of
+// many processes on one database); SQLite's handles keep their sizes.
+func (s *Store) SetPoolSize(maxOpen int) {
+	if s.dialect != Postgres || maxOpen <= 0 {
+		return
+	}
+	s.write.SetMaxOpenConns(maxOpen)
+	s.write.SetMaxIdleConns(min(maxOpen, 8))
+}
+
 // Dialect reports the SQL flavour.
 func (s *Store) Dialect() Dialect { return s.dialect }
 

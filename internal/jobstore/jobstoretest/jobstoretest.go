@@ -39,6 +39,8 @@ func Exercise(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("TakeOver", func(t *testing.T) { testTakeOver(t, h) })
 	t.Run("Logs", func(t *testing.T) { testLogs(t, h) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, h) })
+	t.Run("Counts", func(t *testing.T) { testCounts(t, h) })
+	t.Run("Retention", func(t *testing.T) { testRetention(t, h) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, h) })
 	t.Run("RiverLock", func(t *testing.T) { testRiverLock(t, h) })
 }
@@ -945,5 +947,127 @@ func testRiverLock(t *testing.T, h Harness) {
 		u()
 	case <-time.After(10 * time.Second):
 		t.Fatal("the lock was not released")
+	}
+}
+
+func testCounts(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := h.Store
+	org, other := h.NewOrg(t), h.NewOrg(t)
+	a := newJob(t, s, org, nil)
+	b := newJob(t, s, org, nil)
+	c := newJob(t, s, other, nil)
+	inTx(t, s, func(tx *jobstore.Tx) error {
+		if err := tx.CompleteJob(ctx, b, t0); err != nil {
+			return err
+		}
+		if _, err := tx.CountFinish(ctx, a, jobstore.FinishCounts{Processed: 2, Partial: 1, Failed: 1, Cancelled: 1,
+			Spend: jobstore.Spend{PromptTokens: 10, CompletionTokens: 4, CachedTokens: 3, Cost: 0.5}}, t0); err != nil {
+			return err
+		}
+		_, err := tx.CountFinish(ctx, c, jobstore.FinishCounts{Processed: 5, Spend: jobstore.Spend{Cost: 9}}, t0)
+		return err
+	})
+	if n, err := s.CountJobs(ctx, org, ""); err != nil || n != 2 {
+		t.Fatalf("CountJobs = %d, %v", n, err)
+	}
+	if n, err := s.CountJobs(ctx, org, "completed"); err != nil || n != 1 {
+		t.Fatalf("CountJobs(completed) = %d, %v", n, err)
+	}
+	by, err := s.JobsByStatus(ctx, org)
+	must(t, err, "JobsByStatus")
+	if !reflect.DeepEqual(by, map[string]int64{"queued": 1, "completed": 1}) {
+		t.Fatalf("JobsByStatus = %v", by)
+	}
+	all, err := s.JobsByStatus(ctx, 0)
+	must(t, err, "JobsByStatus(all)")
+	if all["queued"] < 2 || all["completed"] < 1 {
+		t.Fatalf("JobsByStatus of every organization = %v", all)
+	}
+	tot, err := s.JobTotals(ctx, org)
+	must(t, err, "JobTotals")
+	// Each job estimated 1.5 (newJob); Skipped 1 each.
+	want := jobstore.JobTotals{Processed: 2, Partial: 1, Failed: 1, Skipped: 2, Cancelled: 1, PromptTokens: 10, CachedTokens: 3,
+		CompletionTokens: 4, ActualCost: 0.5, EstimatedCost: 3}
+	if *tot != want {
+		t.Fatalf("JobTotals = %+v\nwant %+v", *tot, want)
+	}
+	if tot, _ := s.JobTotals(ctx, 0); tot.Processed < 7 || tot.ActualCost < 9.5 {
+		t.Fatalf("JobTotals of every organization = %+v", tot)
+	}
+
+	_, ids := chain(t, h, org)
+	logs := []jobstore.GenerationLog{
+		{JobID: a, ItemID: ids["a"], Layer: "summary", Status: "ok", Model: "m1", DurationMS: 50, CreatedAt: t0},
+		{JobID: a, ItemID: ids["a"], Layer: "tests", Status: "ok", Model: "m1", DurationMS: 60, CreatedAt: t0},
+		{JobID: a, ItemID: ids["a"], Layer: "columns", Status: "failed", ErrorClass: "timeout", Model: "m1", DurationMS: 400_000, CreatedAt: t0},
+		{JobID: c, ItemID: ids["a"], Layer: "summary", Status: "ok", Model: "m2", DurationMS: 50, CreatedAt: t0},
+	}
+	inTx(t, s, func(tx *jobstore.Tx) error { return tx.InsertGenerationLogs(ctx, logs) })
+	got, err := s.CallOutcomes(ctx, org)
+	must(t, err, "CallOutcomes")
+	if len(got) != 2 {
+		t.Fatalf("CallOutcomes = %+v", got)
+	}
+	for _, o := range got {
+		switch o.Status {
+		case "ok":
+			if o != (jobstore.CallOutcome{Model: "m1", Status: "ok", Bucket: 0, Calls: 2, DurationMS: 110}) {
+				t.Fatalf("CallOutcomes ok = %+v", o)
+			}
+		case "failed":
+			if o != (jobstore.CallOutcome{Model: "m1", Status: "failed", ErrorClass: "timeout", Bucket: len(jobstore.CallLatencyBoundsMS), Calls: 1, DurationMS: 400_000}) {
+				t.Fatalf("CallOutcomes failed = %+v", o)
+			}
+		default:
+			t.Fatalf("CallOutcomes: %+v", o)
+		}
+	}
+}
+
+func testRetention(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := h.Store
+	org := h.NewOrg(t)
+	job, ids := chain(t, h, org)
+	// Retention is over every organization: the rows to delete are older
+	// than those of the other subtests (t0), the cutoff between the two.
+	old, recent, cutoff := t0.AddDate(-1, 0, 0), t0, t0.AddDate(0, 0, -1)
+	var logs []jobstore.GenerationLog
+	for i := range 7 {
+		at := old
+		if i == 6 {
+			at = recent
+		}
+		logs = append(logs, jobstore.GenerationLog{JobID: job, ItemID: ids["a"], Layer: "summary", Status: "ok", Model: "ret",
+			DurationMS: int64(100 * (i + 1)), CreatedAt: at})
+	}
+	inTx(t, s, func(tx *jobstore.Tx) error { return tx.InsertGenerationLogs(ctx, logs) })
+	before, err := s.CallOutcomes(ctx, org)
+	must(t, err, "CallOutcomes")
+	n, err := s.DeleteGenerationLogsBefore(ctx, cutoff, 2)
+	must(t, err, "DeleteGenerationLogsBefore")
+	if n != 6 {
+		t.Fatalf("DeleteGenerationLogsBefore deleted %d, want 6", n)
+	}
+	if left, _ := s.CountGenerationLogs(ctx, job); left != 1 {
+		t.Fatalf("%d logs left, want 1", left)
+	}
+	// The counters never go down: the deleted calls are in the totals.
+	after, err := s.CallOutcomes(ctx, org)
+	must(t, err, "CallOutcomes")
+	sum := func(os []jobstore.CallOutcome) (calls, ms int64) {
+		for _, o := range os {
+			calls, ms = calls+o.Calls, ms+o.DurationMS
+		}
+		return
+	}
+	bc, bms := sum(before)
+	ac, ams := sum(after)
+	if bc != 7 || ac != 7 || bms != ams {
+		t.Fatalf("calls before %d (%d ms), after %d (%d ms)", bc, bms, ac, ams)
+	}
+	if n, err := s.DeleteGenerationLogsBefore(ctx, cutoff, 0); err != nil || n != 0 {
+		t.Fatalf("DeleteGenerationLogsBefore again = %d, %v", n, err)
 	}
 }
