@@ -42,6 +42,19 @@ type Store interface {
 	// transaction, folding their calls into generation_log_totals, and
 	// returns how many it deleted.
 	DeleteGenerationLogsBefore(ctx context.Context, before time.Time, batch int) (int64, error)
+
+	// Rate limits, shared by every process using a provider key: the
+	// statements of ratelimit.PGBucket (see ratelimit.Bucket for what each
+	// does), on PostgreSQL only. TakeRate also returns the start on the
+	// database's clock.
+	TakeRate(ctx context.Context, key string, requestCost, requestTolerance, tokenCost, tokenTolerance time.Duration) (start time.Time, wait time.Duration, err error)
+	AdjustRate(ctx context.Context, key string, requests, tokens time.Duration) error
+	DrainRate(ctx context.Context, key string, requests, tokens time.Duration) error
+	HoldRate(ctx context.Context, key string, d time.Duration) error
+	CutRateFactor(ctx context.Context, key string, f float64) error
+	// RateFactor returns the factor of the key's last cut and how long
+	// ago it was made; since < 0 (and f 1) when there was none.
+	RateFactor(ctx context.Context, key string) (f float64, since time.Duration, err error)
 }
 
 // Executor is every statement of the job engine. Store runs them outside

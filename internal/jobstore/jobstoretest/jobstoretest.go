@@ -43,6 +43,7 @@ func Exercise(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("Retention", func(t *testing.T) { testRetention(t, h) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, h) })
 	t.Run("RiverLock", func(t *testing.T) { testRiverLock(t, h) })
+	t.Run("RateLimits", func(t *testing.T) { testRateLimits(t, h) })
 }
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6000, time.UTC)
@@ -1069,5 +1070,58 @@ func testRetention(t *testing.T, h Harness) {
 	}
 	if n, err := s.DeleteGenerationLogsBefore(ctx, cutoff, 0); err != nil || n != 0 {
 		t.Fatalf("DeleteGenerationLogsBefore again = %d, %v", n, err)
+	}
+}
+
+func testRateLimits(t *testing.T, h Harness) {
+	s := h.Store
+	if !s.IsPostgres() {
+		t.Skip("rate limits are shared through PostgreSQL only")
+	}
+	ctx := context.Background()
+	key := fmt.Sprintf("conformance:%d", seq.Add(1))
+	sec, tol := time.Second, 10*time.Second
+	if f, since, err := s.RateFactor(ctx, key); err != nil || f != 1 || since >= 0 {
+		t.Fatalf("RateFactor of a new key = %v, %v, %v; want 1, < 0", f, since, err)
+	}
+	// A new bucket starts empty: the first take waits about one cost, the
+	// next starts exactly one cost later on the database's clock.
+	s1, w1, err := s.TakeRate(ctx, key, sec, tol, 0, tol)
+	if err != nil || w1 <= 0 || w1 > sec {
+		t.Fatalf("first TakeRate waits %v, %v; want (0, 1s]", w1, err)
+	}
+	s2, _, err := s.TakeRate(ctx, key, sec, tol, 0, tol)
+	must(t, err, "TakeRate")
+	if d := s2.Sub(s1); d != sec {
+		t.Fatalf("takes start %v apart, want 1s", d)
+	}
+	// A hold stops every take until it ends.
+	must(t, s.HoldRate(ctx, key, time.Hour), "HoldRate")
+	if _, w, err := s.TakeRate(ctx, key, sec, tol, 0, tol); err != nil || w < 59*time.Minute {
+		t.Fatalf("TakeRate under a one-hour hold waits %v, %v", w, err)
+	}
+	// Drain and Adjust move the schedule of a key held by nothing.
+	key2 := fmt.Sprintf("conformance:%d", seq.Add(1))
+	if _, _, err := s.TakeRate(ctx, key2, 0, tol, 0, tol); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.DrainRate(ctx, key2, 2*time.Hour, 0), "DrainRate")
+	_, w, err := s.TakeRate(ctx, key2, sec, 3*time.Hour, 0, tol)
+	must(t, err, "TakeRate")
+	must(t, s.AdjustRate(ctx, key2, time.Hour, 0), "AdjustRate")
+	_, w2, err := s.TakeRate(ctx, key2, 0, 0, 0, tol)
+	must(t, err, "TakeRate")
+	if w > 0 || w2 < 3*time.Hour-time.Minute || w2 > 3*time.Hour+time.Minute {
+		t.Fatalf("after a 2h drain and 1h charge: waits %v then %v, want <= 0 then ~3h", w, w2)
+	}
+	// The last take moved the token schedule to its start too: both are
+	// given back.
+	must(t, s.AdjustRate(ctx, key2, -5*time.Hour, -5*time.Hour), "AdjustRate")
+	if _, w, err := s.TakeRate(ctx, key2, 0, 0, 0, tol); err != nil || w > time.Second {
+		t.Fatalf("a refund does not reach before now: waits %v, %v", w, err)
+	}
+	must(t, s.CutRateFactor(ctx, key, 0.5), "CutRateFactor")
+	if f, since, err := s.RateFactor(ctx, key); err != nil || f != 0.5 || since < 0 || since > time.Minute {
+		t.Fatalf("RateFactor after a cut = %v, %v, %v", f, since, err)
 	}
 }
