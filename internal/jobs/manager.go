@@ -105,7 +105,7 @@ type Manager struct {
 
 	batches batchJobs
 
-	engine *engine
+	runtime *runtime
 }
 
 // NewManager checks cfg, fills its defaults, migrates River's tables and
@@ -445,7 +445,7 @@ func (m *Manager) withTx(ctx context.Context, fn func(tx *jobstore.Tx) error) er
 		return fmt.Errorf("jobs: commit: %w", err)
 	}
 	if m.takeReleased(tx) {
-		m.engine.waker.wake()
+		m.runtime.waker.wake()
 	}
 	return nil
 }

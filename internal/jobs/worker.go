@@ -116,8 +116,8 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 // committed together, as outcomes are.
 func (m *Manager) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
 	s := &start{ctx: ctx, rj: rj}
-	if m.engine.starts != nil {
-		m.engine.starts.submit(s, m.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
+	if m.runtime.starts != nil {
+		m.runtime.starts.submit(s, m.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
 	} else {
 		m.startBatch([]*start{s})
 	}
@@ -392,8 +392,8 @@ func fatalMessage(err error, j *Job) string {
 // was not counted).
 func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) (float64, error) {
 	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
-	if m.engine.finishes != nil {
-		m.engine.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
+	if m.runtime.finishes != nil {
+		m.runtime.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
 	} else {
 		m.finishBatch([]*finish{f})
 	}

@@ -57,7 +57,10 @@ func (w *itemWorker) Work(ctx context.Context, job *river.Job[ItemArgs]) error {
 	return w.m.work(ctx, job)
 }
 
-type engine struct {
+// runtime is the River side of a Manager: its client and driver, the
+// loops a started Manager runs, and on SQLite the group commits of items'
+// starts and outcomes. ("engine" names the package internal/engine.)
+type runtime struct {
 	pgPool *pgxpool.Pool
 	client *river.Client[*sql.Tx]
 	waker  *waker // SQLite: wakes River when this process releases items
@@ -104,7 +107,7 @@ func (m *Manager) migrateRiver(ctx context.Context, migrator *rivermigrate.Migra
 
 // open makes River's driver and client and migrates River's tables.
 func (m *Manager) open(ctx context.Context) error {
-	e := &engine{}
+	e := &runtime{}
 	var driver riverdriver.Driver[*sql.Tx]
 	if m.store.IsPostgres() {
 		pool, err := pgxpool.New(ctx, m.store.DSN())
@@ -124,7 +127,7 @@ func (m *Manager) open(ctx context.Context) error {
 		e.starts, e.finishes = &groupCommit[*start]{}, &groupCommit[*finish]{}
 		driver = &wakingDriver{Driver: riversqlite.New(m.js.RiverHandle()), w: e.waker}
 	}
-	m.engine = e
+	m.runtime = e
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(m.log)})
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
@@ -167,11 +170,11 @@ func (m *Manager) open(ctx context.Context) error {
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() { close(m.closing) })
 	m.subsDone.Wait()
-	if m.engine == nil {
+	if m.runtime == nil {
 		return nil
 	}
-	if m.engine.pgPool != nil {
-		m.engine.pgPool.Close()
+	if m.runtime.pgPool != nil {
+		m.runtime.pgPool.Close()
 	}
 	return nil
 }
@@ -179,7 +182,7 @@ func (m *Manager) Close() error {
 // Start starts the River workers and this process's control loops. It
 // returns at once; Stop ends them.
 func (m *Manager) Start(ctx context.Context) error {
-	e := m.engine
+	e := m.runtime
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.started {
@@ -204,7 +207,7 @@ func (m *Manager) Start(ctx context.Context) error {
 // ends, then cancels them; a cancelled object goes back to ready and is
 // written again by the next run.
 func (m *Manager) Stop(ctx context.Context) error {
-	e := m.engine
+	e := m.runtime
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.started {
@@ -248,7 +251,7 @@ func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
 	}
 	ch, unsubscribe := m.Subscribe(ctx, id)
 	defer unsubscribe()
-	if !m.engine.isStarted() {
+	if !m.runtime.isStarted() {
 		if err := m.Start(ctx); err != nil {
 			return nil, err
 		}
@@ -274,7 +277,7 @@ func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
 	return j, ctx.Err()
 }
 
-func (e *engine) isStarted() bool {
+func (e *runtime) isStarted() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.started
@@ -321,10 +324,10 @@ func (m *Manager) release(ctx context.Context, tx *jobstore.Tx, id int64) error 
 	if err := tx.EnqueueItems(ctx, id, ids); err != nil {
 		return fmt.Errorf("jobs: enqueue items: %w", err)
 	}
-	if _, err := m.engine.client.InsertManyTx(ctx, tx.SQL(), params); err != nil {
+	if _, err := m.runtime.client.InsertManyTx(ctx, tx.SQL(), params); err != nil {
 		return fmt.Errorf("jobs: insert river jobs: %w", err)
 	}
-	if m.engine.waker != nil {
+	if m.runtime.waker != nil {
 		m.markReleased(tx)
 	}
 	return nil
