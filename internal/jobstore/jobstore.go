@@ -28,6 +28,9 @@ type Store interface {
 	// Begin opens a write transaction. On SQLite the write handle has one
 	// connection: a goroutine must never hold two.
 	Begin(ctx context.Context) (*Tx, error)
+	// Within is the job store in tx, a write transaction begun elsewhere
+	// on the same database (the store's), which its owner commits.
+	Within(tx *sql.Tx) *Tx
 	// RiverHandle is the handle River's driver must share: on SQLite the
 	// store's one write connection, so that River's statements and the
 	// items' transactions queue in database/sql rather than on SQLite's
@@ -148,6 +151,11 @@ type Executor interface {
 	TakeOverFetched(ctx context.Context, id, run int64, next string) (bool, error)
 	TakeOverRunning(ctx context.Context, id int64, worker, next string) (bool, error)
 
+	// JobWorkingOn returns a job of orgID that is not final (queued,
+	// running, pausing or paused) and works on projectID, as its project
+	// or through an item's object, the oldest first; ErrNotFound when
+	// there is none.
+	JobWorkingOn(ctx context.Context, orgID, projectID int64) (id int64, status string, err error)
 	// CountJobs counts orgID's jobs, those in status when set.
 	CountJobs(ctx context.Context, orgID int64, status string) (int, error)
 	// JobsByStatus counts the jobs by status, JobTotals sums their

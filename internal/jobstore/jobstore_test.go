@@ -10,9 +10,11 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivermigrate"
 
+	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/jobstore/jobstoretest"
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
+	"github.com/modeldoc/modeldoc/internal/store/storetest"
 )
 
 // TestConformance runs the job store's suite on SQLite, and on PostgreSQL
@@ -44,6 +46,24 @@ func TestConformance(t *testing.T) {
 						t.Fatal(err)
 					}
 					return org.ID
+				},
+				NewProject: func(t *testing.T, orgID int64) (int64, []int64) {
+					n++
+					cat := storetest.Fixture()
+					cat.ProjectName = fmt.Sprintf("p%d", n)
+					sum, err := st.ImportCatalog(t.Context(), orgID, cat)
+					if err != nil {
+						t.Fatal(err)
+					}
+					var ids []int64
+					err = st.EachSelectable(t.Context(), orgID, sum.ProjectID, nil, func(id, _ int64, _ string, _ modeldoc.ObjectType) error {
+						ids = append(ids, id)
+						return nil
+					})
+					if err != nil || len(ids) == 0 {
+						t.Fatalf("the project's objects: %v (%d)", err, len(ids))
+					}
+					return sum.ProjectID, ids
 				},
 				RiverKind: "conformance_item",
 			}

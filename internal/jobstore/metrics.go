@@ -12,6 +12,18 @@ func orgWhere(orgID int64, col string) (string, []any) {
 	return " WHERE " + col + " = ?", []any{orgID}
 }
 
+func (e *exec) JobWorkingOn(ctx context.Context, orgID, projectID int64) (int64, string, error) {
+	var id int64
+	var status string
+	err := e.queryRow(ctx, e.r, `SELECT j.id, j.status FROM jobs j
+			WHERE j.org_id = ? AND j.status IN ('queued', 'running', 'pausing', 'paused')
+			  AND (j.project_id = ? OR EXISTS (
+			    SELECT 1 FROM job_items i JOIN objects o ON o.id = i.object_id
+			    WHERE i.job_id = j.id AND o.project_id = ?))
+			ORDER BY j.id LIMIT 1`, orgID, projectID, projectID).Scan(&id, &status)
+	return id, status, notFound(err)
+}
+
 func (e *exec) CountJobs(ctx context.Context, orgID int64, status string) (int, error) {
 	q, args := "SELECT COUNT(*) FROM jobs WHERE org_id = ?", []any{orgID}
 	if status != "" {

@@ -52,6 +52,10 @@ func (s *dbStore) Begin(ctx context.Context) (*Tx, error) {
 	return &Tx{exec: exec{r: tx, w: tx, pg: s.pg}, tx: tx}, nil
 }
 
+func (s *dbStore) Within(tx *sql.Tx) *Tx {
+	return &Tx{exec: exec{r: tx, w: tx, pg: s.pg}, tx: tx}
+}
+
 func (s *dbStore) RiverHandle() *sql.DB { return s.write }
 func (s *dbStore) IsPostgres() bool     { return s.pg }
 

@@ -22,6 +22,9 @@ type Harness struct {
 	Store jobstore.Store
 	// NewOrg creates an organization jobs can belong to.
 	NewOrg func(t *testing.T) int64
+	// NewProject imports a project of orgID and returns it and the ids of
+	// its objects.
+	NewProject func(t *testing.T, orgID int64) (projectID int64, objectIDs []int64)
 	// RiverKind is the kind of River job StaleFetched is asked about;
 	// River's tables must exist on Store's handle.
 	RiverKind string
@@ -40,6 +43,7 @@ func Exercise(t *testing.T, open func(t *testing.T) Harness) {
 	t.Run("Logs", func(t *testing.T) { testLogs(t, h) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, h) })
 	t.Run("Counts", func(t *testing.T) { testCounts(t, h) })
+	t.Run("WorkingOn", func(t *testing.T) { testWorkingOn(t, h) })
 	t.Run("Retention", func(t *testing.T) { testRetention(t, h) })
 	t.Run("Transactions", func(t *testing.T) { testTransactions(t, h) })
 	t.Run("RiverLock", func(t *testing.T) { testRiverLock(t, h) })
@@ -889,6 +893,18 @@ func testTransactions(t *testing.T, h Harness) {
 	if _, err := s.GetJobByID(ctx, id); !errors.Is(err, jobstore.ErrNotFound) {
 		t.Fatalf("a rolled back job is there: %v", err)
 	}
+	// Within runs in a transaction begun elsewhere, which its owner ends.
+	raw, err := s.RiverHandle().BeginTx(ctx, nil)
+	must(t, err, "BeginTx")
+	id, err = s.Within(raw).InsertJob(ctx, jobstore.NewJob{OrgID: org, Options: "{}", Now: t0})
+	must(t, err, "Within.InsertJob")
+	if s.Within(raw).SQL() != raw {
+		t.Fatal("Within's SQL is not the transaction it was given")
+	}
+	must(t, raw.Rollback(), "Rollback")
+	if _, err := s.GetJobByID(ctx, id); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Fatalf("a job inserted Within a rolled back transaction is there: %v", err)
+	}
 	// A savepoint's failure undoes its own statements only.
 	job := newJob(t, s, org, nil)
 	inTx(t, s, func(tx *jobstore.Tx) error {
@@ -1123,5 +1139,40 @@ func testRateLimits(t *testing.T, h Harness) {
 	must(t, s.CutRateFactor(ctx, key, 0.5), "CutRateFactor")
 	if f, since, err := s.RateFactor(ctx, key); err != nil || f != 0.5 || since < 0 || since > time.Minute {
 		t.Fatalf("RateFactor after a cut = %v, %v, %v", f, since, err)
+	}
+}
+
+func testWorkingOn(t *testing.T, h Harness) {
+	ctx := context.Background()
+	s := h.Store
+	org, other := h.NewOrg(t), h.NewOrg(t)
+	p1, _ := h.NewProject(t, org)
+	p2, objs := h.NewProject(t, org)
+	if _, _, err := s.JobWorkingOn(ctx, org, p1); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Fatalf("JobWorkingOn with no job: %v", err)
+	}
+	// A job of the project, then a finished one: only the first counts.
+	j1 := newJob(t, s, org, func(j *jobstore.NewJob) { j.ProjectID = p1 })
+	if id, st, err := s.JobWorkingOn(ctx, org, p1); err != nil || id != j1 || st != "queued" {
+		t.Fatalf("JobWorkingOn = %d %s %v, want job %d queued", id, st, err, j1)
+	}
+	if _, _, err := s.JobWorkingOn(ctx, other, p1); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Fatalf("JobWorkingOn crossed organizations: %v", err)
+	}
+	inTx(t, s, func(tx *jobstore.Tx) error { return tx.CompleteJob(ctx, j1, t0) })
+	if _, _, err := s.JobWorkingOn(ctx, org, p1); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Fatalf("JobWorkingOn found a completed job: %v", err)
+	}
+	// A job over several projects works on p2 through its items' objects.
+	j2 := newJob(t, s, org, nil)
+	inTx(t, s, func(tx *jobstore.Tx) error {
+		return tx.InsertItems(ctx, j2, []jobstore.NewItem{{ObjectID: objs[0], ObjectName: "x"}}, t0)
+	})
+	inTx(t, s, func(tx *jobstore.Tx) error { return tx.PauseJob(ctx, j2, "user_paused", t0) })
+	if id, st, err := s.JobWorkingOn(ctx, org, p2); err != nil || id != j2 || st != "paused" {
+		t.Fatalf("JobWorkingOn through items = %d %s %v, want job %d paused", id, st, err, j2)
+	}
+	if _, _, err := s.JobWorkingOn(ctx, org, p1); !errors.Is(err, jobstore.ErrNotFound) {
+		t.Fatalf("JobWorkingOn of p1 found the job of p2's objects: %v", err)
 	}
 }
