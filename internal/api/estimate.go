@@ -20,12 +20,8 @@ func (a *API) selectionSize(ctx context.Context, orgID int64, sel jobs.Selection
 	if sel.Pattern == "" && sel.ProjectID == 0 && len(sel.ObjectIDs)+len(sel.Names) > 0 {
 		return len(sel.ObjectIDs) + len(sel.Names), nil
 	}
-	q, args := "SELECT COUNT(*) FROM objects o JOIN projects p ON p.id = o.project_id WHERE p.org_id = ?", []any{orgID}
-	if sel.ProjectID != 0 {
-		q, args = q+" AND p.id = ?", append(args, sel.ProjectID)
-	}
-	var n int
-	if err := a.st.ReadDB().QueryRowContext(ctx, a.st.Rebind(q), args...).Scan(&n); err != nil {
+	n, err := a.st.SelectionSize(ctx, orgID, sel.ProjectID)
+	if err != nil {
 		return 0, fmt.Errorf("api: selection size: %w", err)
 	}
 	return n, nil

@@ -168,13 +168,8 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 // countJobs counts the organization's jobs for the listing's total; the
 // job manager pages but does not count.
 func (a *API) countJobs(r *http.Request, orgID int64, status string) (int, error) {
-	q, args := "SELECT COUNT(*) FROM jobs WHERE org_id = ?", []any{orgID}
-	if status != "" {
-		q += " AND status = ?"
-		args = append(args, status)
-	}
-	var n int
-	if err := a.st.ReadDB().QueryRowContext(r.Context(), a.st.Rebind(q), args...).Scan(&n); err != nil {
+	n, err := a.st.JobStore().CountJobs(r.Context(), orgID, status)
+	if err != nil {
 		return 0, fmt.Errorf("api: count jobs: %w", err)
 	}
 	return n, nil
@@ -389,15 +384,14 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) {
 // read keeps the stream open, the next check deciding, rather than cutting
 // every stream at a hiccup of the store.
 func (a *API) tokenValid(ctx context.Context, tokenID int64) bool {
-	var n int
-	err := a.st.ReadDB().QueryRowContext(ctx, a.st.Rebind("SELECT COUNT(*) FROM api_tokens WHERE id = ? AND revoked_at IS NULL"), tokenID).Scan(&n)
+	ok, err := a.st.TokenActive(ctx, tokenID)
 	if err != nil {
 		if ctx.Err() == nil {
 			a.log.Warn("api: event stream: token check", "token", tokenID, "err", err)
 		}
 		return true
 	}
-	return n > 0
+	return ok
 }
 
 // eventName names the event for the job's state: the job's ending once

@@ -141,7 +141,7 @@ func TestLogRetentionKeepsTotals(t *testing.T) {
 			(SELECT id FROM generation_logs WHERE job_id = ? ORDER BY id LIMIT ?)`), old, job.ID, half); err != nil {
 			t.Fatal(err)
 		}
-		n, err := st.DeleteGenerationLogsBefore(ctx, time.Now().Add(-90*24*time.Hour), 3)
+		n, err := st.JobStore().DeleteGenerationLogsBefore(ctx, time.Now().Add(-90*24*time.Hour), 3)
 		if err != nil || n != int64(half) {
 			t.Fatalf("deleted %d rows (%v), want the %d older than 90 days", n, err, half)
 		}
@@ -151,7 +151,7 @@ func TestLogRetentionKeepsTotals(t *testing.T) {
 			t.Fatalf("%d calls left, want %d", rest.Total, logs.Total-half)
 		}
 		// Then everything, as a retention shorter than the logs' age would.
-		if _, err := st.DeleteGenerationLogsBefore(ctx, time.Now().Add(time.Hour), 0); err != nil {
+		if _, err := st.JobStore().DeleteGenerationLogsBefore(ctx, time.Now().Add(time.Hour), 0); err != nil {
 			t.Fatal(err)
 		}
 		var left int

@@ -32,7 +32,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]string{"store": "ok", "migrations": "ok"}
 	ready := true
-	if err := a.st.ReadDB().PingContext(ctx); err != nil {
+	if err := a.st.Ping(ctx); err != nil {
 		a.log.Warn("api: readiness: store unreachable", "err", err)
 		checks["store"], checks["migrations"], ready = "unreachable", "unknown", false
 	} else if ok, err := a.st.MigrationsApplied(ctx); err != nil || !ok {

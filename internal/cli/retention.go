@@ -40,12 +40,12 @@ func parseRetention(s string) (time.Duration, error) {
 
 // pruneLogs deletes the generation logs older than retain at once and then
 // every interval until ctx ends. Several serve processes may run it on one
-// database: each deleted row is counted once (store.DeleteGenerationLogsBefore).
+// database: each deleted row is counted once (jobstore.Store.DeleteGenerationLogsBefore).
 func pruneLogs(ctx context.Context, st *store.Store, retain, interval time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		n, err := st.DeleteGenerationLogsBefore(ctx, st.Now().Add(-retain), 0)
+		n, err := st.JobStore().DeleteGenerationLogsBefore(ctx, st.Now().Add(-retain), 0)
 		switch {
 		case err != nil && ctx.Err() == nil:
 			logger.Warn("retention: deleting old generation logs failed; retrying at the next round", "err", err, "deleted", n)

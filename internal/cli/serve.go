@@ -181,7 +181,5 @@ func tokenCount(ctx context.Context, a *App) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	var n int
-	err = st.ReadDB().QueryRowContext(ctx, "SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL").Scan(&n)
-	return n, err
+	return st.CountActiveTokens(ctx)
 }

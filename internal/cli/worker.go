@@ -107,10 +107,7 @@ func (a *App) runWorker(cmd *cobra.Command, f *workerFlags) error {
 	if err := providerkeys.VerifyStore(ctx, st); err != nil {
 		return err
 	}
-	if f.dbMaxConns > 0 && st.IsPostgres() {
-		st.DB().SetMaxOpenConns(f.dbMaxConns)
-		st.DB().SetMaxIdleConns(min(f.dbMaxConns, 8))
-	}
+	st.SetPoolSize(f.dbMaxConns)
 	jc, err := batchTimings(jobs.Config{MaxWorkers: f.maxWorkers, WorkerID: id, Heartbeat: f.heartbeat, Lease: f.lease})
 	if err != nil {
 		return err

@@ -165,8 +165,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if cfg.Limits == nil {
 		cfg.Limits = ratelimit.NewRegistry(nil)
 		if cfg.Store.IsPostgres() {
-			db := cfg.Store.DB()
-			cfg.Limits = ratelimit.NewRegistry(func(key string) ratelimit.Bucket { return ratelimit.NewPGBucket(db, key) })
+			rs := cfg.Store.JobStore()
+			cfg.Limits = ratelimit.NewRegistry(func(key string) ratelimit.Bucket { return ratelimit.NewPGBucket(rs, key) })
 		}
 	}
 	prices, err := cost.Load(cfg.PricesFile)

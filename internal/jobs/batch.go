@@ -27,7 +27,6 @@ package jobs
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -39,42 +38,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
 // BatchProgress is a batch-mode job's provider batches, as Get shows it.
-type BatchProgress struct {
-	// Batches counts the chunks submitted, Open those not ended yet.
-	Batches int64 `json:"batches"`
-	Open    int64 `json:"open"`
-	// Submitted counts the calls sent in a batch; Completed those the
-	// provider answered and Failed those that failed (and went into a
-	// follow-up batch or failed their layer).
-	Submitted int64 `json:"submitted"`
-	Completed int64 `json:"completed"`
-	Failed    int64 `json:"failed"`
-	// ExpiresAt is when the earliest open batch expires (24 h after it
-	// was created); nil when none is open.
-	ExpiresAt *time.Time `json:"expires_at,omitempty"`
-}
-
-func (m *Manager) fillBatch(ctx context.Context, q querier, j *Job) error {
-	p := &BatchProgress{}
-	var exp sqldialect.Time
-	if err := m.queryRow(ctx, q, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN ended = 0 THEN 1 ELSE 0 END), 0),
-		MIN(CASE WHEN ended = 0 THEN expires_at END) FROM job_batches WHERE job_id = ? AND batch_id <> ''`, j.ID).Scan(&p.Batches, &p.Open, &exp); err != nil {
-		return fmt.Errorf("jobs: batch progress: %w", err)
-	}
-	p.ExpiresAt = exp.Ptr()
-	if err := m.queryRow(ctx, q, `SELECT COUNT(*), COALESCE(SUM(CASE WHEN c.status = 'succeeded' THEN 1 ELSE 0 END), 0),
-		COALESCE(SUM(CASE WHEN c.status = 'failed' THEN 1 ELSE 0 END), 0)
-		FROM batch_calls c JOIN job_batches b ON b.id = c.chunk_id WHERE c.job_id = ? AND b.batch_id <> ''`, j.ID).Scan(&p.Submitted, &p.Completed, &p.Failed); err != nil {
-		return fmt.Errorf("jobs: batch progress: %w", err)
-	}
-	j.Batch = p
-	return nil
-}
+type BatchProgress = jobstore.BatchProgress
 
 func (m *Manager) batchLinger() time.Duration {
 	if m.cfg.BatchLinger > 0 {
@@ -245,10 +214,12 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 	// Recorded already: its result, or its batch to wait for.
 	var status, result, batchID, key string
 	var chunk int64
-	err := m.queryRow(ctx, m.store.DB(), `SELECT c.status, c.result, c.chunk_id, b.batch_id, b.chunk_key FROM batch_calls c
-		JOIN job_batches b ON b.id = c.chunk_id WHERE c.job_id = ? AND c.custom_id = ?`, bj.jobID, id).Scan(&status, &result, &chunk, &batchID, &key)
+	rec, err := m.js.BatchCall(ctx, bj.jobID, id)
+	if err == nil {
+		status, result, chunk, batchID, key = rec.Status, rec.Result, rec.Chunk, rec.BatchID, rec.Key
+	}
 	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	case errors.Is(err, jobstore.ErrNotFound):
 	case err != nil:
 		return writer.Result{}, transient("reading the batch call", err)
 	case status != "submitted":
@@ -269,7 +240,7 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 			batchID = st.ID
 			break
 		}
-		if _, err := m.exec(ctx, m.store.DB(), `DELETE FROM job_batches WHERE id = ? AND batch_id = ''`, chunk); err != nil {
+		if err := m.js.DeleteUnsubmittedChunk(ctx, chunk); err != nil {
 			return writer.Result{}, transient("dropping an unsubmitted chunk", err)
 		}
 		chunk = 0
@@ -423,11 +394,9 @@ func (bj *batchJob) deliverRecorded(ctx context.Context, id, result string) (wri
 // is the result's first delivery.
 func (bj *batchJob) charge(ctx context.Context, id string, r writer.BatchResult) (writer.Result, error) {
 	m := bj.m
-	res, err := m.exec(context.WithoutCancel(ctx), m.store.DB(), `UPDATE batch_calls SET charged = 1 WHERE job_id = ? AND custom_id = ? AND charged = 0`, bj.jobID, id)
-	if err == nil {
-		if n, _ := res.RowsAffected(); n == 0 {
-			noteFree(ctx)
-		}
+	first, err := m.js.ChargeBatchCall(context.WithoutCancel(ctx), bj.jobID, id)
+	if err == nil && !first {
+		noteFree(ctx)
 	}
 	return r.Result, r.Err
 }
@@ -492,26 +461,14 @@ func (bj *batchJob) submit(calls []*batchCall) {
 	var chunk int64
 	now := m.now()
 	key := "modeldoc-" + randomID() + randomID()
-	err := m.withTx(ctx, func(tx *sql.Tx) error {
-		if err := m.queryRow(ctx, tx, `INSERT INTO job_batches (job_id, provider, chunk_key, status, calls, created_at, updated_at)
-			VALUES (?, ?, ?, 'submitting', ?, ?, ?) RETURNING id`, bj.jobID, bj.b.Provider(), key, len(calls), now, now).Scan(&chunk); err != nil {
-			return fmt.Errorf("jobs: record batch: %w", err)
-		}
-		for start := 0; start < len(calls); start += 200 {
-			end := min(start+200, len(calls))
-			var b strings.Builder
-			b.WriteString(`INSERT INTO batch_calls (job_id, custom_id, chunk_id, item_id, status) VALUES `)
-			var args []any
-			for i, c := range calls[start:end] {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(`(?, ?, ?, ?, 'submitted')`)
-				args = append(args, bj.jobID, c.id, chunk, c.itemID)
-			}
-			if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
-				return fmt.Errorf("jobs: record batch calls: %w", err)
-			}
+	cc := make([]jobstore.ChunkCall, len(calls))
+	for i, c := range calls {
+		cc[i] = jobstore.ChunkCall{CustomID: c.id, ItemID: c.itemID}
+	}
+	err := m.withTx(ctx, func(tx *jobstore.Tx) error {
+		var err error
+		if chunk, err = tx.InsertChunk(ctx, bj.jobID, bj.b.Provider(), key, cc, now); err != nil {
+			return fmt.Errorf("jobs: %w", err)
 		}
 		return nil
 	})
@@ -527,7 +484,7 @@ func (bj *batchJob) submit(calls []*batchCall) {
 	st, err := bj.b.Submit(ctx, key, bc)
 	if err != nil {
 		// Refused: nothing of it was submitted.
-		if _, derr := m.exec(ctx, m.store.DB(), `DELETE FROM job_batches WHERE id = ?`, chunk); derr != nil {
+		if derr := m.js.DeleteChunk(ctx, chunk); derr != nil {
 			m.log.Warn("jobs: drop a refused batch", "job", bj.jobID, "err", derr)
 		}
 		fail(err)
@@ -552,18 +509,8 @@ func (bj *batchJob) submit(calls []*batchCall) {
 
 // record writes what the provider said of chunk's batch.
 func (bj *batchJob) record(ctx context.Context, chunk int64, st writer.BatchState) error {
-	var exp any
-	if !st.ExpiresAt.IsZero() {
-		exp = st.ExpiresAt.UTC().Round(time.Microsecond)
-	}
-	ended := 0
-	if st.Ended {
-		ended = 1
-	}
-	_, err := bj.m.exec(ctx, bj.m.store.DB(), `UPDATE job_batches SET batch_id = ?, status = ?, ended = ?, completed = ?, failed = ?,
-		message = ?, expires_at = COALESCE(?, expires_at), updated_at = ? WHERE id = ?`,
-		st.ID, st.Status, ended, st.Completed, st.FailedCalls, st.Message, exp, bj.m.now(), chunk)
-	return err
+	return bj.m.js.RecordBatch(ctx, chunk, jobstore.BatchState{ID: st.ID, Status: st.Status, Ended: st.Ended,
+		Completed: st.Completed, Failed: st.FailedCalls, Message: st.Message, ExpiresAt: st.ExpiresAt}, bj.m.now())
 }
 
 func (bj *batchJob) ensurePolling(chunk int64, batchID string) {
@@ -647,11 +594,10 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result func(string) writer.BatchResult, store bool) {
 	m := bj.m
 	if store {
-		err := m.withTx(context.Background(), func(tx *sql.Tx) error {
+		err := m.withTx(context.Background(), func(tx *jobstore.Tx) error {
 			for id := range calls {
 				status, js := encodeResult(result(id))
-				if _, err := m.exec(context.Background(), tx, `UPDATE batch_calls SET status = ?, result = ? WHERE job_id = ? AND custom_id = ? AND chunk_id = ?`,
-					status, js, bj.jobID, id, chunk); err != nil {
+				if err := tx.SetBatchCallResult(context.Background(), bj.jobID, chunk, id, status, js); err != nil {
 					return err
 				}
 			}
@@ -694,34 +640,17 @@ func (bj *batchJob) cancelProvider(ctx context.Context) {
 
 // cancelBatches asks the provider to cancel every open batch of job id.
 func (m *Manager) cancelBatches(ctx context.Context, id int64, b writer.Batcher) error {
-	rows, err := m.query(ctx, m.store.DB(), `SELECT id, batch_id FROM job_batches WHERE job_id = ? AND ended = 0 AND batch_id <> ''`, id)
+	opens, err := m.js.OpenBatches(ctx, id)
 	if err != nil {
-		return err
-	}
-	type open struct {
-		chunk int64
-		batch string
-	}
-	var opens []open
-	for rows.Next() {
-		var o open
-		if err := rows.Scan(&o.chunk, &o.batch); err != nil {
-			rows.Close()
-			return err
-		}
-		opens = append(opens, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	var errs []error
 	for _, o := range opens {
-		if err := b.Cancel(ctx, o.batch); err != nil {
+		if err := b.Cancel(ctx, o.BatchID); err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if _, err := m.exec(ctx, m.store.DB(), `UPDATE job_batches SET status = 'cancelling', updated_at = ? WHERE id = ? AND ended = 0`, m.now(), o.chunk); err != nil {
+		if err := m.js.MarkBatchCancelling(ctx, o.Chunk, m.now()); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -270,14 +271,15 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 	g.logs = append(g.logs, l)
 }
 
-// spent sums the tokens and cost of the calls logged so far.
-func (g *guard) spent() (pt, ct, cached int64, cost float64) {
+// spend sums the tokens and cost of the calls logged so far.
+func (g *guard) spend() jobstore.Spend {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	var s jobstore.Spend
 	for _, l := range g.logs {
-		pt, ct, cached, cost = pt+l.PromptTokens, ct+l.CompletionTokens, cached+l.CachedTokens, cost+l.Cost
+		s.PromptTokens, s.CompletionTokens, s.CachedTokens, s.Cost = s.PromptTokens+l.PromptTokens, s.CompletionTokens+l.CompletionTokens, s.CachedTokens+l.CachedTokens, s.Cost+l.Cost
 	}
-	return
+	return s
 }
 
 // settle marks the object's cost as being committed; done ends it.

@@ -3,15 +3,15 @@ package jobs
 import (
 	"container/heap"
 	"context"
-	"database/sql"
 	"fmt"
 	"path"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
-	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 )
 
 // selected is one object of a selection with what its item needs of its
@@ -55,23 +55,6 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 		return nil, 0, err
 	}
 	s := req.Selection
-	db := m.store.ReadDB()
-	q := `SELECT o.id, o.project_id, o.name, o.type FROM objects o JOIN projects p ON p.id = o.project_id
-		WHERE p.org_id = ? AND NOT o.deleted`
-	args := []any{orgID}
-	if s.ProjectID != 0 {
-		q += ` AND o.project_id = ?`
-		args = append(args, s.ProjectID)
-	}
-	if len(s.ObjectIDs) > 0 {
-		q += ` AND ` + m.inIDs("o.id")
-		args = append(args, sqldialect.IDList(s.ObjectIDs))
-	}
-	q += ` ORDER BY o.id`
-	rows, err := m.query(ctx, db, q, args...)
-	if err != nil {
-		return nil, 0, fmt.Errorf("jobs: select objects: %w", err)
-	}
 	types := map[modeldoc.ObjectType]bool{}
 	for _, t := range s.Types {
 		types[t] = true
@@ -93,29 +76,23 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	var sel []*selected
 	projects := map[int64]bool{}
 	var projectID int64
-	for rows.Next() {
-		var o selected
-		var typ string
-		var pid int64
-		if err := rows.Scan(&o.id, &pid, &o.name, &typ); err != nil {
-			rows.Close()
-			return nil, 0, err
-		}
+	err := m.store.EachSelectable(ctx, orgID, s.ProjectID, s.ObjectIDs, func(id, pid int64, name string, typ modeldoc.ObjectType) error {
+		o := selected{id: id, name: name}
 		if len(s.ObjectIDs) > 0 {
 			foundIDs[o.id] = true
 		}
 		if len(names) > 0 && !names[o.name] {
-			continue
+			return nil
 		}
 		if s.Pattern != "" {
 			if ok, _ := path.Match(s.Pattern, o.name); !ok {
-				continue
+				return nil
 			}
 		}
 		// Ids and names are explicit: they are documented whatever their
 		// type; a project or a pattern takes the documentable types.
-		if len(s.ObjectIDs) == 0 && len(names) == 0 && !types[modeldoc.ObjectType(typ)] {
-			continue
+		if len(s.ObjectIDs) == 0 && len(names) == 0 && !types[typ] {
+			return nil
 		}
 		if len(names) > 0 {
 			found[o.name] = true
@@ -127,10 +104,10 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 		projects[pid] = true
 		projectID = pid
 		sel = append(sel, &o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
+		return nil
+	})
+	if err != nil {
+		return nil, 0, fmt.Errorf("jobs: select objects: %w", err)
 	}
 	for _, id := range s.ObjectIDs {
 		if !foundIDs[id] {
@@ -148,7 +125,7 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	}
 	for _, n := range s.Names {
 		if len(nameProjects[n]) > 1 {
-			return nil, 0, m.nameInSeveralProjects(ctx, db, orgID, n, nameProjects[n])
+			return nil, 0, m.nameInSeveralProjects(ctx, orgID, n, nameProjects[n])
 		}
 	}
 	if len(sel) == 0 {
@@ -157,7 +134,7 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	if len(projects) != 1 {
 		projectID = 0
 	}
-	if err := m.order(ctx, db, sel); err != nil {
+	if err := m.order(ctx, sel); err != nil {
 		return nil, 0, err
 	}
 	if err := m.plan(ctx, orgID, req, sel); err != nil {
@@ -169,35 +146,27 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 // order sorts sel upstream first (Kahn's algorithm over the lineage edges
 // between selected objects; ties by name) and records each object's
 // selected upstream objects. A cycle is an error naming its objects.
-func (m *Manager) order(ctx context.Context, db *sql.DB, sel []*selected) error {
+func (m *Manager) order(ctx context.Context, sel []*selected) error {
 	byID := make(map[int64]*selected, len(sel))
 	ids := make([]int64, 0, len(sel))
 	for _, o := range sel {
 		byID[o.id] = o
 		ids = append(ids, o.id)
 	}
-	rows, err := m.query(ctx, db, `SELECT upstream_id, downstream_id FROM edges WHERE `+m.inIDs("downstream_id"), sqldialect.IDList(ids))
+	edges, err := m.store.EdgesInto(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("jobs: lineage: %w", err)
 	}
 	down := map[int64][]int64{}
 	indeg := map[int64]int{}
-	for rows.Next() {
-		var up, dn int64
-		if err := rows.Scan(&up, &dn); err != nil {
-			rows.Close()
-			return err
-		}
+	for _, e := range edges {
+		up, dn := e.Upstream, e.Downstream
 		if byID[up] == nil || up == dn {
 			continue
 		}
 		byID[dn].deps = append(byID[dn].deps, up)
 		down[up] = append(down[up], dn)
 		indeg[dn]++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	// A heap of the ready objects, by name, keeps the order deterministic
 	// in O(n log n); re-sorting the ready list at every step was quadratic
@@ -247,21 +216,9 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 	}
 	current := map[int64]bool{}
 	if !req.RegenerateAll && (req.SkipExisting || req.OnlyStale) {
-		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT object_id FROM doc_versions WHERE is_current AND `+m.inIDs("object_id"), sqldialect.IDList(ids))
-		if err != nil {
+		var err error
+		if current, err = m.store.CurrentDocIDs(ctx, ids); err != nil {
 			return fmt.Errorf("jobs: current documentation: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return err
-			}
-			current[id] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
 		}
 	}
 	// OnlyStale uses the store's one definition of stale, so that it
@@ -313,25 +270,17 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 
 // nameInSeveralProjects is the error of a selected name that objects of
 // several projects have: which one is meant is never guessed.
-func (m *Manager) nameInSeveralProjects(ctx context.Context, db *sql.DB, orgID int64, name string, pids map[int64]bool) error {
-	var projects []string
-	rows, err := m.query(ctx, db, `SELECT id, name FROM projects WHERE org_id = ? ORDER BY id`, orgID)
+func (m *Manager) nameInSeveralProjects(ctx context.Context, orgID int64, name string, pids map[int64]bool) error {
+	all, err := m.store.ListProjects(ctx, orgID)
 	if err != nil {
 		return fmt.Errorf("jobs: projects: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var pn string
-		if err := rows.Scan(&id, &pn); err != nil {
-			return err
+	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	var projects []string
+	for _, p := range all {
+		if pids[p.ID] {
+			projects = append(projects, fmt.Sprintf("%s (project_id %d)", p.Name, p.ID))
 		}
-		if pids[id] {
-			projects = append(projects, fmt.Sprintf("%s (project_id %d)", pn, id))
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return err
 	}
 	return modeldoc.Errorf(modeldoc.EINVALID, "The name %q is in several projects: %s. Choose one with the selection's project_id (--project in the CLI), or select by object id.", name, strings.Join(projects, ", "))
 }
@@ -406,30 +355,24 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 	}
 	now := m.now()
 	var jobID int64
-	err = m.withTx(ctx, func(tx *sql.Tx) error {
-		var project any
-		if projectID != 0 {
-			project = projectID
-		}
-		insert := `INSERT INTO jobs (org_id, project_id, status, options, total, skipped, estimated_cost,
-			estimated_prompt_tokens, estimated_completion_tokens, budget, concurrency, triggered_by_user_id, triggered_by_email,
-			created_at, updated_at) VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
+	err = m.withTx(ctx, func(tx *jobstore.Tx) error {
 		estCost := est.EstimatedCost
 		if req.Batch && est.BatchPriceKnown {
 			// What the job will cost: its calls are priced at the batch prices.
 			estCost = est.EstimatedBatchCost
 		}
-		if err := m.queryRow(ctx, tx, insert, orgID, project, opts, est.Total, est.Skipped,
-			estCost, est.EstimatedPromptTokens, est.EstimatedCompletionTokens, req.Budget, req.Concurrency,
-			req.TriggeredByUserID, req.TriggeredByEmail, now, now).Scan(&jobID); err != nil {
+		var err error
+		if jobID, err = tx.InsertJob(ctx, jobstore.NewJob{OrgID: orgID, ProjectID: projectID, Options: opts, Total: est.Total, Skipped: est.Skipped,
+			EstimatedCost: estCost, EstimatedPromptTokens: est.EstimatedPromptTokens, EstimatedCompletionTokens: est.EstimatedCompletionTokens,
+			Budget: req.Budget, Concurrency: req.Concurrency, TriggeredByUserID: req.TriggeredByUserID, TriggeredByEmail: req.TriggeredByEmail,
+			Now: now}); err != nil {
 			return fmt.Errorf("jobs: insert job: %w", err)
 		}
 		if err := m.insertItems(ctx, tx, jobID, sel, now); err != nil {
 			return err
 		}
 		if est.ToDocument == 0 {
-			_, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'completed', finished_at = ?, updated_at = ? WHERE id = ?`, now, now, jobID)
-			return err
+			return tx.CompleteJob(ctx, jobID, now)
 		}
 		return m.release(ctx, tx, jobID)
 	})
@@ -440,89 +383,14 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 	return m.Get(ctx, orgID, jobID)
 }
 
-// insertItems writes items and their dependencies in multi-row batches:
-// a 100,000-object job must not cost 100,000 round trips.
-func (m *Manager) insertItems(ctx context.Context, tx *sql.Tx, jobID int64, sel []*selected, now any) error {
-	skipped := map[int64]bool{}
-	for _, o := range sel {
-		if o.skip != "" {
-			skipped[o.id] = true
-		}
+// insertItems writes the job's items and their dependencies.
+func (m *Manager) insertItems(ctx context.Context, tx *jobstore.Tx, jobID int64, sel []*selected, now time.Time) error {
+	items := make([]jobstore.NewItem, len(sel))
+	for i, o := range sel {
+		items[i] = jobstore.NewItem{ObjectID: o.id, ObjectName: o.name, Position: o.position, SkipReason: o.skip, EstimatedCost: o.est.cost, Deps: o.deps}
 	}
-	const batch = 400
-	for start := 0; start < len(sel); start += batch {
-		end := min(start+batch, len(sel))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO job_items (job_id, object_id, object_name, position, status, skip_reason, deps_remaining, estimated_cost, finished_at) VALUES `)
-		args := make([]any, 0, (end-start)*9)
-		for i, o := range sel[start:end] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-			status, deps, cost := ItemReady, 0, 0.0
-			var fin any
-			if o.skip != "" {
-				status, fin = ItemSkipped, now
-			} else {
-				for _, d := range o.deps {
-					if !skipped[d] {
-						deps++
-					}
-				}
-				if deps > 0 {
-					status = ItemBlocked
-				}
-				cost = o.est.cost
-			}
-			args = append(args, jobID, o.id, o.name, o.position, status, o.skip, deps, cost, fin)
-		}
-		if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
-			return fmt.Errorf("jobs: insert items: %w", err)
-		}
-	}
-	// Dependencies join through the item ids just assigned.
-	itemOf := make(map[int64]int64, len(sel))
-	rows, err := m.query(ctx, tx, `SELECT id, object_id FROM job_items WHERE job_id = ?`, jobID)
-	if err != nil {
-		return fmt.Errorf("jobs: read items: %w", err)
-	}
-	for rows.Next() {
-		var id, obj int64
-		if err := rows.Scan(&id, &obj); err != nil {
-			rows.Close()
-			return err
-		}
-		itemOf[obj] = id
-	}
-	rows.Close()
-	type dep struct{ item, up int64 }
-	var deps []dep
-	for _, o := range sel {
-		if o.skip != "" {
-			continue
-		}
-		for _, d := range o.deps {
-			if !skipped[d] {
-				deps = append(deps, dep{itemOf[o.id], itemOf[d]})
-			}
-		}
-	}
-	for start := 0; start < len(deps); start += batch {
-		end := min(start+batch, len(deps))
-		var b strings.Builder
-		b.WriteString(`INSERT INTO job_item_deps (job_id, item_id, upstream_id) VALUES `)
-		args := make([]any, 0, (end-start)*3)
-		for i, d := range deps[start:end] {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			b.WriteString(`(?, ?, ?)`)
-			args = append(args, jobID, d.item, d.up)
-		}
-		if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
-			return fmt.Errorf("jobs: insert dependencies: %w", err)
-		}
+	if err := tx.InsertItems(ctx, jobID, items, now); err != nil {
+		return fmt.Errorf("jobs: %w", err)
 	}
 	return nil
 }

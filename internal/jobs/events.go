@@ -131,12 +131,11 @@ const subscriberGap = 50 * time.Millisecond
 
 // loadAny loads a job whatever its organization (for subscriptions).
 func (m *Manager) loadAny(ctx context.Context, id int64) (*Job, error) {
-	db := m.store.ReadDB()
-	j, err := m.scanJob(m.queryRow(ctx, db, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	j, err := m.scanJob(m.js.GetJobByID(ctx, id))
 	if err != nil {
 		return nil, err
 	}
-	if err := m.fillDetails(ctx, db, j); err != nil {
+	if err := m.fillDetails(ctx, m.js, j); err != nil {
 		return nil, err
 	}
 	return j, nil

@@ -152,7 +152,7 @@ func TestRiverJobOfAFinishedItemDoesNothing(t *testing.T) {
 		if err := s.ReadDB().QueryRow(`SELECT run FROM job_items WHERE id = ?`, it.ID).Scan(&run); err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.m.engine.client.Insert(ctx, ItemArgs{JobID: j.ID, ItemID: it.ID, Run: run}, nil)
+		res, err := e.m.runtime.client.Insert(ctx, ItemArgs{JobID: j.ID, ItemID: it.ID, Run: run}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func TestRiverJobOfAFinishedItemDoesNothing(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range ids {
 		for {
-			rj, err := e.m.engine.client.JobGet(ctx, id)
+			rj, err := e.m.runtime.client.JobGet(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -8,7 +8,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 )
 
 // holder is the process that writes a running item, as recorded in its
@@ -17,7 +17,11 @@ type holder struct {
 	worker string
 	host   string
 	pid    int64
-	beat   sqldialect.Time
+	beat   *time.Time // nil: it never beat
+}
+
+func holderOf(h jobstore.Held) holder {
+	return holder{worker: h.Worker, host: h.Host, pid: h.PID, beat: h.Heartbeat}
 }
 
 // thisHost is the host name recorded with this process's items.
@@ -42,7 +46,7 @@ func (m *Manager) gone(h holder) string {
 
 // lapsed reports whether the holder stopped beating for a lease.
 func (m *Manager) lapsed(h holder, deadline time.Time) bool {
-	return !h.beat.Valid || h.beat.Time.Before(deadline)
+	return h.beat == nil || h.beat.Before(deadline)
 }
 
 func pidAlive(pid int) bool {
@@ -59,20 +63,13 @@ func (m *Manager) Orphaned(ctx context.Context, orgID int64, ids []int64) (map[i
 	if len(ids) == 0 {
 		return out, nil
 	}
-	rows, err := m.query(ctx, m.store.ReadDB(), `SELECT i.job_id, i.worker_id, i.worker_host, i.worker_pid, i.heartbeat_at
-		FROM job_items i JOIN jobs j ON j.id = i.job_id
-		WHERE j.org_id = ? AND j.status IN ('running', 'pausing') AND i.status = 'running' AND `+m.inIDs("i.job_id"), orgID, sqldialect.IDList(ids))
+	held, err := m.js.RunningHeldIn(ctx, orgID, ids)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: orphaned items: %w", err)
 	}
-	defer rows.Close()
 	deadline := m.clock().Add(-m.cfg.Lease)
-	for rows.Next() {
-		var job int64
-		var h holder
-		if err := rows.Scan(&job, &h.worker, &h.host, &h.pid, &h.beat); err != nil {
-			return nil, fmt.Errorf("jobs: orphaned items: %w", err)
-		}
+	for _, hd := range held {
+		job, h := hd.JobID, holderOf(hd)
 		if _, seen := out[job]; seen {
 			continue
 		}
@@ -81,9 +78,6 @@ func (m *Manager) Orphaned(ctx context.Context, orgID int64, ids []int64) (map[i
 		} else if m.lapsed(h, deadline) {
 			out[job] = fmt.Sprintf("worker %s has sent no heartbeat for over %s", h.worker, m.cfg.Lease)
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("jobs: orphaned items: %w", err)
 	}
 	return out, nil
 }

@@ -38,6 +38,7 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
@@ -210,10 +211,7 @@ type CreateRequest struct {
 }
 
 // LayerCount counts one layer's outcomes over a job.
-type LayerCount struct {
-	OK     int64 `json:"ok"`
-	Failed int64 `json:"failed"`
-}
+type LayerCount = jobstore.LayerCount
 
 // Job is a job row with what is derived from it.
 type Job struct {
@@ -276,68 +274,13 @@ type Job struct {
 }
 
 // Item is one object of a job.
-type Item struct {
-	ID               int64      `json:"id"`
-	JobID            int64      `json:"job_id"`
-	ObjectID         int64      `json:"object_id"`
-	ObjectName       string     `json:"object_name"`
-	Position         int        `json:"position"`
-	Status           string     `json:"status"`
-	SkipReason       string     `json:"skip_reason,omitempty"`
-	DepsRemaining    int        `json:"deps_remaining"`
-	Attempts         int        `json:"attempts"`
-	PromptTokens     int64      `json:"prompt_tokens"`
-	CompletionTokens int64      `json:"completion_tokens"`
-	CachedTokens     int64      `json:"cached_tokens"`
-	EstimatedCost    float64    `json:"estimated_cost"`
-	Cost             float64    `json:"cost"`
-	StartedAt        *time.Time `json:"started_at,omitempty"`
-	FinishedAt       *time.Time `json:"finished_at,omitempty"`
-	DurationMS       int64      `json:"duration_ms"`
-	LastError        string     `json:"last_error,omitempty"`
-	MissingLayers    []string   `json:"missing_layers,omitempty"`
-	DocVersionID     int64      `json:"doc_version_id,omitempty"`
-}
+type Item = jobstore.Item
 
 // ErrorEntry is one row of a job's append-only error log.
-type ErrorEntry struct {
-	ID         int64     `json:"id"`
-	JobID      int64     `json:"job_id"`
-	ItemID     int64     `json:"item_id,omitempty"`
-	ObjectID   int64     `json:"object_id,omitempty"`
-	ObjectName string    `json:"object_name,omitempty"`
-	Layer      string    `json:"layer,omitempty"`
-	ErrorClass string    `json:"error_class"`
-	Message    string    `json:"message"`
-	Attempt    int       `json:"attempt"`
-	CreatedAt  time.Time `json:"created_at"`
-}
+type ErrorEntry = jobstore.ErrorEntry
 
 // GenerationLog is one call: one layer, one attempt.
-type GenerationLog struct {
-	ID               int64  `json:"id"`
-	JobID            int64  `json:"job_id"`
-	ItemID           int64  `json:"item_id"`
-	ObjectID         int64  `json:"object_id"`
-	Layer            string `json:"layer"`
-	Attempt          int    `json:"attempt"`
-	Status           string `json:"status"` // ok, failed, refused
-	Model            string `json:"model,omitempty"`
-	PromptTokens     int64  `json:"prompt_tokens"`
-	CompletionTokens int64  `json:"completion_tokens"`
-	CachedTokens     int64  `json:"cached_tokens"`
-	// ReasoningTokens is the part of CompletionTokens a reasoning model
-	// spent thinking.
-	ReasoningTokens int64 `json:"reasoning_tokens"`
-	// Cost is the call's price in USD: the job's and the item's cost are
-	// the sums of their calls'.
-	Cost         float64   `json:"cost"`
-	DurationMS   int64     `json:"duration_ms"`
-	FinishReason string    `json:"finish_reason,omitempty"`
-	ErrorClass   string    `json:"error_class,omitempty"`
-	Error        string    `json:"error,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-}
+type GenerationLog = jobstore.GenerationLog
 
 // Estimate is what a job would do and cost, before anything runs.
 type Estimate struct {

@@ -7,29 +7,35 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/cost"
-	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 )
 
 // Store is what jobs needs of internal/store.Store.
 type Store interface {
-	DB() *sql.DB
-	ReadDB() *sql.DB
+	// JobStore holds the jobs, their items, logs and batches.
+	JobStore() jobstore.Store
 	IsPostgres() bool
-	Rebind(q string) string
+	// DSN is the PostgreSQL URL River's listener pool connects with.
 	DSN() string
-	Path() string
 	// InsertDocVersionTx stores v as the object's new current version in
 	// tx and sets v.ID and v.Version.
 	InsertDocVersionTx(ctx context.Context, tx *sql.Tx, v *modeldoc.DocVersion) error
 	// StaleIDs returns those of objectIDs whose documentation is stale by
 	// the store's one definition (OnlyStale documents them again).
 	StaleIDs(ctx context.Context, orgID int64, objectIDs []int64) (map[int64]bool, error)
+	// EachSelectable calls fn for each live object of the organization
+	// (of projectID when not 0, of ids when given), by id.
+	EachSelectable(ctx context.Context, orgID, projectID int64, ids []int64, fn func(id, projectID int64, name string, typ modeldoc.ObjectType) error) error
+	// EdgesInto returns the lineage edges whose downstream end is in ids.
+	EdgesInto(ctx context.Context, ids []int64) ([]modeldoc.ObjectEdge, error)
+	// CurrentDocIDs returns those of ids with a current documentation.
+	CurrentDocIDs(ctx context.Context, ids []int64) (map[int64]bool, error)
+	ListProjects(ctx context.Context, orgID int64) ([]modeldoc.Project, error)
 }
 
 // Config configures a Manager.
@@ -70,6 +76,7 @@ type Config struct {
 type Manager struct {
 	cfg      Config
 	store    Store
+	js       jobstore.Store
 	log      *slog.Logger
 	clock    func() time.Time
 	workerID string
@@ -94,11 +101,11 @@ type Manager struct {
 	batchFault func(chunk int64) error
 
 	releasedMu sync.Mutex
-	released   map[*sql.Tx]bool // transactions that inserted River jobs
+	released   map[*jobstore.Tx]bool // transactions that inserted River jobs
 
 	batches batchJobs
 
-	engine *engine
+	runtime *runtime
 }
 
 // NewManager checks cfg, fills its defaults, migrates River's tables and
@@ -136,12 +143,12 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg.WorkerID = randomID()
 	}
 	m := &Manager{
-		cfg: cfg, store: cfg.Store, log: cfg.Logger, clock: cfg.Now, workerID: cfg.WorkerID, host: thisHost(),
+		cfg: cfg, store: cfg.Store, js: cfg.Store.JobStore(), log: cfg.Logger, clock: cfg.Now, workerID: cfg.WorkerID, host: thisHost(),
 		subs:     map[int64]map[*subscription]struct{}{},
 		closing:  make(chan struct{}),
 		ctl:      map[int64]*jobControl{},
 		writer:   map[int64]*jobWriter{},
-		released: map[*sql.Tx]bool{},
+		released: map[*jobstore.Tx]bool{},
 	}
 	if err := m.open(ctx); err != nil {
 		m.Close()
@@ -150,30 +157,21 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	return m, nil
 }
 
-const jobColumns = `id, org_id, COALESCE(project_id, 0), status, status_reason, message, options,
-	total, processed, partial, failed, skipped, cancelled, in_flight,
-	prompt_tokens, cached_tokens, completion_tokens, estimated_cost, estimated_prompt_tokens,
-	estimated_completion_tokens, actual_cost, budget, item_duration_ms,
-	triggered_by_user_id, triggered_by_email, created_at, started_at, finished_at, updated_at`
-
-func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
-	var j Job
-	var opts string
-	var created, started, finished, updated sqldialect.Time
-	err := row.Scan(&j.ID, &j.OrgID, &j.ProjectID, &j.Status, &j.StatusReason, &j.Message, &opts,
-		&j.Total, &j.Processed, &j.Partial, &j.Failed, &j.Skipped, &j.Cancelled, &j.InFlight,
-		&j.PromptTokens, &j.CachedTokens, &j.CompletionTokens, &j.EstimatedCost, &j.EstimatedPromptTokens,
-		&j.EstimatedCompletionTokens, &j.ActualCost, &j.Budget, &j.itemDurationMS,
-		&j.TriggeredByUserID, &j.TriggeredByEmail, &created, &started, &finished, &updated)
-	if err != nil {
-		return nil, err
-	}
+// fromRow is the job of row r.
+func fromRow(r *jobstore.JobRow) (*Job, error) {
+	j := Job{ID: r.ID, OrgID: r.OrgID, ProjectID: r.ProjectID, Status: r.Status, StatusReason: r.StatusReason, Message: r.Message,
+		Total: r.Total, Processed: r.Processed, Partial: r.Partial, Failed: r.Failed, Skipped: r.Skipped, Cancelled: r.Cancelled, InFlight: r.InFlight,
+		PromptTokens: r.PromptTokens, CachedTokens: r.CachedTokens, CompletionTokens: r.CompletionTokens, EstimatedCost: r.EstimatedCost,
+		EstimatedPromptTokens: r.EstimatedPromptTokens, EstimatedCompletionTokens: r.EstimatedCompletionTokens,
+		ActualCost: r.ActualCost, Budget: r.Budget, itemDurationMS: r.ItemDurationMS,
+		TriggeredByUserID: r.TriggeredByUserID, TriggeredByEmail: r.TriggeredByEmail,
+		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, UpdatedAt: r.UpdatedAt}
 	// A row written before options were validated may hold an empty
 	// options column (a budget of Inf could not be encoded) or a budget
 	// JSON cannot carry: it is read as a job without options or budget,
 	// so that one bad row does not break every listing of its organization.
-	if opts != "" {
-		if err := json.Unmarshal([]byte(opts), &j.Options); err != nil {
+	if r.Options != "" {
+		if err := json.Unmarshal([]byte(r.Options), &j.Options); err != nil {
 			return nil, fmt.Errorf("jobs: job %d options: %w", j.ID, err)
 		}
 	}
@@ -181,14 +179,16 @@ func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
 		j.Budget = 0
 	}
 	j.Options.Budget = j.Budget
-	j.CreatedAt, j.UpdatedAt = created.Time, updated.Time
-	j.StartedAt, j.FinishedAt = started.Ptr(), finished.Ptr()
 	return &j, nil
 }
 
-// scanJob scans a job row and says whether its model's price is known.
-func (m *Manager) scanJob(row interface{ Scan(...any) error }) (*Job, error) {
-	j, err := scanJob(row)
+// scanJob converts a job row read with err, and says whether its model's
+// price is known.
+func (m *Manager) scanJob(r *jobstore.JobRow, err error) (*Job, error) {
+	if err != nil {
+		return nil, err
+	}
+	j, err := fromRow(r)
 	if err == nil {
 		j.PriceKnown = m.priceKnown(&j.Options)
 		if t := m.prices(); t != nil && j.Options.GivenPrice() == nil {
@@ -257,9 +257,9 @@ func notFound(id int64) error {
 	return modeldoc.Errorf(modeldoc.ENOTFOUND, "Job %d was not found: list the jobs with `modeldoc jobs list`.", id)
 }
 
-func (m *Manager) loadJob(ctx context.Context, q querier, orgID, id int64) (*Job, error) {
-	j, err := m.scanJob(m.queryRow(ctx, q, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`, id, orgID))
-	if errors.Is(err, sql.ErrNoRows) {
+func (m *Manager) loadJob(ctx context.Context, ex jobstore.Executor, orgID, id int64) (*Job, error) {
+	j, err := m.scanJob(ex.GetJob(ctx, orgID, id))
+	if errors.Is(err, jobstore.ErrNotFound) {
 		return nil, notFound(id)
 	}
 	if err != nil {
@@ -271,52 +271,27 @@ func (m *Manager) loadJob(ctx context.Context, q querier, orgID, id int64) (*Job
 // Get returns job id of orgID with its layer counters and the names of
 // the objects being written.
 func (m *Manager) Get(ctx context.Context, orgID, id int64) (*Job, error) {
-	db := m.store.ReadDB()
-	j, err := m.loadJob(ctx, db, orgID, id)
+	j, err := m.loadJob(ctx, m.js, orgID, id)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.fillDetails(ctx, db, j); err != nil {
+	if err := m.fillDetails(ctx, m.js, j); err != nil {
 		return nil, err
 	}
 	return j, nil
 }
 
-func (m *Manager) fillDetails(ctx context.Context, q querier, j *Job) error {
-	rows, err := m.query(ctx, q, `SELECT layer, ok, failed FROM job_layer_counts WHERE job_id = ? ORDER BY layer`, j.ID)
-	if err != nil {
+func (m *Manager) fillDetails(ctx context.Context, ex jobstore.Executor, j *Job) error {
+	var err error
+	if j.Layers, err = ex.LayerCounts(ctx, j.ID); err != nil {
 		return fmt.Errorf("jobs: layer counts: %w", err)
 	}
-	j.Layers = map[modeldoc.Layer]LayerCount{}
-	for rows.Next() {
-		var l string
-		var c LayerCount
-		if err := rows.Scan(&l, &c.OK, &c.Failed); err != nil {
-			rows.Close()
-			return err
-		}
-		j.Layers[modeldoc.Layer(l)] = c
-	}
-	rows.Close()
-	j.Running = nil
-	rows, err = m.query(ctx, q, `SELECT object_name FROM job_items WHERE job_id = ? AND status = 'running' ORDER BY position`, j.ID)
-	if err != nil {
+	if j.Running, err = ex.RunningObjectNames(ctx, j.ID); err != nil {
 		return fmt.Errorf("jobs: running items: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return err
-		}
-		j.Running = append(j.Running, n)
-	}
-	if err := rows.Err(); err != nil {
-		return err
-	}
 	if j.Options.Batch {
-		if err := m.fillBatch(ctx, q, j); err != nil {
-			return err
+		if j.Batch, err = ex.BatchProgress(ctx, j.ID); err != nil {
+			return fmt.Errorf("jobs: batch progress: %w", err)
 		}
 	}
 	j.derive(m.clock())
@@ -331,33 +306,24 @@ func (m *Manager) List(ctx context.Context, orgID int64, f ListFilter) ([]*Job, 
 	if f.Limit > 1000 {
 		f.Limit = 1000
 	}
-	q := `SELECT ` + jobColumns + ` FROM jobs WHERE org_id = ?`
-	args := []any{orgID}
-	if f.Status != "" {
-		if !validStatus(f.Status) {
-			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown job status %q: choose from queued, running, pausing, paused, completed, failed, cancelled.", f.Status)
-		}
-		q += ` AND status = ?`
-		args = append(args, f.Status)
+	if f.Status != "" && !validStatus(f.Status) {
+		return nil, modeldoc.Errorf(modeldoc.EINVALID, "Unknown job status %q: choose from queued, running, pausing, paused, completed, failed, cancelled.", f.Status)
 	}
-	q += ` ORDER BY id DESC LIMIT ? OFFSET ?`
-	args = append(args, f.Limit, max(f.Offset, 0))
-	rows, err := m.query(ctx, m.store.ReadDB(), q, args...)
+	rows, err := m.js.ListJobs(ctx, orgID, f.Status, f.Limit, f.Offset)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: list: %w", err)
 	}
-	defer rows.Close()
 	out := []*Job{}
 	now := m.clock()
-	for rows.Next() {
-		j, err := m.scanJob(rows)
+	for _, r := range rows {
+		j, err := m.scanJob(r, nil)
 		if err != nil {
 			return nil, err
 		}
 		j.derive(now)
 		out = append(out, j)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 func validStatus(s string) bool {
@@ -381,54 +347,17 @@ type Page struct {
 	Limit, Offset int
 }
 
-// limitClause pages in SQL, so that a page of a 100,000-item job reads a
-// page of rows, not the whole list.
-func (p Page) limitClause() string {
-	if p.Limit <= 0 {
-		return ""
-	}
-	return fmt.Sprintf(" LIMIT %d OFFSET %d", p.Limit, max(p.Offset, 0))
-}
-
 // ItemsPage returns one page of the job's items in topological order, and
 // how many items the filter matches in all.
 func (m *Manager) ItemsPage(ctx context.Context, orgID, id int64, p Page) ([]Item, int, error) {
-	db := m.store.ReadDB()
-	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
+	if _, err := m.loadJob(ctx, m.js, orgID, id); err != nil {
 		return nil, 0, err
 	}
-	where, args := `job_id = ?`, []any{id}
-	if p.Status != "" {
-		where, args = where+` AND status = ?`, append(args, p.Status)
-	}
-	rows, err := m.query(ctx, db, `SELECT id, job_id, object_id, object_name, position, status, skip_reason,
-		deps_remaining, attempts, prompt_tokens, completion_tokens, cached_tokens, estimated_cost, cost,
-		started_at, finished_at, duration_ms, last_error, missing_layers, COALESCE(doc_version_id, 0)
-		FROM job_items WHERE `+where+` ORDER BY position`+p.limitClause(), args...)
+	out, err := m.js.Items(ctx, id, p.Status, p.Limit, p.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: items: %w", err)
 	}
-	defer rows.Close()
-	out := []Item{}
-	for rows.Next() {
-		var it Item
-		var started, finished sqldialect.Time
-		var missing string
-		if err := rows.Scan(&it.ID, &it.JobID, &it.ObjectID, &it.ObjectName, &it.Position, &it.Status, &it.SkipReason,
-			&it.DepsRemaining, &it.Attempts, &it.PromptTokens, &it.CompletionTokens, &it.CachedTokens, &it.EstimatedCost, &it.Cost,
-			&started, &finished, &it.DurationMS, &it.LastError, &missing, &it.DocVersionID); err != nil {
-			return nil, 0, err
-		}
-		it.StartedAt, it.FinishedAt = started.Ptr(), finished.Ptr()
-		if missing != "" {
-			it.MissingLayers = strings.Split(missing, ",")
-		}
-		out = append(out, it)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	total, err := m.total(ctx, db, p, len(out), `SELECT COUNT(*) FROM job_items WHERE `+where, args...)
+	total, err := total(p, len(out), func() (int, error) { return m.js.CountItems(ctx, id, p.Status) })
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: items: %w", err)
 	}
@@ -437,12 +366,11 @@ func (m *Manager) ItemsPage(ctx context.Context, orgID, id int64, p Page) ([]Ite
 
 // total is how many rows the whole list has: counted in SQL for a page,
 // the rows read (n) for an unpaged list.
-func (m *Manager) total(ctx context.Context, q querier, p Page, n int, query string, args ...any) (int, error) {
+func total(p Page, n int, count func() (int, error)) (int, error) {
 	if p.Limit <= 0 {
 		return n, nil
 	}
-	err := m.queryRow(ctx, q, query, args...).Scan(&n)
-	return n, err
+	return count()
 }
 
 // Errors returns the job's error log, oldest first.
@@ -454,30 +382,14 @@ func (m *Manager) Errors(ctx context.Context, orgID, id int64) ([]ErrorEntry, er
 // ErrorsPage returns one page of the job's error log, oldest first, and
 // the log's length.
 func (m *Manager) ErrorsPage(ctx context.Context, orgID, id int64, p Page) ([]ErrorEntry, int, error) {
-	db := m.store.ReadDB()
-	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
+	if _, err := m.loadJob(ctx, m.js, orgID, id); err != nil {
 		return nil, 0, err
 	}
-	rows, err := m.query(ctx, db, `SELECT id, job_id, COALESCE(item_id, 0), COALESCE(object_id, 0), object_name, layer,
-		error_class, message, attempt, created_at FROM job_errors WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
+	out, err := m.js.Errors(ctx, id, p.Limit, p.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: errors: %w", err)
 	}
-	defer rows.Close()
-	out := []ErrorEntry{}
-	for rows.Next() {
-		var e ErrorEntry
-		var at sqldialect.Time
-		if err := rows.Scan(&e.ID, &e.JobID, &e.ItemID, &e.ObjectID, &e.ObjectName, &e.Layer, &e.ErrorClass, &e.Message, &e.Attempt, &at); err != nil {
-			return nil, 0, err
-		}
-		e.CreatedAt = at.Time
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	total, err := m.total(ctx, db, p, len(out), `SELECT COUNT(*) FROM job_errors WHERE job_id = ?`, id)
+	total, err := total(p, len(out), func() (int, error) { return m.js.CountErrors(ctx, id) })
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: errors: %w", err)
 	}
@@ -493,32 +405,14 @@ func (m *Manager) GenerationLogs(ctx context.Context, orgID, id int64) ([]Genera
 // GenerationLogsPage returns one page of the job's calls, oldest first,
 // and how many calls the job made.
 func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Page) ([]GenerationLog, int, error) {
-	db := m.store.ReadDB()
-	if _, err := m.loadJob(ctx, db, orgID, id); err != nil {
+	if _, err := m.loadJob(ctx, m.js, orgID, id); err != nil {
 		return nil, 0, err
 	}
-	rows, err := m.query(ctx, db, `SELECT id, job_id, item_id, object_id, layer, attempt, status, model,
-		prompt_tokens, completion_tokens, cached_tokens, reasoning_tokens, cost, duration_ms, finish_reason, error_class, error, created_at
-		FROM generation_logs WHERE job_id = ? ORDER BY id`+p.limitClause(), id)
+	out, err := m.js.GenerationLogs(ctx, id, p.Limit, p.Offset)
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
 	}
-	defer rows.Close()
-	out := []GenerationLog{}
-	for rows.Next() {
-		var g GenerationLog
-		var at sqldialect.Time
-		if err := rows.Scan(&g.ID, &g.JobID, &g.ItemID, &g.ObjectID, &g.Layer, &g.Attempt, &g.Status, &g.Model,
-			&g.PromptTokens, &g.CompletionTokens, &g.CachedTokens, &g.ReasoningTokens, &g.Cost, &g.DurationMS, &g.FinishReason, &g.ErrorClass, &g.Error, &at); err != nil {
-			return nil, 0, err
-		}
-		g.CreatedAt = at.Time
-		out = append(out, g)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, 0, err
-	}
-	total, err := m.total(ctx, db, p, len(out), `SELECT COUNT(*) FROM generation_logs WHERE job_id = ?`, id)
+	total, err := total(p, len(out), func() (int, error) { return m.js.CountGenerationLogs(ctx, id) })
 	if err != nil {
 		return nil, 0, fmt.Errorf("jobs: generation logs: %w", err)
 	}
@@ -528,8 +422,8 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 // withTx runs fn in a write transaction. It must never be called while
 // this goroutine holds another transaction: on SQLite the write handle has
 // one connection.
-func (m *Manager) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := m.store.DB().BeginTx(ctx, nil)
+func (m *Manager) withTx(ctx context.Context, fn func(tx *jobstore.Tx) error) error {
+	tx, err := m.js.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("jobs: begin: %w", err)
 	}
@@ -551,20 +445,20 @@ func (m *Manager) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return fmt.Errorf("jobs: commit: %w", err)
 	}
 	if m.takeReleased(tx) {
-		m.engine.waker.wake()
+		m.runtime.waker.wake()
 	}
 	return nil
 }
 
 // markReleased notes that tx inserted River jobs, so that this process's
 // River is woken once tx commits (see wake.go).
-func (m *Manager) markReleased(tx *sql.Tx) {
+func (m *Manager) markReleased(tx *jobstore.Tx) {
 	m.releasedMu.Lock()
 	m.released[tx] = true
 	m.releasedMu.Unlock()
 }
 
-func (m *Manager) takeReleased(tx *sql.Tx) bool {
+func (m *Manager) takeReleased(tx *jobstore.Tx) bool {
 	m.releasedMu.Lock()
 	defer m.releasedMu.Unlock()
 	ok := m.released[tx]
@@ -579,7 +473,7 @@ func conflict(j *Job, what string) error {
 // Pause stops new objects from starting; objects being written finish and
 // are kept. The job is pausing until they have, then paused.
 func (m *Manager) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+	return m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
 		switch j.Status {
 		case StatusQueued, StatusRunning:
 		case StatusPausing, StatusPaused:
@@ -594,17 +488,8 @@ func (m *Manager) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
 // pauseTx pauses job id: enqueued items go back to ready (their River jobs
 // will find nothing to do), and the job is paused at once unless items are
 // running.
-func (m *Manager) pauseTx(ctx context.Context, tx *sql.Tx, id int64, reason string) error {
-	now := m.now()
-	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready', run = run + 1 WHERE job_id = ? AND status = 'enqueued'`, id)
-	if err != nil {
-		return fmt.Errorf("jobs: pause items: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	_, err = m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - ?, status_reason = ?, updated_at = ?,
-		status = CASE WHEN in_flight - ? > 0 THEN 'pausing' ELSE 'paused' END
-		WHERE id = ?`, n, reason, now, n, id)
-	if err != nil {
+func (m *Manager) pauseTx(ctx context.Context, tx *jobstore.Tx, id int64, reason string) error {
+	if err := tx.PauseJob(ctx, id, reason, m.now()); err != nil {
 		return fmt.Errorf("jobs: pause: %w", err)
 	}
 	return nil
@@ -613,7 +498,7 @@ func (m *Manager) pauseTx(ctx context.Context, tx *sql.Tx, id int64, reason stri
 // Resume carries a paused (or pausing) job on from where it stopped:
 // finished objects are never written again.
 func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+	return m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
 		if j.Status != StatusPaused && j.Status != StatusPausing {
 			if j.Status == StatusQueued || j.Status == StatusRunning {
 				return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s, not paused: there is nothing to resume.", j.ID, j.Status)
@@ -624,7 +509,7 @@ func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
 		if j.StartedAt == nil {
 			next = StatusQueued
 		}
-		if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = ?, status_reason = '', updated_at = ? WHERE id = ?`, next, m.now(), j.ID); err != nil {
+		if err := tx.ResumeJob(ctx, j.ID, next, m.now()); err != nil {
 			return fmt.Errorf("jobs: resume: %w", err)
 		}
 		return m.release(ctx, tx, j.ID)
@@ -634,7 +519,7 @@ func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
 // Cancel stops the job for good: items not started are cancelled, calls in
 // flight are cancelled (by every process that runs them, within a poll).
 func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
-	j, err := m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+	j, err := m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
 		if Terminal(j.Status) {
 			return conflict(j, "cancelled")
 		}
@@ -649,22 +534,8 @@ func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
 
 // stopTx ends job id with a terminal status: every item that is not
 // running nor finished is cancelled; running ones end as they notice.
-func (m *Manager) stopTx(ctx context.Context, tx *sql.Tx, id int64, status, reason, message string) error {
-	now := m.now()
-	var enq int64
-	if err := m.queryRow(ctx, tx, `SELECT COUNT(*) FROM job_items WHERE job_id = ? AND status = 'enqueued'`, id).Scan(&enq); err != nil {
-		return fmt.Errorf("jobs: stop: %w", err)
-	}
-	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'cancelled', run = run + 1, finished_at = ?
-		WHERE job_id = ? AND status IN ('blocked', 'ready', 'enqueued')`, now, id)
-	if err != nil {
-		return fmt.Errorf("jobs: stop items: %w", err)
-	}
-	n, _ := res.RowsAffected()
-	_, err = m.exec(ctx, tx, `UPDATE jobs SET status = ?, status_reason = ?, message = ?, cancelled = cancelled + ?,
-		in_flight = in_flight - ?, finished_at = ?, updated_at = ? WHERE id = ?`,
-		status, reason, message, n, enq, now, now, id)
-	if err != nil {
+func (m *Manager) stopTx(ctx context.Context, tx *jobstore.Tx, id int64, status, reason, message string) error {
+	if err := tx.StopJob(ctx, id, status, reason, message, m.now()); err != nil {
 		return fmt.Errorf("jobs: stop: %w", err)
 	}
 	return nil
@@ -676,7 +547,7 @@ func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (
 	if err := validBudget(usd); err != nil {
 		return nil, err
 	}
-	j, err := m.transition(ctx, orgID, id, func(tx *sql.Tx, j *Job) error {
+	j, err := m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
 		if Terminal(j.Status) {
 			return conflict(j, "given a new budget")
 		}
@@ -691,8 +562,7 @@ func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (
 		if err != nil {
 			return err
 		}
-		_, err = m.exec(ctx, tx, `UPDATE jobs SET budget = ?, options = ?, updated_at = ? WHERE id = ?`, usd, opts, m.now(), j.ID)
-		return err
+		return tx.SetJobBudget(ctx, j.ID, usd, opts, m.now())
 	})
 	if err == nil {
 		m.mu.Lock()
@@ -706,10 +576,10 @@ func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (
 
 // transition loads the job under a write lock, applies fn and returns the
 // job as it is afterwards.
-func (m *Manager) transition(ctx context.Context, orgID, id int64, fn func(tx *sql.Tx, j *Job) error) (*Job, error) {
-	err := m.withTx(ctx, func(tx *sql.Tx) error {
-		j, err := m.scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ? AND org_id = ?`+m.forUpdate(), id, orgID))
-		if errors.Is(err, sql.ErrNoRows) {
+func (m *Manager) transition(ctx context.Context, orgID, id int64, fn func(tx *jobstore.Tx, j *Job) error) (*Job, error) {
+	err := m.withTx(ctx, func(tx *jobstore.Tx) error {
+		j, err := m.scanJob(tx.LockJob(ctx, orgID, id))
+		if errors.Is(err, jobstore.ErrNotFound) {
 			return notFound(id)
 		}
 		if err != nil {
@@ -723,3 +593,5 @@ func (m *Manager) transition(ctx context.Context, orgID, id int64, fn func(tx *s
 	m.notify(id)
 	return m.Get(ctx, orgID, id)
 }
+
+func (m *Manager) now() time.Time { return m.clock().UTC().Round(time.Microsecond) }

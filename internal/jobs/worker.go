@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/generate"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 	"github.com/modeldoc/modeldoc/internal/writer"
 )
 
@@ -53,8 +53,8 @@ type outcome struct {
 // completeRiver completes the River job in tx; the JobCompleteTx type
 // parameter only drives inference: the client comes from ctx, on both
 // backends a Client[*sql.Tx].
-func completeRiver(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemArgs]) error {
-	if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx, rj); err != nil {
+func completeRiver(ctx context.Context, tx *jobstore.Tx, rj *river.Job[ItemArgs]) error {
+	if _, err := river.JobCompleteTx[*riversqlite.Driver](ctx, tx.SQL(), rj); err != nil {
 		return fmt.Errorf("jobs: complete river job %d: %w", rj.ID, err)
 	}
 	return nil
@@ -116,8 +116,8 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 // committed together, as outcomes are.
 func (m *Manager) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
 	s := &start{ctx: ctx, rj: rj}
-	if m.engine.starts != nil {
-		m.engine.starts.submit(s, m.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
+	if m.runtime.starts != nil {
+		m.runtime.starts.submit(s, m.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
 	} else {
 		m.startBatch([]*start{s})
 	}
@@ -135,7 +135,7 @@ type start struct {
 // startBatch starts every item of ss in one transaction, each in its own
 // savepoint (see finishBatch).
 func (m *Manager) startBatch(ss []*start) {
-	err := m.inBatch(context.WithoutCancel(ss[0].ctx), len(ss), func(tx *sql.Tx, i int) error {
+	err := m.inBatch(context.WithoutCancel(ss[0].ctx), len(ss), func(tx *jobstore.Tx, i int) error {
 		s := ss[i]
 		s.st = nil
 		// A River job whose work was cancelled (this process is
@@ -162,15 +162,15 @@ func (m *Manager) startBatch(ss []*start) {
 // (if any). With n > 1 each one runs in a savepoint: its error rolls back
 // its own statements only, and the others are committed. With n == 1 its
 // error rolls back the transaction.
-func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *sql.Tx, i int) error, after func(tx *sql.Tx) error) error {
-	return m.withTx(ctx, func(tx *sql.Tx) error {
+func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *jobstore.Tx, i int) error, after func(tx *jobstore.Tx) error) error {
+	return m.withTx(ctx, func(tx *jobstore.Tx) error {
 		if n == 1 {
 			if err := one(tx, 0); err != nil {
 				return err
 			}
 		} else {
 			for i := range n {
-				if err := m.inSavepoint(ctx, tx, func() error { return one(tx, i) }); err != nil {
+				if err := tx.Savepoint(ctx, func() error { return one(tx, i) }); err != nil {
 					return err
 				}
 			}
@@ -182,44 +182,20 @@ func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *sql.Tx, i int
 	})
 }
 
-// inSavepoint runs fn in a savepoint of tx and rolls back to it when fn
-// fails; it returns only the savepoint's own errors, which end the
-// transaction.
-func (m *Manager) inSavepoint(ctx context.Context, tx *sql.Tx, fn func() error) error {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT batch_item`); err != nil {
-		return fmt.Errorf("jobs: savepoint: %w", err)
-	}
-	if fn() != nil {
-		if _, err := tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT batch_item`); err != nil {
-			return fmt.Errorf("jobs: rollback to savepoint: %w", err)
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `RELEASE SAVEPOINT batch_item`); err != nil {
-		return fmt.Errorf("jobs: release savepoint: %w", err)
-	}
-	return nil
-}
-
-func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemArgs]) (*started, error) {
+func (m *Manager) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[ItemArgs]) (*started, error) {
 	a := rj.Args
 	// The job row is read, and on PostgreSQL locked (lockJob's order), in
 	// one statement: the worker needs all of it.
-	j, err := m.scanJob(m.queryRow(ctx, tx, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`+m.forUpdate(), a.JobID))
-	if errors.Is(err, sql.ErrNoRows) {
+	j, err := m.scanJob(tx.LockJobByID(ctx, a.JobID))
+	if errors.Is(err, jobstore.ErrNotFound) {
 		return nil, completeRiver(ctx, tx, rj) // the job was deleted
 	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: lock job %d: %w", a.JobID, err)
 	}
 	status := j.Status
-	var itemStatus string
-	var run, objectID int64
-	var name string
-	var attempts int
-	var kept string
-	err = m.queryRow(ctx, tx, `SELECT status, run, object_id, object_name, attempts, kept_layers FROM job_items WHERE id = ? AND job_id = ?`, a.ItemID, a.JobID).
-		Scan(&itemStatus, &run, &objectID, &name, &attempts, &kept)
-	if errors.Is(err, sql.ErrNoRows) {
+	it, err := tx.ItemForStart(ctx, a.JobID, a.ItemID)
+	if errors.Is(err, jobstore.ErrNotFound) {
 		return nil, completeRiver(ctx, tx, rj)
 	}
 	if err != nil {
@@ -227,7 +203,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 	}
 	// A River job that is not the item's current run (a pause or a
 	// take-over bumped it) has nothing to do.
-	if run != a.Run || (itemStatus != ItemEnqueued && itemStatus != ItemRunning) {
+	if it.Run != a.Run || (it.Status != ItemEnqueued && it.Status != ItemRunning) {
 		return nil, completeRiver(ctx, tx, rj)
 	}
 	now := m.now()
@@ -235,10 +211,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 	case StatusQueued, StatusRunning:
 	case StatusPausing, StatusPaused:
 		// Defensive: a pause puts enqueued items back itself.
-		if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'ready', run = run + 1, worker_id = '' WHERE id = ?`, a.ItemID); err != nil {
-			return nil, err
-		}
-		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
+		if err := tx.RequeueItem(ctx, a.JobID, a.ItemID, now); err != nil {
 			return nil, err
 		}
 		if err := m.settle(ctx, tx, a.JobID); err != nil {
@@ -246,20 +219,16 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 		}
 		return nil, completeRiver(ctx, tx, rj)
 	default:
-		if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'cancelled', run = run + 1, worker_id = '', finished_at = ? WHERE id = ?`, now, a.ItemID); err != nil {
-			return nil, err
-		}
-		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + 1, updated_at = ? WHERE id = ?`, now, a.JobID); err != nil {
+		if err := tx.CancelItem(ctx, a.JobID, a.ItemID, now); err != nil {
 			return nil, err
 		}
 		return nil, completeRiver(ctx, tx, rj)
 	}
-	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'running', attempts = attempts + 1, worker_id = ?,
-		worker_host = ?, worker_pid = ?, heartbeat_at = ?, started_at = ? WHERE id = ?`, m.workerID, m.host, os.Getpid(), now, now, a.ItemID); err != nil {
+	if err := tx.StartItem(ctx, a.ItemID, jobstore.Worker{ID: m.workerID, Host: m.host, PID: os.Getpid()}, now); err != nil {
 		return nil, err
 	}
 	if status == StatusQueued {
-		if _, err := m.exec(ctx, tx, `UPDATE jobs SET status = 'running', started_at = COALESCE(started_at, ?), updated_at = ? WHERE id = ?`, now, now, a.JobID); err != nil {
+		if err := tx.MarkJobRunning(ctx, a.JobID, now); err != nil {
 			return nil, err
 		}
 		j.Status = StatusRunning
@@ -267,7 +236,7 @@ func (m *Manager) startOne(ctx context.Context, tx *sql.Tx, rj *river.Job[ItemAr
 			j.StartedAt = &now
 		}
 	}
-	return &started{job: j, itemID: a.ItemID, objectID: objectID, objectName: name, at: now, attempt: attempts + 1, kept: kept}, nil
+	return &started{job: j, itemID: a.ItemID, objectID: it.ObjectID, objectName: it.ObjectName, at: now, attempt: it.Attempts + 1, kept: it.KeptLayers}, nil
 }
 
 // write plans and writes the object; no transaction is open meanwhile.
@@ -423,8 +392,8 @@ func fatalMessage(err error, j *Job) string {
 // was not counted).
 func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) (float64, error) {
 	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
-	if m.engine.finishes != nil {
-		m.engine.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
+	if m.runtime.finishes != nil {
+		m.runtime.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
 	} else {
 		m.finishBatch([]*finish{f})
 	}
@@ -454,7 +423,7 @@ type finish struct {
 func (m *Manager) finishBatch(fs []*finish) {
 	ctx := context.WithoutCancel(fs[0].ctx)
 	var touched, failedJobs []int64
-	err := m.inBatch(ctx, len(fs), func(tx *sql.Tx, i int) error {
+	err := m.inBatch(ctx, len(fs), func(tx *jobstore.Tx, i int) error {
 		f := fs[i]
 		f.batch = len(fs)
 		settle, fatal, err := m.finishOne(tx, f)
@@ -469,7 +438,7 @@ func (m *Manager) finishBatch(fs []*finish) {
 			failedJobs = append(failedJobs, f.rj.Args.JobID)
 		}
 		return nil
-	}, func(tx *sql.Tx) error {
+	}, func(tx *jobstore.Tx) error {
 		for _, id := range touched {
 			if err := m.settle(ctx, tx, id); err != nil {
 				return err
@@ -497,7 +466,7 @@ func (m *Manager) finishBatch(fs []*finish) {
 // item was no longer this run's (taken over after this process was
 // presumed dead): its outcome is dropped, never counted twice, and its
 // River job is completed here. fatal reports that the outcome failed the job.
-func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err error) {
+func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err error) {
 	ctx, rj, st, out := f.ctx, f.rj, f.st, f.out
 	a := rj.Args
 	now := m.now()
@@ -526,7 +495,7 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	if next == ItemReady || next == ItemCancelled {
 		runBump = 1
 	}
-	var fin any = now
+	fin := &now
 	if next == ItemReady {
 		fin = nil
 	}
@@ -535,10 +504,9 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	// by one by the guard: a call the provider answered is paid for whether
 	// or not a version comes of it (a cancel, a pause, a budget stop, this
 	// process stopping).
-	var pt, ct, cached int64
-	var cost float64
+	var spend jobstore.Spend
 	if out.g != nil {
-		pt, ct, cached, cost = out.g.spent()
+		spend = out.g.spend()
 	}
 	kept := ""
 	if next == ItemReady {
@@ -556,15 +524,12 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 		}
 	}
 	// Fence: the item must still be this run's.
-	res, err := m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + ?, worker_id = '', finished_at = ?,
-		duration_ms = duration_ms + ?, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-		cached_tokens = cached_tokens + ?, cost = cost + ?, last_error = ?, missing_layers = ?, kept_layers = ?
-		WHERE id = ? AND run = ? AND status = 'running'`,
-		next, runBump, fin, dur, pt, ct, cached, cost, out.err, strings.Join(missing, ","), kept, a.ItemID, a.Run)
+	ours, err := tx.FinishItem(ctx, jobstore.ItemFinish{ID: a.ItemID, Run: a.Run, Status: next, RunBump: runBump, FinishedAt: fin,
+		DurationMS: dur, Spend: spend, LastError: out.err, MissingLayers: strings.Join(missing, ","), KeptLayers: kept})
 	if err != nil {
 		return false, false, fmt.Errorf("jobs: finish item: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !ours {
 		// The item was taken over, but the calls this run made were paid
 		// for all the same: they count, and nothing else of the outcome.
 		if err := m.countSpend(ctx, tx, a, st, out, now); err != nil {
@@ -574,28 +539,25 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 	}
 	if v != nil && (next == ItemDone || next == ItemPartial) {
 		v.JobID = a.JobID
-		if err := m.store.InsertDocVersionTx(ctx, tx, v); err != nil {
+		if err := m.store.InsertDocVersionTx(ctx, tx.SQL(), v); err != nil {
 			return false, false, fmt.Errorf("jobs: store documentation of %s: %w", st.objectName, err)
 		}
-		if _, err := m.exec(ctx, tx, `UPDATE job_items SET doc_version_id = ? WHERE id = ?`, v.ID, a.ItemID); err != nil {
+		if err := tx.SetItemDocVersion(ctx, a.ItemID, v.ID); err != nil {
 			return false, false, err
 		}
 	}
-	var processed, partial, failed, cancelled, itemDur int64
+	c := jobstore.FinishCounts{Spend: spend}
 	switch next {
 	case ItemDone:
-		processed, itemDur = 1, dur
+		c.Processed, c.ItemDurationMS = 1, dur
 	case ItemPartial:
-		processed, partial, itemDur = 1, 1, dur
+		c.Processed, c.Partial, c.ItemDurationMS = 1, 1, dur
 	case ItemFailed:
-		failed, itemDur = 1, dur
+		c.Failed, c.ItemDurationMS = 1, dur
 	case ItemCancelled:
-		cancelled = 1
+		c.Cancelled = 1
 	}
-	if err := m.queryRow(ctx, tx, `UPDATE jobs SET processed = processed + ?, partial = partial + ?, failed = failed + ?,
-		cancelled = cancelled + ?, in_flight = in_flight - 1, prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-		cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, item_duration_ms = item_duration_ms + ?, updated_at = ?
-		WHERE id = ? RETURNING actual_cost`, processed, partial, failed, cancelled, pt, ct, cached, cost, itemDur, now, a.JobID).Scan(&f.actual); err != nil {
+	if f.actual, err = tx.CountFinish(ctx, a.JobID, c, now); err != nil {
 		return false, false, fmt.Errorf("jobs: count: %w", err)
 	}
 	if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
@@ -610,10 +572,8 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 		// Failed objects do not hold their dependents back: the job
 		// carries on, and the dependent's prompt lacks the summary. One
 		// statement counts the dependency down and readies the dependents
-		// it was the last for (the right-hand sides read the old values).
-		if _, err := m.exec(ctx, tx, `UPDATE job_items SET deps_remaining = deps_remaining - 1,
-			status = CASE WHEN status = 'blocked' AND deps_remaining <= 1 THEN 'ready' ELSE status END
-			WHERE id IN (SELECT item_id FROM job_item_deps WHERE upstream_id = ?)`, a.ItemID); err != nil {
+		// it was the last for.
+		if err := tx.CountDownDependents(ctx, a.ItemID); err != nil {
 			return false, false, fmt.Errorf("jobs: dependents: %w", err)
 		}
 	}
@@ -642,17 +602,11 @@ func (m *Manager) finishOne(tx *sql.Tx, f *finish) (settle, fatal bool, err erro
 
 // countSpend adds the calls of a run whose outcome is dropped to its item
 // and job, and logs them.
-func (m *Manager) countSpend(ctx context.Context, tx *sql.Tx, a ItemArgs, st *started, out outcome, now time.Time) error {
+func (m *Manager) countSpend(ctx context.Context, tx *jobstore.Tx, a ItemArgs, st *started, out outcome, now time.Time) error {
 	if out.g == nil {
 		return nil
 	}
-	pt, ct, cached, cost := out.g.spent()
-	if _, err := m.exec(ctx, tx, `UPDATE job_items SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-		cached_tokens = cached_tokens + ?, cost = cost + ? WHERE id = ?`, pt, ct, cached, cost, a.ItemID); err != nil {
-		return fmt.Errorf("jobs: count spend: %w", err)
-	}
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET prompt_tokens = prompt_tokens + ?, completion_tokens = completion_tokens + ?,
-		cached_tokens = cached_tokens + ?, actual_cost = actual_cost + ?, updated_at = ? WHERE id = ?`, pt, ct, cached, cost, now, a.JobID); err != nil {
+	if err := tx.AddSpend(ctx, a.JobID, a.ItemID, out.g.spend(), now); err != nil {
 		return fmt.Errorf("jobs: count spend: %w", err)
 	}
 	return m.recordCalls(ctx, tx, a, st, outcome{g: out.g})
@@ -699,29 +653,17 @@ func keptLayers(kept, hash string) map[modeldoc.Layer]generate.KeptLayer {
 
 // recordCalls writes the object's generation logs, per-layer counters and
 // the error log rows of its failed layers.
-func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *started, out outcome) error {
+func (m *Manager) recordCalls(ctx context.Context, tx *jobstore.Tx, a ItemArgs, st *started, out outcome) error {
 	now := m.now()
 	if out.g != nil {
 		out.g.mu.Lock()
 		logs := append([]GenerationLog(nil), out.g.logs...)
 		out.g.mu.Unlock()
-		for start := 0; start < len(logs); start += 200 {
-			end := min(start+200, len(logs))
-			var b strings.Builder
-			b.WriteString(`INSERT INTO generation_logs (job_id, item_id, object_id, layer, attempt, status, model, prompt_tokens,
-				completion_tokens, cached_tokens, reasoning_tokens, cost, duration_ms, finish_reason, error_class, error, created_at) VALUES `)
-			var args []any
-			for i, l := range logs[start:end] {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				b.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-				args = append(args, a.JobID, a.ItemID, st.objectID, l.Layer, l.Attempt, l.Status, l.Model, l.PromptTokens,
-					l.CompletionTokens, l.CachedTokens, l.ReasoningTokens, l.Cost, l.DurationMS, l.FinishReason, l.ErrorClass, l.Error, now)
-			}
-			if _, err := m.exec(ctx, tx, b.String(), args...); err != nil {
-				return fmt.Errorf("jobs: generation logs: %w", err)
-			}
+		for i := range logs {
+			logs[i].JobID, logs[i].ItemID, logs[i].ObjectID, logs[i].CreatedAt = a.JobID, a.ItemID, st.objectID, now
+		}
+		if err := tx.InsertGenerationLogs(ctx, logs); err != nil {
+			return fmt.Errorf("jobs: generation logs: %w", err)
 		}
 	}
 	v := out.version
@@ -733,10 +675,7 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		layers = append(layers, string(l))
 	}
 	sort.Strings(layers)
-	// One statement for all layers' counts: every statement costs a parse
-	// on SQLite, and this transaction is the single writer's hot path.
-	var values []string
-	var args []any
+	var counts []jobstore.LayerDelta
 	for _, l := range layers {
 		ls := v.LayerStatus[modeldoc.Layer(l)]
 		ok, failed := 0, 0
@@ -748,15 +687,10 @@ func (m *Manager) recordCalls(ctx context.Context, tx *sql.Tx, a ItemArgs, st *s
 		default:
 			continue
 		}
-		values = append(values, "(?, ?, ?, ?)")
-		args = append(args, a.JobID, l, ok, failed)
+		counts = append(counts, jobstore.LayerDelta{Layer: l, OK: ok, Failed: failed})
 	}
-	if len(values) > 0 {
-		if _, err := m.exec(ctx, tx, `INSERT INTO job_layer_counts (job_id, layer, ok, failed) VALUES `+strings.Join(values, ", ")+`
-			ON CONFLICT (job_id, layer) DO UPDATE SET ok = job_layer_counts.ok + excluded.ok, failed = job_layer_counts.failed + excluded.failed`,
-			args...); err != nil {
-			return fmt.Errorf("jobs: layer counts: %w", err)
-		}
+	if err := tx.AddLayerCounts(ctx, a.JobID, counts); err != nil {
+		return fmt.Errorf("jobs: layer counts: %w", err)
 	}
 	for _, l := range layers {
 		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == modeldoc.LayerFailed || ls.Status == modeldoc.LayerPartial {

@@ -13,7 +13,6 @@ package metrics
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -27,21 +26,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/modeldoc/modeldoc"
-	"github.com/modeldoc/modeldoc/internal/store"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 )
 
-// DB is what the metrics read: the store's read handle and its
-// placeholder rebinding (*store.Store satisfies it).
+// DB is what the metrics read: the job store's counts (*store.Store
+// satisfies it).
 type DB interface {
-	ReadDB() *sql.DB
-	Rebind(q string) string
+	JobStore() jobstore.Store
 }
 
 // CallBuckets are the upper bounds, in seconds, of the provider call
-// latency histogram (store.CallLatencyBoundsMS, which retention keeps).
+// latency histogram (jobstore.CallLatencyBoundsMS, which retention keeps).
 var CallBuckets = func() []float64 {
-	out := make([]float64, len(store.CallLatencyBoundsMS))
-	for i, ms := range store.CallLatencyBoundsMS {
+	out := make([]float64, len(jobstore.CallLatencyBoundsMS))
+	for i, ms := range jobstore.CallLatencyBoundsMS {
 		out[i] = float64(ms) / 1000
 	}
 	return out
@@ -264,78 +262,45 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (m *Metrics) compute(ctx context.Context, org int64) (*figures, error) {
-	db := m.db.ReadDB()
+	js := m.db.JobStore()
 	f := &figures{ok: true, calls: map[[2]string]float64{}, buckets: make([]uint64, len(CallBuckets)+1)}
-	jobsWhere, args := "", []any(nil)
-	if org != 0 {
-		jobsWhere, args = " WHERE org_id = ?", []any{org}
-	}
 	// Every status appears, zero or not, so that a dashboard's series do
 	// not vanish when no job is in a state.
 	f.jobs = map[string]float64{}
 	for _, s := range modeldoc.JobStates {
 		f.jobs[s] = 0
 	}
-	rows, err := db.QueryContext(ctx, m.db.Rebind("SELECT status, COUNT(*) FROM jobs"+jobsWhere+" GROUP BY status"), args...)
+	byStatus, err := js.JobsByStatus(ctx, org)
 	if err != nil {
 		return nil, fmt.Errorf("jobs by status: %w", err)
 	}
-	for rows.Next() {
-		var s string
-		var n float64
-		if err := rows.Scan(&s, &n); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		f.jobs[s] = n
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	for s, n := range byStatus {
+		f.jobs[s] = float64(n)
 	}
 
-	var processed, partial, failed, skipped, cancelled, prompt, cachedTok, completion float64
-	if err := db.QueryRowContext(ctx, m.db.Rebind(`SELECT COALESCE(SUM(processed), 0), COALESCE(SUM(partial), 0), COALESCE(SUM(failed), 0),
-		COALESCE(SUM(skipped), 0), COALESCE(SUM(cancelled), 0), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(cached_tokens), 0),
-		COALESCE(SUM(completion_tokens), 0), COALESCE(SUM(actual_cost), 0), COALESCE(SUM(estimated_cost), 0) FROM jobs`+jobsWhere), args...).Scan(
-		&processed, &partial, &failed, &skipped, &cancelled, &prompt, &cachedTok, &completion, &f.cost, &f.estimated); err != nil {
+	t, err := js.JobTotals(ctx, org)
+	if err != nil {
 		return nil, fmt.Errorf("job totals: %w", err)
 	}
-	f.objects = map[string]float64{"processed": processed, "partial": partial, "failed": failed, "skipped": skipped, "cancelled": cancelled}
-	f.tokens = map[string]float64{"prompt": prompt, "cached": cachedTok, "completion": completion}
+	f.cost, f.estimated = t.ActualCost, t.EstimatedCost
+	f.objects = map[string]float64{"processed": float64(t.Processed), "partial": float64(t.Partial), "failed": float64(t.Failed),
+		"skipped": float64(t.Skipped), "cancelled": float64(t.Cancelled)}
+	f.tokens = map[string]float64{"prompt": float64(t.PromptTokens), "cached": float64(t.CachedTokens), "completion": float64(t.CompletionTokens)}
 
 	// The calls still logged, and those whose log rows retention deleted,
-	// each by model, outcome and latency bucket: one pass over the logs.
-	live := "SELECT g.model, g.status, g.error_class, " + store.CallBucketSQL("g.duration_ms") +
-		", COUNT(*), COALESCE(SUM(g.duration_ms), 0) FROM generation_logs g"
-	retired := "SELECT model, status, error_class, bucket, SUM(calls), SUM(duration_ms) FROM generation_log_totals"
-	if org != 0 {
-		live += " JOIN jobs j ON j.id = g.job_id WHERE j.org_id = ?"
-		retired += " WHERE org_id = ?"
+	// each by model, outcome and latency bucket.
+	calls, err := js.CallOutcomes(ctx, org)
+	if err != nil {
+		return nil, fmt.Errorf("calls by outcome: %w", err)
 	}
-	live += " GROUP BY 1, 2, 3, 4"
-	retired += " GROUP BY model, status, error_class, bucket"
-	for _, q := range []string{live, retired} {
-		if err := f.addCalls(ctx, db, m.db.Rebind(q), args); err != nil {
-			return nil, err
-		}
-	}
+	f.addCalls(calls)
 	return f, nil
 }
 
-func (f *figures) addCalls(ctx context.Context, db *sql.DB, q string, args []any) error {
-	rows, err := db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return fmt.Errorf("calls by outcome: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var model, status, class string
-		var bucket int
-		var n, ms float64
-		if err := rows.Scan(&model, &status, &class, &bucket, &n, &ms); err != nil {
-			return fmt.Errorf("calls by outcome: %w", err)
-		}
+func (f *figures) addCalls(calls []jobstore.CallOutcome) {
+	for _, c := range calls {
+		model, status, class, bucket := c.Model, c.Status, c.ErrorClass, c.Bucket
+		n, ms := float64(c.Calls), float64(c.DurationMS)
 		switch {
 		case status == "refused":
 			f.refused += n
@@ -355,5 +320,4 @@ func (f *figures) addCalls(ctx context.Context, db *sql.DB, q string, args []any
 			f.buckets[bucket] += uint64(n)
 		}
 	}
-	return rows.Err()
 }

@@ -2,41 +2,47 @@ package ratelimit
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib"
-
-	"github.com/modeldoc/modeldoc/internal/testenv"
+	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// openPG opens a fresh pool on the test database, or skips when
-// MODELDOC_TEST_POSTGRES is not set ("1" means the local default).
-func openPG(t *testing.T) *sql.DB {
+// openPG opens a new pool (a process of its own) on the test's migrated
+// database, or skips when MODELDOC_TEST_POSTGRES is not set. The pools of
+// one test share the database, and with it the rate_limits rows.
+func openPG(t *testing.T) RateStore {
 	t.Helper()
-	dsn := os.Getenv("MODELDOC_TEST_POSTGRES")
-	switch dsn {
-	case "":
-		testenv.Missing(t, "set MODELDOC_TEST_POSTGRES=1 (or a DSN) to test against PostgreSQL")
-	case "1":
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	pgMu.Lock()
+	dsn, ok := pgDSN[t]
+	if !ok {
+		dsn = modeldoctest.PostgresDSN(t)
+		pgDSN[t] = dsn
+		t.Cleanup(func() {
+			pgMu.Lock()
+			delete(pgDSN, t)
+			pgMu.Unlock()
+		})
 	}
-	db, err := sql.Open("pgx", dsn)
+	pgMu.Unlock()
+	st, err := store.Open(context.Background(), dsn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	if err := EnsureSchema(t.Context(), db); err != nil {
-		t.Fatal(err)
-	}
-	return db
+	// Registered after the database's cleanup, so it runs first.
+	t.Cleanup(func() { st.Close() })
+	return st.JobStore()
 }
+
+var (
+	pgMu  sync.Mutex
+	pgDSN = map[*testing.T]string{}
+)
 
 func uniqueKey(t *testing.T) string {
 	return fmt.Sprintf("test:%s:%d", t.Name(), time.Now().UnixNano())

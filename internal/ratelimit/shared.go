@@ -2,8 +2,6 @@ package ratelimit
 
 import (
 	"context"
-	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -28,23 +26,15 @@ const factorSyncEvery = time.Second
 var _ FactorBucket = (*PGBucket)(nil)
 
 func (b *PGBucket) CutFactor(ctx context.Context, f float64) error {
-	return b.exec(ctx, "cut rate", `UPDATE rate_limits SET rate_factor = $2, factor_cut_at = clock_timestamp() WHERE key = $1`, f)
+	return b.wrap("cut rate", b.rs.CutRateFactor(ctx, b.key, f))
 }
 
 func (b *PGBucket) Factor(ctx context.Context) (float64, time.Duration, error) {
-	var f float64
-	var since int64
-	err := b.db.QueryRowContext(ctx, `SELECT rate_factor,
-		CASE WHEN factor_cut_at = '-infinity' THEN -1
-		ELSE (extract(epoch FROM clock_timestamp() - factor_cut_at) * 1000000)::bigint END
-		FROM rate_limits WHERE key = $1`, b.key).Scan(&f, &since)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 1, -1, nil
-	}
+	f, since, err := b.rs.RateFactor(ctx, b.key)
 	if err != nil {
 		return 1, -1, fmt.Errorf("rate limit %s: read rate: %w", b.key, err)
 	}
-	return f, time.Duration(since) * time.Microsecond, nil
+	return f, since, nil
 }
 
 // syncFactor adopts the shared factor when it is lower than ours once

@@ -100,3 +100,33 @@ func ForUpdate(postgres bool) string {
 	}
 	return ""
 }
+
+// Rebind turns the `?` placeholders of q into `$1, $2, ...` on PostgreSQL.
+// Question marks inside quoted strings are left alone.
+func Rebind(postgres bool, q string) string {
+	if !postgres {
+		return q
+	}
+	var b strings.Builder
+	b.Grow(len(q) + 16)
+	n := 0
+	var quote byte
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			}
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?':
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}

@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/modeldoc/modeldoc/internal/modeldoctest"
-	"github.com/modeldoc/modeldoc/internal/ratelimit"
 )
 
 // TestMigrationParity checks that the SQLite and PostgreSQL migration sets
@@ -62,26 +61,6 @@ func TestMigrationParity(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("only %d tables compared: the schema queries found too little", checked)
-	}
-
-	// rate_limits is also created by ratelimit.EnsureSchema, for a limiter
-	// that runs against a database modeldoc did not migrate: both must
-	// give the same columns.
-	dsn := modeldoctest.PostgresDSN(t)
-	bare, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bare.Close()
-	if err := ratelimit.EnsureSchema(ctx, bare); err != nil {
-		t.Fatal(err)
-	}
-	ensured := schemaColumns(t, ctx, bare, `
-		SELECT table_name, column_name FROM information_schema.columns
-		WHERE table_schema = current_schema()`)
-	if !slices.Equal(ensured["rate_limits"], pgCols["rate_limits"]) {
-		t.Errorf("rate_limits: ratelimit.Schema and the migrations differ\n  ratelimit:  %s\n  migrations: %s",
-			strings.Join(ensured["rate_limits"], ", "), strings.Join(pgCols["rate_limits"], ", "))
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 )
 
 // DeleteProject removes one of the organization's projects with
@@ -26,18 +27,11 @@ func (s *Store) DeleteProject(ctx context.Context, orgID, id int64) error {
 		if err != nil {
 			return internal("delete project", err)
 		}
-		var jobID int64
-		var status string
-		err = s.queryRow(ctx, tx, `SELECT j.id, j.status FROM jobs j
-			WHERE j.org_id = ? AND j.status IN ('queued', 'running', 'pausing', 'paused')
-			  AND (j.project_id = ? OR EXISTS (
-			    SELECT 1 FROM job_items i JOIN objects o ON o.id = i.object_id
-			    WHERE i.job_id = j.id AND o.project_id = ?))
-			ORDER BY j.id LIMIT 1`, orgID, id, id).Scan(&jobID, &status)
+		jobID, status, err := s.JobStore().Within(tx).JobWorkingOn(ctx, orgID, id)
 		switch {
 		case err == nil:
 			return modeldoc.Errorf(modeldoc.ECONFLICT, "Job #%d is %s on project %s: cancel it (or let it finish) before deleting the project.", jobID, status, name)
-		case !errors.Is(err, sql.ErrNoRows):
+		case !errors.Is(err, jobstore.ErrNotFound):
 			return internal("delete project", err)
 		}
 		if _, err := s.exec(ctx, tx, "DELETE FROM projects WHERE org_id = ? AND id = ?", orgID, id); err != nil {

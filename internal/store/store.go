@@ -13,14 +13,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers driver "pgx"
 	_ "modernc.org/sqlite"             // registers driver "sqlite"
 
 	"github.com/modeldoc/modeldoc"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
+	"github.com/modeldoc/modeldoc/internal/sqldialect"
 	"github.com/modeldoc/modeldoc/internal/sqlitestmt"
 )
 
@@ -43,6 +45,15 @@ type Store struct {
 	path    string
 	write   *sql.DB
 	read    *sql.DB
+
+	jobsOnce sync.Once
+	jobs     jobstore.Store
+}
+
+// JobStore is the job engine's storage on this store's handles.
+func (s *Store) JobStore() jobstore.Store {
+	s.jobsOnce.Do(func() { s.jobs = jobstore.New(s.write, s.read, s.dialect == Postgres) })
+	return s.jobs
 }
 
 // Option configures Open.
@@ -201,6 +212,20 @@ func (s *Store) DB() *sql.DB { return s.write }
 // ReadDB is the handle for reads; on PostgreSQL it is DB().
 func (s *Store) ReadDB() *sql.DB { return s.read }
 
+// Ping checks that the database answers (on the read handle, which is the
+// whole pool on PostgreSQL).
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// SetPoolSize caps the connections of a PostgreSQL store (a worker of
+// many processes on one database); SQLite's handles keep their sizes.
+func (s *Store) SetPoolSize(maxOpen int) {
+	if s.dialect != Postgres || maxOpen <= 0 {
+		return
+	}
+	s.write.SetMaxOpenConns(maxOpen)
+	s.write.SetMaxIdleConns(min(maxOpen, 8))
+}
+
 // Dialect reports the SQL flavour.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
@@ -227,38 +252,7 @@ func (s *Store) Close() error {
 }
 
 // Rebind turns the `?` placeholders of q into `$1, $2, ...` on PostgreSQL.
-// Question marks inside quoted strings are left alone.
-func (s *Store) Rebind(q string) string {
-	if s.dialect != Postgres {
-		return q
-	}
-	return rebindDollar(q)
-}
-
-func rebindDollar(q string) string {
-	var b strings.Builder
-	b.Grow(len(q) + 16)
-	n := 0
-	var quote byte
-	for i := 0; i < len(q); i++ {
-		c := q[i]
-		switch {
-		case quote != 0:
-			if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"':
-			quote = c
-		case c == '?':
-			n++
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
+func (s *Store) Rebind(q string) string { return sqldialect.Rebind(s.dialect == Postgres, q) }
 
 // WithTx runs fn in a write transaction, committing when it returns nil and
 // rolling back otherwise (also on panic).

@@ -147,3 +147,21 @@ func (s *Store) RevokeToken(ctx context.Context, orgID, id int64) error {
 		return nil
 	})
 }
+
+// TokenActive reports whether token id exists and is not revoked.
+func (s *Store) TokenActive(ctx context.Context, id int64) (bool, error) {
+	var n int
+	if err := s.queryRow(ctx, s.read, "SELECT COUNT(*) FROM api_tokens WHERE id = ? AND revoked_at IS NULL", id).Scan(&n); err != nil {
+		return false, internal("check token", err)
+	}
+	return n > 0, nil
+}
+
+// CountActiveTokens counts the tokens not revoked, in every organization.
+func (s *Store) CountActiveTokens(ctx context.Context) (int, error) {
+	var n int
+	if err := s.queryRow(ctx, s.read, "SELECT COUNT(*) FROM api_tokens WHERE revoked_at IS NULL").Scan(&n); err != nil {
+		return 0, internal("count tokens", err)
+	}
+	return n, nil
+}

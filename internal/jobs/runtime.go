@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/modeldoc/modeldoc/internal/sqldialect"
+	"github.com/modeldoc/modeldoc/internal/jobstore"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
@@ -57,7 +57,10 @@ func (w *itemWorker) Work(ctx context.Context, job *river.Job[ItemArgs]) error {
 	return w.m.work(ctx, job)
 }
 
-type engine struct {
+// runtime is the River side of a Manager: its client and driver, the
+// loops a started Manager runs, and on SQLite the group commits of items'
+// starts and outcomes. ("engine" names the package internal/engine.)
+type runtime struct {
 	pgPool *pgxpool.Pool
 	client *river.Client[*sql.Tx]
 	waker  *waker // SQLite: wakes River when this process releases items
@@ -87,32 +90,24 @@ func randomID() string {
 // does. The processes that come later find nothing left to do.
 func (m *Manager) migrateRiver(ctx context.Context, migrator *rivermigrate.Migrator[*sql.Tx]) error {
 	if !m.store.IsPostgres() {
-		return m.withTx(ctx, func(tx *sql.Tx) error {
+		return m.withTx(ctx, func(tx *jobstore.Tx) error {
 			//lint:ignore SA1019 River's SQLite migrations batch in one transaction; it is what makes them one process at a time here.
-			_, err := migrator.MigrateTx(ctx, tx, rivermigrate.DirectionUp, nil)
+			_, err := migrator.MigrateTx(ctx, tx.SQL(), rivermigrate.DirectionUp, nil)
 			return err
 		})
 	}
-	conn, err := m.store.DB().Conn(ctx)
+	unlock, err := m.js.LockRiverMigration(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, riverMigrationLock); err != nil {
-		return err
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, riverMigrationLock) //nolint:errcheck // closing the session releases it anyway
+	defer unlock()
 	_, err = migrator.Migrate(ctx, rivermigrate.DirectionUp, nil)
 	return err
 }
 
-// riverMigrationLock is the PostgreSQL advisory lock key that serializes
-// River's migrations between processes (an arbitrary constant of ours).
-const riverMigrationLock = 7_302_264_113
-
 // open makes River's driver and client and migrates River's tables.
 func (m *Manager) open(ctx context.Context) error {
-	e := &engine{}
+	e := &runtime{}
 	var driver riverdriver.Driver[*sql.Tx]
 	if m.store.IsPostgres() {
 		pool, err := pgxpool.New(ctx, m.store.DSN())
@@ -120,7 +115,7 @@ func (m *Manager) open(ctx context.Context) error {
 			return fmt.Errorf("jobs: river listener pool: %w", err)
 		}
 		e.pgPool = pool
-		driver = riverdatabasesql.NewWithPgxListener(m.store.DB(), pool)
+		driver = riverdatabasesql.NewWithPgxListener(m.js.RiverHandle(), pool)
 	} else {
 		// River shares the store's single write connection. With a handle
 		// of its own, River's polls and completions and the store's item
@@ -130,9 +125,9 @@ func (m *Manager) open(ctx context.Context) error {
 		// River's SQLite driver needs a one-connection handle, which this is.
 		e.waker = newWaker()
 		e.starts, e.finishes = &groupCommit[*start]{}, &groupCommit[*finish]{}
-		driver = &wakingDriver{Driver: riversqlite.New(m.store.DB()), w: e.waker}
+		driver = &wakingDriver{Driver: riversqlite.New(m.js.RiverHandle()), w: e.waker}
 	}
-	m.engine = e
+	m.runtime = e
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(m.log)})
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
@@ -175,11 +170,11 @@ func (m *Manager) open(ctx context.Context) error {
 func (m *Manager) Close() error {
 	m.closeOnce.Do(func() { close(m.closing) })
 	m.subsDone.Wait()
-	if m.engine == nil {
+	if m.runtime == nil {
 		return nil
 	}
-	if m.engine.pgPool != nil {
-		m.engine.pgPool.Close()
+	if m.runtime.pgPool != nil {
+		m.runtime.pgPool.Close()
 	}
 	return nil
 }
@@ -187,7 +182,7 @@ func (m *Manager) Close() error {
 // Start starts the River workers and this process's control loops. It
 // returns at once; Stop ends them.
 func (m *Manager) Start(ctx context.Context) error {
-	e := m.engine
+	e := m.runtime
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.started {
@@ -212,7 +207,7 @@ func (m *Manager) Start(ctx context.Context) error {
 // ends, then cancels them; a cancelled object goes back to ready and is
 // written again by the next run.
 func (m *Manager) Stop(ctx context.Context) error {
-	e := m.engine
+	e := m.runtime
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.started {
@@ -256,7 +251,7 @@ func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
 	}
 	ch, unsubscribe := m.Subscribe(ctx, id)
 	defer unsubscribe()
-	if !m.engine.isStarted() {
+	if !m.runtime.isStarted() {
 		if err := m.Start(ctx); err != nil {
 			return nil, err
 		}
@@ -266,7 +261,7 @@ func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
 			_ = m.Stop(sctx)
 		}()
 	}
-	if err := m.withTx(ctx, func(tx *sql.Tx) error { return m.release(ctx, tx, id) }); err != nil {
+	if err := m.withTx(ctx, func(tx *jobstore.Tx) error { return m.release(ctx, tx, id) }); err != nil {
 		return nil, err
 	}
 	m.reap(ctx)
@@ -282,7 +277,7 @@ func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
 	return j, ctx.Err()
 }
 
-func (e *engine) isStarted() bool {
+func (e *runtime) isStarted() bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return e.started
@@ -291,8 +286,8 @@ func (e *engine) isStarted() bool {
 // lockJob takes the job row's lock first in every transaction that
 // touches a job and its items, so that PostgreSQL transactions always lock
 // in the same order and never deadlock. SQLite has one writer anyway.
-func (m *Manager) lockJob(ctx context.Context, tx *sql.Tx, id int64) (status string, inFlight, conc int64, err error) {
-	err = m.queryRow(ctx, tx, `SELECT status, in_flight, concurrency FROM jobs WHERE id = ?`+m.forUpdate(), id).Scan(&status, &inFlight, &conc)
+func (m *Manager) lockJob(ctx context.Context, tx *jobstore.Tx, id int64) (status string, inFlight, conc int64, err error) {
+	status, inFlight, conc, err = tx.LockJobState(ctx, id)
 	if err != nil {
 		err = fmt.Errorf("jobs: lock job %d: %w", id, err)
 	}
@@ -301,7 +296,7 @@ func (m *Manager) lockJob(ctx context.Context, tx *sql.Tx, id int64) (status str
 
 // release enqueues the next ready items of job id, in topological order,
 // up to its concurrency window, as River jobs inserted in tx.
-func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
+func (m *Manager) release(ctx context.Context, tx *jobstore.Tx, id int64) error {
 	status, inFlight, conc, err := m.lockJob(ctx, tx, id)
 	if err != nil {
 		return err
@@ -313,39 +308,26 @@ func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
 	if n <= 0 {
 		return nil
 	}
-	rows, err := m.query(ctx, tx, `SELECT id, run FROM job_items WHERE job_id = ? AND status = 'ready' ORDER BY position LIMIT ?`, id, n)
+	ready, err := tx.ReadyItems(ctx, id, n)
 	if err != nil {
 		return fmt.Errorf("jobs: ready items: %w", err)
 	}
-	var params []river.InsertManyParams
-	var ids []int64
-	for rows.Next() {
-		var a ItemArgs
-		if err := rows.Scan(&a.ItemID, &a.Run); err != nil {
-			rows.Close()
-			return err
-		}
-		a.JobID = id
-		ids = append(ids, a.ItemID)
-		params = append(params, river.InsertManyParams{Args: a})
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	if len(ids) == 0 {
+	if len(ready) == 0 {
 		return nil
 	}
-	if _, err := m.exec(ctx, tx, `UPDATE job_items SET status = 'enqueued' WHERE `+m.inIDs("id"), sqldialect.IDList(ids)); err != nil {
+	params := make([]river.InsertManyParams, len(ready))
+	ids := make([]int64, len(ready))
+	for i, r := range ready {
+		ids[i] = r.ID
+		params[i] = river.InsertManyParams{Args: ItemArgs{JobID: id, ItemID: r.ID, Run: r.Run}}
+	}
+	if err := tx.EnqueueItems(ctx, id, ids); err != nil {
 		return fmt.Errorf("jobs: enqueue items: %w", err)
 	}
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight + ? WHERE id = ?`, len(ids), id); err != nil {
-		return fmt.Errorf("jobs: enqueue items: %w", err)
-	}
-	if _, err := m.engine.client.InsertManyTx(ctx, tx, params); err != nil {
+	if _, err := m.runtime.client.InsertManyTx(ctx, tx.SQL(), params); err != nil {
 		return fmt.Errorf("jobs: insert river jobs: %w", err)
 	}
-	if m.engine.waker != nil {
+	if m.runtime.waker != nil {
 		m.markReleased(tx)
 	}
 	return nil
@@ -353,15 +335,8 @@ func (m *Manager) release(ctx context.Context, tx *sql.Tx, id int64) error {
 
 // settle moves the job to its next state once its in-flight items allow:
 // completed when every item is final, paused when a pause has drained.
-func (m *Manager) settle(ctx context.Context, tx *sql.Tx, id int64) error {
-	// One statement for both moves: it runs for every batch of outcomes.
-	now := m.now()
-	if _, err := m.exec(ctx, tx, `UPDATE jobs SET
-		status = CASE WHEN processed + failed + skipped + cancelled >= total THEN 'completed' ELSE 'paused' END,
-		finished_at = CASE WHEN processed + failed + skipped + cancelled >= total THEN ? ELSE finished_at END,
-		updated_at = ?
-		WHERE id = ? AND in_flight <= 0 AND (status = 'pausing'
-			OR status IN ('queued', 'running') AND processed + failed + skipped + cancelled >= total)`, now, now, id); err != nil {
+func (m *Manager) settle(ctx context.Context, tx *jobstore.Tx, id int64) error {
+	if err := tx.SettleJob(ctx, id, m.now()); err != nil {
 		return fmt.Errorf("jobs: settle: %w", err)
 	}
 	return nil
@@ -388,37 +363,18 @@ func (m *Manager) controlLoop(ctx context.Context) {
 		if len(ids) == 0 {
 			continue
 		}
-		rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, status, budget, actual_cost FROM jobs WHERE `+m.inIDs("id"), sqldialect.IDList(ids))
-		if err != nil {
-			m.log.Warn("jobs: control poll", "err", err)
-			continue
-		}
-		type st struct {
-			id             int64
-			status         string
-			budget, actual float64
-		}
-		var sts []st
-		for rows.Next() {
-			var s st
-			if err := rows.Scan(&s.id, &s.status, &s.budget, &s.actual); err != nil {
-				m.log.Warn("jobs: control poll", "err", err)
-				continue
-			}
-			sts = append(sts, s)
-		}
-		if err := rows.Err(); err != nil && ctx.Err() == nil {
+		sts, err := m.js.ControlStates(ctx, ids)
+		if err != nil && ctx.Err() == nil {
 			// The rows read are still applied: a pause or cancel among
 			// them must not wait for the next poll.
 			m.log.Warn("jobs: control poll", "err", err)
 		}
-		rows.Close()
 		for _, s := range sts {
 			m.mu.Lock()
-			c := m.ctl[s.id]
+			c := m.ctl[s.ID]
 			m.mu.Unlock()
 			if c != nil {
-				c.update(s.status, s.budget, s.actual)
+				c.update(s.Status, s.Budget, s.ActualCost)
 			}
 		}
 	}
@@ -435,7 +391,7 @@ func (m *Manager) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if _, err := m.exec(ctx, m.store.DB(), `UPDATE job_items SET heartbeat_at = ? WHERE worker_id = ? AND status = 'running'`, m.now(), m.workerID); err != nil && ctx.Err() == nil {
+		if err := m.js.Heartbeat(ctx, m.workerID, m.now()); err != nil && ctx.Err() == nil {
 			m.log.Warn("jobs: heartbeat", "err", err)
 		}
 		m.reap(ctx)
@@ -445,31 +401,24 @@ func (m *Manager) heartbeatLoop(ctx context.Context) {
 // reap takes over running items whose worker has not beaten for a lease,
 // or, at once, whose process is gone from this host.
 func (m *Manager) reap(ctx context.Context) {
-	rows, err := m.query(ctx, m.store.ReadDB(), `SELECT id, job_id, worker_id, worker_host, worker_pid, heartbeat_at FROM job_items WHERE status = 'running' AND worker_id <> ?`, m.workerID)
+	held, err := m.js.RunningHeldByOthers(ctx, m.workerID)
 	if err != nil {
 		if ctx.Err() == nil {
 			m.log.Warn("jobs: reap", "err", err)
 		}
-		return
+		if len(held) == 0 {
+			return
+		}
 	}
 	deadline := m.clock().Add(-m.cfg.Lease)
 	var orphans []orphan
-	for rows.Next() {
-		var o orphan
-		var h holder
-		if err := rows.Scan(&o.id, &o.job, &h.worker, &h.host, &h.pid, &h.beat); err != nil {
-			m.log.Warn("jobs: reap", "err", err)
-			continue
-		}
-		o.worker = h.worker
+	for _, hd := range held {
+		h := holderOf(hd)
+		o := orphan{id: hd.ItemID, job: hd.JobID, worker: h.worker}
 		if o.gone = m.gone(h); o.gone != "" || m.lapsed(h, deadline) {
 			orphans = append(orphans, o)
 		}
 	}
-	if err := rows.Err(); err != nil && ctx.Err() == nil {
-		m.log.Warn("jobs: reap", "err", err)
-	}
-	rows.Close()
 	orphans = append(orphans, m.fetchedByTheDead(ctx, deadline)...)
 	for _, o := range orphans {
 		m.takeOver(ctx, o)
@@ -493,45 +442,18 @@ type orphan struct {
 // only rescue the job after its stuck-job timeout (many minutes). A live
 // worker marks its item running within milliseconds of the fetch.
 func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []orphan {
-	q := `SELECT CAST(json_extract(args, '$.item_id') AS INTEGER), CAST(json_extract(args, '$.run') AS INTEGER), attempted_at
-		FROM river_job WHERE kind = ? AND state = 'running'`
-	if m.store.IsPostgres() {
-		q = `SELECT CAST(args->>'item_id' AS BIGINT), CAST(args->>'run' AS BIGINT), attempted_at
-		FROM river_job WHERE kind = ? AND state = 'running'`
-	}
-	rows, err := m.query(ctx, m.store.ReadDB(), q, ItemArgs{}.Kind())
-	if err != nil {
-		if ctx.Err() == nil {
-			m.log.Warn("jobs: reap fetched items", "err", err)
-		}
-		return nil
-	}
-	type fetched struct{ item, run int64 }
-	var stale []fetched
-	for rows.Next() {
-		var f fetched
-		var at sqldialect.Time
-		if err := rows.Scan(&f.item, &f.run, &at); err != nil {
-			m.log.Warn("jobs: reap fetched items", "err", err)
-			continue
-		}
-		if at.Valid && at.Time.Before(deadline) {
-			stale = append(stale, f)
-		}
-	}
-	if err := rows.Err(); err != nil && ctx.Err() == nil {
+	stale, err := m.js.StaleFetched(ctx, ItemArgs{}.Kind(), deadline)
+	if err != nil && ctx.Err() == nil {
 		m.log.Warn("jobs: reap fetched items", "err", err)
 	}
-	rows.Close()
 	var out []orphan
 	for _, f := range stale {
-		var job int64
-		err := m.queryRow(ctx, m.store.ReadDB(), `SELECT job_id FROM job_items WHERE id = ? AND status = 'enqueued' AND run = ?`, f.item, f.run).Scan(&job)
+		job, err := m.js.EnqueuedItemJob(ctx, f.ID, f.Run)
 		switch {
 		case err == nil:
-			out = append(out, orphan{id: f.item, job: job, run: f.run, fetched: true})
-		case !errors.Is(err, sql.ErrNoRows) && ctx.Err() == nil:
-			m.log.Warn("jobs: reap fetched items", "item", f.item, "err", err)
+			out = append(out, orphan{id: f.ID, job: job, run: f.Run, fetched: true})
+		case !errors.Is(err, jobstore.ErrNotFound) && ctx.Err() == nil:
+			m.log.Warn("jobs: reap fetched items", "item", f.ID, "err", err)
 		}
 	}
 	return out
@@ -541,7 +463,7 @@ func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []or
 // late River job of the dead run does nothing, and releases work.
 func (m *Manager) takeOver(ctx context.Context, o orphan) {
 	took := false
-	err := m.withTx(ctx, func(tx *sql.Tx) error {
+	err := m.withTx(ctx, func(tx *jobstore.Tx) error {
 		status, _, _, err := m.lockJob(ctx, tx, o.job)
 		if err != nil {
 			return err
@@ -550,20 +472,20 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 		if Terminal(status) {
 			next, cancelled = ItemCancelled, 1
 		}
-		var res sql.Result
+		var ok bool
 		if o.fetched {
-			res, err = m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + 1, worker_id = '' WHERE id = ? AND status = 'enqueued' AND run = ?`, next, o.id, o.run)
+			ok, err = tx.TakeOverFetched(ctx, o.id, o.run, next)
 		} else {
-			res, err = m.exec(ctx, tx, `UPDATE job_items SET status = ?, run = run + 1, worker_id = '' WHERE id = ? AND status = 'running' AND worker_id = ?`, next, o.id, o.worker)
+			ok, err = tx.TakeOverRunning(ctx, o.id, o.worker, next)
 		}
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
+		if !ok {
 			return nil // another process took it over first
 		}
 		took = true
-		if _, err := m.exec(ctx, tx, `UPDATE jobs SET in_flight = in_flight - 1, cancelled = cancelled + ?, updated_at = ? WHERE id = ?`, cancelled, m.now(), o.job); err != nil {
+		if err := tx.ReleaseTakenOver(ctx, o.job, cancelled, m.now()); err != nil {
 			return err
 		}
 		msg := "Worker " + o.worker + " stopped while writing this object; another worker takes it over."
@@ -596,19 +518,12 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 	m.notify(o.job)
 }
 
-func (m *Manager) appendError(ctx context.Context, tx *sql.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {
-	var item, obj any
-	if itemID != 0 {
-		item = itemID
-	}
-	if objectID != 0 {
-		obj = objectID
-	}
+func (m *Manager) appendError(ctx context.Context, tx *jobstore.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {
 	if len(msg) > 4000 {
 		msg = msg[:4000]
 	}
-	_, err := m.exec(ctx, tx, `INSERT INTO job_errors (job_id, item_id, object_id, object_name, layer, error_class, message, attempt, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, jobID, item, obj, objectName, layer, class, strings.TrimSpace(msg), attempt, m.now())
+	err := tx.AppendError(ctx, jobstore.ErrorEntry{JobID: jobID, ItemID: itemID, ObjectID: objectID, ObjectName: objectName,
+		Layer: layer, ErrorClass: class, Message: strings.TrimSpace(msg), Attempt: attempt, CreatedAt: m.now()})
 	if err != nil {
 		return fmt.Errorf("jobs: append error: %w", err)
 	}

@@ -1,4 +1,4 @@
-package store
+package jobstore
 
 import (
 	"context"
@@ -58,7 +58,7 @@ type logTotal struct{ calls, durationMS int64 }
 // tokens and cost of jobs and items live in their own rows and do not
 // change. The rows to delete are found on the read handle, outside the
 // write transaction, which only deletes them by id.
-func (s *Store) DeleteGenerationLogsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
+func (s *dbStore) DeleteGenerationLogsBefore(ctx context.Context, before time.Time, batch int) (int64, error) {
 	if batch <= 0 {
 		batch = DefaultLogDeleteBatch
 	}
@@ -83,22 +83,22 @@ func (s *Store) DeleteGenerationLogsBefore(ctx context.Context, before time.Time
 	}
 }
 
-func (s *Store) oldLogIDs(ctx context.Context, before time.Time, after int64, batch int) ([]int64, error) {
-	rows, err := s.query(ctx, s.read, "SELECT id FROM generation_logs WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?", after, before, batch)
+func (s *dbStore) oldLogIDs(ctx context.Context, before time.Time, after int64, batch int) ([]int64, error) {
+	rows, err := s.query(ctx, s.r, "SELECT id FROM generation_logs WHERE id > ? AND created_at < ? ORDER BY id LIMIT ?", after, before, batch)
 	if err != nil {
-		return nil, internal("find old generation logs", err)
+		return nil, wrap("find old generation logs", err)
 	}
 	defer rows.Close()
 	var ids []int64
 	for rows.Next() {
 		var id int64
 		if err := rows.Scan(&id); err != nil {
-			return nil, internal("find old generation logs", err)
+			return nil, wrap("find old generation logs", err)
 		}
 		ids = append(ids, id)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, internal("find old generation logs", err)
+		return nil, wrap("find old generation logs", err)
 	}
 	return ids, nil
 }
@@ -106,13 +106,13 @@ func (s *Store) oldLogIDs(ctx context.Context, before time.Time, after int64, ba
 // deleteLogs deletes the rows ids and adds their calls to the totals in
 // one transaction. RETURNING gives exactly the rows this transaction
 // deleted, so two processes pruning at once never count a row twice.
-func (s *Store) deleteLogs(ctx context.Context, ids []int64) (int64, error) {
+func (s *dbStore) deleteLogs(ctx context.Context, ids []int64) (int64, error) {
 	var n int64
-	err := s.WithTx(ctx, func(tx *sql.Tx) error {
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
 		rows, err := s.query(ctx, tx, "DELETE FROM generation_logs WHERE "+s.inIDs("id")+
 			" RETURNING job_id, model, status, error_class, duration_ms", sqldialect.IDList(ids))
 		if err != nil {
-			return internal("delete generation logs", err)
+			return wrap("delete generation logs", err)
 		}
 		type jobKey struct {
 			job                  int64
@@ -126,7 +126,7 @@ func (s *Store) deleteLogs(ctx context.Context, ids []int64) (int64, error) {
 			var ms int64
 			if err := rows.Scan(&k.job, &k.model, &k.status, &k.class, &ms); err != nil {
 				rows.Close()
-				return internal("delete generation logs", err)
+				return wrap("delete generation logs", err)
 			}
 			k.bucket = CallBucket(ms)
 			t := byJob[k]
@@ -138,7 +138,7 @@ func (s *Store) deleteLogs(ctx context.Context, ids []int64) (int64, error) {
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return internal("delete generation logs", err)
+			return wrap("delete generation logs", err)
 		}
 		if n == 0 {
 			return nil
@@ -150,19 +150,19 @@ func (s *Store) deleteLogs(ctx context.Context, ids []int64) (int64, error) {
 		orgOf := make(map[int64]int64, len(jobIDs))
 		jr, err := s.query(ctx, tx, "SELECT id, org_id FROM jobs WHERE "+s.inIDs("id"), sqldialect.IDList(jobIDs))
 		if err != nil {
-			return internal("delete generation logs: jobs", err)
+			return wrap("delete generation logs: jobs", err)
 		}
 		for jr.Next() {
 			var id, org int64
 			if err := jr.Scan(&id, &org); err != nil {
 				jr.Close()
-				return internal("delete generation logs: jobs", err)
+				return wrap("delete generation logs: jobs", err)
 			}
 			orgOf[id] = org
 		}
 		jr.Close()
 		if err := jr.Err(); err != nil {
-			return internal("delete generation logs: jobs", err)
+			return wrap("delete generation logs: jobs", err)
 		}
 		totals := map[logTotalKey]logTotal{}
 		for k, t := range byJob {
@@ -183,7 +183,7 @@ func (s *Store) deleteLogs(ctx context.Context, ids []int64) (int64, error) {
 // addLogTotals upserts totals in key order, so that two processes pruning
 // at once on PostgreSQL lock the rows in the same order and cannot
 // deadlock.
-func (s *Store) addLogTotals(ctx context.Context, tx *sql.Tx, totals map[logTotalKey]logTotal) error {
+func (s *dbStore) addLogTotals(ctx context.Context, tx *sql.Tx, totals map[logTotalKey]logTotal) error {
 	keys := make([]logTotalKey, 0, len(totals))
 	for k := range totals {
 		keys = append(keys, k)
@@ -219,9 +219,37 @@ func (s *Store) addLogTotals(ctx context.Context, tx *sql.Tx, totals map[logTota
 		}
 		b.WriteString(` ON CONFLICT (org_id, model, status, error_class, bucket) DO UPDATE SET
 			calls = generation_log_totals.calls + excluded.calls, duration_ms = generation_log_totals.duration_ms + excluded.duration_ms`)
-		if _, err := s.exec(ctx, tx, b.String(), args...); err != nil {
-			return internal("add generation log totals", err)
+		if _, err := tx.ExecContext(ctx, sqldialect.Rebind(s.pg, b.String()), args...); err != nil {
+			return wrap("add generation log totals", err)
 		}
 	}
 	return nil
+}
+
+func wrap(what string, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("jobstore: %s: %w", what, err)
+}
+
+// withTx runs fn in a write transaction, committed when it returns nil.
+func (s *dbStore) withTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("begin transaction", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	return wrap("commit", tx.Commit())
 }
