@@ -16,13 +16,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// uploadAnswer is what POST /projects answers: the import summary and the
-// project as it is now.
-type uploadAnswer struct {
-	Project *modeldoc.Project       `json:"project"`
-	Summary *modeldoc.ImportSummary `json:"summary"`
-}
-
 // uploadProject imports a manifest.json (form field `manifest`) with an
 // optional catalog.json (`catalog`) sent as multipart/form-data. The
 // project is known by its name (the manifest's project_name, or the form
@@ -162,7 +155,8 @@ func (a *API) uploadProject(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	w.Header().Set("Location", "/api/v1/projects")
-	writeJSON(w, status, uploadAnswer{Project: project, Summary: summary})
+	pr := projectOf(*project)
+	writeJSON(w, status, uploadAnswer{Project: &pr, Summary: importSummaryOf(summary)})
 }
 
 func uploadError(err error, limit int64) error {
@@ -188,10 +182,11 @@ func (a *API) listObjects(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if objs == nil {
-		objs = []store.ObjectSummary{}
+	items := mapSlice(objs, objectSummaryOf)
+	if items == nil {
+		items = []objectSummary{}
 	}
-	writeJSON(w, http.StatusOK, list[store.ObjectSummary]{Items: objs, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	writeJSON(w, http.StatusOK, list[objectSummary]{Items: items, Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 func objectFilter(r *http.Request) (store.ObjectFilter, page, error) {
@@ -232,37 +227,6 @@ func objectFilter(r *http.Request) (store.ObjectFilter, page, error) {
 	return f, pg, nil
 }
 
-// objectRef names an object of the lineage around another.
-type objectRef struct {
-	ID       int64               `json:"id"`
-	UniqueID string              `json:"unique_id"`
-	Name     string              `json:"name"`
-	Type     modeldoc.ObjectType `json:"type"`
-	Schema   string              `json:"schema,omitempty"`
-	Deleted  bool                `json:"deleted,omitempty"`
-}
-
-// objectDetail is GET /objects/{id}: the object with its columns and SQL,
-// its documentation state, and its lineage one step either way.
-type objectDetail struct {
-	*modeldoc.Object
-	Documented       bool        `json:"documented"`
-	Stale            bool        `json:"stale"`
-	CurrentVersion   int         `json:"current_version,omitempty"`
-	ComplexityScore  int         `json:"complexity_score,omitempty"`
-	LastDocumentedAt any         `json:"last_documented_at,omitempty"`
-	Upstream         []objectRef `json:"upstream"`
-	Downstream       []objectRef `json:"downstream"`
-	// DescriptionDoc and ColumnDocs are the descriptions' Markdown (dbt doc
-	// blocks) as trees the dashboard builds without parsing HTML.
-	DescriptionDoc []markdown.Node            `json:"description_doc,omitempty"`
-	ColumnDocs     map[string][]markdown.Node `json:"column_docs,omitempty"`
-	// ColumnLineage is each column's lineage as the SQL shows it;
-	// ReadersTruncated says some downstream objects were not read.
-	ColumnLineage    []columnLineage `json:"column_lineage"`
-	ReadersTruncated bool            `json:"column_readers_truncated,omitempty"`
-}
-
 func refs(objs []modeldoc.Object) []objectRef {
 	out := make([]objectRef, 0, len(objs))
 	for _, o := range objs {
@@ -281,13 +245,13 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 		if o.Columns == nil {
 			o.Columns = []modeldoc.Column{}
 		}
-		d := objectDetail{Object: o, DescriptionDoc: markdown.Tree(o.Description)}
+		d := objectDetail{object: objectOf(o), DescriptionDoc: markdownOf(markdown.Tree(o.Description))}
 		for _, c := range o.Columns {
 			if tree := markdown.Tree(c.Description); tree != nil {
 				if d.ColumnDocs == nil {
-					d.ColumnDocs = map[string][]markdown.Node{}
+					d.ColumnDocs = map[string][]markdownNode{}
 				}
-				d.ColumnDocs[c.Name] = tree
+				d.ColumnDocs[c.Name] = markdownOf(tree)
 			}
 		}
 		sums, _, err := a.st.ListObjects(ctx, p.orgID, store.ObjectFilter{IDs: []int64{id}, IncludeDeleted: true})
@@ -297,9 +261,7 @@ func (a *API) getObject(w http.ResponseWriter, r *http.Request) {
 		if len(sums) == 1 {
 			s := sums[0]
 			d.Documented, d.Stale, d.CurrentVersion, d.ComplexityScore = s.Documented, s.Stale, s.CurrentVersion, s.ComplexityScore
-			if s.LastDocumentedAt != nil {
-				d.LastDocumentedAt = s.LastDocumentedAt
-			}
+			d.LastDocumentedAt = s.LastDocumentedAt
 		}
 		up, err := a.st.Upstream(ctx, p.orgID, id)
 		if err != nil {
@@ -350,6 +312,6 @@ func (a *API) listDocVersions(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return paginate(vs, pg), nil
+		return paginate(mapSlice(vs, docVersionOf), pg), nil
 	})(w, r)
 }

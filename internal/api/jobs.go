@@ -12,37 +12,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/jobs"
 )
 
-// jobRequest is the body of POST /jobs and POST /jobs/estimate: the
-// options of a job. Who triggered it comes from the token, never from the
-// body.
-type jobRequest struct {
-	Selection     jobs.Selection   `json:"selection"`
-	SkipExisting  bool             `json:"skip_existing"`
-	OnlyStale     bool             `json:"only_stale"`
-	RegenerateAll bool             `json:"regenerate_all"`
-	Layers        []modeldoc.Layer `json:"layers"`
-	// MaxRetries and Concurrency are pointers so that an absent field
-	// takes the default and a zero that was sent is what it says: no
-	// retry, or a concurrency that Validate refuses.
-	MaxRetries  *int    `json:"max_retries"`
-	Concurrency *int    `json:"concurrency"`
-	Provider    string  `json:"provider"`
-	Model       string  `json:"model"`
-	BaseURL     string  `json:"base_url"`
-	JSONMode    bool    `json:"json_mode"`
-	Budget      float64 `json:"budget"`
-	RPM         int     `json:"rpm"`
-	TPM         int     `json:"tpm"`
-	// ReasoningEffort is asked of reasoning models; "" means the default.
-	ReasoningEffort string `json:"reasoning_effort"`
-	// PriceIn and PriceOut price a model the price table does not know, in
-	// USD per million prompt and completion tokens (both or neither).
-	PriceIn  *float64 `json:"price_in"`
-	PriceOut *float64 `json:"price_out"`
-	// Batch sends the calls through the provider's batch API.
-	Batch bool `json:"batch"`
-}
-
 // create checks the provider and fills its default model (the estimate is
 // priced for the model that will run), and says who triggered the job.
 func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.CreateRequest, error) {
@@ -67,7 +36,7 @@ func (q jobRequest) create(p *principal, allowBaseURL func(string) bool) (jobs.C
 	}
 	q.Provider, q.Model = prov.Name, prov.Model
 	opts := jobs.Options{
-		Selection: q.Selection, SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
+		Selection: q.Selection.jobs(), SkipExisting: q.SkipExisting, OnlyStale: q.OnlyStale, RegenerateAll: q.RegenerateAll,
 		Layers: q.Layers, MaxRetries: jobs.DefaultMaxRetries, Concurrency: jobs.DefaultConcurrency, Provider: q.Provider, Model: q.Model,
 		BaseURL: q.BaseURL, JSONMode: q.JSONMode, ReasoningEffort: q.ReasoningEffort, Budget: q.Budget, RPM: q.RPM, TPM: q.TPM,
 		PriceIn: q.PriceIn, PriceOut: q.PriceOut, Batch: q.Batch,
@@ -122,7 +91,7 @@ func (a *API) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	a.log.Info("api: job created", "job", j.ID, "org", p.orgID, "token", p.tokenID, "total", j.Total)
 	w.Header().Set("Location", "/api/v1/jobs/"+itoa(j.ID))
-	writeJSON(w, http.StatusCreated, j)
+	writeJSON(w, http.StatusCreated, jobOf(j))
 }
 
 func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +110,7 @@ func (a *API) estimateJob(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, est)
+	writeJSON(w, http.StatusOK, estimateOf(est))
 }
 
 func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +131,7 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, list[*jobs.Job]{Items: js, Total: total, Limit: pg.Limit, Offset: pg.Offset})
+	writeJSON(w, http.StatusOK, list[*job]{Items: mapSlice(js, jobOf), Total: total, Limit: pg.Limit, Offset: pg.Offset})
 }
 
 // countJobs counts the organization's jobs for the listing's total; the
@@ -194,26 +163,20 @@ func (a *API) withID(fn func(w http.ResponseWriter, r *http.Request, p *principa
 
 func (a *API) getJob(w http.ResponseWriter, r *http.Request) {
 	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
-		return a.jobs.Get(r.Context(), p.orgID, id)
+		return jobAnswer(a.jobs.Get(r.Context(), p.orgID, id))
 	})(w, r)
 }
 
 func (a *API) cancelJob(w http.ResponseWriter, r *http.Request) {
 	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
-		return a.jobs.Cancel(r.Context(), p.orgID, id)
+		return jobAnswer(a.jobs.Cancel(r.Context(), p.orgID, id))
 	})(w, r)
 }
 
 func (a *API) pauseJob(w http.ResponseWriter, r *http.Request) {
 	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
-		return a.jobs.Pause(r.Context(), p.orgID, id)
+		return jobAnswer(a.jobs.Pause(r.Context(), p.orgID, id))
 	})(w, r)
-}
-
-// budgetRequest is the body of POST /jobs/{id}/budget, and the optional
-// body of POST /jobs/{id}/resume.
-type budgetRequest struct {
-	Budget *float64 `json:"budget"`
 }
 
 // resumeJob resumes a paused job. With {"budget": USD} it first raises
@@ -238,7 +201,7 @@ func (a *API) resumeJob(w http.ResponseWriter, r *http.Request) {
 				return nil, err
 			}
 		}
-		return a.jobs.Resume(r.Context(), p.orgID, id)
+		return jobAnswer(a.jobs.Resume(r.Context(), p.orgID, id))
 	})(w, r)
 }
 
@@ -251,7 +214,7 @@ func (a *API) setBudget(w http.ResponseWriter, r *http.Request) {
 		if req.Budget == nil {
 			return nil, modeldoc.Errorf(modeldoc.EINVALID, "Give the new budget in USD as {\"budget\": 10} (0 removes the budget).")
 		}
-		return a.jobs.SetBudget(r.Context(), p.orgID, id, *req.Budget)
+		return jobAnswer(a.jobs.SetBudget(r.Context(), p.orgID, id, *req.Budget))
 	})(w, r)
 }
 
@@ -274,7 +237,7 @@ func (a *API) jobItems(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return pageList(items, total, pg), nil
+		return pageList(mapSlice(items, jobItemOf), total, pg), nil
 	})(w, r)
 }
 
@@ -292,13 +255,13 @@ func (a *API) jobLogs(w http.ResponseWriter, r *http.Request) {
 			if err != nil {
 				return nil, err
 			}
-			return pageList(es, total, pg), nil
+			return pageList(mapSlice(es, errorEntryOf), total, pg), nil
 		case "calls":
 			ls, total, err := a.jobs.GenerationLogsPage(r.Context(), p.orgID, id, jobs.Page{Limit: pg.Limit, Offset: pg.Offset})
 			if err != nil {
 				return nil, err
 			}
-			return pageList(ls, total, pg), nil
+			return pageList(mapSlice(ls, generationLogOf), total, pg), nil
 		default:
 			return nil, modeldoc.Errorf(modeldoc.EINVALID, "kind must be errors or calls (got %q).", kind)
 		}
@@ -368,7 +331,7 @@ func (a *API) jobEvents(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 			name, final := eventName(ev.Job)
-			data, err := json.Marshal(ev.Job)
+			data, err := json.Marshal(jobOf(ev.Job))
 			if err != nil {
 				a.log.Error("api: encode job event", "job", id, "err", err)
 				return

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/modeldoc/modeldoc"
-	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 // providers whose keys an organization may store: the ones a job can use.
@@ -18,18 +17,6 @@ func providerOf(r *http.Request) (string, error) {
 		return "", modeldoc.Errorf(modeldoc.EINVALID, "Unknown provider %q: keys are stored for openai or anthropic.", r.PathValue("provider"))
 	}
 	return p, nil
-}
-
-// keyRequest is the body of PUT /provider-keys/{provider}.
-type keyRequest struct {
-	Key string `json:"key"`
-}
-
-// keyAnswer describes a stored key: never the key.
-type keyAnswer struct {
-	Provider  string    `json:"provider"`
-	Masked    string    `json:"masked"`
-	UpdatedAt time.Time `json:"updated_at,omitempty"`
 }
 
 func (a *API) putKey(w http.ResponseWriter, r *http.Request) {
@@ -62,10 +49,11 @@ func (a *API) listKeys(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	if ks == nil {
-		ks = []store.ProviderKeyInfo{}
+	items := mapSlice(ks, providerKeyInfoOf)
+	if items == nil {
+		items = []providerKeyInfo{}
 	}
-	writeJSON(w, http.StatusOK, list[store.ProviderKeyInfo]{Items: ks, Total: len(ks), Limit: len(ks), Offset: 0})
+	writeJSON(w, http.StatusOK, list[providerKeyInfo]{Items: items, Total: len(items), Limit: len(items), Offset: 0})
 }
 
 func (a *API) deleteKey(w http.ResponseWriter, r *http.Request) {

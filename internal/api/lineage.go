@@ -29,7 +29,11 @@ func (a *API) getLineage(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		return a.st.LineageAround(r.Context(), p.orgID, id, up, down, maxNodes)
+		g, err := a.st.LineageAround(r.Context(), p.orgID, id, up, down, maxNodes)
+		if err != nil {
+			return nil, err
+		}
+		return lineageGraphOf(g), nil
 	})(w, r)
 }
 
@@ -44,25 +48,6 @@ func queryInt(r *http.Request, name string, def, lo, hi int) (int, error) {
 		return 0, modeldoc.Errorf(modeldoc.EINVALID, "%s must be a whole number from %d to %d (got %q).", name, lo, hi, v)
 	}
 	return n, nil
-}
-
-// columnEnd names a column of another object.
-type columnEnd struct {
-	ID     int64               `json:"id"`
-	Name   string              `json:"name"`
-	Type   modeldoc.ObjectType `json:"type"`
-	Column string              `json:"column"`
-}
-
-// columnLineage is one column's lineage: where it comes from (an upstream
-// column, or the expression computing it) and which columns of the
-// direct downstream objects read it unchanged.
-type columnLineage struct {
-	Column   string      `json:"column"`
-	From     *columnEnd  `json:"from,omitempty"`
-	Expr     string      `json:"expr,omitempty"`
-	Constant bool        `json:"constant,omitempty"`
-	ReadBy   []columnEnd `json:"read_by,omitempty"`
 }
 
 // maxReaders bounds the downstream objects whose SQL is read for the

@@ -70,15 +70,6 @@ func (a *API) serveMetrics(w http.ResponseWriter, r *http.Request) {
 	a.metrics.OrgHandler(principalOf(r.Context()).orgID).ServeHTTP(w, r)
 }
 
-// meAnswer tells a client who its token is.
-type meAnswer struct {
-	TokenID      int64  `json:"token_id"`
-	TokenName    string `json:"token_name"`
-	Role         string `json:"role"`
-	OrgID        int64  `json:"org_id"`
-	Organization string `json:"organization"`
-}
-
 func (a *API) me(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	org, err := a.st.GetOrganization(r.Context(), p.orgID)

@@ -21,16 +21,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// projectItem is one row of GET /projects: the project with what the
-// dashboard shows beside it.
-type projectItem struct {
-	modeldoc.Project
-	// Models counts the project's models (not its sources, seeds or
-	// snapshots); DocumentedModels those with documentation.
-	Models           int `json:"models"`
-	DocumentedModels int `json:"documented_models"`
-}
-
 func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	p := principalOf(r.Context())
 	pg, err := pageOf(r)
@@ -45,7 +35,7 @@ func (a *API) listProjects(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]projectItem, 0, len(ps))
 	for _, pr := range ps {
-		items = append(items, projectItem{Project: pr})
+		items = append(items, projectItem{project: projectOf(pr)})
 	}
 	page := paginate(items, pg)
 	yes := true

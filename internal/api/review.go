@@ -88,22 +88,6 @@ func reviewFilter(r *http.Request) (store.ReviewFilter, error) {
 	return f, nil
 }
 
-// ReviewRequest is the body of POST /objects/{id}/review.
-type ReviewRequest struct {
-	Action string `json:"action"`
-	Layer  string `json:"layer,omitempty"`
-	Column string `json:"column,omitempty"`
-	Text   string `json:"text,omitempty"`
-}
-
-// ReviewAnswer is what a review action did.
-type ReviewAnswer struct {
-	Result store.ReviewResult `json:"result"`
-	Actor  string             `json:"actor"`
-	// Items are the object's review items after the action.
-	Items []store.ReviewItem `json:"items"`
-}
-
 func (a *API) reviewObject(w http.ResponseWriter, r *http.Request) {
 	a.withID(func(w http.ResponseWriter, r *http.Request, p *principal, id int64) (any, error) {
 		var req ReviewRequest
@@ -119,10 +103,11 @@ func (a *API) reviewObject(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if items == nil {
-			items = []store.ReviewItem{}
+		wire := mapSlice(items, reviewItemOf)
+		if wire == nil {
+			wire = []reviewItem{}
 		}
-		return ReviewAnswer{Result: res, Actor: act.Actor, Items: items}, nil
+		return ReviewAnswer{Result: reviewResultOf(res), Actor: act.Actor, Items: wire}, nil
 	})(w, r)
 }
 
@@ -132,26 +117,12 @@ func (a *API) reviewHistory(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return nil, err
 		}
-		if events == nil {
-			events = []store.ReviewEvent{}
+		wire := mapSlice(events, reviewEventOf)
+		if wire == nil {
+			wire = []reviewEvent{}
 		}
-		return map[string]any{"items": events}, nil
+		return reviewHistory{Items: wire}, nil
 	})(w, r)
-}
-
-// AcceptAllRequest is the body of POST /review/accept: the filter of the
-// drafts to accept.
-type AcceptAllRequest struct {
-	ProjectID int64   `json:"project_id,omitempty"`
-	ObjectIDs []int64 `json:"object_ids,omitempty"`
-	Layer     string  `json:"layer,omitempty"`
-	Findings  bool    `json:"findings,omitempty"`
-}
-
-// AcceptAllAnswer is what POST /review/accept did.
-type AcceptAllAnswer struct {
-	Result store.ReviewResult `json:"result"`
-	Actor  string             `json:"actor"`
 }
 
 func (a *API) acceptAll(w http.ResponseWriter, r *http.Request) {
@@ -181,5 +152,5 @@ func (a *API) acceptAll(w http.ResponseWriter, r *http.Request) {
 		a.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, AcceptAllAnswer{Result: res, Actor: p.actor()})
+	writeJSON(w, http.StatusOK, AcceptAllAnswer{Result: reviewResultOf(res), Actor: p.actor()})
 }

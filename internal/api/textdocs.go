@@ -8,18 +8,6 @@ import (
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// docAnswer is GET /objects/{id}/documentation: the version, and the
-// Markdown of its generated prose as trees the dashboard builds without
-// parsing HTML (as description_doc does for a project's descriptions).
-type docAnswer struct {
-	*modeldoc.DocVersion
-	// TextDocs maps a prose string of the layers to its tree, for the
-	// strings whose Markdown is more than one plain paragraph: the rest
-	// render as the text they are, and are left out to keep the answer
-	// small.
-	TextDocs map[string][]markdown.Node `json:"text_docs,omitempty"`
-}
-
 // notProse names the layer fields that hold code or identifiers, never
 // Markdown: SQL quoted from the model, column and model names, enums.
 var notProse = map[string]bool{
@@ -28,11 +16,11 @@ var notProse = map[string]bool{
 	"confidence": true, "grain": true, "frequency": true,
 }
 
-func withTextDocs(v *modeldoc.DocVersion) docAnswer {
-	a := docAnswer{DocVersion: v}
-	if v == nil {
-		return a
-	}
+// withTextDocs is GET /objects/{id}/documentation: the version, and the
+// Markdown of its generated prose as trees the dashboard builds without
+// parsing HTML (as description_doc does for a project's descriptions).
+func withTextDocs(v *modeldoc.DocVersion) docVersion {
+	a := docVersionOf(*v)
 	for _, raw := range v.Layers {
 		var x any
 		if json.Unmarshal(raw, &x) != nil {
@@ -47,9 +35,9 @@ func withTextDocs(v *modeldoc.DocVersion) docAnswer {
 				return
 			}
 			if a.TextDocs == nil {
-				a.TextDocs = map[string][]markdown.Node{}
+				a.TextDocs = map[string][]markdownNode{}
 			}
-			a.TextDocs[s] = tree
+			a.TextDocs[s] = markdownOf(tree)
 		})
 	}
 	return a
@@ -91,19 +79,15 @@ func plainParagraph(tree []markdown.Node, s string) bool {
 	return text == s
 }
 
-// reviewItem is a row of GET /review with its text's Markdown as a tree,
-// when the text has any (the dashboard shows a draft as it will read).
-type reviewItem struct {
-	store.ReviewItem
-	TextDoc []markdown.Node `json:"text_doc,omitempty"`
-}
-
+// withTextDoc is the rows of GET /review, each with its text's Markdown
+// as a tree when the text has any (the dashboard shows a draft as it will
+// read).
 func withTextDoc(items []store.ReviewItem) []reviewItem {
 	out := make([]reviewItem, 0, len(items))
 	for _, it := range items {
-		ri := reviewItem{ReviewItem: it}
+		ri := reviewItemOf(it)
 		if tree := markdown.Tree(it.Text); !plainParagraph(tree, it.Text) {
-			ri.TextDoc = tree
+			ri.TextDoc = markdownOf(tree)
 		}
 		out = append(out, ri)
 	}
