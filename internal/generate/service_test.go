@@ -33,6 +33,10 @@ var tuvaModels = []string{
 	"cms_hcc__patient_risk_scores",
 }
 
+// shopModels are examples/shop's models of each layer: staging,
+// intermediate, a fact and a dimension.
+var shopModels = []string{"stg_orders", "int_order_lines", "fct_orders", "dim_customers"}
+
 // catalogStore imports a dataset (a folder with manifest.json and
 // catalog.json) into a fresh SQLite store.
 // The dataset exampleShop is the repository's examples/shop, read as a dbt
@@ -126,42 +130,52 @@ func checkAllLayers(t *testing.T, plan *generate.Plan, v *modeldoc.DocVersion, w
 
 func TestEveryLayerAgainstFakeServer(t *testing.T) {
 	ctx := context.Background()
-	st, orgID := catalogStore(t, "tuva-health__tuva")
-	svc := newService(t, st)
-	srv, w := startFake(t, fakellm.Config{})
-	calls := 0
-	for _, name := range tuvaModels {
-		t.Run(name, func(t *testing.T) {
-			obj := resolve(t, st, orgID, name)
-			// Combined: the model-level layers in one call, the columns
-			// in another unless a person documented them all.
-			// Per-layer: one call per layer, the same exception.
-			for _, mode := range []string{prompt.CallsCombined, prompt.CallsPerLayer} {
-				plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini", Calls: mode})
-				if err != nil {
-					t.Fatal(err)
-				}
-				lo, hi := 1, 2
-				if mode == prompt.CallsPerLayer {
-					lo, hi = len(modeldoc.AllLayers)-1, len(modeldoc.AllLayers)
-				}
-				if n := len(plan.Requests); n < lo || n > hi {
-					t.Fatalf("%s: %d requests, want %d to %d", mode, n, lo, hi)
-				}
-				calls += len(plan.Requests)
-				v, err := svc.Write(ctx, plan, w)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkAllLayers(t, plan, v, true)
-				if v.Provider != "openai" || v.Model == "" || v.Cost <= 0 || v.EstimatedCost <= 0 {
-					t.Errorf("provider %q model %q cost %v estimate %v", v.Provider, v.Model, v.Cost, v.EstimatedCost)
-				}
+	for _, tc := range []struct {
+		dataset string
+		models  []string
+	}{
+		{exampleShop, shopModels},
+		{"tuva-health__tuva", tuvaModels},
+	} {
+		t.Run(filepath.Base(tc.dataset), func(t *testing.T) {
+			st, orgID := catalogStore(t, tc.dataset)
+			svc := newService(t, st)
+			srv, w := startFake(t, fakellm.Config{})
+			calls := 0
+			for _, name := range tc.models {
+				t.Run(name, func(t *testing.T) {
+					obj := resolve(t, st, orgID, name)
+					// Combined: the model-level layers in one call, the columns
+					// in another unless a person documented them all.
+					// Per-layer: one call per layer, the same exception.
+					for _, mode := range []string{prompt.CallsCombined, prompt.CallsPerLayer} {
+						plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini", Calls: mode})
+						if err != nil {
+							t.Fatal(err)
+						}
+						lo, hi := 1, 2
+						if mode == prompt.CallsPerLayer {
+							lo, hi = len(modeldoc.AllLayers)-1, len(modeldoc.AllLayers)
+						}
+						if n := len(plan.Requests); n < lo || n > hi {
+							t.Fatalf("%s: %d requests, want %d to %d", mode, n, lo, hi)
+						}
+						calls += len(plan.Requests)
+						v, err := svc.Write(ctx, plan, w)
+						if err != nil {
+							t.Fatal(err)
+						}
+						checkAllLayers(t, plan, v, true)
+						if v.Provider != "openai" || v.Model == "" || v.Cost <= 0 || v.EstimatedCost <= 0 {
+							t.Errorf("provider %q model %q cost %v estimate %v", v.Provider, v.Model, v.Cost, v.EstimatedCost)
+						}
+					}
+				})
+			}
+			if s := srv.Stats(); s.Requests != int64(calls) || s.Faults != 0 {
+				t.Errorf("fake served %d requests, %d faults", s.Requests, s.Faults)
 			}
 		})
-	}
-	if s := srv.Stats(); s.Requests != int64(calls) || s.Faults != 0 {
-		t.Errorf("fake served %d requests, %d faults", s.Requests, s.Faults)
 	}
 }
 
@@ -171,6 +185,7 @@ func TestEveryLayerOffline(t *testing.T) {
 		dataset string
 		models  []string
 	}{
+		{exampleShop, shopModels},
 		{"tuva-health__tuva", tuvaModels},
 		{"fivetran__dbt_hubspot", nil}, // the first models with columns
 	} {
