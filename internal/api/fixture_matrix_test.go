@@ -9,17 +9,21 @@ import (
 // the model its seed job documents, and a second, different project (the
 // one the matrix deletes).
 type seedSource struct {
-	name, model   string
-	upload, spare func(t *testing.T) *form
+	// project is the dbt project's name, which the unique ids carry.
+	name, project, model string
+	upload, spare        func(t *testing.T) *form
 }
+
+func (s seedSource) uniqueID() string { return "model." + s.project + "." + s.model }
 
 // shopSeed is the repository's examples/shop, so that the role matrix,
 // organization isolation and bad inputs run on every clone; its spare is
 // the same files under another project name, since the same name would
 // update the seeded project in place.
 var shopSeed = seedSource{
-	name:  "shop",
-	model: "fct_orders",
+	name:    "shop",
+	project: "shop",
+	model:   "fct_orders",
 	upload: func(t *testing.T) *form {
 		return projectForm(t, "shop.zip", zipOf(t, shopEntries(t, "shop/")))
 	},
@@ -42,8 +46,9 @@ var shopSeed = seedSource{
 // jaffleSeed is jaffle_shop's manifest and catalog from the shared
 // datasets: real artifacts, as dbt writes them (skipped without them).
 var jaffleSeed = seedSource{
-	name:  "jaffle",
-	model: "orders",
+	name:    "jaffle",
+	project: "jaffle_shop",
+	model:   "orders",
 	upload: func(t *testing.T) *form {
 		m, c := jaffle(t)
 		return newForm(t, map[string][]byte{"manifest": m, "catalog": c})
