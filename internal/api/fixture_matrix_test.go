@@ -16,6 +16,15 @@ type seedSource struct {
 
 func (s seedSource) uniqueID() string { return "model." + s.project + "." + s.model }
 
+// otherProject is a project beside examples/shop's: the source's own
+// upload, or its spare when the upload is examples/shop itself.
+func (s seedSource) otherProject(t *testing.T) *form {
+	if s.name == shopSeed.name {
+		return s.spare(t)
+	}
+	return s.upload(t)
+}
+
 // shopSeed is the repository's examples/shop, so that the role matrix,
 // organization isolation and bad inputs run on every clone; its spare is
 // the same files under another project name, since the same name would
