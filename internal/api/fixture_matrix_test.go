@@ -3,6 +3,9 @@ package api
 import (
 	"strings"
 	"testing"
+
+	"github.com/modeldoc/modeldoc/internal/modeldoctest"
+	"github.com/modeldoc/modeldoc/internal/store"
 )
 
 // seedSource is what newSeededFrom uploads as organization A's project,
@@ -70,5 +73,16 @@ func eachSeed(t *testing.T, tune func(*Config), fn func(t *testing.T, s *seeded)
 	t.Helper()
 	for _, src := range []seedSource{shopSeed, jaffleSeed} {
 		t.Run(src.name, func(t *testing.T) { fn(t, newSeededFrom(t, src, tune)) })
+	}
+}
+
+// eachSeedOnBackends runs fn for each seed source on a fresh store of each
+// backend (PostgreSQL skipped without MODELDOC_TEST_POSTGRES).
+func eachSeedOnBackends(t *testing.T, fn func(t *testing.T, st *store.Store, src seedSource)) {
+	t.Helper()
+	for _, src := range []seedSource{shopSeed, jaffleSeed} {
+		t.Run(src.name, func(t *testing.T) {
+			modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) { fn(t, st, src) })
+		})
 	}
 }
