@@ -30,11 +30,6 @@ type seeded struct {
 	src            seedSource
 }
 
-// newSeeded seeds from jaffle_shop's artifacts (the shared datasets).
-func newSeeded(t *testing.T, tune func(*Config)) *seeded {
-	return newSeededFrom(t, jaffleSeed, tune)
-}
-
 func newSeededFrom(t *testing.T, src seedSource, tune func(*Config)) *seeded {
 	t.Setenv("MODELDOC_SECRET_KEY", "")
 	e := newEnv(t, modeldoctest.NewSQLiteStore(t), tune)
