@@ -17,19 +17,23 @@ import (
 
 func TestEndToEndSQLite(t *testing.T) {
 	t.Setenv("MODELDOC_SECRET_KEY", "")
-	endToEnd(t, modeldoctest.NewSQLiteStore(t))
+	for _, src := range []seedSource{shopSeed, jaffleSeed} {
+		t.Run(src.name, func(t *testing.T) { endToEnd(t, modeldoctest.NewSQLiteStore(t), src) })
+	}
 }
 
 func TestEndToEndPostgres(t *testing.T) {
 	// On PostgreSQL there is no file to keep a master key beside.
 	t.Setenv("MODELDOC_SECRET_KEY", hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
-	endToEnd(t, modeldoctest.NewPostgresStore(t))
+	for _, src := range []seedSource{shopSeed, jaffleSeed} {
+		t.Run(src.name, func(t *testing.T) { endToEnd(t, modeldoctest.NewPostgresStore(t), src) })
+	}
 }
 
 // endToEnd drives the whole API as a dashboard would: a key, an upload, an
 // estimate, a job followed over SSE to its end, a slow job paused and
 // resumed, and the documentation it wrote.
-func endToEnd(t *testing.T, st *store.Store) {
+func endToEnd(t *testing.T, st *store.Store, src seedSource) {
 	fake := fakellm.New(fakellm.Config{})
 	if _, err := fake.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -49,9 +53,8 @@ func endToEnd(t *testing.T, st *store.Store) {
 		t.Fatalf("key listing: %+v", keys)
 	}
 
-	manifest, catalog := jaffle(t)
 	var up uploadAnswer
-	e.must(201, "POST", "/api/v1/projects", admin, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &up)
+	e.must(201, "POST", "/api/v1/projects", admin, src.upload(t), &up)
 	if up.Summary.Models == 0 || up.Summary.Columns == 0 || up.Project.ID != up.Summary.ProjectID {
 		t.Fatalf("upload summary: %+v", up.Summary)
 	}
@@ -66,7 +69,7 @@ func endToEnd(t *testing.T, st *store.Store) {
 	}
 	// A re-upload updates in place: same project, same object ids.
 	var again uploadAnswer
-	e.must(200, "POST", "/api/v1/projects", admin, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &again)
+	e.must(200, "POST", "/api/v1/projects", admin, src.upload(t), &again)
 	if again.Project.ID != up.Project.ID || again.Summary.Created != 0 {
 		t.Fatalf("re-upload made a new project or objects: %+v", again.Summary)
 	}
@@ -85,9 +88,9 @@ func endToEnd(t *testing.T, st *store.Store) {
 
 	// The model with the most upstream models exercises lineage.
 	var orders objectDetail
-	ordersID := ids["model.jaffle_shop.orders"]
+	ordersID := ids[src.uniqueID()]
 	if ordersID == 0 {
-		t.Fatalf("no model.jaffle_shop.orders among %v", ids)
+		t.Fatalf("no %s among %v", src.uniqueID(), ids)
 	}
 	e.must(200, "GET", fmt.Sprintf("/api/v1/objects/%d", ordersID), e.memberA, nil, &orders)
 	if len(orders.Columns) == 0 || len(orders.Upstream) == 0 || orders.Documented {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -13,23 +12,22 @@ import (
 // 429 with Retry-After; a small one, and another organization's, run; and
 // once it ends the next large one runs.
 func TestLargeEstimatesRunOneAtATime(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		setTestSecretKey(t, st)
 		e := newEnv(t, st, func(c *Config) { c.LargeEstimate = 3 })
-		manifest, catalog := jaffle(t)
 		projects := map[string]int64{}
 		for _, tok := range []string{e.adminA, e.adminB} {
 			var up uploadAnswer
-			e.must(201, "POST", "/api/v1/projects", tok, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &up)
+			e.must(201, "POST", "/api/v1/projects", tok, src.upload(t), &up)
 			if up.Summary.Models <= 3 {
-				t.Fatalf("jaffle_shop has %d models: not a large project at 3", up.Summary.Models)
+				t.Fatalf("%s has %d models: not a large project at 3", src.name, up.Summary.Models)
 			}
 			projects[tok] = up.Project.ID
 		}
 		large := func(tok string) string {
 			return fmt.Sprintf(`{"selection":{"project_id":%d},"provider":"openai","model":"gpt-4o-mini"}`, projects[tok])
 		}
-		small := `{"selection":{"names":["orders"]},"provider":"openai","model":"gpt-4o-mini"}`
+		small := fmt.Sprintf(`{"selection":{"names":[%q]},"provider":"openai","model":"gpt-4o-mini"}`, src.model)
 
 		e.must(200, "POST", "/api/v1/jobs/estimate", e.memberA, large(e.adminA), nil)
 		done, ok := e.api.startLargeEstimate(e.orgA) // a large estimate of A in flight

@@ -16,13 +16,12 @@ import (
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// runJaffleJob uploads jaffle_shop to token's organization and runs a job
-// over it against fake to its end.
-func (e *env) runJaffleJob(t *testing.T, token string, fake *fakellm.Server) jobs.Job {
+// runSeedJob uploads src to token's organization and runs a job over it
+// against fake to its end.
+func (e *env) runSeedJob(t *testing.T, token string, src seedSource, fake *fakellm.Server) jobs.Job {
 	t.Helper()
-	manifest, catalog := jaffle(t)
 	var up uploadAnswer
-	e.must(201, "POST", "/api/v1/projects", token, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &up)
+	e.must(201, "POST", "/api/v1/projects", token, src.upload(t), &up)
 	body := fmt.Sprintf(`{"selection":{"project_id":%d},"provider":"openai","model":"gpt-4o-mini","base_url":%q,"concurrency":4}`, up.Project.ID, fake.BaseURL())
 	var job jobs.Job
 	e.must(201, "POST", "/api/v1/jobs", token, body, &job)
@@ -56,7 +55,7 @@ func series(text string) map[string]string {
 // never another's, nor this process's HTTP figures (which count every
 // organization's requests). The operator's handler shows them all.
 func TestMetricsNeedATokenAndShowItsOrganization(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		setTestSecretKey(t, st)
 		fake := fakellm.New(fakellm.Config{})
 		if _, err := fake.Start("127.0.0.1:0"); err != nil {
@@ -67,7 +66,7 @@ func TestMetricsNeedATokenAndShowItsOrganization(t *testing.T) {
 		if p := e.do("GET", "/metrics", "", nil); p.status != 401 {
 			t.Fatalf("/metrics without a token: %d %s", p.status, p.body)
 		}
-		e.runJaffleJob(t, e.adminA, fake)
+		e.runSeedJob(t, e.adminA, src, fake)
 
 		a := series(string(e.must(200, "GET", "/metrics", e.memberA, nil, nil).body))
 		b := series(string(e.must(200, "GET", "/metrics", e.adminB, nil, nil).body))
@@ -108,7 +107,7 @@ func TestMetricsElsewhereAnswers404(t *testing.T) {
 // in their own rows) nor any call counter of /metrics (the deleted calls
 // move to generation_log_totals).
 func TestLogRetentionKeepsTotals(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		setTestSecretKey(t, st)
 		fake := fakellm.New(fakellm.Config{})
 		if _, err := fake.Start("127.0.0.1:0"); err != nil {
@@ -117,8 +116,8 @@ func TestLogRetentionKeepsTotals(t *testing.T) {
 		t.Cleanup(func() { fake.Close() })
 		e := newEnv(t, st, nil)
 		ctx := context.Background()
-		job := e.runJaffleJob(t, e.adminA, fake)
-		e.runJaffleJob(t, e.adminB, fake)
+		job := e.runSeedJob(t, e.adminA, src, fake)
+		e.runSeedJob(t, e.adminB, src, fake)
 		var items list[jobs.Item]
 		e.must(200, "GET", fmt.Sprintf("/api/v1/jobs/%d/items?limit=500", job.ID), e.adminA, nil, &items)
 		var logs list[jobs.GenerationLog]

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/modeldoc/modeldoc/internal/jobs"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -16,14 +15,13 @@ import (
 // problem naming the option, nothing is stored, and the organization's job
 // list still reads; a max_retries of 0 is kept as no retry.
 func TestJobOptionsAreValidated(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		// On PostgreSQL there is no file to keep a master key beside.
 		t.Setenv("MODELDOC_SECRET_KEY", hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
 		e := newEnv(t, st, nil)
-		manifest, catalog := jaffle(t)
 		var up uploadAnswer
-		e.must(201, "POST", "/api/v1/projects", e.adminA, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &up)
-		sel := fmt.Sprintf(`"selection":{"names":["orders"],"project_id":%d},"provider":"offline"`, up.Project.ID)
+		e.must(201, "POST", "/api/v1/projects", e.adminA, src.upload(t), &up)
+		sel := fmt.Sprintf(`"selection":{"names":[%q],"project_id":%d},"provider":"offline"`, src.model, up.Project.ID)
 		for _, c := range []struct{ body, names string }{
 			{`"budget":-1`, "budget"},
 			{`"budget":1000001`, "budget"},

@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
@@ -14,12 +13,11 @@ import (
 // a job with a budget on it is refused unless price_in and price_out are
 // given, which then price the estimate and the job.
 func TestBudgetNeedsAKnownPrice(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		setTestSecretKey(t, st)
 		e := newEnv(t, st, nil)
-		manifest, catalog := jaffle(t)
 		var up uploadAnswer
-		e.must(201, "POST", "/api/v1/projects", e.adminA, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &up)
+		e.must(201, "POST", "/api/v1/projects", e.adminA, src.upload(t), &up)
 		body := func(model, extra string) string {
 			return fmt.Sprintf(`{"selection":{"project_id":%d},"provider":"openai","model":%q%s}`, up.Project.ID, model, extra)
 		}

@@ -213,14 +213,21 @@ func TestUploadProjectArchive(t *testing.T) {
 	}
 }
 
+// The other project, which the deletion must leave alone, is a renamed
+// copy of examples/shop on every clone, and jaffle_shop's artifacts where
+// the datasets are.
 func TestDeleteProjectSQLite(t *testing.T) {
 	t.Setenv("MODELDOC_SECRET_KEY", "")
-	deleteProject(t, modeldoctest.NewSQLiteStore(t))
+	for _, other := range []seedSource{shopSeed, jaffleSeed} {
+		t.Run(other.name, func(t *testing.T) { deleteProject(t, modeldoctest.NewSQLiteStore(t), other.otherProject) })
+	}
 }
 
 func TestDeleteProjectPostgres(t *testing.T) {
 	t.Setenv("MODELDOC_SECRET_KEY", hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
-	deleteProject(t, modeldoctest.NewPostgresStore(t))
+	for _, other := range []seedSource{shopSeed, jaffleSeed} {
+		t.Run(other.name, func(t *testing.T) { deleteProject(t, modeldoctest.NewPostgresStore(t), other.otherProject) })
+	}
 }
 
 // deleteProject: a project a job still works on is kept (409 naming the
@@ -228,7 +235,7 @@ func TestDeleteProjectPostgres(t *testing.T) {
 // documentation and leaves the job in the history and the other projects
 // as they were. Another organization's id is 404; a member is 403 (both
 // also in the role and isolation matrix).
-func deleteProject(t *testing.T, st *store.Store) {
+func deleteProject(t *testing.T, st *store.Store, otherProject func(t *testing.T) *form) {
 	fake := fakellm.New(fakellm.Config{})
 	if _, err := fake.Start("127.0.0.1:0"); err != nil {
 		t.Fatal(err)
@@ -236,10 +243,9 @@ func deleteProject(t *testing.T, st *store.Store) {
 	t.Cleanup(func() { fake.Close() })
 	e := newEnv(t, st, nil)
 	e.must(200, "PUT", "/api/v1/provider-keys/openai", e.adminA, `{"key":"sk-test-0123456789abcdefghijklmnop"}`, nil)
-	var shop, jaffleUp uploadAnswer
+	var shop, otherUp uploadAnswer
 	e.must(201, "POST", "/api/v1/projects", e.adminA, projectForm(t, "shop.zip", zipOf(t, shopEntries(t, "shop/"))), &shop)
-	manifest, catalog := jaffle(t)
-	e.must(201, "POST", "/api/v1/projects", e.adminA, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &jaffleUp)
+	e.must(201, "POST", "/api/v1/projects", e.adminA, otherProject(t), &otherUp)
 	path := fmt.Sprintf("/api/v1/projects/%d", shop.Project.ID)
 
 	fake.Hold()
@@ -279,7 +285,7 @@ func deleteProject(t *testing.T, st *store.Store) {
 
 	e.must(204, "DELETE", path, e.adminA, nil, nil)
 	e.must(200, "GET", "/api/v1/projects", e.adminA, nil, &projects)
-	if projects.Total != 1 || projects.Items[0].ID != jaffleUp.Project.ID || projects.Items[0].Models != jaffleUp.Summary.Models {
+	if projects.Total != 1 || projects.Items[0].ID != otherUp.Project.ID || projects.Items[0].Models != otherUp.Summary.Models {
 		t.Fatalf("projects after the delete: %+v", projects.Items)
 	}
 	var objs list[store.ObjectSummary]

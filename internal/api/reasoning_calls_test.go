@@ -8,7 +8,6 @@ import (
 
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/jobs"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
@@ -20,7 +19,7 @@ import (
 // empty, are asked once more with the cap doubled, and every layer ends
 // documented and not empty, with no request OpenAI would refuse.
 func TestReasoningModelTwoCallsBeyondEveryCap(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		const low = 7000
 		sum := 0
 		for _, l := range modeldoc.AllLayers {
@@ -31,7 +30,7 @@ func TestReasoningModelTwoCallsBeyondEveryCap(t *testing.T) {
 		if sum >= low {
 			t.Fatalf("the combined call's caps (%d) leave room for the fake's reasoning: the test would prove nothing", sum)
 		}
-		e, fake, project := reasoningEnv(t, st, map[string]int{"low": low})
+		e, fake, project := reasoningEnv(t, st, src, map[string]int{"low": low})
 		job := e.runJob(t, map[string]any{"selection": map[string]any{"project_id": project}, "provider": "openai",
 			"model": "gpt-5-mini", "base_url": fake.BaseURL(), "concurrency": 4}) // the default calls mode: two calls per model
 		if job.Status != jobs.StatusCompleted || job.Failed != 0 || job.Partial != 0 || job.Processed == 0 {

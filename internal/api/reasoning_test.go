@@ -12,14 +12,13 @@ import (
 	"github.com/modeldoc/modeldoc"
 	"github.com/modeldoc/modeldoc/internal/fakellm"
 	"github.com/modeldoc/modeldoc/internal/jobs"
-	"github.com/modeldoc/modeldoc/internal/modeldoctest"
 	"github.com/modeldoc/modeldoc/internal/prompt"
 	"github.com/modeldoc/modeldoc/internal/store"
 )
 
-// reasoningEnv is an API over st with jaffle_shop uploaded, an OpenAI key
+// reasoningEnv is an API over st with src uploaded, an OpenAI key
 // stored and a fake whose reasoning models spend what reasoning says.
-func reasoningEnv(t *testing.T, st *store.Store, reasoning map[string]int) (*env, *fakellm.Server, int64) {
+func reasoningEnv(t *testing.T, st *store.Store, src seedSource, reasoning map[string]int) (*env, *fakellm.Server, int64) {
 	t.Setenv("MODELDOC_SECRET_KEY", hex.EncodeToString([]byte("0123456789abcdef0123456789abcdef")))
 	fake := fakellm.New(fakellm.Config{ReasoningTokens: reasoning})
 	if _, err := fake.Start("127.0.0.1:0"); err != nil {
@@ -28,9 +27,8 @@ func reasoningEnv(t *testing.T, st *store.Store, reasoning map[string]int) (*env
 	t.Cleanup(func() { fake.Close() })
 	e := newEnv(t, st, nil)
 	e.must(200, "PUT", "/api/v1/provider-keys/openai", e.adminA, `{"key":"sk-test-0123456789abcdefghijklmnop"}`, nil)
-	manifest, catalog := jaffle(t)
 	var up uploadAnswer
-	e.must(201, "POST", "/api/v1/projects", e.adminA, newForm(t, map[string][]byte{"manifest": manifest, "catalog": catalog}), &up)
+	e.must(201, "POST", "/api/v1/projects", e.adminA, src.upload(t), &up)
 	return e, fake, up.Project.ID
 }
 
@@ -58,14 +56,14 @@ func (e *env) runJob(t *testing.T, body map[string]any) jobs.Job {
 // documented, none empty, and the fake refused nothing the real provider
 // would refuse (max_tokens, a temperature).
 func TestReasoningModelJobDocumentsEveryLayer(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
 		const low = 2000
 		for _, l := range modeldoc.AllLayers {
 			if l != modeldoc.LayerColumnDescriptions && prompt.MaxTokens(l, 0) >= low {
 				t.Fatalf("%s's cap %d leaves room for the fake's reasoning: the test would prove nothing", l, prompt.MaxTokens(l, 0))
 			}
 		}
-		e, fake, project := reasoningEnv(t, st, map[string]int{"low": low})
+		e, fake, project := reasoningEnv(t, st, src, map[string]int{"low": low})
 		job := e.runJob(t, map[string]any{"selection": map[string]any{"project_id": project}, "provider": "openai",
 			"model": "gpt-5-mini", "base_url": fake.BaseURL(), "concurrency": 4})
 		if job.Status != jobs.StatusCompleted || job.Failed != 0 || job.Partial != 0 || job.Processed == 0 {
@@ -121,9 +119,9 @@ func TestReasoningModelJobDocumentsEveryLayer(t *testing.T) {
 // A job's reasoning effort is stored with it, checked, and sent: at
 // medium the fake spends medium's reasoning on every call.
 func TestReasoningEffortJobOption(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
-		e, fake, project := reasoningEnv(t, st, map[string]int{"medium": 700})
-		base := map[string]any{"selection": map[string]any{"names": []string{"orders"}, "project_id": project}, "provider": "openai",
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
+		e, fake, project := reasoningEnv(t, st, src, map[string]int{"medium": 700})
+		base := map[string]any{"selection": map[string]any{"names": []string{src.model}, "project_id": project}, "provider": "openai",
 			"model": "gpt-5-mini", "base_url": fake.BaseURL(), "layers": []string{"executive_summary", "business_rules"}}
 		for _, bad := range []string{"extreme", "LOW"} {
 			body := map[string]any{"reasoning_effort": bad}
@@ -154,9 +152,9 @@ func TestReasoningEffortJobOption(t *testing.T) {
 // with the cap doubled, then the layer fails with a message that says what
 // happened and what to change; nothing else is retried.
 func TestReasoningExhaustedFailsTheLayerAfterOneRetry(t *testing.T) {
-	modeldoctest.ForEachBackend(t, func(t *testing.T, st *store.Store) {
-		e, fake, project := reasoningEnv(t, st, map[string]int{"low": 50_000})
-		job := e.runJob(t, map[string]any{"selection": map[string]any{"names": []string{"orders"}, "project_id": project}, "provider": "openai",
+	eachSeedOnBackends(t, func(t *testing.T, st *store.Store, src seedSource) {
+		e, fake, project := reasoningEnv(t, st, src, map[string]int{"low": 50_000})
+		job := e.runJob(t, map[string]any{"selection": map[string]any{"names": []string{src.model}, "project_id": project}, "provider": "openai",
 			"model": "gpt-5-mini", "base_url": fake.BaseURL(), "layers": []string{"executive_summary"}})
 		if job.Failed != 1 {
 			t.Fatalf("job %s: %d failed, want the one model failed (%s)", job.Status, job.Failed, job.Message)

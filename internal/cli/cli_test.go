@@ -74,18 +74,24 @@ var importKeys = []string{"models", "sources", "seeds", "snapshots", "edges", "c
 
 func TestImportExampleAndDatasets(t *testing.T) {
 	offlineEnv(t)
-	paths := map[string]string{"examples/shop": shop(t)}
-	ds := dbttest.Dir(t)
+	// Each subtest finds its own project, so that examples/shop is
+	// imported on a clone without the datasets, whose subtests skip.
+	paths := map[string]func(t *testing.T) string{"examples/shop": shop}
 	for _, d := range []string{"tuva-health__tuva", "fivetran__dbt_hubspot",
 		"yu-iskw__dbt-artifacts-parser/jaffle_shop_classic_dbt-1.4", "yu-iskw__dbt-artifacts-parser/jaffle_shop_dbt-1.12"} {
-		paths[d] = filepath.Join(ds, d)
+		paths[d] = func(t *testing.T) string { return dbttest.Path(t, d) }
 	}
-	paths["gitlab raw project"] = filepath.Join(dbttest.UntarDatasets(t,
-		"tnmy44__gitlab-analytics/snowflake-dbt_sql_yml.tar.gz",
-		"tnmy44__gitlab-analytics/snowflake-dbt_docs_md.tar.gz"), "transform", "snowflake-dbt")
-	paths["tuva raw project"] = dbttest.UntarDataset(t, "tuva-health__tuva/raw_project_sql_yml.tar.gz")
-	for name, p := range paths {
+	paths["gitlab raw project"] = func(t *testing.T) string {
+		return filepath.Join(dbttest.UntarDatasets(t,
+			"tnmy44__gitlab-analytics/snowflake-dbt_sql_yml.tar.gz",
+			"tnmy44__gitlab-analytics/snowflake-dbt_docs_md.tar.gz"), "transform", "snowflake-dbt")
+	}
+	paths["tuva raw project"] = func(t *testing.T) string {
+		return dbttest.UntarDataset(t, "tuva-health__tuva/raw_project_sql_yml.tar.gz")
+	}
+	for name, path := range paths {
 		t.Run(name, func(t *testing.T) {
+			p := path(t)
 			db := filepath.Join(t.TempDir(), "m.db")
 			m := runJSON(t, db, "import", p)
 			for _, k := range importKeys {

@@ -79,8 +79,13 @@ func isSubsequence(sub, of []string) bool {
 // files must keep their bytes, and a second YAML library must read every
 // changed file.
 func TestExportDBTTuvaRoundTrip(t *testing.T) {
+	exportDBTRoundTrip(t, tuva(t, func(i int, name string) bool { return i%3 == 0 }))
+}
+
+// exportDBTRoundTrip exports fx's documentation into its project and
+// reads it back; see TestExportDBTTuvaRoundTrip.
+func exportDBTRoundTrip(t *testing.T, fx *fixture) {
 	ctx := context.Background()
-	fx := tuva(t, func(i int, name string) bool { return i%3 == 0 })
 	before := hashTree(t, fx.dir)
 	beforeCat := catalogByID(t, fx.dir)
 	originals := map[string][]byte{}
@@ -110,7 +115,7 @@ func TestExportDBTTuvaRoundTrip(t *testing.T) {
 	t.Logf("changed %d files, %d unchanged, kept %d human descriptions, %d undocumented models, warnings %v",
 		len(res.Files), res.Unchanged, res.KeptHuman, res.Undocumented, res.Warnings)
 	if res.KeptHuman == 0 {
-		t.Error("Tuva's YAML is full of human descriptions; none was counted as kept")
+		t.Error("the YAML has human descriptions; none was counted as kept")
 	}
 	changed := map[string]FileChange{}
 	for _, f := range res.Files {
@@ -275,8 +280,11 @@ func findColumn(cols []modeldoc.Column, lower string) (modeldoc.Column, bool) {
 // a newer generated version replaces text modeldoc exported before, even
 // without it.
 func TestExportDBTOverwriteAndNewerVersions(t *testing.T) {
+	exportDBTOverwriteAndNewerVersions(t, tuva(t, func(i int, name string) bool { return i%10 == 0 }))
+}
+
+func exportDBTOverwriteAndNewerVersions(t *testing.T, fx *fixture) {
 	ctx := context.Background()
-	fx := tuva(t, func(i int, name string) bool { return i%10 == 0 })
 	if _, err := ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +328,7 @@ func TestExportDBTOverwriteAndNewerVersions(t *testing.T) {
 		}
 	}
 	if revised == 0 || kept == 0 {
-		t.Errorf("revised %d, kept %d: both should happen on Tuva (files: %d)", revised, kept, len(res.Files))
+		t.Errorf("revised %d, kept %d: both should happen (files: %d)", revised, kept, len(res.Files))
 	}
 
 	res, err = ExportDBT(ctx, fx.st, fx.orgID, DBTOptions{IncludeDrafts: true, Dir: fx.dir, OverwriteHuman: true})

@@ -29,8 +29,14 @@ type fixture struct {
 // pick (nil: all) with the offline writer, the way a job would.
 func tuva(t *testing.T, pick func(i int, name string) bool) *fixture {
 	t.Helper()
+	return projectFixture(t, dbttest.UntarDataset(t, tuvaTarball), pick)
+}
+
+// projectFixture imports the dbt project folder dir (which the test may
+// change) as tuva does, and documents the models pick names.
+func projectFixture(t *testing.T, dir string, pick func(i int, name string) bool) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	dir := dbttest.UntarDataset(t, tuvaTarball)
 	cat, err := dbt.LoadProject(dir)
 	if err != nil {
 		t.Fatal(err)

@@ -15,6 +15,9 @@ import (
 // the official OpenAI client for Node must parse the fake's answers and
 // classify its errors as it does against OpenAI.
 func TestNodeOpenAIClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs Node.js (-short)")
+	}
 	node, nodeErr := exec.LookPath("node")
 	npm, npmErr := exec.LookPath("npm")
 	if nodeErr != nil || npmErr != nil {

@@ -33,12 +33,22 @@ var tuvaModels = []string{
 	"cms_hcc__patient_risk_scores",
 }
 
+// shopModels are examples/shop's models of each layer: staging,
+// intermediate, a fact and a dimension.
+var shopModels = []string{"stg_orders", "int_order_lines", "fct_orders", "dim_customers"}
+
 // catalogStore imports a dataset (a folder with manifest.json and
 // catalog.json) into a fresh SQLite store.
+// The dataset exampleShop is the repository's examples/shop, read as a dbt
+// project folder: present on every clone, unlike the shared datasets.
 func catalogStore(t testing.TB, dataset string) (*store.Store, int64) {
 	t.Helper()
 	ctx := context.Background()
-	cat, err := dbt.Load(dbttest.Path(t, dataset))
+	path := filepath.Join("..", "..", "examples", "shop")
+	if dataset != exampleShop {
+		path = dbttest.Path(t, dataset)
+	}
+	cat, err := dbt.Load(path)
 	if err != nil {
 		t.Fatalf("load %s: %v", dataset, err)
 	}
@@ -120,42 +130,52 @@ func checkAllLayers(t *testing.T, plan *generate.Plan, v *modeldoc.DocVersion, w
 
 func TestEveryLayerAgainstFakeServer(t *testing.T) {
 	ctx := context.Background()
-	st, orgID := catalogStore(t, "tuva-health__tuva")
-	svc := newService(t, st)
-	srv, w := startFake(t, fakellm.Config{})
-	calls := 0
-	for _, name := range tuvaModels {
-		t.Run(name, func(t *testing.T) {
-			obj := resolve(t, st, orgID, name)
-			// Combined: the model-level layers in one call, the columns
-			// in another unless a person documented them all.
-			// Per-layer: one call per layer, the same exception.
-			for _, mode := range []string{prompt.CallsCombined, prompt.CallsPerLayer} {
-				plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini", Calls: mode})
-				if err != nil {
-					t.Fatal(err)
-				}
-				lo, hi := 1, 2
-				if mode == prompt.CallsPerLayer {
-					lo, hi = len(modeldoc.AllLayers)-1, len(modeldoc.AllLayers)
-				}
-				if n := len(plan.Requests); n < lo || n > hi {
-					t.Fatalf("%s: %d requests, want %d to %d", mode, n, lo, hi)
-				}
-				calls += len(plan.Requests)
-				v, err := svc.Write(ctx, plan, w)
-				if err != nil {
-					t.Fatal(err)
-				}
-				checkAllLayers(t, plan, v, true)
-				if v.Provider != "openai" || v.Model == "" || v.Cost <= 0 || v.EstimatedCost <= 0 {
-					t.Errorf("provider %q model %q cost %v estimate %v", v.Provider, v.Model, v.Cost, v.EstimatedCost)
-				}
+	for _, tc := range []struct {
+		dataset string
+		models  []string
+	}{
+		{exampleShop, shopModels},
+		{"tuva-health__tuva", tuvaModels},
+	} {
+		t.Run(filepath.Base(tc.dataset), func(t *testing.T) {
+			st, orgID := catalogStore(t, tc.dataset)
+			svc := newService(t, st)
+			srv, w := startFake(t, fakellm.Config{})
+			calls := 0
+			for _, name := range tc.models {
+				t.Run(name, func(t *testing.T) {
+					obj := resolve(t, st, orgID, name)
+					// Combined: the model-level layers in one call, the columns
+					// in another unless a person documented them all.
+					// Per-layer: one call per layer, the same exception.
+					for _, mode := range []string{prompt.CallsCombined, prompt.CallsPerLayer} {
+						plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini", Calls: mode})
+						if err != nil {
+							t.Fatal(err)
+						}
+						lo, hi := 1, 2
+						if mode == prompt.CallsPerLayer {
+							lo, hi = len(modeldoc.AllLayers)-1, len(modeldoc.AllLayers)
+						}
+						if n := len(plan.Requests); n < lo || n > hi {
+							t.Fatalf("%s: %d requests, want %d to %d", mode, n, lo, hi)
+						}
+						calls += len(plan.Requests)
+						v, err := svc.Write(ctx, plan, w)
+						if err != nil {
+							t.Fatal(err)
+						}
+						checkAllLayers(t, plan, v, true)
+						if v.Provider != "openai" || v.Model == "" || v.Cost <= 0 || v.EstimatedCost <= 0 {
+							t.Errorf("provider %q model %q cost %v estimate %v", v.Provider, v.Model, v.Cost, v.EstimatedCost)
+						}
+					}
+				})
+			}
+			if s := srv.Stats(); s.Requests != int64(calls) || s.Faults != 0 {
+				t.Errorf("fake served %d requests, %d faults", s.Requests, s.Faults)
 			}
 		})
-	}
-	if s := srv.Stats(); s.Requests != int64(calls) || s.Faults != 0 {
-		t.Errorf("fake served %d requests, %d faults", s.Requests, s.Faults)
 	}
 }
 
@@ -165,6 +185,7 @@ func TestEveryLayerOffline(t *testing.T) {
 		dataset string
 		models  []string
 	}{
+		{exampleShop, shopModels},
 		{"tuva-health__tuva", tuvaModels},
 		{"fivetran__dbt_hubspot", nil}, // the first models with columns
 	} {
@@ -249,9 +270,31 @@ func (s *scriptWriter) requests(l modeldoc.Layer) []writer.Request {
 	return s.calls[l]
 }
 
-func planTuva(t *testing.T, name string) (*generate.Service, *generate.Plan, *store.Store, int64) {
+// exampleShop names examples/shop for catalogStore.
+const exampleShop = "examples/shop"
+
+// writeCases are the models the writing tests plan: one of examples/shop,
+// so that every clone checks the behaviour, and a real Tuva model with many
+// CTEs, for realism (skipped without the datasets).
+var writeCases = []struct{ name, dataset, model string }{
+	{"shop", exampleShop, "dim_customers"},
+	{"tuva", "tuva-health__tuva", "cms_hcc__int_disease_factors"},
+}
+
+// eachPlan runs fn as a subtest on each of writeCases, planned as planModel does.
+func eachPlan(t *testing.T, fn func(t *testing.T, svc *generate.Service, plan *generate.Plan, st *store.Store, orgID int64)) {
 	t.Helper()
-	st, orgID := catalogStore(t, "tuva-health__tuva")
+	for _, c := range writeCases {
+		t.Run(c.name, func(t *testing.T) {
+			svc, plan, st, orgID := planModel(t, c.dataset, c.model)
+			fn(t, svc, plan, st, orgID)
+		})
+	}
+}
+
+func planModel(t *testing.T, dataset, name string) (*generate.Service, *generate.Plan, *store.Store, int64) {
+	t.Helper()
+	st, orgID := catalogStore(t, dataset)
 	svc := newService(t, st)
 	obj := resolve(t, st, orgID, name)
 	// One call per layer: the scripted writers answer by layer.
@@ -263,169 +306,176 @@ func planTuva(t *testing.T, name string) (*generate.Service, *generate.Plan, *st
 }
 
 func TestInvalidJSONIsAskedAgainOnce(t *testing.T) {
-	svc, plan, _, _ := planTuva(t, "cms_hcc__int_disease_factors")
-	w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
-		if req.Layer == modeldoc.LayerBusinessRules && call == 1 {
-			return writer.Result{Content: `{"confidence":"high","rules": [ {"rule": "unterminated`, FinishReason: "stop"}, nil, true
+	eachPlan(t, func(t *testing.T, svc *generate.Service, plan *generate.Plan, _ *store.Store, _ int64) {
+		w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
+			if req.Layer == modeldoc.LayerBusinessRules && call == 1 {
+				return writer.Result{Content: `{"confidence":"high","rules": [ {"rule": "unterminated`, FinishReason: "stop"}, nil, true
+			}
+			return writer.Result{}, nil, false
+		})
+		v, err := svc.Write(context.Background(), plan, w)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return writer.Result{}, nil, false
+		checkAllLayers(t, plan, v, true)
+		st := v.LayerStatus[modeldoc.LayerBusinessRules]
+		if st.Attempts != 2 || st.PromptTokens != 200 {
+			t.Errorf("business_rules status %+v, want 2 attempts and both calls' tokens", st)
+		}
+		reqs := w.requests(modeldoc.LayerBusinessRules)
+		if len(reqs) != 2 {
+			t.Fatalf("%d business_rules calls, want 2", len(reqs))
+		}
+		// The re-ask carries the bad answer's error so the model can fix it.
+		if reqs[1].User == reqs[0].User && reqs[1].System == reqs[0].System {
+			t.Errorf("the second request is the first one again; it must carry the validation error")
+		}
+		if !strings.Contains(reqs[1].User+reqs[1].System, "unterminated") && !strings.Contains(strings.ToLower(reqs[1].User+reqs[1].System), "json") {
+			t.Errorf("the re-ask does not mention the invalid answer:\n%s", reqs[1].User)
+		}
+		for _, req := range plan.Requests {
+			if l := req.Layer; l != modeldoc.LayerBusinessRules && len(w.requests(l)) != 1 {
+				t.Errorf("layer %s called %d times, want 1", l, len(w.requests(l)))
+			}
+		}
 	})
-	v, err := svc.Write(context.Background(), plan, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkAllLayers(t, plan, v, true)
-	st := v.LayerStatus[modeldoc.LayerBusinessRules]
-	if st.Attempts != 2 || st.PromptTokens != 200 {
-		t.Errorf("business_rules status %+v, want 2 attempts and both calls' tokens", st)
-	}
-	reqs := w.requests(modeldoc.LayerBusinessRules)
-	if len(reqs) != 2 {
-		t.Fatalf("%d business_rules calls, want 2", len(reqs))
-	}
-	// The re-ask carries the bad answer's error so the model can fix it.
-	if reqs[1].User == reqs[0].User && reqs[1].System == reqs[0].System {
-		t.Errorf("the second request is the first one again; it must carry the validation error")
-	}
-	if !strings.Contains(reqs[1].User+reqs[1].System, "unterminated") && !strings.Contains(strings.ToLower(reqs[1].User+reqs[1].System), "json") {
-		t.Errorf("the re-ask does not mention the invalid answer:\n%s", reqs[1].User)
-	}
-	for _, req := range plan.Requests {
-		if l := req.Layer; l != modeldoc.LayerBusinessRules && len(w.requests(l)) != 1 {
-			t.Errorf("layer %s called %d times, want 1", l, len(w.requests(l)))
-		}
-	}
 }
 
 func TestStillInvalidFailsTheLayerAndKeepsTheOthers(t *testing.T) {
-	svc, plan, st, orgID := planTuva(t, "cms_hcc__int_disease_factors")
-	w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
-		if req.Layer == modeldoc.LayerImpactAnalysis {
-			// Valid JSON, wrong shape: the schema check must catch it.
-			return writer.Result{Content: `{"confidence":"high","usedBy": "everyone"}`, FinishReason: "stop"}, nil, true
+	eachPlan(t, func(t *testing.T, svc *generate.Service, plan *generate.Plan, st *store.Store, orgID int64) {
+		w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
+			if req.Layer == modeldoc.LayerImpactAnalysis {
+				// Valid JSON, wrong shape: the schema check must catch it.
+				return writer.Result{Content: `{"confidence":"high","usedBy": "everyone"}`, FinishReason: "stop"}, nil, true
+			}
+			return writer.Result{}, nil, false
+		})
+		v, err := svc.Write(context.Background(), plan, w)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return writer.Result{}, nil, false
+		if got := v.MissingLayers(); len(got) != 1 || got[0] != modeldoc.LayerImpactAnalysis {
+			t.Fatalf("missing layers %v, want [impact_analysis]", got)
+		}
+		ls := v.LayerStatus[modeldoc.LayerImpactAnalysis]
+		if ls.Attempts != 2 || ls.ErrorClass != string(writer.Malformed) || ls.Error == "" {
+			t.Errorf("impact_analysis status %+v", ls)
+		}
+		if _, ok := v.Layers[modeldoc.LayerImpactAnalysis]; ok {
+			t.Error("an invalid layer was kept")
+		}
+		if n := len(w.requests(modeldoc.LayerImpactAnalysis)); n != 2 {
+			t.Errorf("impact_analysis asked %d times, want 2 (one re-ask)", n)
+		}
+		for _, l := range modeldoc.AllLayers {
+			if l == modeldoc.LayerImpactAnalysis {
+				continue
+			}
+			if v.LayerStatus[l].Status != "ok" || v.Layers[l] == nil {
+				t.Errorf("layer %s lost: %+v", l, v.LayerStatus[l])
+			}
+		}
+		// The partial version stores, and says what it lacks once read back.
+		if err := st.InsertDocVersion(context.Background(), v); err != nil {
+			t.Fatal(err)
+		}
+		back, err := st.GetDocVersion(context.Background(), orgID, plan.Object.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := back.MissingLayers(); len(got) != 1 || got[0] != modeldoc.LayerImpactAnalysis {
+			t.Errorf("stored version misses %v", got)
+		}
 	})
-	v, err := svc.Write(context.Background(), plan, w)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := v.MissingLayers(); len(got) != 1 || got[0] != modeldoc.LayerImpactAnalysis {
-		t.Fatalf("missing layers %v, want [impact_analysis]", got)
-	}
-	ls := v.LayerStatus[modeldoc.LayerImpactAnalysis]
-	if ls.Attempts != 2 || ls.ErrorClass != string(writer.Malformed) || ls.Error == "" {
-		t.Errorf("impact_analysis status %+v", ls)
-	}
-	if _, ok := v.Layers[modeldoc.LayerImpactAnalysis]; ok {
-		t.Error("an invalid layer was kept")
-	}
-	if n := len(w.requests(modeldoc.LayerImpactAnalysis)); n != 2 {
-		t.Errorf("impact_analysis asked %d times, want 2 (one re-ask)", n)
-	}
-	for _, l := range modeldoc.AllLayers {
-		if l == modeldoc.LayerImpactAnalysis {
-			continue
-		}
-		if v.LayerStatus[l].Status != "ok" || v.Layers[l] == nil {
-			t.Errorf("layer %s lost: %+v", l, v.LayerStatus[l])
-		}
-	}
-	// The partial version stores, and says what it lacks once read back.
-	if err := st.InsertDocVersion(context.Background(), v); err != nil {
-		t.Fatal(err)
-	}
-	back, err := st.GetDocVersion(context.Background(), orgID, plan.Object.ID, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := back.MissingLayers(); len(got) != 1 || got[0] != modeldoc.LayerImpactAnalysis {
-		t.Errorf("stored version misses %v", got)
-	}
 }
 
 func TestFatalErrorStopsTheObject(t *testing.T) {
 	ctx := context.Background()
-	t.Run("scripted", func(t *testing.T) {
-		svc, plan, _, _ := planTuva(t, "cms_hcc__int_disease_factors")
-		w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
-			return writer.Result{}, &writer.Error{Kind: writer.AuthFailed, Provider: "openai", Status: 401, Message: "Incorrect API key provided"}, true
+	for _, c := range writeCases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Run("scripted", func(t *testing.T) {
+				svc, plan, _, _ := planModel(t, c.dataset, c.model)
+				w := newScript(func(call int, req writer.Request) (writer.Result, error, bool) {
+					return writer.Result{}, &writer.Error{Kind: writer.AuthFailed, Provider: "openai", Status: 401, Message: "Incorrect API key provided"}, true
+				})
+				v, err := svc.Write(ctx, plan, w)
+				if v != nil || writer.KindOf(err) != writer.AuthFailed {
+					t.Fatalf("got version %v, error %v; want no version and auth_failed", v, err)
+				}
+			})
+			t.Run("fake server 401", func(t *testing.T) {
+				svc, plan, _, _ := planModel(t, c.dataset, c.model)
+				srv, w := startFake(t, fakellm.Config{Faults: fakellm.Faults{AuthFail: true}})
+				v, err := svc.Write(ctx, plan, w)
+				var we *writer.Error
+				if v != nil || !errors.As(err, &we) || we.Kind != writer.AuthFailed || we.Status != 401 {
+					t.Fatalf("got version %v, error %v; want auth_failed with HTTP 401", v, err)
+				}
+				// No re-ask of a fatal error: at most one call per layer.
+				if n := srv.Stats().Requests; n > int64(len(modeldoc.AllLayers)) {
+					t.Errorf("%d requests after a 401, want at most %d", n, len(modeldoc.AllLayers))
+				}
+			})
+			t.Run("fake server quota", func(t *testing.T) {
+				svc, plan, _, _ := planModel(t, c.dataset, c.model)
+				_, w := startFake(t, fakellm.Config{Faults: fakellm.Faults{Quota: true}})
+				if _, err := svc.Write(ctx, plan, w); writer.KindOf(err) != writer.QuotaExhausted {
+					t.Fatalf("error %v, want quota_exhausted", err)
+				}
+			})
 		})
-		v, err := svc.Write(ctx, plan, w)
-		if v != nil || writer.KindOf(err) != writer.AuthFailed {
-			t.Fatalf("got version %v, error %v; want no version and auth_failed", v, err)
-		}
-	})
-	t.Run("fake server 401", func(t *testing.T) {
-		svc, plan, _, _ := planTuva(t, "cms_hcc__int_disease_factors")
-		srv, w := startFake(t, fakellm.Config{Faults: fakellm.Faults{AuthFail: true}})
-		v, err := svc.Write(ctx, plan, w)
-		var we *writer.Error
-		if v != nil || !errors.As(err, &we) || we.Kind != writer.AuthFailed || we.Status != 401 {
-			t.Fatalf("got version %v, error %v; want auth_failed with HTTP 401", v, err)
-		}
-		// No re-ask of a fatal error: at most one call per layer.
-		if n := srv.Stats().Requests; n > int64(len(modeldoc.AllLayers)) {
-			t.Errorf("%d requests after a 401, want at most %d", n, len(modeldoc.AllLayers))
-		}
-	})
-	t.Run("fake server quota", func(t *testing.T) {
-		svc, plan, _, _ := planTuva(t, "cms_hcc__int_disease_factors")
-		_, w := startFake(t, fakellm.Config{Faults: fakellm.Faults{Quota: true}})
-		if _, err := svc.Write(ctx, plan, w); writer.KindOf(err) != writer.QuotaExhausted {
-			t.Fatalf("error %v, want quota_exhausted", err)
-		}
-	})
+	}
 }
 
 func TestVersionsThroughTheStore(t *testing.T) {
-	ctx := context.Background()
-	svc, plan, st, orgID := planTuva(t, "cms_hcc__int_disease_factors")
-	w := offlinewriter.New()
-	for i := 1; i <= 2; i++ {
-		v, err := svc.Write(ctx, plan, w)
+	eachPlan(t, func(t *testing.T, svc *generate.Service, plan *generate.Plan, st *store.Store, orgID int64) {
+		ctx := context.Background()
+		w := offlinewriter.New()
+		for i := 1; i <= 2; i++ {
+			v, err := svc.Write(ctx, plan, w)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := st.InsertDocVersion(ctx, v); err != nil {
+				t.Fatalf("generation %d: %v", i, err)
+			}
+			if v.Version != i || !v.Current {
+				t.Fatalf("generation %d stored as version %d current=%v", i, v.Version, v.Current)
+			}
+		}
+		list, err := st.ListDocVersions(ctx, orgID, plan.Object.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := st.InsertDocVersion(ctx, v); err != nil {
-			t.Fatalf("generation %d: %v", i, err)
+		if len(list) != 2 {
+			t.Fatalf("%d versions listed, want 2", len(list))
 		}
-		if v.Version != i || !v.Current {
-			t.Fatalf("generation %d stored as version %d current=%v", i, v.Version, v.Current)
-		}
-	}
-	list, err := st.ListDocVersions(ctx, orgID, plan.Object.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(list) != 2 {
-		t.Fatalf("%d versions listed, want 2", len(list))
-	}
-	current := 0
-	for _, v := range list {
-		if v.Current {
-			current++
-			if v.Version != 2 {
-				t.Errorf("version %d is current, want 2", v.Version)
+		current := 0
+		for _, v := range list {
+			if v.Current {
+				current++
+				if v.Version != 2 {
+					t.Errorf("version %d is current, want 2", v.Version)
+				}
 			}
 		}
-	}
-	if current != 1 {
-		t.Errorf("%d current versions, want 1", current)
-	}
-	for _, n := range []int{1, 2} {
-		v, err := st.GetDocVersion(ctx, orgID, plan.Object.ID, n)
-		if err != nil {
-			t.Fatalf("version %d: %v", n, err)
+		if current != 1 {
+			t.Errorf("%d current versions, want 1", current)
 		}
-		if v.Version != n || len(v.Layers) != len(modeldoc.AllLayers) || v.Provider != "offline" {
-			t.Errorf("version %d read back as %d with %d layers by %q", n, v.Version, len(v.Layers), v.Provider)
+		for _, n := range []int{1, 2} {
+			v, err := st.GetDocVersion(ctx, orgID, plan.Object.ID, n)
+			if err != nil {
+				t.Fatalf("version %d: %v", n, err)
+			}
+			if v.Version != n || len(v.Layers) != len(modeldoc.AllLayers) || v.Provider != "offline" {
+				t.Errorf("version %d read back as %d with %d layers by %q", n, v.Version, len(v.Layers), v.Provider)
+			}
 		}
-	}
-	cur, err := st.CurrentDocVersions(ctx, []int64{plan.Object.ID})
-	if err != nil || cur[plan.Object.ID] == nil || cur[plan.Object.ID].Version != 2 {
-		t.Fatalf("current version %+v, %v", cur[plan.Object.ID], err)
-	}
+		cur, err := st.CurrentDocVersions(ctx, []int64{plan.Object.ID})
+		if err != nil || cur[plan.Object.ID] == nil || cur[plan.Object.ID].Version != 2 {
+			t.Fatalf("current version %+v, %v", cur[plan.Object.ID], err)
+		}
+	})
 }
 
 // generatedColumns rewrites every column description, so that a human one
@@ -445,49 +495,56 @@ func generatedColumns(call int, req writer.Request) (writer.Result, error, bool)
 
 func TestHumanColumnDescriptionsWin(t *testing.T) {
 	ctx := context.Background()
-	st, orgID := catalogStore(t, "tuva-health__tuva")
-	svc := newService(t, st)
-	// A model with both human-described columns and undescribed ones.
-	obj := resolve(t, st, orgID, "cms_hcc__patient_risk_scores")
-	human, other := 0, 0
-	for _, c := range obj.Columns {
-		if c.HumanDescription && c.Description != "" {
-			human++
-		} else {
-			other++
-		}
-	}
-	if human == 0 {
-		t.Fatalf("%s has no human column descriptions; pick another model", obj.Name)
-	}
-	for _, overwrite := range []bool{false, true} {
-		t.Run(fmt.Sprintf("overwrite=%v", overwrite), func(t *testing.T) {
-			plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini",
-				Layers: []modeldoc.Layer{modeldoc.LayerColumnDescriptions}, OverwriteHuman: overwrite})
-			if err != nil {
-				t.Fatal(err)
-			}
-			v, err := svc.Write(ctx, plan, newScript(generatedColumns))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out modeldoc.ColumnDescriptionsOut
-			if err := json.Unmarshal(v.Layers[modeldoc.LayerColumnDescriptions], &out); err != nil {
-				t.Fatal(err)
-			}
-			got := map[string]string{}
-			for _, c := range out.Columns {
-				got[c.Name] = c.Description
-			}
+	// Models with both human-described columns and undescribed ones.
+	for _, c := range []struct{ name, dataset, model string }{
+		{"shop", exampleShop, "fct_orders"},
+		{"tuva", "tuva-health__tuva", "cms_hcc__patient_risk_scores"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st, orgID := catalogStore(t, c.dataset)
+			svc := newService(t, st)
+			obj := resolve(t, st, orgID, c.model)
+			human, other := 0, 0
 			for _, c := range obj.Columns {
-				generated := "Generated text about " + c.Name + "."
-				want := generated
-				if c.HumanDescription && c.Description != "" && !overwrite {
-					want = c.Description
+				if c.HumanDescription && c.Description != "" {
+					human++
+				} else {
+					other++
 				}
-				if got[c.Name] != want {
-					t.Errorf("column %s: %q, want %q", c.Name, got[c.Name], want)
-				}
+			}
+			if human == 0 {
+				t.Fatalf("%s has no human column descriptions; pick another model", obj.Name)
+			}
+			for _, overwrite := range []bool{false, true} {
+				t.Run(fmt.Sprintf("overwrite=%v", overwrite), func(t *testing.T) {
+					plan, err := svc.Plan(ctx, orgID, obj.ID, generate.Options{Provider: "openai", Model: "gpt-4o-mini",
+						Layers: []modeldoc.Layer{modeldoc.LayerColumnDescriptions}, OverwriteHuman: overwrite})
+					if err != nil {
+						t.Fatal(err)
+					}
+					v, err := svc.Write(ctx, plan, newScript(generatedColumns))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var out modeldoc.ColumnDescriptionsOut
+					if err := json.Unmarshal(v.Layers[modeldoc.LayerColumnDescriptions], &out); err != nil {
+						t.Fatal(err)
+					}
+					got := map[string]string{}
+					for _, c := range out.Columns {
+						got[c.Name] = c.Description
+					}
+					for _, c := range obj.Columns {
+						generated := "Generated text about " + c.Name + "."
+						want := generated
+						if c.HumanDescription && c.Description != "" && !overwrite {
+							want = c.Description
+						}
+						if got[c.Name] != want {
+							t.Errorf("column %s: %q, want %q", c.Name, got[c.Name], want)
+						}
+					}
+				})
 			}
 		})
 	}
