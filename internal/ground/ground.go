@@ -200,6 +200,12 @@ func newKnown(s *writer.Subject) *known {
 		if bare := reComment.ReplaceAllString(sql, " "); bare != sql {
 			k.sql = append(k.sql, normalize(bare))
 		}
+		// And as the offline writer quotes SQL that holds Jinja: a ref()
+		// as the relation it names, {{ this }} as "this model".
+		if strings.Contains(sql, "{{") || strings.Contains(sql, "{%") {
+			readable := sqlscan.ReadableJinja(sql)
+			k.sql = append(k.sql, normalize(readable), normalize(reComment.ReplaceAllString(readable, " ")))
+		}
 		for _, w := range reWord.FindAllString(sql, -1) {
 			k.words[strings.ToLower(w)] = true
 		}
@@ -265,6 +271,21 @@ func newKnown(s *writer.Subject) *known {
 	}
 	for i := range s.Downstream {
 		addObject(&s.Downstream[i].Object)
+	}
+	// The rest of what the prompt shows is the lineage too: the objects a
+	// few steps away, and the exposures built on the model (the writers
+	// name them in the impact layer: "dashboard `revenue_dashboard`").
+	for i := range s.Nearby {
+		addObject(&s.Nearby[i].Object)
+	}
+	for _, e := range s.Exposures {
+		k.names[strings.ToLower(e.Name)] = true
+		for _, part := range strings.Split(e.UniqueID, ".") {
+			if part != "" {
+				k.names[strings.ToLower(part)] = true
+			}
+		}
+		k.docNames(e.Description)
 	}
 	return k
 }

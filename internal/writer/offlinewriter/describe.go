@@ -2,7 +2,6 @@ package offlinewriter
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"github.com/modeldoc/modeldoc/internal/sqlscan"
@@ -13,38 +12,9 @@ import (
 // the model it names, {{ this }} the model itself, a statement tag nothing.
 func oneLine(s string) string {
 	if strings.Contains(s, "{{") || strings.Contains(s, "{%") || strings.Contains(s, "{#") {
-		s = renderJinja(s)
+		s = sqlscan.ReadableJinja(s)
 	}
 	return strings.Join(strings.Fields(s), " ")
-}
-
-var (
-	jinjaStmt = regexp.MustCompile(`(?s)\{%.*?%\}|\{#.*?#\}`)
-	jinjaExpr = regexp.MustCompile(`(?s)\{\{-?\s*(.*?)\s*-?\}\}`)
-	refCall   = regexp.MustCompile(`^(?:ref|source)\s*\(\s*(.*?)\s*\)$`)
-	varCall   = regexp.MustCompile(`^var\s*\(\s*['"]([^'"]+)['"].*\)$`)
-)
-
-func renderJinja(s string) string {
-	s = jinjaStmt.ReplaceAllString(s, " ")
-	return jinjaExpr.ReplaceAllStringFunc(s, func(tag string) string {
-		in := strings.TrimSpace(jinjaExpr.FindStringSubmatch(tag)[1])
-		switch {
-		case in == "this" || strings.HasPrefix(in, "this."):
-			return "this model"
-		case refCall.MatchString(in):
-			var parts []string
-			for _, a := range strings.Split(refCall.FindStringSubmatch(in)[1], ",") {
-				if a = strings.Trim(strings.TrimSpace(a), `'"`); a != "" && !strings.Contains(a, "=") {
-					parts = append(parts, a)
-				}
-			}
-			return strings.Join(parts, ".")
-		case varCall.MatchString(in):
-			return "the variable " + varCall.FindStringSubmatch(in)[1]
-		}
-		return strings.Trim(in, "{}% ")
-	})
 }
 
 // clip shortens s to at most about n characters on one line. It cuts only
