@@ -128,6 +128,7 @@ func (m *Manager) open(ctx context.Context) error {
 		driver = &wakingDriver{Driver: riversqlite.New(m.js.RiverHandle()), w: e.waker}
 	}
 	m.runtime = e
+	m.waker = e.waker
 	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(m.log)})
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
@@ -415,7 +416,7 @@ func (m *Manager) reap(ctx context.Context) {
 	for _, hd := range held {
 		h := holderOf(hd)
 		o := orphan{id: hd.ItemID, job: hd.JobID, worker: h.worker}
-		if o.gone = m.gone(h); o.gone != "" || m.lapsed(h, deadline) {
+		if o.gone = h.gone(m.host); o.gone != "" || h.lapsed(deadline) {
 			orphans = append(orphans, o)
 		}
 	}
