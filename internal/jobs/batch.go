@@ -447,7 +447,7 @@ func (bj *batchJob) submit(calls []*batchCall) {
 			c.done <- writer.BatchResult{Err: err}
 		}
 	}
-	if c := m.controlOf(bj.jobID); c != nil {
+	if c := m.ctrl.controlOf(bj.jobID); c != nil {
 		c.mu.Lock()
 		st := c.status
 		c.mu.Unlock()
@@ -676,12 +676,6 @@ func (m *Manager) cancelProviderBatches(ctx context.Context, j *Job) {
 	if err := m.cancelBatches(ctx, j.ID, b); err != nil {
 		m.log.Warn("jobs: cancel batches", "job", j.ID, "err", err)
 	}
-}
-
-func (m *Manager) controlOf(id int64) *jobControl {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.ctl[id]
 }
 
 // batchInner is the writer under an item's guard in batch mode.

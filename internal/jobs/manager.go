@@ -4,9 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/modeldoc/modeldoc"
@@ -81,15 +79,9 @@ type Manager struct {
 	workerID string
 	host     string // recorded with this process's running items
 
-	mu   sync.Mutex
-	subs map[int64]map[*subscription]struct{}
-	// closing ends every subscription's poll loop on Close, and subsDone
-	// waits for them, so none reads a store its owner is about to close.
-	closing   chan struct{}
-	closeOnce sync.Once
-	subsDone  sync.WaitGroup
-	ctl       map[int64]*jobControl // jobs with items in flight here
-	writer    map[int64]*jobWriter
+	ev *events
+
+	ctrl *control
 
 	// finishFault, set by tests, fails an item's outcome in its
 	// transaction before anything of it is written.
@@ -144,144 +136,14 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		jobDB: db,
 		q:     &queries{jobDB: db, host: host, lease: cfg.Lease},
 		cfg:   cfg, store: cfg.Store, log: cfg.Logger, workerID: cfg.WorkerID, host: host,
-		subs:    map[int64]map[*subscription]struct{}{},
-		closing: make(chan struct{}),
-		ctl:     map[int64]*jobControl{},
-		writer:  map[int64]*jobWriter{},
+		ev: newEvents(db, cfg.Logger, cfg.PollInterval),
 	}
+	m.ctrl = &control{jobDB: db, ev: m.ev, q: m.q, writers: cfg.Writers, rt: m, ctl: map[int64]*jobControl{}, writer: map[int64]*jobWriter{}}
 	if err := m.open(ctx); err != nil {
 		m.Close()
 		return nil, err
 	}
 	return m, nil
-}
-
-func conflict(j *Job, what string) error {
-	return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s: it cannot be %s.", j.ID, j.Status, what)
-}
-
-// Pause stops new objects from starting; objects being written finish and
-// are kept. The job is pausing until they have, then paused.
-func (m *Manager) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
-		switch j.Status {
-		case StatusQueued, StatusRunning:
-		case StatusPausing, StatusPaused:
-			return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is already %s.", j.ID, j.Status)
-		default:
-			return conflict(j, "paused")
-		}
-		return m.pauseTx(ctx, tx, j.ID, ReasonUserPaused)
-	})
-}
-
-// pauseTx pauses job id: enqueued items go back to ready (their River jobs
-// will find nothing to do), and the job is paused at once unless items are
-// running.
-func (m *Manager) pauseTx(ctx context.Context, tx *jobstore.Tx, id int64, reason string) error {
-	if err := tx.PauseJob(ctx, id, reason, m.now()); err != nil {
-		return fmt.Errorf("jobs: pause: %w", err)
-	}
-	return nil
-}
-
-// Resume carries a paused (or pausing) job on from where it stopped:
-// finished objects are never written again.
-func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
-		if j.Status != StatusPaused && j.Status != StatusPausing {
-			if j.Status == StatusQueued || j.Status == StatusRunning {
-				return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s, not paused: there is nothing to resume.", j.ID, j.Status)
-			}
-			return conflict(j, "resumed")
-		}
-		next := StatusRunning
-		if j.StartedAt == nil {
-			next = StatusQueued
-		}
-		if err := tx.ResumeJob(ctx, j.ID, next, m.now()); err != nil {
-			return fmt.Errorf("jobs: resume: %w", err)
-		}
-		return m.release(ctx, tx, j.ID)
-	})
-}
-
-// Cancel stops the job for good: items not started are cancelled, calls in
-// flight are cancelled (by every process that runs them, within a poll).
-func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
-	j, err := m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
-		if Terminal(j.Status) {
-			return conflict(j, "cancelled")
-		}
-		return m.stopTx(ctx, tx, j.ID, StatusCancelled, ReasonUserCancelled, "")
-	})
-	if err == nil {
-		m.cancelLocal(id)
-		m.cancelProviderBatches(ctx, j)
-	}
-	return j, err
-}
-
-// stopTx ends job id with a terminal status: every item that is not
-// running nor finished is cancelled; running ones end as they notice.
-func (m *Manager) stopTx(ctx context.Context, tx *jobstore.Tx, id int64, status, reason, message string) error {
-	if err := tx.StopJob(ctx, id, status, reason, message, m.now()); err != nil {
-		return fmt.Errorf("jobs: stop: %w", err)
-	}
-	return nil
-}
-
-// SetBudget sets the job's budget in USD (0 removes it). A job paused for
-// its budget stays paused until resumed.
-func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
-	if err := validBudget(usd); err != nil {
-		return nil, err
-	}
-	j, err := m.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
-		if Terminal(j.Status) {
-			return conflict(j, "given a new budget")
-		}
-		if usd > 0 && !m.priceKnown(&j.Options) {
-			return modeldoc.Errorf(modeldoc.EINVALID,
-				"Job %d cannot take a budget: no price is known for %s model %s, so its calls count as $0. "+
-					"Cancel it and start the job again with the model's price (CLI --price-in and --price-out; API price_in and price_out), "+
-					"or add the model to a price file named by MODELDOC_PRICES.", j.ID, j.Options.Provider, j.Options.Model)
-		}
-		j.Options.Budget = usd
-		opts, err := j.Options.encode()
-		if err != nil {
-			return err
-		}
-		return tx.SetJobBudget(ctx, j.ID, usd, opts, m.now())
-	})
-	if err == nil {
-		m.mu.Lock()
-		if c := m.ctl[id]; c != nil {
-			c.setBudget(usd)
-		}
-		m.mu.Unlock()
-	}
-	return j, err
-}
-
-// transition loads the job under a write lock, applies fn and returns the
-// job as it is afterwards.
-func (m *Manager) transition(ctx context.Context, orgID, id int64, fn func(tx *jobstore.Tx, j *Job) error) (*Job, error) {
-	err := m.withTx(ctx, func(tx *jobstore.Tx) error {
-		j, err := m.scanJob(tx.LockJob(ctx, orgID, id))
-		if errors.Is(err, jobstore.ErrNotFound) {
-			return notFound(id)
-		}
-		if err != nil {
-			return fmt.Errorf("jobs: load job %d: %w", id, err)
-		}
-		return fn(tx, j)
-	})
-	if err != nil {
-		return nil, err
-	}
-	m.notify(id)
-	return m.Get(ctx, orgID, id)
 }
 
 // Get returns job id of orgID with its layer counters and the names of
@@ -334,4 +196,39 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 // process resumes it.
 func (m *Manager) Orphaned(ctx context.Context, orgID int64, ids []int64) (map[int64]string, error) {
 	return m.q.Orphaned(ctx, orgID, ids)
+}
+
+// Subscribe streams job id's events: one with the current state at once,
+// then one on every change: changes made in this process arrive at once,
+// changes made by other processes within a poll interval. The channel
+// closes after a completed, failed or cancelled event once no call is
+// left in flight, or when ctx ends or
+// cancel is called. A slow reader misses intermediate progress events,
+// never the last state. The caller checks the job's organization first.
+func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, func()) {
+	return m.ev.Subscribe(ctx, jobID)
+}
+
+// Pause stops new objects from starting; objects being written finish and
+// are kept. The job is pausing until they have, then paused.
+func (m *Manager) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
+	return m.ctrl.Pause(ctx, orgID, id)
+}
+
+// Resume carries a paused (or pausing) job on from where it stopped:
+// finished objects are never written again.
+func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
+	return m.ctrl.Resume(ctx, orgID, id)
+}
+
+// Cancel stops the job for good: items not started are cancelled, calls in
+// flight are cancelled (by every process that runs them, within a poll).
+func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
+	return m.ctrl.Cancel(ctx, orgID, id)
+}
+
+// SetBudget sets the job's budget in USD (0 removes it). A job paused for
+// its budget stays paused until resumed.
+func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
+	return m.ctrl.SetBudget(ctx, orgID, id, usd)
 }

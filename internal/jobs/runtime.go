@@ -169,8 +169,7 @@ func (m *Manager) open(ctx context.Context) error {
 // Close ends the event subscriptions (waiting for their last read) and
 // releases River's handles. Stop first if started.
 func (m *Manager) Close() error {
-	m.closeOnce.Do(func() { close(m.closing) })
-	m.subsDone.Wait()
+	m.ev.close()
 	if m.runtime == nil {
 		return nil
 	}
@@ -355,12 +354,7 @@ func (m *Manager) controlLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		m.mu.Lock()
-		ids := make([]int64, 0, len(m.ctl))
-		for id := range m.ctl {
-			ids = append(ids, id)
-		}
-		m.mu.Unlock()
+		ids := m.ctrl.ids()
 		if len(ids) == 0 {
 			continue
 		}
@@ -371,9 +365,7 @@ func (m *Manager) controlLoop(ctx context.Context) {
 			m.log.Warn("jobs: control poll", "err", err)
 		}
 		for _, s := range sts {
-			m.mu.Lock()
-			c := m.ctl[s.ID]
-			m.mu.Unlock()
+			c := m.ctrl.controlOf(s.ID)
 			if c != nil {
 				c.update(s.Status, s.Budget, s.ActualCost)
 			}
@@ -516,7 +508,7 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 		reason = "process_gone"
 	}
 	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched, "reason", reason)
-	m.notify(o.job)
+	m.ev.notify(o.job)
 }
 
 func (m *Manager) appendError(ctx context.Context, tx *jobstore.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {

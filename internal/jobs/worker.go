@@ -66,11 +66,11 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 	if err != nil || st == nil {
 		return err
 	}
-	m.notify(a.JobID)
+	m.ev.notify(a.JobID)
 	ictx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	c := m.control(st.job, a.ItemID, cancel)
-	defer m.unregister(c, a.ItemID)
+	c := m.ctrl.register(st.job, a.ItemID, cancel)
+	defer m.ctrl.unregister(c, a.ItemID)
 	c.update(st.job.Status, st.job.Budget, st.job.ActualCost)
 
 	out := m.write(ictx, st, c)
@@ -105,7 +105,7 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		// budget allows.
 		out.g.done(max(actual, c.committedCost()))
 	}
-	m.notify(a.JobID)
+	m.ev.notify(a.JobID)
 	return err
 }
 
@@ -260,7 +260,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
 	}
 	plan.Kept = keptLayers(st.kept, plan.InputHash)
-	stack, err := m.writerFor(ctx, j)
+	stack, err := m.ctrl.writerFor(ctx, j)
 	w := stack.Writer
 	if err != nil && buildRetryable(err) {
 		return outcome{retry: err}
@@ -458,7 +458,7 @@ func (m *Manager) finishBatch(fs []*finish) {
 		return
 	}
 	for _, id := range failedJobs {
-		m.cancelLocal(id)
+		m.ctrl.cancelLocal(id)
 	}
 }
 
@@ -579,11 +579,11 @@ func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err
 	}
 	switch {
 	case out.fatal && !Terminal(status):
-		if err := m.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
+		if err := m.ctrl.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
 			return false, false, err
 		}
 	case out.budget && (status == StatusRunning || status == StatusQueued):
-		if err := m.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
+		if err := m.ctrl.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
 			return false, false, err
 		}
 		if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
