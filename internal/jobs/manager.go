@@ -81,7 +81,8 @@ type Manager struct {
 
 	ev *events
 
-	ctrl *control
+	ctrl   *control
+	create *creator
 
 	// finishFault, set by tests, fails an item's outcome in its
 	// transaction before anything of it is written.
@@ -138,6 +139,7 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 		cfg:   cfg, store: cfg.Store, log: cfg.Logger, workerID: cfg.WorkerID, host: host,
 		ev: newEvents(db, cfg.Logger, cfg.PollInterval),
 	}
+	m.create = &creator{jobDB: db, store: cfg.Store, concurrency: cfg.Concurrency, log: cfg.Logger, q: m.q, rt: m}
 	m.ctrl = &control{jobDB: db, ev: m.ev, q: m.q, writers: cfg.Writers, rt: m, ctl: map[int64]*jobControl{}, writer: map[int64]*jobWriter{}}
 	if err := m.open(ctx); err != nil {
 		m.Close()
@@ -231,4 +233,18 @@ func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
 // its budget stays paused until resumed.
 func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
 	return m.ctrl.SetBudget(ctx, orgID, id, usd)
+}
+
+// Estimate resolves and plans the request as Create would, and creates
+// nothing.
+func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) (*Estimate, error) {
+	return m.create.Estimate(ctx, orgID, req)
+}
+
+// Create stores a job for the selection with its items in topological
+// order and its estimate, and releases the first items to River, all in
+// one transaction. Nothing runs until a Manager in some process is
+// started (Start or RunJob).
+func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
+	return m.create.Create(ctx, orgID, req)
 }

@@ -252,7 +252,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 	if paused {
 		return outcome{status: ItemReady}
 	}
-	plan, err := m.cfg.Documenter.Plan(ctx, j.OrgID, st.objectID, m.generateOptions(&j.Options, j.ID))
+	plan, err := m.cfg.Documenter.Plan(ctx, j.OrgID, st.objectID, generateOptions(&j.Options, j.ID))
 	if err != nil {
 		if ctx.Err() != nil {
 			return outcome{}
