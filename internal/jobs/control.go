@@ -29,8 +29,7 @@ type control struct {
 	q       *queries
 	writers WriterFactory
 	// rt releases a resumed job's items and cancels its provider batches.
-	// Until the runtime is a role of its own it is the Manager.
-	rt *Manager
+	rt *runtime
 
 	mu     sync.Mutex
 	ctl    map[int64]*jobControl // jobs with items in flight here
@@ -194,7 +193,7 @@ const (
 // objects in flight finish whole), after a cancel, or past the budget, and
 // it records one generation log per attempt.
 type guard struct {
-	m       *Manager
+	rt      *runtime
 	c       *jobControl
 	inner   writer.Writer
 	perCall float64
@@ -286,7 +285,7 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 		} else if p, ok := g.batchPrice(model); ok {
 			l.Cost = p.Cost(res.Usage)
 		} else {
-			l.Cost = g.m.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
+			l.Cost = g.rt.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
 		}
 	}
 	if l.Model == "" {
@@ -336,7 +335,7 @@ func (g *guard) batchPrice(model string) (cost.Price, bool) {
 	if !g.batch {
 		return cost.Price{}, false
 	}
-	t := g.m.prices()
+	t := g.rt.prices()
 	if t == nil {
 		return cost.Price{}, false
 	}

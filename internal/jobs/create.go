@@ -26,8 +26,7 @@ type creator struct {
 	log         *slog.Logger
 	q           *queries
 	// rt releases the new job's first items in its creating transaction.
-	// Until the runtime is a role of its own it is the Manager.
-	rt *Manager
+	rt *runtime
 }
 
 // selected is one object of a selection with what its item needs of its

@@ -68,33 +68,15 @@ type Config struct {
 	BatchLinger, BatchPoll, BatchYield time.Duration
 }
 
-// Manager creates, controls, observes and (once started) runs jobs.
+// Manager creates, controls, observes and (once started) runs jobs. It
+// is a facade: each of its methods belongs to one role, which holds only
+// what it uses (see the package comment).
 type Manager struct {
-	*jobDB
-	q *queries
-
-	cfg      Config
-	store    Store
-	log      *slog.Logger
-	workerID string
-	host     string // recorded with this process's running items
-
-	ev *events
-
+	q      *queries
+	ev     *events
 	ctrl   *control
 	create *creator
-
-	// finishFault, set by tests, fails an item's outcome in its
-	// transaction before anything of it is written.
-	finishFault func(*finish) error
-	// batchFault, set by tests, stops a chunk once the provider took it
-	// and before its batch id is recorded (as a process killed at that
-	// moment would) when it errs.
-	batchFault func(chunk int64) error
-
-	batches batchJobs
-
-	runtime *runtime
+	rt     *runtime
 }
 
 // NewManager checks cfg, fills its defaults, migrates River's tables and
@@ -133,15 +115,17 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	}
 	db := &jobDB{js: cfg.Store.JobStore(), clock: cfg.Now, documenter: cfg.Documenter, released: map[*jobstore.Tx]bool{}}
 	host := thisHost()
-	m := &Manager{
-		jobDB: db,
-		q:     &queries{jobDB: db, host: host, lease: cfg.Lease},
-		cfg:   cfg, store: cfg.Store, log: cfg.Logger, workerID: cfg.WorkerID, host: host,
-		ev: newEvents(db, cfg.Logger, cfg.PollInterval),
-	}
-	m.create = &creator{jobDB: db, store: cfg.Store, concurrency: cfg.Concurrency, log: cfg.Logger, q: m.q, rt: m}
-	m.ctrl = &control{jobDB: db, ev: m.ev, q: m.q, writers: cfg.Writers, rt: m, ctl: map[int64]*jobControl{}, writer: map[int64]*jobWriter{}}
-	if err := m.open(ctx); err != nil {
+	q := &queries{jobDB: db, host: host, lease: cfg.Lease}
+	ev := newEvents(db, cfg.Logger, cfg.PollInterval)
+	ctrl := &control{jobDB: db, ev: ev, q: q, writers: cfg.Writers, ctl: map[int64]*jobControl{}, writer: map[int64]*jobWriter{}}
+	rt := &runtime{jobDB: db, cfg: cfg, store: cfg.Store, log: cfg.Logger, workerID: cfg.WorkerID, host: host, ev: ev, ctrl: ctrl, q: q}
+	// control and runtime use each other: a resume releases items and a
+	// cancel stops provider batches; an item registers with its job's
+	// control.
+	ctrl.rt = rt
+	m := &Manager{q: q, ev: ev, ctrl: ctrl, rt: rt,
+		create: &creator{jobDB: db, store: cfg.Store, concurrency: cfg.Concurrency, log: cfg.Logger, q: q, rt: rt}}
+	if err := rt.open(ctx); err != nil {
 		m.Close()
 		return nil, err
 	}
@@ -247,4 +231,41 @@ func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) 
 // started (Start or RunJob).
 func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
 	return m.create.Create(ctx, orgID, req)
+}
+
+// Close ends the event subscriptions (waiting for their last read) and
+// releases River's handles. Stop first if started.
+func (m *Manager) Close() error {
+	m.ev.close()
+	m.rt.close()
+	return nil
+}
+
+// Start starts the River workers and this process's control loops. It
+// returns at once; Stop ends them.
+func (m *Manager) Start(ctx context.Context) error { return m.rt.start(ctx) }
+
+// Stop stops the workers: it waits for objects being written until ctx
+// ends, then cancels them; a cancelled object goes back to ready and is
+// written again by the next run.
+func (m *Manager) Stop(ctx context.Context) error { return m.rt.stopWorkers(ctx) }
+
+// Run starts the workers and blocks until ctx ends, then stops them,
+// giving objects in flight up to a minute to finish.
+func (m *Manager) Run(ctx context.Context) error {
+	if err := m.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return m.Stop(sctx)
+}
+
+// RunJob runs job id in the foreground: it starts the workers if they are
+// not running, and returns the job once it is completed, failed,
+// cancelled or paused. After a crash it picks the job up where it was:
+// items the dead process was writing are taken over once their lease ends.
+func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
+	return m.rt.runJob(ctx, orgID, id)
 }
