@@ -80,7 +80,7 @@ func (rt *runtime) batchJob(j *Job, b writer.Batcher) *batchJob {
 	}
 	bj := rt.batches.jobs[j.ID]
 	if bj == nil {
-		bj = &batchJob{rt: rt, jobID: j.ID, b: b, waiters: map[string][]*batchCall{}, polling: map[int64]bool{}}
+		bj = &batchJob{runtime: rt, jobID: j.ID, b: b, waiters: map[string][]*batchCall{}, polling: map[int64]bool{}}
 		rt.batches.jobs[j.ID] = bj
 	}
 	return bj
@@ -88,9 +88,9 @@ func (rt *runtime) batchJob(j *Job, b writer.Batcher) *batchJob {
 
 // batchJob is one job's collector in this process.
 type batchJob struct {
-	rt    *runtime
-	jobID int64
-	b     writer.Batcher
+	runtime *runtime
+	jobID   int64
+	b       writer.Batcher
 
 	mu      sync.Mutex
 	pending []*batchCall
@@ -205,7 +205,7 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 		w.mu.Unlock()
 	}
 	id := customID(w.bj.jobID, w.objectID, req, n)
-	bj, rt := w.bj, w.bj.rt
+	bj, rt := w.bj, w.bj.runtime
 	transient := func(what string, err error) error {
 		unsent()
 		return &writer.Error{Kind: writer.Transient, Provider: w.Provider(), Message: what + ": " + err.Error(), Err: err}
@@ -289,9 +289,9 @@ func (w *batchWriter) paused() bool {
 
 func (w *batchWriter) wait(ctx context.Context, call *batchCall) (writer.Result, error) {
 	bj := w.bj
-	tick := time.NewTicker(min(bj.rt.cfg.PollInterval, bj.rt.batchPoll()))
+	tick := time.NewTicker(min(bj.runtime.cfg.PollInterval, bj.runtime.batchPoll()))
 	defer tick.Stop()
-	yield := time.NewTimer(bj.rt.batchYield())
+	yield := time.NewTimer(bj.runtime.batchYield())
 	defer yield.Stop()
 	for {
 		select {
@@ -393,7 +393,7 @@ func (bj *batchJob) deliverRecorded(ctx context.Context, id, result string) (wri
 // charge hands r to the guard, which logs (and prices) it only when this
 // is the result's first delivery.
 func (bj *batchJob) charge(ctx context.Context, id string, r writer.BatchResult) (writer.Result, error) {
-	rt := bj.rt
+	rt := bj.runtime
 	first, err := rt.js.ChargeBatchCall(context.WithoutCancel(ctx), bj.jobID, id)
 	if err == nil && !first {
 		noteFree(ctx)
@@ -413,7 +413,7 @@ func (bj *batchJob) add(call *batchCall) {
 	bj.pending = append(bj.pending, call)
 	bj.bytes += call.size
 	if bj.timer == nil {
-		bj.timer = time.AfterFunc(bj.rt.batchLinger(), func() {
+		bj.timer = time.AfterFunc(bj.runtime.batchLinger(), func() {
 			bj.mu.Lock()
 			defer bj.mu.Unlock()
 			bj.timer = nil
@@ -439,7 +439,7 @@ func (bj *batchJob) flushLocked() {
 // The record comes first: a process that stops after the provider took
 // the batch and before its id is written would otherwise lose it.
 func (bj *batchJob) submit(calls []*batchCall) {
-	rt := bj.rt
+	rt := bj.runtime
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, c := range calls {
@@ -447,7 +447,7 @@ func (bj *batchJob) submit(calls []*batchCall) {
 			c.done <- writer.BatchResult{Err: err}
 		}
 	}
-	if c := rt.ctrl.controlOf(bj.jobID); c != nil {
+	if c := rt.control.controlOf(bj.jobID); c != nil {
 		c.mu.Lock()
 		st := c.status
 		c.mu.Unlock()
@@ -509,8 +509,8 @@ func (bj *batchJob) submit(calls []*batchCall) {
 
 // record writes what the provider said of chunk's batch.
 func (bj *batchJob) record(ctx context.Context, chunk int64, st writer.BatchState) error {
-	return bj.rt.js.RecordBatch(ctx, chunk, jobstore.BatchState{ID: st.ID, Status: st.Status, Ended: st.Ended,
-		Completed: st.Completed, Failed: st.FailedCalls, Message: st.Message, ExpiresAt: st.ExpiresAt}, bj.rt.now())
+	return bj.runtime.js.RecordBatch(ctx, chunk, jobstore.BatchState{ID: st.ID, Status: st.Status, Ended: st.Ended,
+		Completed: st.Completed, Failed: st.FailedCalls, Message: st.Message, ExpiresAt: st.ExpiresAt}, bj.runtime.now())
 }
 
 func (bj *batchJob) ensurePolling(chunk int64, batchID string) {
@@ -545,7 +545,7 @@ func (bj *batchJob) waitersOf(chunk int64) map[string]writer.Request {
 }
 
 func (bj *batchJob) pollLoop(chunk int64, batchID string) {
-	rt := bj.rt
+	rt := bj.runtime
 	ctx := context.Background()
 	sleep := false
 	for {
@@ -592,7 +592,7 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 // deliver records the results of calls (when store) and hands them to
 // their waiters.
 func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result func(string) writer.BatchResult, store bool) {
-	rt := bj.rt
+	rt := bj.runtime
 	if store {
 		err := rt.withTx(context.Background(), func(tx *jobstore.Tx) error {
 			for id := range calls {
@@ -632,8 +632,8 @@ func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result
 // process.
 func (bj *batchJob) cancelProvider(ctx context.Context) {
 	bj.cancelOnce.Do(func() {
-		if err := bj.rt.cancelBatches(ctx, bj.jobID, bj.b); err != nil {
-			bj.rt.log.Warn("jobs: cancel batches", "job", bj.jobID, "err", err)
+		if err := bj.runtime.cancelBatches(ctx, bj.jobID, bj.b); err != nil {
+			bj.runtime.log.Warn("jobs: cancel batches", "job", bj.jobID, "err", err)
 		}
 	})
 }

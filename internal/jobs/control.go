@@ -25,11 +25,11 @@ var errJobStopped = errors.New("jobs: job stopped")
 // when the job's last item here ends.
 type control struct {
 	*jobDB
-	ev      *events
-	q       *queries
+	events  *events
+	queries *queries
 	writers WriterFactory
-	// rt releases a resumed job's items and cancels its provider batches.
-	rt *runtime
+	// runtime releases a resumed job's items and cancels its provider batches.
+	runtime *runtime
 
 	mu     sync.Mutex
 	ctl    map[int64]*jobControl // jobs with items in flight here
@@ -193,7 +193,7 @@ const (
 // objects in flight finish whole), after a cancel, or past the budget, and
 // it records one generation log per attempt.
 type guard struct {
-	rt      *runtime
+	runtime *runtime
 	c       *jobControl
 	inner   writer.Writer
 	perCall float64
@@ -285,7 +285,7 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 		} else if p, ok := g.batchPrice(model); ok {
 			l.Cost = p.Cost(res.Usage)
 		} else {
-			l.Cost = g.rt.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
+			l.Cost = g.runtime.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
 		}
 	}
 	if l.Model == "" {
@@ -335,7 +335,7 @@ func (g *guard) batchPrice(model string) (cost.Price, bool) {
 	if !g.batch {
 		return cost.Price{}, false
 	}
-	t := g.rt.prices()
+	t := g.runtime.prices()
 	if t == nil {
 		return cost.Price{}, false
 	}
@@ -392,7 +392,7 @@ func (ct *control) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
 		if err := tx.ResumeJob(ctx, j.ID, next, ct.now()); err != nil {
 			return fmt.Errorf("jobs: resume: %w", err)
 		}
-		return ct.rt.release(ctx, tx, j.ID)
+		return ct.runtime.release(ctx, tx, j.ID)
 	})
 }
 
@@ -407,7 +407,7 @@ func (ct *control) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
 	})
 	if err == nil {
 		ct.cancelLocal(id)
-		ct.rt.cancelProviderBatches(ctx, j)
+		ct.runtime.cancelProviderBatches(ctx, j)
 	}
 	return j, err
 }
@@ -470,8 +470,8 @@ func (ct *control) transition(ctx context.Context, orgID, id int64, fn func(tx *
 	if err != nil {
 		return nil, err
 	}
-	ct.ev.notify(id)
-	return ct.q.Get(ctx, orgID, id)
+	ct.events.notify(id)
+	return ct.queries.Get(ctx, orgID, id)
 }
 
 func (ct *control) controlOf(id int64) *jobControl {

@@ -24,9 +24,9 @@ type creator struct {
 	store       Store
 	concurrency int // a job's default window when the request gives none
 	log         *slog.Logger
-	q           *queries
-	// rt releases the new job's first items in its creating transaction.
-	rt *runtime
+	queries     *queries
+	// runtime releases the new job's first items in its creating transaction.
+	runtime *runtime
 }
 
 // selected is one object of a selection with what its item needs of its
@@ -391,13 +391,13 @@ func (c *creator) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 		if est.ToDocument == 0 {
 			return tx.CompleteJob(ctx, jobID, now)
 		}
-		return c.rt.release(ctx, tx, jobID)
+		return c.runtime.release(ctx, tx, jobID)
 	})
 	if err != nil {
 		return nil, err
 	}
 	c.log.Info("job created", "job", jobID, "org", orgID, "total", est.Total, "skipped", est.Skipped, "estimated_cost", est.EstimatedCost)
-	return c.q.Get(ctx, orgID, jobID)
+	return c.queries.Get(ctx, orgID, jobID)
 }
 
 // insertItems writes the job's items and their dependencies.

@@ -98,7 +98,7 @@ func TestFailedOutcomeInAGroupIsRetriedAlone(t *testing.T) {
 	e := newEnv(t, s, names, nil)
 	var mu sync.Mutex
 	failed := map[int64]bool{}
-	e.m.rt.finishFault = func(f *finish) error {
+	e.m.runtime.finishFault = func(f *finish) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if f.batch > 1 && len(failed) < 3 && !failed[f.rj.Args.ItemID] {
@@ -152,7 +152,7 @@ func TestRiverJobOfAFinishedItemDoesNothing(t *testing.T) {
 		if err := s.ReadDB().QueryRow(`SELECT run FROM job_items WHERE id = ?`, it.ID).Scan(&run); err != nil {
 			t.Fatal(err)
 		}
-		res, err := e.m.rt.client.Insert(ctx, ItemArgs{JobID: j.ID, ItemID: it.ID, Run: run}, nil)
+		res, err := e.m.runtime.client.Insert(ctx, ItemArgs{JobID: j.ID, ItemID: it.ID, Run: run}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +161,7 @@ func TestRiverJobOfAFinishedItemDoesNothing(t *testing.T) {
 	deadline := time.Now().Add(30 * time.Second)
 	for _, id := range ids {
 		for {
-			rj, err := e.m.rt.client.JobGet(ctx, id)
+			rj, err := e.m.runtime.client.JobGet(ctx, id)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -629,9 +629,9 @@ func TestPauseFromAnotherManager(t *testing.T) {
 func waitControl(t *testing.T, m *Manager, id int64, status string) {
 	t.Helper()
 	for range 600 {
-		m.ctrl.mu.Lock()
-		c := m.ctrl.ctl[id]
-		m.ctrl.mu.Unlock()
+		m.control.mu.Lock()
+		c := m.control.ctl[id]
+		m.control.mu.Unlock()
 		if c != nil {
 			c.mu.Lock()
 			s := c.status

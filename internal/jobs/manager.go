@@ -72,11 +72,11 @@ type Config struct {
 // is a facade: each of its methods belongs to one role, which holds only
 // what it uses (see the package comment).
 type Manager struct {
-	q      *queries
-	ev     *events
-	ctrl   *control
-	create *creator
-	rt     *runtime
+	queries *queries
+	events  *events
+	control *control
+	creator *creator
+	runtime *runtime
 }
 
 // NewManager checks cfg, fills its defaults, migrates River's tables and
@@ -117,14 +117,14 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 	host := thisHost()
 	q := &queries{jobDB: db, host: host, lease: cfg.Lease}
 	ev := newEvents(db, cfg.Logger, cfg.PollInterval)
-	ctrl := &control{jobDB: db, ev: ev, q: q, writers: cfg.Writers, ctl: map[int64]*jobControl{}, writer: map[int64]*jobWriter{}}
-	rt := &runtime{jobDB: db, cfg: cfg, store: cfg.Store, log: cfg.Logger, workerID: cfg.WorkerID, host: host, ev: ev, ctrl: ctrl, q: q}
+	ctrl := &control{jobDB: db, events: ev, queries: q, writers: cfg.Writers, ctl: map[int64]*jobControl{}, writer: map[int64]*jobWriter{}}
+	rt := &runtime{jobDB: db, cfg: cfg, store: cfg.Store, log: cfg.Logger, workerID: cfg.WorkerID, host: host, events: ev, control: ctrl, queries: q}
 	// control and runtime use each other: a resume releases items and a
 	// cancel stops provider batches; an item registers with its job's
 	// control.
-	ctrl.rt = rt
-	m := &Manager{q: q, ev: ev, ctrl: ctrl, rt: rt,
-		create: &creator{jobDB: db, store: cfg.Store, concurrency: cfg.Concurrency, log: cfg.Logger, q: q, rt: rt}}
+	ctrl.runtime = rt
+	m := &Manager{queries: q, events: ev, control: ctrl, runtime: rt,
+		creator: &creator{jobDB: db, store: cfg.Store, concurrency: cfg.Concurrency, log: cfg.Logger, queries: q, runtime: rt}}
 	if err := rt.open(ctx); err != nil {
 		m.Close()
 		return nil, err
@@ -135,45 +135,45 @@ func NewManager(ctx context.Context, cfg Config) (*Manager, error) {
 // Get returns job id of orgID with its layer counters and the names of
 // the objects being written.
 func (m *Manager) Get(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.q.Get(ctx, orgID, id)
+	return m.queries.Get(ctx, orgID, id)
 }
 
 // List returns orgID's jobs, newest first.
 func (m *Manager) List(ctx context.Context, orgID int64, f ListFilter) ([]*Job, error) {
-	return m.q.List(ctx, orgID, f)
+	return m.queries.List(ctx, orgID, f)
 }
 
 // Items returns the job's items in topological order.
 func (m *Manager) Items(ctx context.Context, orgID, id int64) ([]Item, error) {
-	return m.q.Items(ctx, orgID, id)
+	return m.queries.Items(ctx, orgID, id)
 }
 
 // ItemsPage returns one page of the job's items in topological order, and
 // how many items the filter matches in all.
 func (m *Manager) ItemsPage(ctx context.Context, orgID, id int64, p Page) ([]Item, int, error) {
-	return m.q.ItemsPage(ctx, orgID, id, p)
+	return m.queries.ItemsPage(ctx, orgID, id, p)
 }
 
 // Errors returns the job's error log, oldest first.
 func (m *Manager) Errors(ctx context.Context, orgID, id int64) ([]ErrorEntry, error) {
-	return m.q.Errors(ctx, orgID, id)
+	return m.queries.Errors(ctx, orgID, id)
 }
 
 // ErrorsPage returns one page of the job's error log, oldest first, and
 // the log's length.
 func (m *Manager) ErrorsPage(ctx context.Context, orgID, id int64, p Page) ([]ErrorEntry, int, error) {
-	return m.q.ErrorsPage(ctx, orgID, id, p)
+	return m.queries.ErrorsPage(ctx, orgID, id, p)
 }
 
 // GenerationLogs returns one row per call of the job, oldest first.
 func (m *Manager) GenerationLogs(ctx context.Context, orgID, id int64) ([]GenerationLog, error) {
-	return m.q.GenerationLogs(ctx, orgID, id)
+	return m.queries.GenerationLogs(ctx, orgID, id)
 }
 
 // GenerationLogsPage returns one page of the job's calls, oldest first,
 // and how many calls the job made.
 func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Page) ([]GenerationLog, int, error) {
-	return m.q.GenerationLogsPage(ctx, orgID, id, p)
+	return m.queries.GenerationLogsPage(ctx, orgID, id, p)
 }
 
 // Orphaned returns, for those of ids that are running (or pausing) with an
@@ -181,7 +181,7 @@ func (m *Manager) GenerationLogsPage(ctx context.Context, orgID, id int64, p Pag
 // process dead on this host), why: nothing moves such a job until some
 // process resumes it.
 func (m *Manager) Orphaned(ctx context.Context, orgID int64, ids []int64) (map[int64]string, error) {
-	return m.q.Orphaned(ctx, orgID, ids)
+	return m.queries.Orphaned(ctx, orgID, ids)
 }
 
 // Subscribe streams job id's events: one with the current state at once,
@@ -192,37 +192,37 @@ func (m *Manager) Orphaned(ctx context.Context, orgID int64, ids []int64) (map[i
 // cancel is called. A slow reader misses intermediate progress events,
 // never the last state. The caller checks the job's organization first.
 func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, func()) {
-	return m.ev.Subscribe(ctx, jobID)
+	return m.events.Subscribe(ctx, jobID)
 }
 
 // Pause stops new objects from starting; objects being written finish and
 // are kept. The job is pausing until they have, then paused.
 func (m *Manager) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.ctrl.Pause(ctx, orgID, id)
+	return m.control.Pause(ctx, orgID, id)
 }
 
 // Resume carries a paused (or pausing) job on from where it stopped:
 // finished objects are never written again.
 func (m *Manager) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.ctrl.Resume(ctx, orgID, id)
+	return m.control.Resume(ctx, orgID, id)
 }
 
 // Cancel stops the job for good: items not started are cancelled, calls in
 // flight are cancelled (by every process that runs them, within a poll).
 func (m *Manager) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.ctrl.Cancel(ctx, orgID, id)
+	return m.control.Cancel(ctx, orgID, id)
 }
 
 // SetBudget sets the job's budget in USD (0 removes it). A job paused for
 // its budget stays paused until resumed.
 func (m *Manager) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
-	return m.ctrl.SetBudget(ctx, orgID, id, usd)
+	return m.control.SetBudget(ctx, orgID, id, usd)
 }
 
 // Estimate resolves and plans the request as Create would, and creates
 // nothing.
 func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) (*Estimate, error) {
-	return m.create.Estimate(ctx, orgID, req)
+	return m.creator.Estimate(ctx, orgID, req)
 }
 
 // Create stores a job for the selection with its items in topological
@@ -230,25 +230,25 @@ func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) 
 // one transaction. Nothing runs until a Manager in some process is
 // started (Start or RunJob).
 func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
-	return m.create.Create(ctx, orgID, req)
+	return m.creator.Create(ctx, orgID, req)
 }
 
 // Close ends the event subscriptions (waiting for their last read) and
 // releases River's handles. Stop first if started.
 func (m *Manager) Close() error {
-	m.ev.close()
-	m.rt.close()
+	m.events.close()
+	m.runtime.close()
 	return nil
 }
 
 // Start starts the River workers and this process's control loops. It
 // returns at once; Stop ends them.
-func (m *Manager) Start(ctx context.Context) error { return m.rt.start(ctx) }
+func (m *Manager) Start(ctx context.Context) error { return m.runtime.start(ctx) }
 
 // Stop stops the workers: it waits for objects being written until ctx
 // ends, then cancels them; a cancelled object goes back to ready and is
 // written again by the next run.
-func (m *Manager) Stop(ctx context.Context) error { return m.rt.stopWorkers(ctx) }
+func (m *Manager) Stop(ctx context.Context) error { return m.runtime.stopWorkers(ctx) }
 
 // Run starts the workers and blocks until ctx ends, then stops them,
 // giving objects in flight up to a minute to finish.
@@ -267,5 +267,5 @@ func (m *Manager) Run(ctx context.Context) error {
 // cancelled or paused. After a crash it picks the job up where it was:
 // items the dead process was writing are taken over once their lease ends.
 func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
-	return m.rt.runJob(ctx, orgID, id)
+	return m.runtime.runJob(ctx, orgID, id)
 }

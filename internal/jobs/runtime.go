@@ -49,13 +49,13 @@ func (ItemArgs) InsertOpts() river.InsertOpts {
 
 type itemWorker struct {
 	river.WorkerDefaults[ItemArgs]
-	rt *runtime
+	runtime *runtime
 }
 
-func (w *itemWorker) Timeout(*river.Job[ItemArgs]) time.Duration { return w.rt.cfg.ItemTimeout }
+func (w *itemWorker) Timeout(*river.Job[ItemArgs]) time.Duration { return w.runtime.cfg.ItemTimeout }
 
 func (w *itemWorker) Work(ctx context.Context, job *river.Job[ItemArgs]) error {
-	return w.rt.work(ctx, job)
+	return w.runtime.work(ctx, job)
 }
 
 // runtime is the River side of a Manager: its client and driver, the
@@ -72,9 +72,9 @@ type runtime struct {
 	log      *slog.Logger
 	workerID string
 	host     string // recorded with this process's running items
-	ev       *events
-	ctrl     *control
-	q        *queries
+	events   *events
+	control  *control
+	queries  *queries
 
 	pgPool *pgxpool.Pool
 	client *river.Client[*sql.Tx]
@@ -161,7 +161,7 @@ func (rt *runtime) open(ctx context.Context) error {
 		return fmt.Errorf("jobs: river migrations: %w", err)
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &itemWorker{rt: rt})
+	river.AddWorker(workers, &itemWorker{runtime: rt})
 	// PostgreSQL tells River of inserts at once (LISTEN/NOTIFY); its
 	// fetch poll is a fallback. On SQLite this process wakes its own
 	// River when it releases items (wake.go), and River's listener polls
@@ -248,14 +248,14 @@ func (rt *runtime) stopWorkers(ctx context.Context) error {
 // cancelled or paused. After a crash it picks the job up where it was:
 // items the dead process was writing are taken over once their lease ends.
 func (rt *runtime) runJob(ctx context.Context, orgID, id int64) (*Job, error) {
-	j, err := rt.q.Get(ctx, orgID, id)
+	j, err := rt.queries.Get(ctx, orgID, id)
 	if err != nil {
 		return nil, err
 	}
 	if Terminal(j.Status) || j.Status == StatusPaused {
 		return j, nil
 	}
-	ch, unsubscribe := rt.ev.Subscribe(ctx, id)
+	ch, unsubscribe := rt.events.Subscribe(ctx, id)
 	defer unsubscribe()
 	if !rt.isStarted() {
 		if err := rt.start(ctx); err != nil {
@@ -276,7 +276,7 @@ func (rt *runtime) runJob(ctx context.Context, orgID, id int64) (*Job, error) {
 			return ev.Job, nil
 		}
 	}
-	j, err = rt.q.Get(context.WithoutCancel(ctx), orgID, id)
+	j, err = rt.queries.Get(context.WithoutCancel(ctx), orgID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -360,7 +360,7 @@ func (rt *runtime) controlLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		ids := rt.ctrl.ids()
+		ids := rt.control.ids()
 		if len(ids) == 0 {
 			continue
 		}
@@ -371,7 +371,7 @@ func (rt *runtime) controlLoop(ctx context.Context) {
 			rt.log.Warn("jobs: control poll", "err", err)
 		}
 		for _, s := range sts {
-			c := rt.ctrl.controlOf(s.ID)
+			c := rt.control.controlOf(s.ID)
 			if c != nil {
 				c.update(s.Status, s.Budget, s.ActualCost)
 			}
@@ -514,7 +514,7 @@ func (rt *runtime) takeOver(ctx context.Context, o orphan) {
 		reason = "process_gone"
 	}
 	rt.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched, "reason", reason)
-	rt.ev.notify(o.job)
+	rt.events.notify(o.job)
 }
 
 func (rt *runtime) appendError(ctx context.Context, tx *jobstore.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {

@@ -66,11 +66,11 @@ func (rt *runtime) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 	if err != nil || st == nil {
 		return err
 	}
-	rt.ev.notify(a.JobID)
+	rt.events.notify(a.JobID)
 	ictx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	c := rt.ctrl.register(st.job, a.ItemID, cancel)
-	defer rt.ctrl.unregister(c, a.ItemID)
+	c := rt.control.register(st.job, a.ItemID, cancel)
+	defer rt.control.unregister(c, a.ItemID)
 	c.update(st.job.Status, st.job.Budget, st.job.ActualCost)
 
 	out := rt.write(ictx, st, c)
@@ -105,7 +105,7 @@ func (rt *runtime) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		// budget allows.
 		out.g.done(max(actual, c.committedCost()))
 	}
-	rt.ev.notify(a.JobID)
+	rt.events.notify(a.JobID)
 	return err
 }
 
@@ -260,7 +260,7 @@ func (rt *runtime) write(ctx context.Context, st *started, c *jobControl) outcom
 		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
 	}
 	plan.Kept = keptLayers(st.kept, plan.InputHash)
-	stack, err := rt.ctrl.writerFor(ctx, j)
+	stack, err := rt.control.writerFor(ctx, j)
 	w := stack.Writer
 	if err != nil && buildRetryable(err) {
 		return outcome{retry: err}
@@ -272,7 +272,7 @@ func (rt *runtime) write(ctx context.Context, st *started, c *jobControl) outcom
 	if n := len(plan.Requests); n > 0 {
 		per = plan.EstimatedCost / float64(n)
 	}
-	g := &guard{rt: rt, c: c, inner: w, perCall: per, price: j.Options.GivenPrice(), attempts: map[modeldoc.Layer]int{}}
+	g := &guard{runtime: rt, c: c, inner: w, perCall: per, price: j.Options.GivenPrice(), attempts: map[modeldoc.Layer]int{}}
 	if j.Options.Batch {
 		if g.inner, err = rt.batchInner(j, st, c, g, w); err != nil {
 			return outcome{status: ItemFailed, class: string(writer.InvalidRequest), err: err.Error(), fatal: true}
@@ -458,7 +458,7 @@ func (rt *runtime) finishBatch(fs []*finish) {
 		return
 	}
 	for _, id := range failedJobs {
-		rt.ctrl.cancelLocal(id)
+		rt.control.cancelLocal(id)
 	}
 }
 
@@ -579,11 +579,11 @@ func (rt *runtime) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, er
 	}
 	switch {
 	case out.fatal && !Terminal(status):
-		if err := rt.ctrl.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
+		if err := rt.control.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
 			return false, false, err
 		}
 	case out.budget && (status == StatusRunning || status == StatusQueued):
-		if err := rt.ctrl.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
+		if err := rt.control.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
 			return false, false, err
 		}
 		if err := rt.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
