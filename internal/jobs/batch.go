@@ -45,25 +45,25 @@ import (
 // BatchProgress is a batch-mode job's provider batches, as Get shows it.
 type BatchProgress = jobstore.BatchProgress
 
-func (m *Manager) batchLinger() time.Duration {
-	if m.cfg.BatchLinger > 0 {
-		return m.cfg.BatchLinger
+func (rt *runtime) batchLinger() time.Duration {
+	if rt.cfg.BatchLinger > 0 {
+		return rt.cfg.BatchLinger
 	}
 	return 2 * time.Second
 }
 
-func (m *Manager) batchPoll() time.Duration {
-	if m.cfg.BatchPoll > 0 {
-		return m.cfg.BatchPoll
+func (rt *runtime) batchPoll() time.Duration {
+	if rt.cfg.BatchPoll > 0 {
+		return rt.cfg.BatchPoll
 	}
 	return 30 * time.Second
 }
 
-func (m *Manager) batchYield() time.Duration {
-	if m.cfg.BatchYield > 0 {
-		return m.cfg.BatchYield
+func (rt *runtime) batchYield() time.Duration {
+	if rt.cfg.BatchYield > 0 {
+		return rt.cfg.BatchYield
 	}
-	return m.cfg.ItemTimeout / 2
+	return rt.cfg.ItemTimeout / 2
 }
 
 // batchJobs holds this process's batch collectors, one per job.
@@ -72,25 +72,25 @@ type batchJobs struct {
 	jobs map[int64]*batchJob
 }
 
-func (m *Manager) batchJob(j *Job, b writer.Batcher) *batchJob {
-	m.batches.mu.Lock()
-	defer m.batches.mu.Unlock()
-	if m.batches.jobs == nil {
-		m.batches.jobs = map[int64]*batchJob{}
+func (rt *runtime) batchJob(j *Job, b writer.Batcher) *batchJob {
+	rt.batches.mu.Lock()
+	defer rt.batches.mu.Unlock()
+	if rt.batches.jobs == nil {
+		rt.batches.jobs = map[int64]*batchJob{}
 	}
-	bj := m.batches.jobs[j.ID]
+	bj := rt.batches.jobs[j.ID]
 	if bj == nil {
-		bj = &batchJob{m: m, jobID: j.ID, b: b, waiters: map[string][]*batchCall{}, polling: map[int64]bool{}}
-		m.batches.jobs[j.ID] = bj
+		bj = &batchJob{runtime: rt, jobID: j.ID, b: b, waiters: map[string][]*batchCall{}, polling: map[int64]bool{}}
+		rt.batches.jobs[j.ID] = bj
 	}
 	return bj
 }
 
 // batchJob is one job's collector in this process.
 type batchJob struct {
-	m     *Manager
-	jobID int64
-	b     writer.Batcher
+	runtime *runtime
+	jobID   int64
+	b       writer.Batcher
 
 	mu      sync.Mutex
 	pending []*batchCall
@@ -205,7 +205,7 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 		w.mu.Unlock()
 	}
 	id := customID(w.bj.jobID, w.objectID, req, n)
-	bj, m := w.bj, w.bj.m
+	bj, rt := w.bj, w.bj.runtime
 	transient := func(what string, err error) error {
 		unsent()
 		return &writer.Error{Kind: writer.Transient, Provider: w.Provider(), Message: what + ": " + err.Error(), Err: err}
@@ -214,7 +214,7 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 	// Recorded already: its result, or its batch to wait for.
 	var status, result, batchID, key string
 	var chunk int64
-	rec, err := m.js.BatchCall(ctx, bj.jobID, id)
+	rec, err := rt.js.BatchCall(ctx, bj.jobID, id)
 	if err == nil {
 		status, result, chunk, batchID, key = rec.Status, rec.Result, rec.Chunk, rec.BatchID, rec.Key
 	}
@@ -240,7 +240,7 @@ func (w *batchWriter) Write(ctx context.Context, req writer.Request) (writer.Res
 			batchID = st.ID
 			break
 		}
-		if err := m.js.DeleteUnsubmittedChunk(ctx, chunk); err != nil {
+		if err := rt.js.DeleteUnsubmittedChunk(ctx, chunk); err != nil {
 			return writer.Result{}, transient("dropping an unsubmitted chunk", err)
 		}
 		chunk = 0
@@ -289,9 +289,9 @@ func (w *batchWriter) paused() bool {
 
 func (w *batchWriter) wait(ctx context.Context, call *batchCall) (writer.Result, error) {
 	bj := w.bj
-	tick := time.NewTicker(min(bj.m.cfg.PollInterval, bj.m.batchPoll()))
+	tick := time.NewTicker(min(bj.runtime.cfg.PollInterval, bj.runtime.batchPoll()))
 	defer tick.Stop()
-	yield := time.NewTimer(bj.m.batchYield())
+	yield := time.NewTimer(bj.runtime.batchYield())
 	defer yield.Stop()
 	for {
 		select {
@@ -393,8 +393,8 @@ func (bj *batchJob) deliverRecorded(ctx context.Context, id, result string) (wri
 // charge hands r to the guard, which logs (and prices) it only when this
 // is the result's first delivery.
 func (bj *batchJob) charge(ctx context.Context, id string, r writer.BatchResult) (writer.Result, error) {
-	m := bj.m
-	first, err := m.js.ChargeBatchCall(context.WithoutCancel(ctx), bj.jobID, id)
+	rt := bj.runtime
+	first, err := rt.js.ChargeBatchCall(context.WithoutCancel(ctx), bj.jobID, id)
 	if err == nil && !first {
 		noteFree(ctx)
 	}
@@ -413,7 +413,7 @@ func (bj *batchJob) add(call *batchCall) {
 	bj.pending = append(bj.pending, call)
 	bj.bytes += call.size
 	if bj.timer == nil {
-		bj.timer = time.AfterFunc(bj.m.batchLinger(), func() {
+		bj.timer = time.AfterFunc(bj.runtime.batchLinger(), func() {
 			bj.mu.Lock()
 			defer bj.mu.Unlock()
 			bj.timer = nil
@@ -439,7 +439,7 @@ func (bj *batchJob) flushLocked() {
 // The record comes first: a process that stops after the provider took
 // the batch and before its id is written would otherwise lose it.
 func (bj *batchJob) submit(calls []*batchCall) {
-	m := bj.m
+	rt := bj.runtime
 	ctx := context.Background()
 	fail := func(err error) {
 		for _, c := range calls {
@@ -447,7 +447,7 @@ func (bj *batchJob) submit(calls []*batchCall) {
 			c.done <- writer.BatchResult{Err: err}
 		}
 	}
-	if c := m.controlOf(bj.jobID); c != nil {
+	if c := rt.control.controlOf(bj.jobID); c != nil {
 		c.mu.Lock()
 		st := c.status
 		c.mu.Unlock()
@@ -459,13 +459,13 @@ func (bj *batchJob) submit(calls []*batchCall) {
 		}
 	}
 	var chunk int64
-	now := m.now()
+	now := rt.now()
 	key := "modeldoc-" + randomID() + randomID()
 	cc := make([]jobstore.ChunkCall, len(calls))
 	for i, c := range calls {
 		cc[i] = jobstore.ChunkCall{CustomID: c.id, ItemID: c.itemID}
 	}
-	err := m.withTx(ctx, func(tx *jobstore.Tx) error {
+	err := rt.withTx(ctx, func(tx *jobstore.Tx) error {
 		var err error
 		if chunk, err = tx.InsertChunk(ctx, bj.jobID, bj.b.Provider(), key, cc, now); err != nil {
 			return fmt.Errorf("jobs: %w", err)
@@ -484,33 +484,33 @@ func (bj *batchJob) submit(calls []*batchCall) {
 	st, err := bj.b.Submit(ctx, key, bc)
 	if err != nil {
 		// Refused: nothing of it was submitted.
-		if derr := m.js.DeleteChunk(ctx, chunk); derr != nil {
-			m.log.Warn("jobs: drop a refused batch", "job", bj.jobID, "err", derr)
+		if derr := rt.js.DeleteChunk(ctx, chunk); derr != nil {
+			rt.log.Warn("jobs: drop a refused batch", "job", bj.jobID, "err", derr)
 		}
 		fail(err)
 		return
 	}
-	if m.batchFault != nil && m.batchFault(chunk) != nil {
+	if rt.batchFault != nil && rt.batchFault(chunk) != nil {
 		// A test's process "dies" here: the provider took the batch, its
 		// id is not recorded, and its calls wait for nothing.
 		return
 	}
 	if err := bj.record(ctx, chunk, st); err != nil {
-		m.log.Warn("jobs: record a submitted batch", "job", bj.jobID, "batch", st.ID, "err", err)
+		rt.log.Warn("jobs: record a submitted batch", "job", bj.jobID, "batch", st.ID, "err", err)
 	}
 	bj.mu.Lock()
 	for _, c := range calls {
 		bj.waiters[c.id] = append(bj.waiters[c.id], c)
 	}
 	bj.mu.Unlock()
-	m.log.Info("jobs: batch submitted", "job", bj.jobID, "batch", st.ID, "calls", len(calls))
+	rt.log.Info("jobs: batch submitted", "job", bj.jobID, "batch", st.ID, "calls", len(calls))
 	bj.ensurePolling(chunk, st.ID)
 }
 
 // record writes what the provider said of chunk's batch.
 func (bj *batchJob) record(ctx context.Context, chunk int64, st writer.BatchState) error {
-	return bj.m.js.RecordBatch(ctx, chunk, jobstore.BatchState{ID: st.ID, Status: st.Status, Ended: st.Ended,
-		Completed: st.Completed, Failed: st.FailedCalls, Message: st.Message, ExpiresAt: st.ExpiresAt}, bj.m.now())
+	return bj.runtime.js.RecordBatch(ctx, chunk, jobstore.BatchState{ID: st.ID, Status: st.Status, Ended: st.Ended,
+		Completed: st.Completed, Failed: st.FailedCalls, Message: st.Message, ExpiresAt: st.ExpiresAt}, bj.runtime.now())
 }
 
 func (bj *batchJob) ensurePolling(chunk int64, batchID string) {
@@ -545,12 +545,12 @@ func (bj *batchJob) waitersOf(chunk int64) map[string]writer.Request {
 }
 
 func (bj *batchJob) pollLoop(chunk int64, batchID string) {
-	m := bj.m
+	rt := bj.runtime
 	ctx := context.Background()
 	sleep := false
 	for {
 		if sleep {
-			time.Sleep(m.batchPoll())
+			time.Sleep(rt.batchPoll())
 		}
 		sleep = true
 		calls := bj.waitersOf(chunk)
@@ -562,12 +562,12 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 			if writer.KindOf(err).Fatal() {
 				bj.deliver(chunk, calls, func(string) writer.BatchResult { return writer.BatchResult{Err: err} }, false)
 			} else {
-				m.log.Warn("jobs: poll batch", "job", bj.jobID, "batch", batchID, "err", err)
+				rt.log.Warn("jobs: poll batch", "job", bj.jobID, "batch", batchID, "err", err)
 			}
 			continue
 		}
 		if err := bj.record(ctx, chunk, st); err != nil {
-			m.log.Warn("jobs: record batch", "job", bj.jobID, "batch", batchID, "err", err)
+			rt.log.Warn("jobs: record batch", "job", bj.jobID, "batch", batchID, "err", err)
 		}
 		if !st.Ended {
 			continue
@@ -578,7 +578,7 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 		} else {
 			res, err := bj.b.Results(ctx, st, calls)
 			if err != nil {
-				m.log.Warn("jobs: read batch results", "job", bj.jobID, "batch", batchID, "err", err)
+				rt.log.Warn("jobs: read batch results", "job", bj.jobID, "batch", batchID, "err", err)
 				continue
 			}
 			bj.deliver(chunk, calls, func(id string) writer.BatchResult { return res[id] }, true)
@@ -592,9 +592,9 @@ func (bj *batchJob) pollLoop(chunk int64, batchID string) {
 // deliver records the results of calls (when store) and hands them to
 // their waiters.
 func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result func(string) writer.BatchResult, store bool) {
-	m := bj.m
+	rt := bj.runtime
 	if store {
-		err := m.withTx(context.Background(), func(tx *jobstore.Tx) error {
+		err := rt.withTx(context.Background(), func(tx *jobstore.Tx) error {
 			for id := range calls {
 				status, js := encodeResult(result(id))
 				if err := tx.SetBatchCallResult(context.Background(), bj.jobID, chunk, id, status, js); err != nil {
@@ -606,7 +606,7 @@ func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result
 		if err != nil {
 			// The results still reach the objects waiting here; a later run
 			// would read the batch again.
-			m.log.Warn("jobs: record batch results", "job", bj.jobID, "err", err)
+			rt.log.Warn("jobs: record batch results", "job", bj.jobID, "err", err)
 		}
 	}
 	bj.mu.Lock()
@@ -632,15 +632,15 @@ func (bj *batchJob) deliver(chunk int64, calls map[string]writer.Request, result
 // process.
 func (bj *batchJob) cancelProvider(ctx context.Context) {
 	bj.cancelOnce.Do(func() {
-		if err := bj.m.cancelBatches(ctx, bj.jobID, bj.b); err != nil {
-			bj.m.log.Warn("jobs: cancel batches", "job", bj.jobID, "err", err)
+		if err := bj.runtime.cancelBatches(ctx, bj.jobID, bj.b); err != nil {
+			bj.runtime.log.Warn("jobs: cancel batches", "job", bj.jobID, "err", err)
 		}
 	})
 }
 
 // cancelBatches asks the provider to cancel every open batch of job id.
-func (m *Manager) cancelBatches(ctx context.Context, id int64, b writer.Batcher) error {
-	opens, err := m.js.OpenBatches(ctx, id)
+func (rt *runtime) cancelBatches(ctx context.Context, id int64, b writer.Batcher) error {
+	opens, err := rt.js.OpenBatches(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -650,7 +650,7 @@ func (m *Manager) cancelBatches(ctx context.Context, id int64, b writer.Batcher)
 			errs = append(errs, err)
 			continue
 		}
-		if err := m.js.MarkBatchCancelling(ctx, o.Chunk, m.now()); err != nil {
+		if err := rt.js.MarkBatchCancelling(ctx, o.Chunk, rt.now()); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -660,44 +660,38 @@ func (m *Manager) cancelBatches(ctx context.Context, id int64, b writer.Batcher)
 // cancelProviderBatches cancels a cancelled batch-mode job's batches at
 // its provider, from the process that cancelled it; processes writing for
 // the job do it too as they notice.
-func (m *Manager) cancelProviderBatches(ctx context.Context, j *Job) {
-	if !j.Options.Batch || m.cfg.Writers == nil {
+func (rt *runtime) cancelProviderBatches(ctx context.Context, j *Job) {
+	if !j.Options.Batch || rt.cfg.Writers == nil {
 		return
 	}
-	stack, err := m.cfg.Writers(ctx, j)
+	stack, err := rt.cfg.Writers(ctx, j)
 	if err != nil {
-		m.log.Warn("jobs: cancel batches: no writer", "job", j.ID, "err", err)
+		rt.log.Warn("jobs: cancel batches: no writer", "job", j.ID, "err", err)
 		return
 	}
 	b, ok := stack.Writer.(writer.Batcher)
 	if !ok {
 		return
 	}
-	if err := m.cancelBatches(ctx, j.ID, b); err != nil {
-		m.log.Warn("jobs: cancel batches", "job", j.ID, "err", err)
+	if err := rt.cancelBatches(ctx, j.ID, b); err != nil {
+		rt.log.Warn("jobs: cancel batches", "job", j.ID, "err", err)
 	}
 }
 
-func (m *Manager) controlOf(id int64) *jobControl {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.ctl[id]
-}
-
 // batchInner is the writer under an item's guard in batch mode.
-func (m *Manager) batchInner(j *Job, st *started, c *jobControl, g *guard, w writer.Writer) (writer.Writer, error) {
+func (rt *runtime) batchInner(j *Job, st *started, c *jobControl, g *guard, w writer.Writer) (writer.Writer, error) {
 	b, ok := w.(writer.Batcher)
 	if !ok {
 		return nil, fmt.Errorf("batch mode needs a provider with a batch API (openai, anthropic), not %s", w.Provider())
 	}
-	return &batchWriter{bj: m.batchJob(j, b), g: g, c: c, objectID: st.objectID, itemID: st.itemID, seen: map[string]int{}}, nil
+	return &batchWriter{bj: rt.batchJob(j, b), g: g, c: c, objectID: st.objectID, itemID: st.itemID, seen: map[string]int{}}, nil
 }
 
 // batchRatio is what a call costs through the batch API as a share of its
 // interactive price (0.5 on both providers' tables), for the budget's
 // reservations; 1 when the table has no batch price for the model.
-func (m *Manager) batchRatio(o *Options) float64 {
-	t := m.prices()
+func (rt *runtime) batchRatio(o *Options) float64 {
+	t := rt.prices()
 	if t == nil || o.GivenPrice() != nil {
 		return 1
 	}

@@ -37,7 +37,7 @@ func TestBatchAdoptsABatchWhoseIDWasNeverRecorded(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			m.batchFault = fault
+			m.runtime.batchFault = fault
 			t.Cleanup(func() { _ = m.Close() })
 			return m
 		}

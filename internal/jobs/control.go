@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -16,6 +17,35 @@ import (
 // errJobStopped is the cause given to an item's context when its job is
 // cancelled or failed.
 var errJobStopped = errors.New("jobs: job stopped")
+
+// control moves jobs through their states (Pause, Resume, Cancel,
+// SetBudget; the table in the package comment) and keeps this process's
+// per-job state: the control of each job it writes objects for (ctl) and
+// the job's writer stack (writer). Both are dropped together, under mu,
+// when the job's last item here ends.
+type control struct {
+	*jobDB
+	events  *events
+	queries *queries
+	writers WriterFactory
+	// runtime releases a resumed job's items and cancels its provider batches.
+	runtime *runtime
+
+	mu     sync.Mutex
+	ctl    map[int64]*jobControl // jobs with items in flight here
+	writer map[int64]*jobWriter
+}
+
+// ids are the jobs with items in flight here.
+func (ct *control) ids() []int64 {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	ids := make([]int64, 0, len(ct.ctl))
+	for id := range ct.ctl {
+		ids = append(ids, id)
+	}
+	return ids
+}
 
 // jobControl is this process's view of a job it writes objects for: the
 // status and money that decide whether a call may start, and the cancel
@@ -62,15 +92,15 @@ func (c *jobControl) setBudget(usd float64) {
 	c.mu.Unlock()
 }
 
-// control returns the job's control, creating it, and registers the item.
-func (m *Manager) control(j *Job, itemID int64, cancel context.CancelCauseFunc) *jobControl {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	c := m.ctl[j.ID]
+// register returns the job's control, creating it, and registers the item.
+func (ct *control) register(j *Job, itemID int64, cancel context.CancelCauseFunc) *jobControl {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	c := ct.ctl[j.ID]
 	if c == nil {
 		c = &jobControl{id: j.ID, items: map[int64]context.CancelCauseFunc{}}
 		c.settled = sync.NewCond(&c.mu)
-		m.ctl[j.ID] = c
+		ct.ctl[j.ID] = c
 	}
 	c.mu.Lock()
 	c.status, c.budget = j.Status, j.Budget
@@ -80,24 +110,24 @@ func (m *Manager) control(j *Job, itemID int64, cancel context.CancelCauseFunc) 
 	return c
 }
 
-func (m *Manager) unregister(c *jobControl, itemID int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+func (ct *control) unregister(c *jobControl, itemID int64) {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
 	c.mu.Lock()
 	delete(c.items, itemID)
 	empty := len(c.items) == 0
 	c.mu.Unlock()
 	if empty {
-		delete(m.ctl, c.id)
-		delete(m.writer, c.id)
+		delete(ct.ctl, c.id)
+		delete(ct.writer, c.id)
 	}
 }
 
 // cancelLocal cancels the objects this process writes for job id.
-func (m *Manager) cancelLocal(id int64) {
-	m.mu.Lock()
-	c := m.ctl[id]
-	m.mu.Unlock()
+func (ct *control) cancelLocal(id int64) {
+	ct.mu.Lock()
+	c := ct.ctl[id]
+	ct.mu.Unlock()
 	if c != nil {
 		c.cancel()
 	}
@@ -122,22 +152,22 @@ type jobWriter struct {
 	err   error
 }
 
-func (m *Manager) writerFor(ctx context.Context, j *Job) (WriterStack, error) {
-	m.mu.Lock()
-	jw := m.writer[j.ID]
+func (ct *control) writerFor(ctx context.Context, j *Job) (WriterStack, error) {
+	ct.mu.Lock()
+	jw := ct.writer[j.ID]
 	if jw == nil {
 		jw = &jobWriter{}
-		m.writer[j.ID] = jw
+		ct.writer[j.ID] = jw
 	}
-	m.mu.Unlock()
-	jw.once.Do(func() { jw.stack, jw.err = m.cfg.Writers(ctx, j) })
+	ct.mu.Unlock()
+	jw.once.Do(func() { jw.stack, jw.err = ct.writers(ctx, j) })
 	if jw.err != nil && buildRetryable(jw.err) {
 		// Not kept: the next item of the job builds the writer again.
-		m.mu.Lock()
-		if m.writer[j.ID] == jw {
-			delete(m.writer, j.ID)
+		ct.mu.Lock()
+		if ct.writer[j.ID] == jw {
+			delete(ct.writer, j.ID)
 		}
-		m.mu.Unlock()
+		ct.mu.Unlock()
 	}
 	return jw.stack, jw.err
 }
@@ -163,7 +193,7 @@ const (
 // objects in flight finish whole), after a cancel, or past the budget, and
 // it records one generation log per attempt.
 type guard struct {
-	m       *Manager
+	runtime *runtime
 	c       *jobControl
 	inner   writer.Writer
 	perCall float64
@@ -255,7 +285,7 @@ func (g *guard) log(req writer.Request, res writer.Result, err error, d time.Dur
 		} else if p, ok := g.batchPrice(model); ok {
 			l.Cost = p.Cost(res.Usage)
 		} else {
-			l.Cost = g.m.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
+			l.Cost = g.runtime.cfg.Documenter.Cost(g.inner.Provider(), model, res.Usage)
 		}
 	}
 	if l.Model == "" {
@@ -305,7 +335,7 @@ func (g *guard) batchPrice(model string) (cost.Price, bool) {
 	if !g.batch {
 		return cost.Price{}, false
 	}
-	t := g.m.prices()
+	t := g.runtime.prices()
 	if t == nil {
 		return cost.Price{}, false
 	}
@@ -314,4 +344,138 @@ func (g *guard) batchPrice(model string) (cost.Price, bool) {
 		return cost.Price{}, false
 	}
 	return p.Batch()
+}
+
+func conflict(j *Job, what string) error {
+	return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s: it cannot be %s.", j.ID, j.Status, what)
+}
+
+// Pause stops new objects from starting; objects being written finish and
+// are kept. The job is pausing until they have, then paused.
+func (ct *control) Pause(ctx context.Context, orgID, id int64) (*Job, error) {
+	return ct.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
+		switch j.Status {
+		case StatusQueued, StatusRunning:
+		case StatusPausing, StatusPaused:
+			return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is already %s.", j.ID, j.Status)
+		default:
+			return conflict(j, "paused")
+		}
+		return ct.pauseTx(ctx, tx, j.ID, ReasonUserPaused)
+	})
+}
+
+// pauseTx pauses job id: enqueued items go back to ready (their River jobs
+// will find nothing to do), and the job is paused at once unless items are
+// running.
+func (ct *control) pauseTx(ctx context.Context, tx *jobstore.Tx, id int64, reason string) error {
+	if err := tx.PauseJob(ctx, id, reason, ct.now()); err != nil {
+		return fmt.Errorf("jobs: pause: %w", err)
+	}
+	return nil
+}
+
+// Resume carries a paused (or pausing) job on from where it stopped:
+// finished objects are never written again.
+func (ct *control) Resume(ctx context.Context, orgID, id int64) (*Job, error) {
+	return ct.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
+		if j.Status != StatusPaused && j.Status != StatusPausing {
+			if j.Status == StatusQueued || j.Status == StatusRunning {
+				return modeldoc.Errorf(modeldoc.ECONFLICT, "Job %d is %s, not paused: there is nothing to resume.", j.ID, j.Status)
+			}
+			return conflict(j, "resumed")
+		}
+		next := StatusRunning
+		if j.StartedAt == nil {
+			next = StatusQueued
+		}
+		if err := tx.ResumeJob(ctx, j.ID, next, ct.now()); err != nil {
+			return fmt.Errorf("jobs: resume: %w", err)
+		}
+		return ct.runtime.release(ctx, tx, j.ID)
+	})
+}
+
+// Cancel stops the job for good: items not started are cancelled, calls in
+// flight are cancelled (by every process that runs them, within a poll).
+func (ct *control) Cancel(ctx context.Context, orgID, id int64) (*Job, error) {
+	j, err := ct.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
+		if Terminal(j.Status) {
+			return conflict(j, "cancelled")
+		}
+		return ct.stopTx(ctx, tx, j.ID, StatusCancelled, ReasonUserCancelled, "")
+	})
+	if err == nil {
+		ct.cancelLocal(id)
+		ct.runtime.cancelProviderBatches(ctx, j)
+	}
+	return j, err
+}
+
+// stopTx ends job id with a terminal status: every item that is not
+// running nor finished is cancelled; running ones end as they notice.
+func (ct *control) stopTx(ctx context.Context, tx *jobstore.Tx, id int64, status, reason, message string) error {
+	if err := tx.StopJob(ctx, id, status, reason, message, ct.now()); err != nil {
+		return fmt.Errorf("jobs: stop: %w", err)
+	}
+	return nil
+}
+
+// SetBudget sets the job's budget in USD (0 removes it). A job paused for
+// its budget stays paused until resumed.
+func (ct *control) SetBudget(ctx context.Context, orgID, id int64, usd float64) (*Job, error) {
+	if err := validBudget(usd); err != nil {
+		return nil, err
+	}
+	j, err := ct.transition(ctx, orgID, id, func(tx *jobstore.Tx, j *Job) error {
+		if Terminal(j.Status) {
+			return conflict(j, "given a new budget")
+		}
+		if usd > 0 && !ct.priceKnown(&j.Options) {
+			return modeldoc.Errorf(modeldoc.EINVALID,
+				"Job %d cannot take a budget: no price is known for %s model %s, so its calls count as $0. "+
+					"Cancel it and start the job again with the model's price (CLI --price-in and --price-out; API price_in and price_out), "+
+					"or add the model to a price file named by MODELDOC_PRICES.", j.ID, j.Options.Provider, j.Options.Model)
+		}
+		j.Options.Budget = usd
+		opts, err := j.Options.encode()
+		if err != nil {
+			return err
+		}
+		return tx.SetJobBudget(ctx, j.ID, usd, opts, ct.now())
+	})
+	if err == nil {
+		ct.mu.Lock()
+		if c := ct.ctl[id]; c != nil {
+			c.setBudget(usd)
+		}
+		ct.mu.Unlock()
+	}
+	return j, err
+}
+
+// transition loads the job under a write lock, applies fn and returns the
+// job as it is afterwards.
+func (ct *control) transition(ctx context.Context, orgID, id int64, fn func(tx *jobstore.Tx, j *Job) error) (*Job, error) {
+	err := ct.withTx(ctx, func(tx *jobstore.Tx) error {
+		j, err := ct.scanJob(tx.LockJob(ctx, orgID, id))
+		if errors.Is(err, jobstore.ErrNotFound) {
+			return notFound(id)
+		}
+		if err != nil {
+			return fmt.Errorf("jobs: load job %d: %w", id, err)
+		}
+		return fn(tx, j)
+	})
+	if err != nil {
+		return nil, err
+	}
+	ct.events.notify(id)
+	return ct.queries.Get(ctx, orgID, id)
+}
+
+func (ct *control) controlOf(id int64) *jobControl {
+	ct.mu.Lock()
+	defer ct.mu.Unlock()
+	return ct.ctl[id]
 }

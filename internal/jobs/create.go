@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"log/slog"
 	"path"
 	"sort"
 	"strings"
@@ -13,6 +14,20 @@ import (
 	"github.com/modeldoc/modeldoc/internal/generate"
 	"github.com/modeldoc/modeldoc/internal/jobstore"
 )
+
+// creator creates jobs: it resolves a selection to objects in topological
+// order, plans them through the Documenter's one planning path
+// (PlanBriefs), and inserts the job and its items with the first release
+// in one transaction. Estimate is the same without the insert.
+type creator struct {
+	*jobDB
+	store       Store
+	concurrency int // a job's default window when the request gives none
+	log         *slog.Logger
+	queries     *queries
+	// runtime releases the new job's first items in its creating transaction.
+	runtime *runtime
+}
 
 // selected is one object of a selection with what its item needs of its
 // plan.
@@ -37,10 +52,10 @@ type itemEstimate struct {
 
 // normalize fills the defaults a Go caller may leave out (a zero
 // concurrency, no provider) and checks the request.
-func (m *Manager) normalize(req *CreateRequest) error {
+func (c *creator) normalize(req *CreateRequest) error {
 	o := &req.Options
 	if o.Concurrency == 0 {
-		o.Concurrency = m.cfg.Concurrency
+		o.Concurrency = c.concurrency
 	}
 	if o.Provider == "" {
 		o.Provider = modeldoc.ProviderOffline
@@ -50,8 +65,8 @@ func (m *Manager) normalize(req *CreateRequest) error {
 
 // resolve turns the selection into objects of orgID, with plans, skip
 // decisions and the topological order.
-func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) ([]*selected, int64, error) {
-	if err := m.normalize(req); err != nil {
+func (c *creator) resolve(ctx context.Context, orgID int64, req *CreateRequest) ([]*selected, int64, error) {
+	if err := c.normalize(req); err != nil {
 		return nil, 0, err
 	}
 	s := req.Selection
@@ -76,7 +91,7 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	var sel []*selected
 	projects := map[int64]bool{}
 	var projectID int64
-	err := m.store.EachSelectable(ctx, orgID, s.ProjectID, s.ObjectIDs, func(id, pid int64, name string, typ modeldoc.ObjectType) error {
+	err := c.store.EachSelectable(ctx, orgID, s.ProjectID, s.ObjectIDs, func(id, pid int64, name string, typ modeldoc.ObjectType) error {
 		o := selected{id: id, name: name}
 		if len(s.ObjectIDs) > 0 {
 			foundIDs[o.id] = true
@@ -125,7 +140,7 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	}
 	for _, n := range s.Names {
 		if len(nameProjects[n]) > 1 {
-			return nil, 0, m.nameInSeveralProjects(ctx, orgID, n, nameProjects[n])
+			return nil, 0, c.nameInSeveralProjects(ctx, orgID, n, nameProjects[n])
 		}
 	}
 	if len(sel) == 0 {
@@ -134,10 +149,10 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 	if len(projects) != 1 {
 		projectID = 0
 	}
-	if err := m.order(ctx, sel); err != nil {
+	if err := c.order(ctx, sel); err != nil {
 		return nil, 0, err
 	}
-	if err := m.plan(ctx, orgID, req, sel); err != nil {
+	if err := c.plan(ctx, orgID, req, sel); err != nil {
 		return nil, 0, err
 	}
 	return sel, projectID, nil
@@ -146,14 +161,14 @@ func (m *Manager) resolve(ctx context.Context, orgID int64, req *CreateRequest) 
 // order sorts sel upstream first (Kahn's algorithm over the lineage edges
 // between selected objects; ties by name) and records each object's
 // selected upstream objects. A cycle is an error naming its objects.
-func (m *Manager) order(ctx context.Context, sel []*selected) error {
+func (c *creator) order(ctx context.Context, sel []*selected) error {
 	byID := make(map[int64]*selected, len(sel))
 	ids := make([]int64, 0, len(sel))
 	for _, o := range sel {
 		byID[o.id] = o
 		ids = append(ids, o.id)
 	}
-	edges, err := m.store.EdgesInto(ctx, ids)
+	edges, err := c.store.EdgesInto(ctx, ids)
 	if err != nil {
 		return fmt.Errorf("jobs: lineage: %w", err)
 	}
@@ -209,7 +224,7 @@ func (m *Manager) order(ctx context.Context, sel []*selected) error {
 
 // plan asks the documenter for every object's plan and applies the skip
 // rules.
-func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel []*selected) error {
+func (c *creator) plan(ctx context.Context, orgID int64, req *CreateRequest, sel []*selected) error {
 	ids := make([]int64, len(sel))
 	for i, o := range sel {
 		ids[i] = o.id
@@ -217,7 +232,7 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 	current := map[int64]bool{}
 	if !req.RegenerateAll && (req.SkipExisting || req.OnlyStale) {
 		var err error
-		if current, err = m.store.CurrentDocIDs(ctx, ids); err != nil {
+		if current, err = c.store.CurrentDocIDs(ctx, ids); err != nil {
 			return fmt.Errorf("jobs: current documentation: %w", err)
 		}
 	}
@@ -230,11 +245,11 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 			documented = append(documented, id)
 		}
 		var err error
-		if stale, err = m.store.StaleIDs(ctx, orgID, documented); err != nil {
+		if stale, err = c.store.StaleIDs(ctx, orgID, documented); err != nil {
 			return fmt.Errorf("jobs: stale documentation: %w", err)
 		}
 	}
-	opts := m.generateOptions(&req.Options, 0)
+	opts := generateOptions(&req.Options, 0)
 	var todo []*selected
 	for _, o := range sel {
 		if current[o.id] && req.SkipExisting {
@@ -254,7 +269,7 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 	for _, o := range todo {
 		ids = append(ids, o.id)
 	}
-	briefs, perr := m.cfg.Documenter.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{})
+	briefs, perr := c.documenter.PlanBriefs(ctx, orgID, ids, opts, generate.ManyOptions{})
 	if perr != nil {
 		return fmt.Errorf("jobs: plan: %w", perr)
 	}
@@ -270,8 +285,8 @@ func (m *Manager) plan(ctx context.Context, orgID int64, req *CreateRequest, sel
 
 // nameInSeveralProjects is the error of a selected name that objects of
 // several projects have: which one is meant is never guessed.
-func (m *Manager) nameInSeveralProjects(ctx context.Context, orgID int64, name string, pids map[int64]bool) error {
-	all, err := m.store.ListProjects(ctx, orgID)
+func (c *creator) nameInSeveralProjects(ctx context.Context, orgID int64, name string, pids map[int64]bool) error {
+	all, err := c.store.ListProjects(ctx, orgID)
 	if err != nil {
 		return fmt.Errorf("jobs: projects: %w", err)
 	}
@@ -285,13 +300,15 @@ func (m *Manager) nameInSeveralProjects(ctx context.Context, orgID int64, name s
 	return modeldoc.Errorf(modeldoc.EINVALID, "The name %q is in several projects: %s. Choose one with the selection's project_id (--project in the CLI), or select by object id.", name, strings.Join(projects, ", "))
 }
 
-func (m *Manager) generateOptions(o *Options, jobID int64) generate.Options {
+// generateOptions are the options of a plan or a write of job jobID (0
+// while the job is being created).
+func generateOptions(o *Options, jobID int64) generate.Options {
 	return generate.Options{Provider: o.Provider, Model: o.Model, Layers: o.Layers, JobID: jobID, ReasoningEffort: o.ReasoningEffort, Calls: o.Calls, Price: o.GivenPrice()}
 }
 
-func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
+func (c *creator) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 	e := &Estimate{Total: int64(len(sel)), Provider: req.Provider, Model: req.Model,
-		PriceKnown: m.priceKnown(&req.Options), PriceGiven: req.GivenPrice() != nil}
+		PriceKnown: c.priceKnown(&req.Options), PriceGiven: req.GivenPrice() != nil}
 	for _, o := range sel {
 		if o.skip != "" {
 			e.Skipped++
@@ -307,7 +324,7 @@ func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 		e.EstimatedCost += o.est.cost
 	}
 	e.EstimatedBatchCost, e.BatchPriceKnown = e.EstimatedCost, false
-	if t := m.prices(); t != nil && req.GivenPrice() == nil {
+	if t := c.prices(); t != nil && req.GivenPrice() == nil {
 		if p, ok := t.Price(req.Provider, req.Model); ok {
 			if b, ok := p.Batch(); ok {
 				// The interactive estimate scaled by what the same tokens
@@ -326,12 +343,12 @@ func (m *Manager) estimateOf(req *CreateRequest, sel []*selected) *Estimate {
 
 // Estimate resolves and plans the request as Create would, and creates
 // nothing.
-func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) (*Estimate, error) {
-	sel, projectID, err := m.resolve(ctx, orgID, &req)
+func (c *creator) Estimate(ctx context.Context, orgID int64, req CreateRequest) (*Estimate, error) {
+	sel, projectID, err := c.resolve(ctx, orgID, &req)
 	if err != nil {
 		return nil, err
 	}
-	est := m.estimateOf(&req, sel)
+	est := c.estimateOf(&req, sel)
 	est.ProjectID = projectID
 	return est, nil
 }
@@ -340,22 +357,22 @@ func (m *Manager) Estimate(ctx context.Context, orgID int64, req CreateRequest) 
 // order and its estimate, and releases the first items to River, all in
 // one transaction. Nothing runs until a Manager in some process is
 // started (Start or RunJob).
-func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
-	if err := m.checkBudget(&req.Options, req.Budget); err != nil {
+func (c *creator) Create(ctx context.Context, orgID int64, req CreateRequest) (*Job, error) {
+	if err := c.checkBudget(&req.Options, req.Budget); err != nil {
 		return nil, err
 	}
-	sel, projectID, err := m.resolve(ctx, orgID, &req)
+	sel, projectID, err := c.resolve(ctx, orgID, &req)
 	if err != nil {
 		return nil, err
 	}
-	est := m.estimateOf(&req, sel)
+	est := c.estimateOf(&req, sel)
 	opts, err := req.Options.encode()
 	if err != nil {
 		return nil, err
 	}
-	now := m.now()
+	now := c.now()
 	var jobID int64
-	err = m.withTx(ctx, func(tx *jobstore.Tx) error {
+	err = c.withTx(ctx, func(tx *jobstore.Tx) error {
 		estCost := est.EstimatedCost
 		if req.Batch && est.BatchPriceKnown {
 			// What the job will cost: its calls are priced at the batch prices.
@@ -368,23 +385,23 @@ func (m *Manager) Create(ctx context.Context, orgID int64, req CreateRequest) (*
 			Now: now}); err != nil {
 			return fmt.Errorf("jobs: insert job: %w", err)
 		}
-		if err := m.insertItems(ctx, tx, jobID, sel, now); err != nil {
+		if err := c.insertItems(ctx, tx, jobID, sel, now); err != nil {
 			return err
 		}
 		if est.ToDocument == 0 {
 			return tx.CompleteJob(ctx, jobID, now)
 		}
-		return m.release(ctx, tx, jobID)
+		return c.runtime.release(ctx, tx, jobID)
 	})
 	if err != nil {
 		return nil, err
 	}
-	m.log.Info("job created", "job", jobID, "org", orgID, "total", est.Total, "skipped", est.Skipped, "estimated_cost", est.EstimatedCost)
-	return m.Get(ctx, orgID, jobID)
+	c.log.Info("job created", "job", jobID, "org", orgID, "total", est.Total, "skipped", est.Skipped, "estimated_cost", est.EstimatedCost)
+	return c.queries.Get(ctx, orgID, jobID)
 }
 
 // insertItems writes the job's items and their dependencies.
-func (m *Manager) insertItems(ctx context.Context, tx *jobstore.Tx, jobID int64, sel []*selected, now time.Time) error {
+func (c *creator) insertItems(ctx context.Context, tx *jobstore.Tx, jobID int64, sel []*selected, now time.Time) error {
 	items := make([]jobstore.NewItem, len(sel))
 	for i, o := range sel {
 		items[i] = jobstore.NewItem{ObjectID: o.id, ObjectName: o.name, Position: o.position, SkipReason: o.skip, EstimatedCost: o.est.cost, Deps: o.deps}

@@ -3,19 +3,46 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"sync"
 	"time"
 )
+
+// events streams jobs' changes to subscribers: at once for changes made
+// in this process (notify), within a poll for those of other processes.
+type events struct {
+	*jobDB
+	log  *slog.Logger
+	poll time.Duration
+
+	mu   sync.Mutex
+	subs map[int64]map[*subscription]struct{}
+	// closing ends every subscription's poll loop on close, and subsDone
+	// waits for them, so none reads a store its owner is about to close.
+	closing   chan struct{}
+	closeOnce sync.Once
+	subsDone  sync.WaitGroup
+}
+
+func newEvents(db *jobDB, log *slog.Logger, poll time.Duration) *events {
+	return &events{jobDB: db, log: log, poll: poll, subs: map[int64]map[*subscription]struct{}{}, closing: make(chan struct{})}
+}
+
+// close ends the subscriptions and waits for their last read.
+func (e *events) close() {
+	e.closeOnce.Do(func() { close(e.closing) })
+	e.subsDone.Wait()
+}
 
 type subscription struct {
 	wake chan struct{}
 }
 
 // notify wakes the subscribers of job id after a change made here.
-func (m *Manager) notify(id int64) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for s := range m.subs[id] {
+func (e *events) notify(id int64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for s := range e.subs[id] {
 		select {
 		case s.wake <- struct{}{}:
 		default:
@@ -34,45 +61,45 @@ func (j *Job) final() bool { return Terminal(j.Status) && j.InFlight <= 0 }
 // left in flight, or when ctx ends or
 // cancel is called. A slow reader misses intermediate progress events,
 // never the last state. The caller checks the job's organization first.
-func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, func()) {
+func (e *events) Subscribe(ctx context.Context, jobID int64) (<-chan Event, func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	s := &subscription{wake: make(chan struct{}, 1)}
-	m.mu.Lock()
-	if m.subs[jobID] == nil {
-		m.subs[jobID] = map[*subscription]struct{}{}
+	e.mu.Lock()
+	if e.subs[jobID] == nil {
+		e.subs[jobID] = map[*subscription]struct{}{}
 	}
-	m.subs[jobID][s] = struct{}{}
-	m.mu.Unlock()
+	e.subs[jobID][s] = struct{}{}
+	e.mu.Unlock()
 	out := make(chan Event, 1)
 	var once sync.Once
 	stop := func() {
 		once.Do(func() {
 			cancel()
-			m.mu.Lock()
-			delete(m.subs[jobID], s)
-			if len(m.subs[jobID]) == 0 {
-				delete(m.subs, jobID)
+			e.mu.Lock()
+			delete(e.subs[jobID], s)
+			if len(e.subs[jobID]) == 0 {
+				delete(e.subs, jobID)
 			}
-			m.mu.Unlock()
+			e.mu.Unlock()
 		})
 	}
-	m.subsDone.Add(1)
+	e.subsDone.Add(1)
 	go func() {
-		defer m.subsDone.Done()
+		defer e.subsDone.Done()
 		defer close(out)
 		defer stop()
 		go func() {
 			select {
-			case <-m.closing:
+			case <-e.closing:
 				cancel()
 			case <-ctx.Done():
 			}
 		}()
-		t := time.NewTicker(m.cfg.PollInterval)
+		t := time.NewTicker(e.poll)
 		defer t.Stop()
 		last := ""
 		for {
-			j, err := m.loadAny(ctx, jobID)
+			j, err := e.loadAny(ctx, jobID)
 			if err == nil {
 				key := fmt.Sprintf("%s|%d|%d|%d|%d|%d|%d|%d|%d|%.9f|%v", j.Status, j.Processed, j.Failed, j.Skipped, j.Cancelled,
 					j.InFlight, j.PromptTokens, j.CompletionTokens, j.CachedTokens, j.ActualCost, j.Running)
@@ -101,7 +128,7 @@ func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, fun
 					}
 				}
 			} else if ctx.Err() == nil {
-				m.log.Warn("jobs: subscription poll", "job", jobID, "err", err)
+				e.log.Warn("jobs: subscription poll", "job", jobID, "err", err)
 			}
 			loaded := time.Now()
 			select {
@@ -130,12 +157,12 @@ func (m *Manager) Subscribe(ctx context.Context, jobID int64) (<-chan Event, fun
 const subscriberGap = 50 * time.Millisecond
 
 // loadAny loads a job whatever its organization (for subscriptions).
-func (m *Manager) loadAny(ctx context.Context, id int64) (*Job, error) {
-	j, err := m.scanJob(m.js.GetJobByID(ctx, id))
+func (e *events) loadAny(ctx context.Context, id int64) (*Job, error) {
+	j, err := e.scanJob(e.js.GetJobByID(ctx, id))
 	if err != nil {
 		return nil, err
 	}
-	if err := m.fillDetails(ctx, m.js, j); err != nil {
+	if err := e.fillDetails(ctx, e.js, j); err != nil {
 		return nil, err
 	}
 	return j, nil

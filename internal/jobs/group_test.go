@@ -98,7 +98,7 @@ func TestFailedOutcomeInAGroupIsRetriedAlone(t *testing.T) {
 	e := newEnv(t, s, names, nil)
 	var mu sync.Mutex
 	failed := map[int64]bool{}
-	e.m.finishFault = func(f *finish) error {
+	e.m.runtime.finishFault = func(f *finish) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if f.batch > 1 && len(failed) < 3 && !failed[f.rj.Args.ItemID] {

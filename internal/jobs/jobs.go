@@ -25,6 +25,20 @@
 // items) → ready → enqueued (a River job exists) → running → done | partial
 // | failed; skipped at creation; cancelled by a cancel or a fatal error. A
 // pause or a crash takes a running or enqueued item back to ready.
+//
+// Manager (manager.go) is a facade; each role is a type of its own that
+// holds only what it uses, and all share jobDB (db.go: the job store, the
+// clock, price facts, write transactions):
+//
+//   - creator (create.go): Create and Estimate, resolving, planning
+//     through Documenter.PlanBriefs, inserting the job and its items;
+//   - queries (queries.go, holder.go): Get, List, the pages of items,
+//     errors and calls, Orphaned;
+//   - control (control.go): Pause, Resume, Cancel, SetBudget and this
+//     process's per-job control state and writer stacks;
+//   - events (events.go): Subscribe and the notifications that wake it;
+//   - runtime (runtime.go, worker.go, batch.go): the River client and
+//     workers, item execution, heartbeat and take-over, batch mode.
 package jobs
 
 import (

@@ -629,9 +629,9 @@ func TestPauseFromAnotherManager(t *testing.T) {
 func waitControl(t *testing.T, m *Manager, id int64, status string) {
 	t.Helper()
 	for range 600 {
-		m.mu.Lock()
-		c := m.ctl[id]
-		m.mu.Unlock()
+		m.control.mu.Lock()
+		c := m.control.ctl[id]
+		m.control.mu.Unlock()
 		if c != nil {
 			c.mu.Lock()
 			s := c.status

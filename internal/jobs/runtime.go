@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"time"
@@ -48,25 +49,48 @@ func (ItemArgs) InsertOpts() river.InsertOpts {
 
 type itemWorker struct {
 	river.WorkerDefaults[ItemArgs]
-	m *Manager
+	runtime *runtime
 }
 
-func (w *itemWorker) Timeout(*river.Job[ItemArgs]) time.Duration { return w.m.cfg.ItemTimeout }
+func (w *itemWorker) Timeout(*river.Job[ItemArgs]) time.Duration { return w.runtime.cfg.ItemTimeout }
 
 func (w *itemWorker) Work(ctx context.Context, job *river.Job[ItemArgs]) error {
-	return w.m.work(ctx, job)
+	return w.runtime.work(ctx, job)
 }
 
 // runtime is the River side of a Manager: its client and driver, the
-// loops a started Manager runs, and on SQLite the group commits of items'
-// starts and outcomes. ("engine" names the package internal/engine.)
+// workers that execute items (worker.go) and batches (batch.go), the
+// loops a started Manager runs (control poll, heartbeat, take-over of
+// orphaned items) and on SQLite the group commits of items' starts and
+// outcomes. ("engine" names the package internal/engine.)
 type runtime struct {
+	*jobDB
+	// cfg is the Manager's whole Config: the runtime reads most of it
+	// (the Documenter, the Writers, timeouts, intervals, batch settings).
+	cfg      Config
+	store    Store
+	log      *slog.Logger
+	workerID string
+	host     string // recorded with this process's running items
+	events   *events
+	control  *control
+	queries  *queries
+
 	pgPool *pgxpool.Pool
 	client *river.Client[*sql.Tx]
-	waker  *waker // SQLite: wakes River when this process releases items
 	// SQLite: items' starts, and their outcomes, committed together.
 	starts   *groupCommit[*start]
 	finishes *groupCommit[*finish]
+
+	batches batchJobs
+
+	// finishFault, set by tests, fails an item's outcome in its
+	// transaction before anything of it is written.
+	finishFault func(*finish) error
+	// batchFault, set by tests, stops a chunk once the provider took it
+	// and before its batch id is recorded (as a process killed at that
+	// moment would) when it errs.
+	batchFault func(chunk int64) error
 
 	mu      sync.Mutex
 	started bool
@@ -88,15 +112,15 @@ func randomID() string {
 // all; on PostgreSQL, where some of River's migrations cannot share a
 // transaction (a new enum value used at once), a session advisory lock
 // does. The processes that come later find nothing left to do.
-func (m *Manager) migrateRiver(ctx context.Context, migrator *rivermigrate.Migrator[*sql.Tx]) error {
-	if !m.store.IsPostgres() {
-		return m.withTx(ctx, func(tx *jobstore.Tx) error {
+func (rt *runtime) migrateRiver(ctx context.Context, migrator *rivermigrate.Migrator[*sql.Tx]) error {
+	if !rt.store.IsPostgres() {
+		return rt.withTx(ctx, func(tx *jobstore.Tx) error {
 			//lint:ignore SA1019 River's SQLite migrations batch in one transaction; it is what makes them one process at a time here.
 			_, err := migrator.MigrateTx(ctx, tx.SQL(), rivermigrate.DirectionUp, nil)
 			return err
 		})
 	}
-	unlock, err := m.js.LockRiverMigration(ctx)
+	unlock, err := rt.js.LockRiverMigration(ctx)
 	if err != nil {
 		return err
 	}
@@ -106,16 +130,16 @@ func (m *Manager) migrateRiver(ctx context.Context, migrator *rivermigrate.Migra
 }
 
 // open makes River's driver and client and migrates River's tables.
-func (m *Manager) open(ctx context.Context) error {
-	e := &runtime{}
+func (rt *runtime) open(ctx context.Context) error {
+	e := rt
 	var driver riverdriver.Driver[*sql.Tx]
-	if m.store.IsPostgres() {
-		pool, err := pgxpool.New(ctx, m.store.DSN())
+	if rt.store.IsPostgres() {
+		pool, err := pgxpool.New(ctx, rt.store.DSN())
 		if err != nil {
 			return fmt.Errorf("jobs: river listener pool: %w", err)
 		}
 		e.pgPool = pool
-		driver = riverdatabasesql.NewWithPgxListener(m.js.RiverHandle(), pool)
+		driver = riverdatabasesql.NewWithPgxListener(rt.js.RiverHandle(), pool)
 	} else {
 		// River shares the store's single write connection. With a handle
 		// of its own, River's polls and completions and the store's item
@@ -123,20 +147,21 @@ func (m *Manager) open(ctx context.Context) error {
 		// each collision slept in SQLite's busy handler (a millisecond or
 		// more); through one connection they queue in database/sql instead.
 		// River's SQLite driver needs a one-connection handle, which this is.
-		e.waker = newWaker()
+		// The waker is jobDB's: every write transaction that released
+		// items wakes River once it commits.
+		rt.waker = newWaker()
 		e.starts, e.finishes = &groupCommit[*start]{}, &groupCommit[*finish]{}
-		driver = &wakingDriver{Driver: riversqlite.New(m.js.RiverHandle()), w: e.waker}
+		driver = &wakingDriver{Driver: riversqlite.New(rt.js.RiverHandle()), w: rt.waker}
 	}
-	m.runtime = e
-	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(m.log)})
+	migrator, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: riverLogger(rt.log)})
 	if err != nil {
 		return fmt.Errorf("jobs: river migrator: %w", err)
 	}
-	if err := m.migrateRiver(ctx, migrator); err != nil {
+	if err := rt.migrateRiver(ctx, migrator); err != nil {
 		return fmt.Errorf("jobs: river migrations: %w", err)
 	}
 	workers := river.NewWorkers()
-	river.AddWorker(workers, &itemWorker{m: m})
+	river.AddWorker(workers, &itemWorker{runtime: rt})
 	// PostgreSQL tells River of inserts at once (LISTEN/NOTIFY); its
 	// fetch poll is a fallback. On SQLite this process wakes its own
 	// River when it releases items (wake.go), and River's listener polls
@@ -144,16 +169,16 @@ func (m *Manager) open(ctx context.Context) error {
 	// processes on the same file, so the fetch poll is a fallback there
 	// too; a short cooldown lets a wake fetch at once.
 	fetchCooldown, fetchPoll := 20*time.Millisecond, 500*time.Millisecond
-	if !m.store.IsPostgres() {
+	if !rt.store.IsPostgres() {
 		fetchCooldown, fetchPoll = 2*time.Millisecond, time.Second
 	}
 	client, err := river.NewClient(driver, &river.Config{
-		ID:                   m.workerID,
-		Logger:               riverLogger(m.log),
-		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: m.cfg.MaxWorkers}},
+		ID:                   rt.workerID,
+		Logger:               riverLogger(rt.log),
+		Queues:               map[string]river.QueueConfig{queueName: {MaxWorkers: rt.cfg.MaxWorkers}},
 		Workers:              workers,
-		JobTimeout:           m.cfg.ItemTimeout,
-		RescueStuckJobsAfter: m.cfg.ItemTimeout + 5*time.Minute,
+		JobTimeout:           rt.cfg.ItemTimeout,
+		RescueStuckJobsAfter: rt.cfg.ItemTimeout + 5*time.Minute,
 		MaxAttempts:          10,
 		FetchCooldown:        fetchCooldown,
 		FetchPollInterval:    fetchPoll,
@@ -165,30 +190,23 @@ func (m *Manager) open(ctx context.Context) error {
 	return nil
 }
 
-// Close ends the event subscriptions (waiting for their last read) and
-// releases River's handles. Stop first if started.
-func (m *Manager) Close() error {
-	m.closeOnce.Do(func() { close(m.closing) })
-	m.subsDone.Wait()
-	if m.runtime == nil {
-		return nil
+// close releases River's handles.
+func (rt *runtime) close() {
+	if rt.pgPool != nil {
+		rt.pgPool.Close()
 	}
-	if m.runtime.pgPool != nil {
-		m.runtime.pgPool.Close()
-	}
-	return nil
 }
 
-// Start starts the River workers and this process's control loops. It
+// start starts the River workers and this process's control loops. It
 // returns at once; Stop ends them.
-func (m *Manager) Start(ctx context.Context) error {
-	e := m.runtime
+func (rt *runtime) start(ctx context.Context) error {
+	e := rt
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.started {
 		return nil
 	}
-	if m.cfg.Documenter == nil || m.cfg.Writers == nil {
+	if rt.cfg.Documenter == nil || rt.cfg.Writers == nil {
 		return errors.New("jobs: Config.Documenter and Config.Writers are required to run jobs")
 	}
 	if err := e.client.Start(context.WithoutCancel(ctx)); err != nil {
@@ -198,16 +216,16 @@ func (m *Manager) Start(ctx context.Context) error {
 	e.stop = cancel
 	e.started = true
 	e.loops.Add(2)
-	go func() { defer e.loops.Done(); m.controlLoop(lctx) }()
-	go func() { defer e.loops.Done(); m.heartbeatLoop(lctx) }()
+	go func() { defer e.loops.Done(); rt.controlLoop(lctx) }()
+	go func() { defer e.loops.Done(); rt.heartbeatLoop(lctx) }()
 	return nil
 }
 
-// Stop stops the workers: it waits for objects being written until ctx
+// stopWorkers stops the workers: it waits for objects being written until ctx
 // ends, then cancels them; a cancelled object goes back to ready and is
 // written again by the next run.
-func (m *Manager) Stop(ctx context.Context) error {
-	e := m.runtime
+func (rt *runtime) stopWorkers(ctx context.Context) error {
+	e := rt
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.started {
@@ -225,52 +243,40 @@ func (m *Manager) Stop(ctx context.Context) error {
 	return err
 }
 
-// Run starts the workers and blocks until ctx ends, then stops them,
-// giving objects in flight up to a minute to finish.
-func (m *Manager) Run(ctx context.Context) error {
-	if err := m.Start(ctx); err != nil {
-		return err
-	}
-	<-ctx.Done()
-	sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	return m.Stop(sctx)
-}
-
-// RunJob runs job id in the foreground: it starts the workers if they are
+// runJob runs job id in the foreground: it starts the workers if they are
 // not running, and returns the job once it is completed, failed,
 // cancelled or paused. After a crash it picks the job up where it was:
 // items the dead process was writing are taken over once their lease ends.
-func (m *Manager) RunJob(ctx context.Context, orgID, id int64) (*Job, error) {
-	j, err := m.Get(ctx, orgID, id)
+func (rt *runtime) runJob(ctx context.Context, orgID, id int64) (*Job, error) {
+	j, err := rt.queries.Get(ctx, orgID, id)
 	if err != nil {
 		return nil, err
 	}
 	if Terminal(j.Status) || j.Status == StatusPaused {
 		return j, nil
 	}
-	ch, unsubscribe := m.Subscribe(ctx, id)
+	ch, unsubscribe := rt.events.Subscribe(ctx, id)
 	defer unsubscribe()
-	if !m.runtime.isStarted() {
-		if err := m.Start(ctx); err != nil {
+	if !rt.isStarted() {
+		if err := rt.start(ctx); err != nil {
 			return nil, err
 		}
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 			defer cancel()
-			_ = m.Stop(sctx)
+			_ = rt.stopWorkers(sctx)
 		}()
 	}
-	if err := m.withTx(ctx, func(tx *jobstore.Tx) error { return m.release(ctx, tx, id) }); err != nil {
+	if err := rt.withTx(ctx, func(tx *jobstore.Tx) error { return rt.release(ctx, tx, id) }); err != nil {
 		return nil, err
 	}
-	m.reap(ctx)
+	rt.reap(ctx)
 	for ev := range ch {
 		if ev.Job.final() || ev.Job.Status == StatusPaused {
 			return ev.Job, nil
 		}
 	}
-	j, err = m.Get(context.WithoutCancel(ctx), orgID, id)
+	j, err = rt.queries.Get(context.WithoutCancel(ctx), orgID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -286,7 +292,7 @@ func (e *runtime) isStarted() bool {
 // lockJob takes the job row's lock first in every transaction that
 // touches a job and its items, so that PostgreSQL transactions always lock
 // in the same order and never deadlock. SQLite has one writer anyway.
-func (m *Manager) lockJob(ctx context.Context, tx *jobstore.Tx, id int64) (status string, inFlight, conc int64, err error) {
+func (rt *runtime) lockJob(ctx context.Context, tx *jobstore.Tx, id int64) (status string, inFlight, conc int64, err error) {
 	status, inFlight, conc, err = tx.LockJobState(ctx, id)
 	if err != nil {
 		err = fmt.Errorf("jobs: lock job %d: %w", id, err)
@@ -296,8 +302,8 @@ func (m *Manager) lockJob(ctx context.Context, tx *jobstore.Tx, id int64) (statu
 
 // release enqueues the next ready items of job id, in topological order,
 // up to its concurrency window, as River jobs inserted in tx.
-func (m *Manager) release(ctx context.Context, tx *jobstore.Tx, id int64) error {
-	status, inFlight, conc, err := m.lockJob(ctx, tx, id)
+func (rt *runtime) release(ctx context.Context, tx *jobstore.Tx, id int64) error {
+	status, inFlight, conc, err := rt.lockJob(ctx, tx, id)
 	if err != nil {
 		return err
 	}
@@ -324,19 +330,19 @@ func (m *Manager) release(ctx context.Context, tx *jobstore.Tx, id int64) error 
 	if err := tx.EnqueueItems(ctx, id, ids); err != nil {
 		return fmt.Errorf("jobs: enqueue items: %w", err)
 	}
-	if _, err := m.runtime.client.InsertManyTx(ctx, tx.SQL(), params); err != nil {
+	if _, err := rt.client.InsertManyTx(ctx, tx.SQL(), params); err != nil {
 		return fmt.Errorf("jobs: insert river jobs: %w", err)
 	}
-	if m.runtime.waker != nil {
-		m.markReleased(tx)
+	if rt.waker != nil {
+		rt.markReleased(tx)
 	}
 	return nil
 }
 
 // settle moves the job to its next state once its in-flight items allow:
 // completed when every item is final, paused when a pause has drained.
-func (m *Manager) settle(ctx context.Context, tx *jobstore.Tx, id int64) error {
-	if err := tx.SettleJob(ctx, id, m.now()); err != nil {
+func (rt *runtime) settle(ctx context.Context, tx *jobstore.Tx, id int64) error {
+	if err := tx.SettleJob(ctx, id, rt.now()); err != nil {
 		return fmt.Errorf("jobs: settle: %w", err)
 	}
 	return nil
@@ -345,8 +351,8 @@ func (m *Manager) settle(ctx context.Context, tx *jobstore.Tx, id int64) error {
 // controlLoop reads the rows of the jobs this process is writing for, so
 // that a pause, cancel or budget change made by any process lands here
 // within one interval.
-func (m *Manager) controlLoop(ctx context.Context) {
-	t := time.NewTicker(m.cfg.PollInterval)
+func (rt *runtime) controlLoop(ctx context.Context) {
+	t := time.NewTicker(rt.cfg.PollInterval)
 	defer t.Stop()
 	for {
 		select {
@@ -354,25 +360,18 @@ func (m *Manager) controlLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		m.mu.Lock()
-		ids := make([]int64, 0, len(m.ctl))
-		for id := range m.ctl {
-			ids = append(ids, id)
-		}
-		m.mu.Unlock()
+		ids := rt.control.ids()
 		if len(ids) == 0 {
 			continue
 		}
-		sts, err := m.js.ControlStates(ctx, ids)
+		sts, err := rt.js.ControlStates(ctx, ids)
 		if err != nil && ctx.Err() == nil {
 			// The rows read are still applied: a pause or cancel among
 			// them must not wait for the next poll.
-			m.log.Warn("jobs: control poll", "err", err)
+			rt.log.Warn("jobs: control poll", "err", err)
 		}
 		for _, s := range sts {
-			m.mu.Lock()
-			c := m.ctl[s.ID]
-			m.mu.Unlock()
+			c := rt.control.controlOf(s.ID)
 			if c != nil {
 				c.update(s.Status, s.Budget, s.ActualCost)
 			}
@@ -382,8 +381,8 @@ func (m *Manager) controlLoop(ctx context.Context) {
 
 // heartbeatLoop keeps this process's running items alive and takes over
 // the items of processes that stopped beating (a crash, a kill -9).
-func (m *Manager) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(m.cfg.Heartbeat)
+func (rt *runtime) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(rt.cfg.Heartbeat)
 	defer t.Stop()
 	for {
 		select {
@@ -391,37 +390,37 @@ func (m *Manager) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if err := m.js.Heartbeat(ctx, m.workerID, m.now()); err != nil && ctx.Err() == nil {
-			m.log.Warn("jobs: heartbeat", "err", err)
+		if err := rt.js.Heartbeat(ctx, rt.workerID, rt.now()); err != nil && ctx.Err() == nil {
+			rt.log.Warn("jobs: heartbeat", "err", err)
 		}
-		m.reap(ctx)
+		rt.reap(ctx)
 	}
 }
 
 // reap takes over running items whose worker has not beaten for a lease,
 // or, at once, whose process is gone from this host.
-func (m *Manager) reap(ctx context.Context) {
-	held, err := m.js.RunningHeldByOthers(ctx, m.workerID)
+func (rt *runtime) reap(ctx context.Context) {
+	held, err := rt.js.RunningHeldByOthers(ctx, rt.workerID)
 	if err != nil {
 		if ctx.Err() == nil {
-			m.log.Warn("jobs: reap", "err", err)
+			rt.log.Warn("jobs: reap", "err", err)
 		}
 		if len(held) == 0 {
 			return
 		}
 	}
-	deadline := m.clock().Add(-m.cfg.Lease)
+	deadline := rt.clock().Add(-rt.cfg.Lease)
 	var orphans []orphan
 	for _, hd := range held {
 		h := holderOf(hd)
 		o := orphan{id: hd.ItemID, job: hd.JobID, worker: h.worker}
-		if o.gone = m.gone(h); o.gone != "" || m.lapsed(h, deadline) {
+		if o.gone = h.gone(rt.host); o.gone != "" || h.lapsed(deadline) {
 			orphans = append(orphans, o)
 		}
 	}
-	orphans = append(orphans, m.fetchedByTheDead(ctx, deadline)...)
+	orphans = append(orphans, rt.fetchedByTheDead(ctx, deadline)...)
 	for _, o := range orphans {
-		m.takeOver(ctx, o)
+		rt.takeOver(ctx, o)
 	}
 }
 
@@ -441,19 +440,19 @@ type orphan struct {
 // item running: that process died between the two, and River itself would
 // only rescue the job after its stuck-job timeout (many minutes). A live
 // worker marks its item running within milliseconds of the fetch.
-func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []orphan {
-	stale, err := m.js.StaleFetched(ctx, ItemArgs{}.Kind(), deadline)
+func (rt *runtime) fetchedByTheDead(ctx context.Context, deadline time.Time) []orphan {
+	stale, err := rt.js.StaleFetched(ctx, ItemArgs{}.Kind(), deadline)
 	if err != nil && ctx.Err() == nil {
-		m.log.Warn("jobs: reap fetched items", "err", err)
+		rt.log.Warn("jobs: reap fetched items", "err", err)
 	}
 	var out []orphan
 	for _, f := range stale {
-		job, err := m.js.EnqueuedItemJob(ctx, f.ID, f.Run)
+		job, err := rt.js.EnqueuedItemJob(ctx, f.ID, f.Run)
 		switch {
 		case err == nil:
 			out = append(out, orphan{id: f.ID, job: job, run: f.Run, fetched: true})
 		case !errors.Is(err, jobstore.ErrNotFound) && ctx.Err() == nil:
-			m.log.Warn("jobs: reap fetched items", "item", f.ID, "err", err)
+			rt.log.Warn("jobs: reap fetched items", "item", f.ID, "err", err)
 		}
 	}
 	return out
@@ -461,10 +460,10 @@ func (m *Manager) fetchedByTheDead(ctx context.Context, deadline time.Time) []or
 
 // takeOver puts an orphaned item back to ready under a new run, so that a
 // late River job of the dead run does nothing, and releases work.
-func (m *Manager) takeOver(ctx context.Context, o orphan) {
+func (rt *runtime) takeOver(ctx context.Context, o orphan) {
 	took := false
-	err := m.withTx(ctx, func(tx *jobstore.Tx) error {
-		status, _, _, err := m.lockJob(ctx, tx, o.job)
+	err := rt.withTx(ctx, func(tx *jobstore.Tx) error {
+		status, _, _, err := rt.lockJob(ctx, tx, o.job)
 		if err != nil {
 			return err
 		}
@@ -485,7 +484,7 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 			return nil // another process took it over first
 		}
 		took = true
-		if err := tx.ReleaseTakenOver(ctx, o.job, cancelled, m.now()); err != nil {
+		if err := tx.ReleaseTakenOver(ctx, o.job, cancelled, rt.now()); err != nil {
 			return err
 		}
 		msg := "Worker " + o.worker + " stopped while writing this object; another worker takes it over."
@@ -495,16 +494,16 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 		case o.gone != "":
 			msg = "Worker " + o.worker + " stopped while writing this object: " + o.gone + "; taken over at once, without waiting for its lease."
 		}
-		if err := m.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", msg, 0); err != nil {
+		if err := rt.appendError(ctx, tx, o.job, o.id, 0, "", "", "orphaned", msg, 0); err != nil {
 			return err
 		}
-		if err := m.settle(ctx, tx, o.job); err != nil {
+		if err := rt.settle(ctx, tx, o.job); err != nil {
 			return err
 		}
-		return m.release(ctx, tx, o.job)
+		return rt.release(ctx, tx, o.job)
 	})
 	if err != nil {
-		m.log.Warn("jobs: take over item", "item", o.id, "err", err)
+		rt.log.Warn("jobs: take over item", "item", o.id, "err", err)
 		return
 	}
 	if !took {
@@ -514,16 +513,16 @@ func (m *Manager) takeOver(ctx context.Context, o orphan) {
 	if o.gone != "" {
 		reason = "process_gone"
 	}
-	m.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched, "reason", reason)
-	m.notify(o.job)
+	rt.log.Info("jobs: took over orphaned item", "job", o.job, "item", o.id, "dead_worker", o.worker, "fetched_only", o.fetched, "reason", reason)
+	rt.events.notify(o.job)
 }
 
-func (m *Manager) appendError(ctx context.Context, tx *jobstore.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {
+func (rt *runtime) appendError(ctx context.Context, tx *jobstore.Tx, jobID, itemID, objectID int64, objectName, layer, class, msg string, attempt int) error {
 	if len(msg) > 4000 {
 		msg = msg[:4000]
 	}
 	err := tx.AppendError(ctx, jobstore.ErrorEntry{JobID: jobID, ItemID: itemID, ObjectID: objectID, ObjectName: objectName,
-		Layer: layer, ErrorClass: class, Message: strings.TrimSpace(msg), Attempt: attempt, CreatedAt: m.now()})
+		Layer: layer, ErrorClass: class, Message: strings.TrimSpace(msg), Attempt: attempt, CreatedAt: rt.now()})
 	if err != nil {
 		return fmt.Errorf("jobs: append error: %w", err)
 	}

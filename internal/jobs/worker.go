@@ -60,26 +60,26 @@ func completeRiver(ctx context.Context, tx *jobstore.Tx, rj *river.Job[ItemArgs]
 	return nil
 }
 
-func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
+func (rt *runtime) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 	a := rj.Args
-	st, err := m.startItem(ctx, rj)
+	st, err := rt.startItem(ctx, rj)
 	if err != nil || st == nil {
 		return err
 	}
-	m.notify(a.JobID)
+	rt.events.notify(a.JobID)
 	ictx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	c := m.control(st.job, a.ItemID, cancel)
-	defer m.unregister(c, a.ItemID)
+	c := rt.control.register(st.job, a.ItemID, cancel)
+	defer rt.control.unregister(c, a.ItemID)
 	c.update(st.job.Status, st.job.Budget, st.job.ActualCost)
 
-	out := m.write(ictx, st, c)
+	out := rt.write(ictx, st, c)
 	if cause := context.Cause(ictx); cause != nil && out.version == nil && !out.fatal {
 		switch {
 		case errors.Is(cause, errJobStopped):
 			out = outcome{status: ItemCancelled, class: "cancelled", err: "cancelled with the job", g: out.g}
 		case errors.Is(ctx.Err(), context.DeadlineExceeded):
-			out = outcome{status: ItemFailed, class: "timeout", err: fmt.Sprintf("writing took longer than %s", m.cfg.ItemTimeout), g: out.g}
+			out = outcome{status: ItemFailed, class: "timeout", err: fmt.Sprintf("writing took longer than %s", rt.cfg.ItemTimeout), g: out.g}
 		default:
 			// This process is stopping: the object goes back to ready for
 			// the next run, whoever runs it, with the layers it bought.
@@ -88,7 +88,7 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 	}
 	if out.retry != nil {
 		if rj.Attempt < rj.MaxAttempts {
-			m.log.Warn("jobs: the job's writer could not be built; the item is tried again", "job", a.JobID, "item", a.ItemID, "attempt", rj.Attempt, "err", out.retry)
+			rt.log.Warn("jobs: the job's writer could not be built; the item is tried again", "job", a.JobID, "item", a.ItemID, "attempt", rj.Attempt, "err", out.retry)
 			return out.retry
 		}
 		out = outcome{status: ItemFailed, class: string(writer.Transient), err: "the provider writer could not be built after " + fmt.Sprint(rj.Attempt) + " attempts: " + out.retry.Error()}
@@ -97,7 +97,7 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 	if out.g != nil {
 		out.g.settle()
 	}
-	actual, err := m.finishItem(fctx, rj, st, out)
+	actual, err := rt.finishItem(fctx, rj, st, out)
 	if out.g != nil {
 		// The job's cost as this item's transaction left it: adding the
 		// item's cost to the control's figure could count it twice when the
@@ -105,7 +105,7 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 		// budget allows.
 		out.g.done(max(actual, c.committedCost()))
 	}
-	m.notify(a.JobID)
+	rt.events.notify(a.JobID)
 	return err
 }
 
@@ -114,12 +114,12 @@ func (m *Manager) work(ctx context.Context, rj *river.Job[ItemArgs]) error {
 // job. It returns nil when there is nothing to write. On SQLite the starts
 // that arrive together (River hands out several jobs at once) are
 // committed together, as outcomes are.
-func (m *Manager) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
+func (rt *runtime) startItem(ctx context.Context, rj *river.Job[ItemArgs]) (*started, error) {
 	s := &start{ctx: ctx, rj: rj}
-	if m.runtime.starts != nil {
-		m.runtime.starts.submit(s, m.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
+	if rt.starts != nil {
+		rt.starts.submit(s, rt.startBatch, func(s *start, err error) { s.st, s.err = nil, err })
 	} else {
-		m.startBatch([]*start{s})
+		rt.startBatch([]*start{s})
 	}
 	return s.st, s.err
 }
@@ -134,8 +134,8 @@ type start struct {
 
 // startBatch starts every item of ss in one transaction, each in its own
 // savepoint (see finishBatch).
-func (m *Manager) startBatch(ss []*start) {
-	err := m.inBatch(context.WithoutCancel(ss[0].ctx), len(ss), func(tx *jobstore.Tx, i int) error {
+func (rt *runtime) startBatch(ss []*start) {
+	err := rt.inBatch(context.WithoutCancel(ss[0].ctx), len(ss), func(tx *jobstore.Tx, i int) error {
 		s := ss[i]
 		s.st = nil
 		// A River job whose work was cancelled (this process is
@@ -145,7 +145,7 @@ func (m *Manager) startBatch(ss []*start) {
 			s.err = err
 			return err
 		}
-		st, err := m.startOne(context.WithoutCancel(s.ctx), tx, s.rj)
+		st, err := rt.startOne(context.WithoutCancel(s.ctx), tx, s.rj)
 		s.st, s.err = st, err
 		return err
 	}, nil)
@@ -162,8 +162,8 @@ func (m *Manager) startBatch(ss []*start) {
 // (if any). With n > 1 each one runs in a savepoint: its error rolls back
 // its own statements only, and the others are committed. With n == 1 its
 // error rolls back the transaction.
-func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *jobstore.Tx, i int) error, after func(tx *jobstore.Tx) error) error {
-	return m.withTx(ctx, func(tx *jobstore.Tx) error {
+func (rt *runtime) inBatch(ctx context.Context, n int, one func(tx *jobstore.Tx, i int) error, after func(tx *jobstore.Tx) error) error {
+	return rt.withTx(ctx, func(tx *jobstore.Tx) error {
 		if n == 1 {
 			if err := one(tx, 0); err != nil {
 				return err
@@ -182,11 +182,11 @@ func (m *Manager) inBatch(ctx context.Context, n int, one func(tx *jobstore.Tx, 
 	})
 }
 
-func (m *Manager) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[ItemArgs]) (*started, error) {
+func (rt *runtime) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[ItemArgs]) (*started, error) {
 	a := rj.Args
 	// The job row is read, and on PostgreSQL locked (lockJob's order), in
 	// one statement: the worker needs all of it.
-	j, err := m.scanJob(tx.LockJobByID(ctx, a.JobID))
+	j, err := rt.scanJob(tx.LockJobByID(ctx, a.JobID))
 	if errors.Is(err, jobstore.ErrNotFound) {
 		return nil, completeRiver(ctx, tx, rj) // the job was deleted
 	}
@@ -206,7 +206,7 @@ func (m *Manager) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[I
 	if it.Run != a.Run || (it.Status != ItemEnqueued && it.Status != ItemRunning) {
 		return nil, completeRiver(ctx, tx, rj)
 	}
-	now := m.now()
+	now := rt.now()
 	switch status {
 	case StatusQueued, StatusRunning:
 	case StatusPausing, StatusPaused:
@@ -214,7 +214,7 @@ func (m *Manager) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[I
 		if err := tx.RequeueItem(ctx, a.JobID, a.ItemID, now); err != nil {
 			return nil, err
 		}
-		if err := m.settle(ctx, tx, a.JobID); err != nil {
+		if err := rt.settle(ctx, tx, a.JobID); err != nil {
 			return nil, err
 		}
 		return nil, completeRiver(ctx, tx, rj)
@@ -224,7 +224,7 @@ func (m *Manager) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[I
 		}
 		return nil, completeRiver(ctx, tx, rj)
 	}
-	if err := tx.StartItem(ctx, a.ItemID, jobstore.Worker{ID: m.workerID, Host: m.host, PID: os.Getpid()}, now); err != nil {
+	if err := tx.StartItem(ctx, a.ItemID, jobstore.Worker{ID: rt.workerID, Host: rt.host, PID: os.Getpid()}, now); err != nil {
 		return nil, err
 	}
 	if status == StatusQueued {
@@ -240,7 +240,7 @@ func (m *Manager) startOne(ctx context.Context, tx *jobstore.Tx, rj *river.Job[I
 }
 
 // write plans and writes the object; no transaction is open meanwhile.
-func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome {
+func (rt *runtime) write(ctx context.Context, st *started, c *jobControl) outcome {
 	j := st.job
 	c.mu.Lock()
 	stopped := c.status == StatusCancelled || c.status == StatusFailed
@@ -252,7 +252,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 	if paused {
 		return outcome{status: ItemReady}
 	}
-	plan, err := m.cfg.Documenter.Plan(ctx, j.OrgID, st.objectID, m.generateOptions(&j.Options, j.ID))
+	plan, err := rt.cfg.Documenter.Plan(ctx, j.OrgID, st.objectID, generateOptions(&j.Options, j.ID))
 	if err != nil {
 		if ctx.Err() != nil {
 			return outcome{}
@@ -260,7 +260,7 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 		return outcome{status: ItemFailed, class: "plan", err: modeldoc.ErrorMessage(err) + detail(err)}
 	}
 	plan.Kept = keptLayers(st.kept, plan.InputHash)
-	stack, err := m.writerFor(ctx, j)
+	stack, err := rt.control.writerFor(ctx, j)
 	w := stack.Writer
 	if err != nil && buildRetryable(err) {
 		return outcome{retry: err}
@@ -272,19 +272,19 @@ func (m *Manager) write(ctx context.Context, st *started, c *jobControl) outcome
 	if n := len(plan.Requests); n > 0 {
 		per = plan.EstimatedCost / float64(n)
 	}
-	g := &guard{m: m, c: c, inner: w, perCall: per, price: j.Options.GivenPrice(), attempts: map[modeldoc.Layer]int{}}
+	g := &guard{runtime: rt, c: c, inner: w, perCall: per, price: j.Options.GivenPrice(), attempts: map[modeldoc.Layer]int{}}
 	if j.Options.Batch {
-		if g.inner, err = m.batchInner(j, st, c, g, w); err != nil {
+		if g.inner, err = rt.batchInner(j, st, c, g, w); err != nil {
 			return outcome{status: ItemFailed, class: string(writer.InvalidRequest), err: err.Error(), fatal: true}
 		}
 		g.batch = true
-		g.perCall *= m.batchRatio(&j.Options)
+		g.perCall *= rt.batchRatio(&j.Options)
 	}
 	var ww writer.Writer = g
 	if stack.Wrap != nil {
 		ww = stack.Wrap(g)
 	}
-	v, err := m.cfg.Documenter.Write(ctx, plan, ww)
+	v, err := rt.cfg.Documenter.Write(ctx, plan, ww)
 	out := outcome{g: g}
 	switch {
 	case err != nil && writer.KindOf(err).Fatal() && ctx.Err() == nil:
@@ -390,12 +390,12 @@ func fatalMessage(err error, j *Job) string {
 // the next one (group commit; see groupCommit).
 // It returns the job's actual cost after the item's outcome (0 when it
 // was not counted).
-func (m *Manager) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) (float64, error) {
+func (rt *runtime) finishItem(ctx context.Context, rj *river.Job[ItemArgs], st *started, out outcome) (float64, error) {
 	f := &finish{ctx: ctx, rj: rj, st: st, out: out}
-	if m.runtime.finishes != nil {
-		m.runtime.finishes.submit(f, m.finishBatch, func(f *finish, err error) { f.err = err })
+	if rt.finishes != nil {
+		rt.finishes.submit(f, rt.finishBatch, func(f *finish, err error) { f.err = err })
 	} else {
-		m.finishBatch([]*finish{f})
+		rt.finishBatch([]*finish{f})
 	}
 	if f.err != nil {
 		return 0, f.err // a rolled-back savepoint's figure is not the job's
@@ -420,13 +420,13 @@ type finish struct {
 // that one item's failure (it is then retried by River) costs the others
 // nothing; the jobs' states settle and their next items are released once
 // per job, after all of the batch's items.
-func (m *Manager) finishBatch(fs []*finish) {
+func (rt *runtime) finishBatch(fs []*finish) {
 	ctx := context.WithoutCancel(fs[0].ctx)
 	var touched, failedJobs []int64
-	err := m.inBatch(ctx, len(fs), func(tx *jobstore.Tx, i int) error {
+	err := rt.inBatch(ctx, len(fs), func(tx *jobstore.Tx, i int) error {
 		f := fs[i]
 		f.batch = len(fs)
-		settle, fatal, err := m.finishOne(tx, f)
+		settle, fatal, err := rt.finishOne(tx, f)
 		f.err = err
 		if err != nil {
 			return err
@@ -440,10 +440,10 @@ func (m *Manager) finishBatch(fs []*finish) {
 		return nil
 	}, func(tx *jobstore.Tx) error {
 		for _, id := range touched {
-			if err := m.settle(ctx, tx, id); err != nil {
+			if err := rt.settle(ctx, tx, id); err != nil {
 				return err
 			}
-			if err := m.release(ctx, tx, id); err != nil {
+			if err := rt.release(ctx, tx, id); err != nil {
 				return err
 			}
 		}
@@ -458,7 +458,7 @@ func (m *Manager) finishBatch(fs []*finish) {
 		return
 	}
 	for _, id := range failedJobs {
-		m.cancelLocal(id)
+		rt.control.cancelLocal(id)
 	}
 }
 
@@ -466,13 +466,13 @@ func (m *Manager) finishBatch(fs []*finish) {
 // item was no longer this run's (taken over after this process was
 // presumed dead): its outcome is dropped, never counted twice, and its
 // River job is completed here. fatal reports that the outcome failed the job.
-func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err error) {
+func (rt *runtime) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err error) {
 	ctx, rj, st, out := f.ctx, f.rj, f.st, f.out
 	a := rj.Args
-	now := m.now()
+	now := rt.now()
 	dur := now.Sub(st.at).Milliseconds()
-	if m.finishFault != nil {
-		if err := m.finishFault(f); err != nil {
+	if rt.finishFault != nil {
+		if err := rt.finishFault(f); err != nil {
 			return false, false, err
 		}
 	}
@@ -481,9 +481,9 @@ func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err
 	// a lock order without deadlocks; SQLite has one writer, and reads it
 	// only when it needs it.
 	var status string
-	if m.store.IsPostgres() || out.fatal || out.budget {
+	if rt.store.IsPostgres() || out.fatal || out.budget {
 		var err error
-		if status, _, _, err = m.lockJob(ctx, tx, a.JobID); err != nil {
+		if status, _, _, err = rt.lockJob(ctx, tx, a.JobID); err != nil {
 			return false, false, err
 		}
 	}
@@ -532,14 +532,14 @@ func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err
 	if !ours {
 		// The item was taken over, but the calls this run made were paid
 		// for all the same: they count, and nothing else of the outcome.
-		if err := m.countSpend(ctx, tx, a, st, out, now); err != nil {
+		if err := rt.countSpend(ctx, tx, a, st, out, now); err != nil {
 			return false, false, err
 		}
 		return false, false, completeRiver(ctx, tx, rj)
 	}
 	if v != nil && (next == ItemDone || next == ItemPartial) {
 		v.JobID = a.JobID
-		if err := m.store.InsertDocVersionTx(ctx, tx.SQL(), v); err != nil {
+		if err := rt.store.InsertDocVersionTx(ctx, tx.SQL(), v); err != nil {
 			return false, false, fmt.Errorf("jobs: store documentation of %s: %w", st.objectName, err)
 		}
 		if err := tx.SetItemDocVersion(ctx, a.ItemID, v.ID); err != nil {
@@ -560,11 +560,11 @@ func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err
 	if f.actual, err = tx.CountFinish(ctx, a.JobID, c, now); err != nil {
 		return false, false, fmt.Errorf("jobs: count: %w", err)
 	}
-	if err := m.recordCalls(ctx, tx, a, st, out); err != nil {
+	if err := rt.recordCalls(ctx, tx, a, st, out); err != nil {
 		return false, false, err
 	}
 	if out.err != "" && next != ItemCancelled {
-		if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", out.class, out.err, st.attempt); err != nil {
+		if err := rt.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", out.class, out.err, st.attempt); err != nil {
 			return false, false, err
 		}
 	}
@@ -579,14 +579,14 @@ func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err
 	}
 	switch {
 	case out.fatal && !Terminal(status):
-		if err := m.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
+		if err := rt.control.stopTx(ctx, tx, a.JobID, StatusFailed, out.class, out.err); err != nil {
 			return false, false, err
 		}
 	case out.budget && (status == StatusRunning || status == StatusQueued):
-		if err := m.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
+		if err := rt.control.pauseTx(ctx, tx, a.JobID, ReasonBudgetExceeded); err != nil {
 			return false, false, err
 		}
-		if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
+		if err := rt.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, "", ReasonBudgetExceeded,
 			"The next call would cross the job's budget: the job is paused. Raise the budget and resume it.", st.attempt); err != nil {
 			return false, false, err
 		}
@@ -602,14 +602,14 @@ func (m *Manager) finishOne(tx *jobstore.Tx, f *finish) (settle, fatal bool, err
 
 // countSpend adds the calls of a run whose outcome is dropped to its item
 // and job, and logs them.
-func (m *Manager) countSpend(ctx context.Context, tx *jobstore.Tx, a ItemArgs, st *started, out outcome, now time.Time) error {
+func (rt *runtime) countSpend(ctx context.Context, tx *jobstore.Tx, a ItemArgs, st *started, out outcome, now time.Time) error {
 	if out.g == nil {
 		return nil
 	}
 	if err := tx.AddSpend(ctx, a.JobID, a.ItemID, out.g.spend(), now); err != nil {
 		return fmt.Errorf("jobs: count spend: %w", err)
 	}
-	return m.recordCalls(ctx, tx, a, st, outcome{g: out.g})
+	return rt.recordCalls(ctx, tx, a, st, outcome{g: out.g})
 }
 
 // keptDoc is what job_items.kept_layers holds: the valid layers an object
@@ -653,8 +653,8 @@ func keptLayers(kept, hash string) map[modeldoc.Layer]generate.KeptLayer {
 
 // recordCalls writes the object's generation logs, per-layer counters and
 // the error log rows of its failed layers.
-func (m *Manager) recordCalls(ctx context.Context, tx *jobstore.Tx, a ItemArgs, st *started, out outcome) error {
-	now := m.now()
+func (rt *runtime) recordCalls(ctx context.Context, tx *jobstore.Tx, a ItemArgs, st *started, out outcome) error {
+	now := rt.now()
 	if out.g != nil {
 		out.g.mu.Lock()
 		logs := append([]GenerationLog(nil), out.g.logs...)
@@ -694,7 +694,7 @@ func (m *Manager) recordCalls(ctx context.Context, tx *jobstore.Tx, a ItemArgs, 
 	}
 	for _, l := range layers {
 		if ls := v.LayerStatus[modeldoc.Layer(l)]; ls.Status == modeldoc.LayerFailed || ls.Status == modeldoc.LayerPartial {
-			if err := m.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, l, ls.ErrorClass, ls.Error, ls.Attempts); err != nil {
+			if err := rt.appendError(ctx, tx, a.JobID, a.ItemID, st.objectID, st.objectName, l, ls.ErrorClass, ls.Error, ls.Attempts); err != nil {
 				return err
 			}
 		}
