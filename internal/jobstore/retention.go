@@ -234,22 +234,6 @@ func wrap(what string, err error) error {
 }
 
 // withTx runs fn in a write transaction, committed when it returns nil.
-func (s *dbStore) withTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return wrap("begin transaction", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err = fn(tx); err != nil {
-		return err
-	}
-	return wrap("commit", tx.Commit())
+func (s *dbStore) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return sqldialect.InTx(ctx, s.write, wrap, fn)
 }

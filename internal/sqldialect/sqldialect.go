@@ -4,6 +4,8 @@
 package sqldialect
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -129,4 +131,31 @@ func Rebind(postgres bool, q string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// InTx runs fn in a transaction on db, committed when fn returns nil and
+// rolled back otherwise (also on panic). A failure to begin or commit is
+// given to wrap with what failed ("begin transaction", "commit"), so each
+// package reports it in its own words; fn's own error is returned as is.
+func InTx(ctx context.Context, db *sql.DB, wrap func(what string, err error) error, fn func(tx *sql.Tx) error) (err error) {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return wrap("begin transaction", err)
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = tx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return wrap("commit", err)
+	}
+	return nil
 }

@@ -256,27 +256,8 @@ func (s *Store) Rebind(q string) string { return sqldialect.Rebind(s.dialect == 
 
 // WithTx runs fn in a write transaction, committing when it returns nil and
 // rolling back otherwise (also on panic).
-func (s *Store) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) (err error) {
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		return internal("begin transaction", err)
-	}
-	defer func() {
-		if p := recover(); p != nil {
-			_ = tx.Rollback()
-			panic(p)
-		}
-		if err != nil {
-			_ = tx.Rollback()
-		}
-	}()
-	if err = fn(tx); err != nil {
-		return err
-	}
-	if err = tx.Commit(); err != nil {
-		return internal("commit", err)
-	}
-	return nil
+func (s *Store) WithTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	return sqldialect.InTx(ctx, s.write, internal, fn)
 }
 
 // now is the store's clock in UTC, rounded to microseconds because that is
